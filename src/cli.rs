@@ -1,0 +1,232 @@
+//! The `leadcrawl` command line: parses arguments, loads the config, and calls the runner.
+//! Errors become exit codes in one place ([`crate::exit`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::exit::{self, UsageError};
+use crate::logging::{self, LogFormat};
+use crate::progress::ProgressMode;
+use crate::signals::StopFlag;
+use crate::state::sqlite::SqliteStore;
+use crate::{runner, schema, stages, status};
+
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 a stage failed; 2 usage, config or input error; \
+3 stages completed but some units failed (recorded, see `leadcrawl status`); 130 interrupted \
+(Ctrl-C/SIGTERM): run again to resume.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "leadcrawl",
+    version,
+    about = "Turn a list of won/lost B2B leads into Parquet feature tables from public web and registry data.",
+    long_about = None,
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Log format on stderr: human lines, or JSON lines for schedulers.
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    pub log_format: LogFormat,
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the pipeline's stages in order, skipping work already done and resuming
+    /// interrupted stages.
+    Run {
+        #[arg(long, short, default_value = "pipeline.toml")]
+        config: PathBuf,
+        /// Comma-separated stages to run (default: all available), e.g. ingest,crawl.
+        #[arg(long, value_delimiter = ',')]
+        stages: Vec<String>,
+        /// Re-run this stage from scratch (repeatable); later stages then re-run too.
+        #[arg(long)]
+        force: Vec<String>,
+    },
+    /// Show each stage: pending / running / done / failed / interrupted, units done of total,
+    /// failures, output files, last run time.
+    Status {
+        #[arg(long, short, default_value = "pipeline.toml")]
+        config: PathBuf,
+        /// Machine-readable JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the config and inputs without running anything; reports every error at once.
+    Validate {
+        #[arg(long, short, default_value = "pipeline.toml")]
+        config: PathBuf,
+    },
+    /// Run the whole pipeline offline on the bundled demo (local websites on 127.0.x.y).
+    Demo {
+        /// Where the demo's run folder is left.
+        #[arg(long, default_value = "demo-output")]
+        out: PathBuf,
+        /// The demo data folder (default: the `datasets/demo` of this source tree, or
+        /// $LEADCRAWL_DEMO_DIR).
+        #[arg(long, env = "LEADCRAWL_DEMO_DIR")]
+        demo_dir: Option<PathBuf>,
+    },
+    /// Print a table's documented schema (all tables without a name).
+    Schema {
+        table: Option<String>,
+        /// Markdown, as in docs/schema.md.
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+/// Entry point: parse, run, map to an exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return exit::code(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    logging::init(cli.log_format, cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => exit::code(code),
+        Err(e) => {
+            let code = exit::code_for(&e);
+            if code == exit::USAGE {
+                eprintln!("error: {e:#}");
+            } else {
+                tracing::error!("{e:#}");
+            }
+            exit::code(code)
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    Ok(SqliteStore::open(
+        &config.state_path(),
+        config.output_dir(),
+    )?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let json_logs = cli.log_format == LogFormat::Json;
+    match cli.command {
+        Command::Run {
+            config,
+            stages,
+            force,
+        } => {
+            let config = load(&config)?;
+            let selected = runner::select(&stages)?;
+            for f in &force {
+                if !selected.iter().any(|s| s.name() == f) {
+                    return Err(
+                        UsageError(format!("--force {f}: not among the stages being run")).into(),
+                    );
+                }
+            }
+            let stop = StopFlag::install().context("installing signal handlers")?;
+            let store = open_store(&config)?;
+            let report = runner::run(
+                &config,
+                &store,
+                &selected,
+                &force,
+                &stop,
+                ProgressMode::detect(json_logs),
+            )?;
+            Ok(run_exit_code(&report))
+        }
+        Command::Status { config, json } => {
+            let config = load(&config)?;
+            let store = SqliteStore::open_existing(&config.state_path(), config.output_dir())?;
+            let view = status::collect(
+                &config,
+                store.as_ref().map(|s| s as &dyn crate::state::StateStore),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", status::render(&view));
+            }
+            Ok(exit::SUCCESS)
+        }
+        Command::Validate { config: path } => {
+            let config = load(&path)?;
+            let mut problems = Vec::new();
+            if let Err(e) = stages::ingest::check_input(&config) {
+                problems.push(format!("{e:#}"));
+            }
+            if problems.is_empty() {
+                println!("{}: OK", path.display());
+                Ok(exit::SUCCESS)
+            } else {
+                Err(UsageError(problems.join("\n")).into())
+            }
+        }
+        Command::Demo { out, demo_dir } => crate::demo::run(&out, demo_dir.as_deref(), json_logs),
+        Command::Schema { table, markdown } => {
+            match table {
+                None if markdown => print!("{}", schema::markdown()),
+                None => {
+                    for t in schema::TABLES {
+                        println!("{}", t.to_text());
+                    }
+                }
+                Some(name) => {
+                    let t = schema::find(&name).ok_or_else(|| {
+                        UsageError(format!(
+                            "unknown table {name:?}; tables: {}",
+                            schema::TABLES
+                                .iter()
+                                .map(|t| t.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?;
+                    print!(
+                        "{}",
+                        if markdown {
+                            t.to_markdown()
+                        } else {
+                            t.to_text()
+                        }
+                    );
+                }
+            }
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+/// The exit code of a completed `run`.
+pub fn run_exit_code(report: &runner::RunReport) -> u8 {
+    if report.interrupted() {
+        exit::INTERRUPTED
+    } else if report.failed() {
+        exit::STAGE_FAILED
+    } else if report.units_failed() > 0 {
+        exit::UNITS_FAILED
+    } else {
+        exit::SUCCESS
+    }
+}

@@ -1,0 +1,626 @@
+//! `pipeline.toml`: the one validated config that drives every stage.
+//!
+//! Loading happens in three steps, so that a user fixes a config in one pass:
+//! 1. the file is parsed as TOML (a syntax error is reported with its line);
+//! 2. each section is deserialized on its own (`deny_unknown_fields`), so a mistake in one
+//!    section does not hide the mistakes in another;
+//! 3. [`Config::validate`] checks values and collects every problem, each naming its key.
+//!
+//! Environment variables `LEADCRAWL__SECTION__KEY=value` override file values (values are read
+//! as TOML, falling back to a string); secrets such as API keys are only ever read from the
+//! environment. Relative paths resolve against the config file's folder.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One problem in a config, with the dotted key it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in a config file; displayed one per line.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.issues.len();
+        writeln!(
+            f,
+            "{}: {} problem{}",
+            self.path.display(),
+            n,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for i in &self.issues {
+            writeln!(f, "  {i}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// Folder of the run: tables, reports and the state store.
+    pub output_dir: PathBuf,
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        PipelineSection {
+            output_dir: PathBuf::from("output"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSection {
+    /// Where progress is recorded. Empty: SQLite file `state.sqlite` in `output_dir`.
+    /// `sqlite:PATH` names another file.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Auto,
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ColumnMap {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub website: Option<String>,
+    pub country: Option<String>,
+    pub status: Option<String>,
+    pub siren: Option<String>,
+    pub siret: Option<String>,
+    pub cik: Option<String>,
+    pub lei: Option<String>,
+    pub company_number: Option<String>,
+    pub description: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusMap {
+    pub won: Vec<String>,
+    pub lost: Vec<String>,
+}
+
+impl Default for StatusMap {
+    fn default() -> Self {
+        StatusMap {
+            won: vec![
+                "won".into(),
+                "closed won".into(),
+                "gagné".into(),
+                "signed".into(),
+                "customer".into(),
+            ],
+            lost: vec![
+                "lost".into(),
+                "closed lost".into(),
+                "perdu".into(),
+                "churned".into(),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    /// The lead list: a CSV or Parquet file.
+    pub input: Option<PathBuf>,
+    pub format: InputFormat,
+    /// `auto` detects UTF-8 (with or without BOM), UTF-16 with BOM, else guesses (windows-1252…).
+    pub encoding: String,
+    /// `auto` sniffs `,` `;` tab `|` from the header line.
+    pub delimiter: String,
+    /// Input rows per output part (and per unit of resumable work).
+    pub batch_rows: usize,
+    pub columns: ColumnMap,
+    pub status: StatusMap,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            input: None,
+            format: InputFormat::Auto,
+            encoding: "auto".into(),
+            delimiter: "auto".into(),
+            batch_rows: 5000,
+            columns: ColumnMap::default(),
+            status: StatusMap::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlSection {
+    pub user_agent: String,
+    pub contact_url: String,
+    pub max_pages_per_site: u32,
+    pub max_depth: u32,
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub concurrency: u32,
+    pub connect_timeout_secs: f64,
+    pub read_timeout_secs: f64,
+    pub site_time_budget_secs: f64,
+    pub max_body_bytes: u64,
+    pub max_redirects: u32,
+    pub max_retries: u32,
+    pub allow_private_networks: bool,
+}
+
+impl Default for CrawlSection {
+    fn default() -> Self {
+        CrawlSection {
+            user_agent: format!("leadcrawl/{}", env!("CARGO_PKG_VERSION")),
+            contact_url: String::new(),
+            max_pages_per_site: 20,
+            max_depth: 3,
+            requests_per_second: 1.0,
+            burst: 1,
+            concurrency: 64,
+            connect_timeout_secs: 10.0,
+            read_timeout_secs: 20.0,
+            site_time_budget_secs: 300.0,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_redirects: 10,
+            max_retries: 3,
+            allow_private_networks: false,
+        }
+    }
+}
+
+/// The whole validated config, with paths made absolute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    pub pipeline: PipelineSection,
+    pub state: StateSection,
+    pub ingest: IngestSection,
+    pub crawl: CrawlSection,
+    /// Folder of the config file: relative paths resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Known top-level sections, in file order.
+pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl"];
+
+/// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
+pub const ENV_PREFIX: &str = "LEADCRAWL__";
+
+fn section<T: for<'de> Deserialize<'de> + Default>(
+    table: &toml::Table,
+    name: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> T {
+    match table.get(name) {
+        None => T::default(),
+        Some(v) => match T::deserialize(v.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                issues.push(serde_issue(name, &e.to_string()));
+                T::default()
+            }
+        },
+    }
+}
+
+/// Turns a serde message into an issue naming the offending key where the message allows it.
+fn serde_issue(section: &str, msg: &str) -> ConfigIssue {
+    let msg = msg.trim().replace('\n', " ");
+    // "unknown field `x`, expected one of ..." → key section.x
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some(end) = rest.find('`') {
+            let field = &rest[..end];
+            return ConfigIssue {
+                key: format!("{section}.{field}"),
+                message: format!("unknown key; {}", rest[end + 1..].trim_start_matches(", ")),
+            };
+        }
+    }
+    ConfigIssue {
+        key: section.to_string(),
+        message: msg,
+    }
+}
+
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    for (k, v) in vars {
+        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if parts.len() < 2 || parts.iter().any(String::is_empty) {
+            issues.push(ConfigIssue {
+                key: k.clone(),
+                message: "environment override must look like LEADCRAWL__SECTION__KEY".into(),
+            });
+            continue;
+        }
+        let value: toml::Value = format!("x = {v}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("x"))
+            .unwrap_or(toml::Value::String(v.clone()));
+        let mut cur = &mut *table;
+        for p in &parts[..parts.len() - 1] {
+            let entry = cur
+                .entry(p.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            match entry {
+                toml::Value::Table(t) => cur = t,
+                _ => {
+                    issues.push(ConfigIssue {
+                        key: parts.join("."),
+                        message: format!("{k}: not a table"),
+                    });
+                    return;
+                }
+            }
+        }
+        cur.insert(parts[parts.len() - 1].clone(), value);
+    }
+}
+
+impl Config {
+    /// Loads, overrides from the environment, resolves paths and validates. Every problem is in
+    /// the error, not just the first.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            issues: vec![ConfigIssue {
+                key: "(file)".into(),
+                message: format!(
+                    "cannot read {}: {e}; pass --config PATH to a pipeline.toml",
+                    path.display()
+                ),
+            }],
+        })?;
+        Self::from_str_at(&text, path, std::env::vars())
+    }
+
+    pub fn from_str_at(
+        text: &str,
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let err = |issues| ConfigError {
+            path: path.to_path_buf(),
+            issues,
+        };
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            err(vec![ConfigIssue {
+                key: "(syntax)".into(),
+                message: e.to_string().trim().replace('\n', " "),
+            }])
+        })?;
+        let mut issues = Vec::new();
+        apply_env_overrides(&mut table, env, &mut issues);
+        for key in table.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                issues.push(ConfigIssue {
+                    key: key.clone(),
+                    message: format!("unknown section; expected one of {}", SECTIONS.join(", ")),
+                });
+            }
+        }
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut cfg = Config {
+            pipeline: section(&table, "pipeline", &mut issues),
+            state: section(&table, "state", &mut issues),
+            ingest: section(&table, "ingest", &mut issues),
+            crawl: section(&table, "crawl", &mut issues),
+            base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
+            path: abs,
+        };
+        cfg.resolve_paths();
+        issues.extend(cfg.validate());
+        if issues.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(err(issues))
+        }
+    }
+
+    fn resolve_paths(&mut self) {
+        let base = self.base_dir.clone();
+        let abs = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        self.pipeline.output_dir = abs(&self.pipeline.output_dir);
+        if let Some(i) = &self.ingest.input {
+            self.ingest.input = Some(abs(i));
+        }
+    }
+
+    /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut v = Vec::new();
+        let mut bad = |key: &str, message: String| {
+            v.push(ConfigIssue {
+                key: key.into(),
+                message,
+            })
+        };
+        if self.pipeline.output_dir.as_os_str().is_empty() {
+            bad("pipeline.output_dir", "must not be empty".into());
+        }
+        if let Some(url) = &self.state.url {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                bad("state.url", "the PostgreSQL backend is not available in this version; use sqlite:PATH or leave it empty".into());
+            } else if !url.starts_with("sqlite:") {
+                bad(
+                    "state.url",
+                    format!(
+                        "must be sqlite:PATH (or empty for output_dir/state.sqlite), got {url:?}"
+                    ),
+                );
+            }
+        }
+        // ingest
+        let i = &self.ingest;
+        match &i.input {
+            None => bad(
+                "ingest.input",
+                "required: the path of your lead list (CSV or Parquet)".into(),
+            ),
+            Some(p) if !p.is_file() => bad(
+                "ingest.input",
+                format!(
+                    "file not found: {} (relative paths start at the config's folder)",
+                    p.display()
+                ),
+            ),
+            _ => {}
+        }
+        if i.batch_rows == 0 {
+            bad("ingest.batch_rows", "must be at least 1, got 0".into());
+        }
+        if i.encoding != "auto" && encoding_rs::Encoding::for_label(i.encoding.as_bytes()).is_none()
+        {
+            bad(
+                "ingest.encoding",
+                format!(
+                    "unknown encoding {:?}; use auto, utf-8, windows-1252, iso-8859-1, …",
+                    i.encoding
+                ),
+            );
+        }
+        if crate::input::delimiter_from_config(&i.delimiter).is_err() {
+            bad(
+                "ingest.delimiter",
+                format!(
+                    "must be auto or one character such as \",\" \";\" \"\\t\", got {:?}",
+                    i.delimiter
+                ),
+            );
+        }
+        let lower = |xs: &[String]| {
+            xs.iter()
+                .map(|s| s.trim().to_lowercase())
+                .collect::<Vec<_>>()
+        };
+        let (won, lost) = (lower(&i.status.won), lower(&i.status.lost));
+        for w in &won {
+            if lost.contains(w) {
+                bad(
+                    "ingest.status",
+                    format!("{w:?} is listed as both won and lost"),
+                );
+            }
+        }
+        // crawl
+        let c = &self.crawl;
+        if c.user_agent.trim().is_empty() {
+            bad(
+                "crawl.user_agent",
+                "must not be empty: sites need to know who is crawling".into(),
+            );
+        }
+        if !c.contact_url.is_empty() && url::Url::parse(&c.contact_url).is_err() {
+            bad(
+                "crawl.contact_url",
+                format!(
+                    "must be a URL (https://… or mailto:…), got {:?}",
+                    c.contact_url
+                ),
+            );
+        }
+        if c.max_pages_per_site < 1 {
+            bad(
+                "crawl.max_pages_per_site",
+                format!("must be at least 1, got {}", c.max_pages_per_site),
+            );
+        }
+        if !(c.requests_per_second > 0.0 && c.requests_per_second.is_finite()) {
+            bad(
+                "crawl.requests_per_second",
+                format!("must be greater than 0, got {}", c.requests_per_second),
+            );
+        }
+        if c.burst < 1 {
+            bad(
+                "crawl.burst",
+                format!("must be at least 1, got {}", c.burst),
+            );
+        }
+        if c.concurrency < 1 {
+            bad(
+                "crawl.concurrency",
+                format!("must be at least 1, got {}", c.concurrency),
+            );
+        }
+        for (k, x) in [
+            ("crawl.connect_timeout_secs", c.connect_timeout_secs),
+            ("crawl.read_timeout_secs", c.read_timeout_secs),
+            ("crawl.site_time_budget_secs", c.site_time_budget_secs),
+        ] {
+            if !(x > 0.0 && x.is_finite()) {
+                bad(k, format!("must be a positive number of seconds, got {x}"));
+            }
+        }
+        if c.max_body_bytes < 1024 {
+            bad(
+                "crawl.max_body_bytes",
+                format!("must be at least 1024, got {}", c.max_body_bytes),
+            );
+        }
+        if c.max_redirects > 20 {
+            bad(
+                "crawl.max_redirects",
+                format!("must be at most 20, got {}", c.max_redirects),
+            );
+        }
+        v
+    }
+
+    pub fn output_dir(&self) -> &Path {
+        &self.pipeline.output_dir
+    }
+
+    /// Where the state store lives.
+    pub fn state_path(&self) -> PathBuf {
+        match self
+            .state
+            .url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("sqlite:"))
+        {
+            Some(p) => {
+                let p = Path::new(p.trim_start_matches("//"));
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    self.base_dir.join(p)
+                }
+            }
+            None => self.output_dir().join("state.sqlite"),
+        }
+    }
+
+    /// Stable hash of one section's resolved values (part of a stage's fingerprint).
+    pub fn section_hash(&self, name: &str) -> String {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        hash_json(v.get(name).unwrap_or(&serde_json::Value::Null))
+    }
+
+    /// Stable hash of the whole resolved config (written in every Parquet file's metadata).
+    pub fn hash(&self) -> String {
+        hash_json(&serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
+fn hash_json(v: &serde_json::Value) -> String {
+    // serde_json maps are ordered (BTreeMap) unless preserve_order is on: stable.
+    let s = serde_json::to_string(v).unwrap_or_default();
+    short_hash(s.as_bytes())
+}
+
+/// First 16 hex digits of SHA-256: identifiers and fingerprints.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The documented defaults as a map, for `leadcrawl config --defaults`-style output and tests.
+pub fn defaults_json() -> BTreeMap<String, serde_json::Value> {
+    let v = serde_json::to_value(Config::default()).unwrap_or_default();
+    v.as_object()
+        .map(|m| m.clone().into_iter().collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir();
+        let env = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>();
+        Config::from_str_at(text, &dir.join("p.toml"), env.into_iter())
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_key() {
+        let e = load(
+            "[crawl]\nmax_pages_per_site = 0\nburst = 0\n[ingest]\nbatch_rows = 0\n[bogus]\nx = 1\n",
+            &[],
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        for want in [
+            "crawl.max_pages_per_site: must be at least 1, got 0",
+            "crawl.burst: must be at least 1, got 0",
+            "ingest.batch_rows: must be at least 1, got 0",
+            "ingest.input: required",
+            "bogus: unknown section",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_two_sections_both_reported() {
+        let e = load("[crawl]\nmax_page = 3\n[ingest]\ninptu = 'x'\n", &[]).unwrap_err();
+        let keys: Vec<_> = e.issues.iter().map(|i| i.key.as_str()).collect();
+        assert!(keys.contains(&"crawl.max_page"), "{keys:?}");
+        assert!(keys.contains(&"ingest.inptu"), "{keys:?}");
+    }
+
+    #[test]
+    fn env_overrides_and_relative_paths() {
+        let e = load(
+            "[ingest]\ninput = 'leads.csv'\n",
+            &[("LEADCRAWL__CRAWL__MAX_DEPTH", "7")],
+        )
+        .unwrap_err();
+        // input does not exist, but the override was applied and the path resolved
+        assert!(e
+            .to_string()
+            .contains(&std::env::temp_dir().join("leads.csv").display().to_string()));
+        let e = load("", &[("LEADCRAWL__CRAWL__MAX_DEPTH", "\"deep\"")]).unwrap_err();
+        assert!(e.issues.iter().any(|i| i.key == "crawl"), "{e}");
+    }
+}

@@ -1,0 +1,249 @@
+//! The stage runner: runs the selected stages in order, skipping work already done, like make.
+//!
+//! A stage's fingerprint is the hash of its own inputs and config section plus the output
+//! fingerprints of the stages it reads. A stage that is done with the same fingerprint is
+//! skipped; one whose fingerprint changed is reset (its parts deleted) and re-run, and since its
+//! output fingerprint then changes, so are the stages after it. A stage that was interrupted
+//! resumes: the units it committed are kept and only the rest is done.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config::{short_hash, Config};
+use crate::exit::UsageError;
+use crate::progress::ProgressMode;
+use crate::signals::StopFlag;
+use crate::stages::{self, Stage, StageContext, StageOutcome};
+use crate::state::{StageStatus, StateStore};
+use crate::table::{self, Provenance};
+
+/// What happened to one stage in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub stage: String,
+    /// `skipped` (up to date), `done`, `done_with_failures`, `interrupted`, `failed`.
+    pub result: String,
+    pub units_failed: u64,
+    pub seconds: f64,
+    pub counters: BTreeMap<String, u64>,
+    pub error: Option<String>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub stages: Vec<StageReport>,
+}
+
+impl RunReport {
+    pub fn interrupted(&self) -> bool {
+        self.stages.iter().any(|s| s.result == "interrupted")
+    }
+    pub fn failed(&self) -> bool {
+        self.stages.iter().any(|s| s.result == "failed")
+    }
+    pub fn units_failed(&self) -> u64 {
+        self.stages.iter().map(|s| s.units_failed).sum()
+    }
+}
+
+/// A new run id: UTC time and process id, sortable and unique enough on one machine; the
+/// PostgreSQL backend adds the worker name.
+pub fn new_run_id() -> String {
+    format!(
+        "{}-{:x}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+        std::process::id()
+    )
+}
+
+/// Resolves `--stages` (empty: all) into stages in pipeline order, with clear errors.
+pub fn select(names: &[String]) -> Result<Vec<&'static dyn Stage>, UsageError> {
+    let all = stages::all();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let mut wanted = HashSet::new();
+    for n in names {
+        let n = n.trim();
+        if all.iter().any(|s| s.name() == n) {
+            wanted.insert(n.to_string());
+        } else if stages::PLANNED.contains(&n) {
+            return Err(UsageError(format!(
+                "stage {n:?} is not available in this version of leadcrawl"
+            )));
+        } else {
+            return Err(UsageError(format!(
+                "unknown stage {n:?}; stages are: {}",
+                all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|s| wanted.contains(s.name()))
+        .collect())
+}
+
+/// Runs `selected` stages in order. `force` names stages to re-run from scratch.
+pub fn run(
+    config: &Config,
+    store: &dyn StateStore,
+    selected: &[&'static dyn Stage],
+    force: &[String],
+    stop: &StopFlag,
+    progress: ProgressMode,
+) -> anyhow::Result<RunReport> {
+    let run_id = new_run_id();
+    let prov = Provenance {
+        run_id: run_id.clone(),
+        config_hash: config.hash(),
+    };
+    let mut report = RunReport {
+        run_id: run_id.clone(),
+        stages: Vec::new(),
+    };
+    std::fs::create_dir_all(config.output_dir())
+        .with_context(|| format!("creating output_dir {}", config.output_dir().display()))?;
+    for stage in selected {
+        let name = stage.name();
+        let mut fp_parts = vec![stage.fingerprint(config)?];
+        for up in stage.after() {
+            let rec = store.stage(up)?;
+            match rec {
+                Some(r) if r.status == StageStatus::Done => {
+                    fp_parts.push(format!("{up}={}", r.output_fingerprint.unwrap_or_default()))
+                }
+                _ => {
+                    return Err(UsageError(format!(
+                        "stage {name} reads the output of {up}, which is not done; run with --stages {up},{name}"
+                    ))
+                    .into())
+                }
+            }
+        }
+        let fingerprint = short_hash(fp_parts.join("\n").as_bytes());
+        let previous = store.stage(name)?;
+        let forced = force.iter().any(|f| f == name);
+        if let Some(prev) = &previous {
+            if prev.status == StageStatus::Done && prev.fingerprint == fingerprint && !forced {
+                tracing::info!(stage = name, "up to date, skipped");
+                report.stages.push(StageReport {
+                    stage: name.into(),
+                    result: "skipped".into(),
+                    units_failed: prev.units_failed,
+                    seconds: 0.0,
+                    counters: prev.counters.clone(),
+                    error: None,
+                });
+                continue;
+            }
+            if prev.fingerprint != fingerprint || forced {
+                let why = if forced {
+                    "forced"
+                } else {
+                    "inputs or config changed"
+                };
+                tracing::info!(stage = name, why, "starting over");
+                for p in store.reset_stage(name)? {
+                    let _ = std::fs::remove_file(config.output_dir().join(&p.file));
+                }
+            } else {
+                tracing::info!(
+                    stage = name,
+                    done = prev.units_done,
+                    failed = prev.units_failed,
+                    "resuming"
+                );
+            }
+        }
+        store.start_stage(name, &fingerprint, &run_id)?;
+        let registered: Vec<String> = store.parts(name)?.into_iter().map(|p| p.file).collect();
+        for def in stage.tables() {
+            for removed in table::remove_unregistered(config.output_dir(), def, &registered) {
+                tracing::info!(stage = name, file = %removed.display(), "removed an incomplete part");
+            }
+        }
+        let started = Instant::now();
+        let ctx = StageContext {
+            stage: name,
+            config,
+            store,
+            prov: prov.clone(),
+            stop,
+            progress: progress.bar(name),
+        };
+        let outcome = stage.run(&ctx);
+        ctx.progress.finish();
+        let seconds = started.elapsed().as_secs_f64();
+        let counters = store.stage(name)?.map(|r| r.counters).unwrap_or_default();
+        match outcome {
+            Ok(StageOutcome::Completed { units_failed }) => {
+                let out_fp = short_hash(format!("{fingerprint}\n{run_id}").as_bytes());
+                store.finish_stage(name, StageStatus::Done, Some(&out_fp), None)?;
+                let result = if units_failed > 0 {
+                    "done_with_failures"
+                } else {
+                    "done"
+                };
+                tracing::info!(stage = name, seconds, units_failed, "{result}");
+                report.stages.push(StageReport {
+                    stage: name.into(),
+                    result: result.into(),
+                    units_failed,
+                    seconds,
+                    counters,
+                    error: None,
+                });
+            }
+            Ok(StageOutcome::Interrupted) => {
+                store.finish_stage(
+                    name,
+                    StageStatus::Interrupted,
+                    None,
+                    Some("stopped by a signal"),
+                )?;
+                tracing::warn!(
+                    stage = name,
+                    "interrupted; committed work is kept, run again to resume"
+                );
+                report.stages.push(StageReport {
+                    stage: name.into(),
+                    result: "interrupted".into(),
+                    units_failed: 0,
+                    seconds,
+                    counters,
+                    error: None,
+                });
+                return Ok(report);
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                store.finish_stage(name, StageStatus::Failed, None, Some(&msg))?;
+                if e.downcast_ref::<UsageError>().is_some()
+                    || e.downcast_ref::<crate::input::InputError>().is_some()
+                {
+                    return Err(e);
+                }
+                tracing::error!(stage = name, error = %msg, "stage failed");
+                report.stages.push(StageReport {
+                    stage: name.into(),
+                    result: "failed".into(),
+                    units_failed: 0,
+                    seconds,
+                    counters,
+                    error: Some(msg),
+                });
+                return Ok(report);
+            }
+        }
+        if stop.is_set() {
+            break;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,222 @@
+//! Every table leadcrawl writes: its columns, types and meaning, in one place.
+//!
+//! The Arrow schemas written to Parquet, `leadcrawl schema TABLE` and `docs/schema.md` all come
+//! from [`TABLES`], so the documentation cannot drift from the files (a test checks that
+//! `docs/schema.md` is what `leadcrawl schema --markdown` prints).
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+/// How a table is laid out in the output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `T/part-*.parquet`, one part per committed batch of units.
+    Parts,
+    /// `T.parquet`, written whole.
+    File,
+}
+
+/// One documented column.
+pub struct Column {
+    pub name: &'static str,
+    pub ty: fn() -> DataType,
+    pub nullable: bool,
+    pub doc: &'static str,
+}
+
+/// One documented table.
+pub struct TableDef {
+    pub name: &'static str,
+    /// Bumped whenever a column is added, removed or changes type or meaning.
+    pub version: u32,
+    pub stage: &'static str,
+    pub layout: Layout,
+    pub doc: &'static str,
+    pub columns: &'static [Column],
+}
+
+fn utf8() -> DataType {
+    DataType::Utf8
+}
+fn u64t() -> DataType {
+    DataType::UInt64
+}
+fn utf8_list() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+/// UTC timestamps, microseconds.
+pub fn timestamp_utc() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+const fn col(
+    name: &'static str,
+    ty: fn() -> DataType,
+    nullable: bool,
+    doc: &'static str,
+) -> Column {
+    Column {
+        name,
+        ty,
+        nullable,
+        doc,
+    }
+}
+
+pub const LEADS: TableDef = TableDef {
+    name: "leads",
+    version: 1,
+    stage: "ingest",
+    layout: Layout::Parts,
+    doc: "One row per accepted input row: the lead list, cleaned. Duplicates and invalid rows are in `rejects`.",
+    columns: &[
+        col("lead_id", utf8, false, "Stable id: 16 hex digits of SHA-256 over the mapped `id` column if any, else over the normalised name, domain, country and identifiers. The same input row gets the same id in every run."),
+        col("source_line", u64t, false, "Line of the row in the input file (1 = header for CSV; data row number for Parquet)."),
+        col("external_id", utf8, true, "The CRM's own id (column mapped as `id`)."),
+        col("name", utf8, false, "Company name: Unicode NFC, whitespace collapsed and trimmed."),
+        col("website", utf8, true, "Canonical website URL (`https://acme.fr/`); a missing scheme means https."),
+        col("host", utf8, true, "Host of `website`, lower-case."),
+        col("domain", utf8, true, "Registrable domain of `website` (public-suffix aware: `shop.acme.co.uk` → `acme.co.uk`)."),
+        col("country", utf8, true, "ISO 3166-1 alpha-2 code when the input country is recognised, else null."),
+        col("country_raw", utf8, true, "Country as written in the input."),
+        col("status", dict_utf8, false, "`won`, `lost` or `open` (anything not listed in `ingest.status`)."),
+        col("status_raw", utf8, true, "Status as written in the input."),
+        col("siren", utf8, true, "French SIREN, 9 digits, Luhn-checked (also derived from a SIRET)."),
+        col("siret", utf8, true, "French SIRET, 14 digits, Luhn-checked."),
+        col("cik", utf8, true, "SEC Central Index Key, zero-padded to 10 digits."),
+        col("lei", utf8, true, "Legal Entity Identifier, ISO 17442 checked."),
+        col("company_number", utf8, true, "UK Companies House number, 8 characters."),
+        col("description", utf8, true, "Free-text description from the input (embedded with the web text)."),
+        col("notes", utf8, true, "Free-text notes from the input (embedded with the web text)."),
+    ],
+};
+
+pub const REJECTS: TableDef = TableDef {
+    name: "rejects",
+    version: 1,
+    stage: "ingest",
+    layout: Layout::Parts,
+    doc: "One row per input row that was not accepted, with the reason. Nothing from the input is lost: a row is either in `leads` or here.",
+    columns: &[
+        col("source_line", u64t, false, "Line of the row in the input file (first line of a record with quoted newlines)."),
+        col("column", utf8, true, "The input column at fault, when one is."),
+        col("reason", utf8, false, "Why the row was rejected, e.g. `SIREN \"552032535\" fails its check digit` or `duplicate of line 12`."),
+        col("raw", utf8_list, false, "The row's raw values, in input column order, after decoding to UTF-8."),
+    ],
+};
+
+/// All tables, in pipeline order.
+pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS];
+
+pub fn find(name: &str) -> Option<&'static TableDef> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+impl TableDef {
+    /// The Arrow schema, each field carrying its documentation as `description` metadata.
+    pub fn arrow_schema(&self) -> Arc<Schema> {
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|c| {
+                Field::new(c.name, (c.ty)(), c.nullable)
+                    .with_metadata([("description".to_string(), c.doc.to_string())].into())
+            })
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    pub fn location(&self) -> String {
+        match self.layout {
+            Layout::Parts => format!("{}/part-*.parquet", self.name),
+            Layout::File => format!("{}.parquet", self.name),
+        }
+    }
+
+    /// Human text for `leadcrawl schema TABLE`.
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "{} (schema version {}, written by stage `{}`, {})\n{}\n\n",
+            self.name,
+            self.version,
+            self.stage,
+            self.location(),
+            self.doc
+        );
+        let w = self.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in self.columns {
+            s.push_str(&format!(
+                "  {:w$}  {:<28} {}  {}\n",
+                c.name,
+                type_name(&(c.ty)()),
+                if c.nullable { "null " } else { "     " },
+                c.doc,
+                w = w
+            ));
+        }
+        s
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "## `{}`\n\n{}\n\nWritten by stage `{}` as `{}`; schema version {}.\n\n| column | type | nullable | meaning |\n| --- | --- | --- | --- |\n",
+            self.name,
+            self.doc,
+            self.stage,
+            self.location(),
+            self.version
+        );
+        for c in self.columns {
+            s.push_str(&format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                c.name,
+                type_name(&(c.ty)()),
+                if c.nullable { "yes" } else { "no" },
+                c.doc.replace('|', "\\|")
+            ));
+        }
+        s
+    }
+}
+
+/// A type as a reader would name it.
+pub fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 => "string".into(),
+        DataType::UInt64 => "uint64".into(),
+        DataType::Int64 => "int64".into(),
+        DataType::Float32 => "float32".into(),
+        DataType::Float64 => "float64".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Dictionary(_, v) => format!("dictionary<{}>", type_name(v)),
+        DataType::List(f) => format!("list<{}>", type_name(f.data_type())),
+        DataType::FixedSizeList(f, n) => {
+            format!("fixed_size_list<{}, {n}>", type_name(f.data_type()))
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => format!("timestamp[us, {tz}]"),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// The whole of `docs/schema.md`.
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "# leadcrawl tables\n\n<!-- Generated by `leadcrawl schema --markdown`; a test keeps it in sync. -->\n\n\
+         Every table is Parquet (zstd) in the run's `output_dir`. A table written in parts is a folder \
+         `T/part-*.parquet`: read the folder as one table (`pyarrow.parquet.read_table(\"T\")`, \
+         DuckDB `read_parquet('T/*.parquet')`, `polars.read_parquet(\"T/*.parquet\")`). Only parts \
+         registered in the state store are complete; a run removes any other file it finds there.\n\n\
+         Every file carries key-value metadata: `leadcrawl.schema_version`, `leadcrawl.table`, \
+         `leadcrawl.run_id`, `leadcrawl.config_hash`, `leadcrawl.version`. Every column carries its \
+         meaning as Arrow field metadata `description`. Timestamps are `timestamp[us, UTC]`.\n\n",
+    );
+    for t in TABLES {
+        s.push_str(&t.to_markdown());
+        s.push('\n');
+    }
+    s
+}

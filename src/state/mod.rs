@@ -1,0 +1,176 @@
+//! The state store: what each stage has done, so that any run can stop at any instant and the
+//! next one does only what is missing.
+//!
+//! It records per stage a status, the fingerprint of its inputs and config, counters and
+//! timings; per unit of work (a batch of input rows, a host, a lead) done or failed with the
+//! reason; and the output part files. The one operation that matters for crash safety is
+//! [`StateStore::commit`]: a part file is renamed into place and its units marked done in one
+//! transaction, so a SIGKILL at any instant leaves either a registered complete part or an
+//! unregistered file that the next run deletes.
+//!
+//! [`sqlite::SqliteStore`] is the zero-setup backend; the interface is small so that a shared
+//! PostgreSQL backend can implement it for many workers.
+
+pub mod sqlite;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// Errors of the state store.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("state store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("state store: moving {from} into place: {source}")]
+    Rename {
+        from: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state store {path} was written by a newer leadcrawl (schema {found}, this one knows {known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StateError>;
+
+/// Lifecycle of a stage, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Interrupted,
+}
+
+impl StageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageStatus::Pending => "pending",
+            StageStatus::Running => "running",
+            StageStatus::Done => "done",
+            StageStatus::Failed => "failed",
+            StageStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> StageStatus {
+        match s {
+            "running" => StageStatus::Running,
+            "done" => StageStatus::Done,
+            "failed" => StageStatus::Failed,
+            "interrupted" => StageStatus::Interrupted,
+            _ => StageStatus::Pending,
+        }
+    }
+}
+
+/// What the store knows of one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRecord {
+    pub name: String,
+    pub status: StageStatus,
+    pub fingerprint: String,
+    /// Changes whenever the stage completes a run that produced new output; later stages
+    /// include it in their own fingerprint (make-like invalidation).
+    pub output_fingerprint: Option<String>,
+    pub run_id: String,
+    pub units_total: Option<u64>,
+    pub units_done: u64,
+    pub units_failed: u64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub pid: Option<u32>,
+    pub host: Option<String>,
+    pub error: Option<String>,
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// A part file written to a temporary name, to be moved into place by [`StateStore::commit`].
+#[derive(Debug, Clone)]
+pub struct PendingPart {
+    /// Table the part belongs to (`leads`, `pages`, …).
+    pub table: String,
+    pub tmp_path: PathBuf,
+    /// Final path; its file name is what the store registers.
+    pub final_path: PathBuf,
+    pub rows: u64,
+}
+
+/// A registered output file of a stage.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PartRecord {
+    pub table: String,
+    /// Path relative to the output folder (`leads/part-00000.parquet`, `evaluation.json`).
+    pub file: String,
+    pub rows: u64,
+}
+
+/// The outcome of one unit of work.
+#[derive(Debug, Clone)]
+pub struct UnitOutcome {
+    pub unit: String,
+    /// `None`: done. `Some(reason)`: failed and recorded; not retried until forced.
+    pub failure: Option<String>,
+}
+
+impl UnitOutcome {
+    pub fn done(unit: impl Into<String>) -> Self {
+        UnitOutcome {
+            unit: unit.into(),
+            failure: None,
+        }
+    }
+    pub fn failed(unit: impl Into<String>, reason: impl Into<String>) -> Self {
+        UnitOutcome {
+            unit: unit.into(),
+            failure: Some(reason.into()),
+        }
+    }
+}
+
+/// The interface every backend implements. All methods are transactional on their own.
+pub trait StateStore: Send + Sync {
+    /// Every stage the store has seen.
+    fn stages(&self) -> Result<Vec<StageRecord>>;
+    fn stage(&self, name: &str) -> Result<Option<StageRecord>>;
+    /// Forgets a stage's units and parts (its fingerprint changed, or it is forced) and returns
+    /// the parts it had, so that the caller deletes their files.
+    fn reset_stage(&self, name: &str) -> Result<Vec<PartRecord>>;
+    /// Marks the stage running under `run_id` with this fingerprint, owned by this process.
+    fn start_stage(&self, name: &str, fingerprint: &str, run_id: &str) -> Result<()>;
+    fn set_units_total(&self, name: &str, total: u64) -> Result<()>;
+    /// Units already recorded (done or failed): the work a resumed run skips.
+    fn finished_units(&self, name: &str) -> Result<HashSet<String>>;
+    /// In one transaction: moves each pending part to its final path (registering it), marks the
+    /// units, and adds `counters` to the stage's counters.
+    fn commit(
+        &self,
+        stage: &str,
+        parts: &[PendingPart],
+        units: &[UnitOutcome],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()>;
+    fn finish_stage(
+        &self,
+        name: &str,
+        status: StageStatus,
+        output_fingerprint: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Registered parts of a stage, in commit order.
+    fn parts(&self, stage: &str) -> Result<Vec<PartRecord>>;
+    /// Failed units of a stage with their reasons (at most `limit`).
+    fn failures(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>>;
+}

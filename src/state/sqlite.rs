@@ -1,0 +1,346 @@
+//! SQLite backend of the state store: one file, no server, WAL journal so `leadcrawl status` can
+//! read while a run writes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{
+    PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stages (
+    name TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    output_fingerprint TEXT,
+    run_id TEXT NOT NULL,
+    units_total INTEGER,
+    started_at INTEGER,
+    finished_at INTEGER,
+    pid INTEGER,
+    host TEXT,
+    error TEXT,
+    counters TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS units (
+    stage TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    failure TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (stage, unit)
+);
+CREATE TABLE IF NOT EXISTS parts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stage TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    file TEXT NOT NULL UNIQUE,
+    rows INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// The embedded default store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    /// Output folder: part paths are registered relative to it.
+    root: PathBuf,
+}
+
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`; parts are registered relative to `root`.
+    pub fn open(path: &Path, root: &Path) -> Result<SqliteStore> {
+        let open_err = |source| StateError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        let found: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(open_err)?;
+        match found.and_then(|v| v.parse::<i64>().ok()) {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StateError::TooNew {
+                    path: path.to_path_buf(),
+                    found: v,
+                    known: SCHEMA_VERSION,
+                })
+            }
+            Some(_) => {}
+            None => {
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )
+                .map_err(open_err)?;
+            }
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing store read-only-ish for `status`; `None` when there is none yet.
+    pub fn open_existing(path: &Path, root: &Path) -> Result<Option<SqliteStore>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        Self::open(path, root).map(Some)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn relative(&self, p: &Path) -> String {
+        p.strip_prefix(&self.root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn read_stage(conn: &Connection, name: &str) -> rusqlite::Result<Option<StageRecord>> {
+    let rec = conn
+        .query_row(
+            "SELECT name, status, fingerprint, output_fingerprint, run_id, units_total, started_at,
+                    finished_at, pid, host, error, counters FROM stages WHERE name = ?1",
+            [name],
+            |r| {
+                let counters: String = r.get(11)?;
+                Ok(StageRecord {
+                    name: r.get(0)?,
+                    status: StageStatus::parse(&r.get::<_, String>(1)?),
+                    fingerprint: r.get(2)?,
+                    output_fingerprint: r.get(3)?,
+                    run_id: r.get(4)?,
+                    units_total: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+                    units_done: 0,
+                    units_failed: 0,
+                    started_at: r.get(6)?,
+                    finished_at: r.get(7)?,
+                    pid: r.get::<_, Option<i64>>(8)?.map(|v| v as u32),
+                    host: r.get(9)?,
+                    error: r.get(10)?,
+                    counters: serde_json::from_str(&counters).unwrap_or_default(),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut rec) = rec else { return Ok(None) };
+    let (done, failed): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(failure IS NULL), 0), COALESCE(SUM(failure IS NOT NULL), 0)
+         FROM units WHERE stage = ?1",
+        [name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    rec.units_done = done as u64;
+    rec.units_failed = failed as u64;
+    Ok(Some(rec))
+}
+
+impl StateStore for SqliteStore {
+    fn stages(&self) -> Result<Vec<StageRecord>> {
+        let conn = self.conn();
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM stages")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for n in names {
+            if let Some(r) = read_stage(&conn, &n)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    fn stage(&self, name: &str) -> Result<Option<StageRecord>> {
+        Ok(read_stage(&self.conn(), name)?)
+    }
+
+    fn reset_stage(&self, name: &str) -> Result<Vec<PartRecord>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let parts = parts_of(&tx, name)?;
+        tx.execute("DELETE FROM units WHERE stage = ?1", [name])?;
+        tx.execute("DELETE FROM parts WHERE stage = ?1", [name])?;
+        tx.execute(
+            "UPDATE stages SET status = 'pending', output_fingerprint = NULL, units_total = NULL,
+             counters = '{}', error = NULL WHERE name = ?1",
+            [name],
+        )?;
+        tx.commit()?;
+        Ok(parts)
+    }
+
+    fn start_stage(&self, name: &str, fingerprint: &str, run_id: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO stages (name, status, fingerprint, run_id, started_at, finished_at, pid, host, error)
+             VALUES (?1, 'running', ?2, ?3, ?4, NULL, ?5, ?6, NULL)
+             ON CONFLICT(name) DO UPDATE SET status = 'running', fingerprint = ?2, run_id = ?3,
+               started_at = ?4, finished_at = NULL, pid = ?5, host = ?6, error = NULL",
+            params![name, fingerprint, run_id, now_micros(), std::process::id(), hostname()],
+        )?;
+        Ok(())
+    }
+
+    fn set_units_total(&self, name: &str, total: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE stages SET units_total = ?2 WHERE name = ?1",
+            params![name, total as i64],
+        )?;
+        Ok(())
+    }
+
+    fn finished_units(&self, name: &str) -> Result<HashSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT unit FROM units WHERE stage = ?1")?;
+        let set = stmt
+            .query_map([name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(set)
+    }
+
+    fn commit(
+        &self,
+        stage: &str,
+        parts: &[PendingPart],
+        units: &[UnitOutcome],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_micros();
+        for p in parts {
+            tx.execute(
+                "INSERT OR REPLACE INTO parts (stage, tbl, file, rows, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![stage, p.table, self.relative(&p.final_path), p.rows as i64, now],
+            )?;
+        }
+        for u in units {
+            tx.execute(
+                "INSERT OR REPLACE INTO units (stage, unit, failure, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                params![stage, u.unit, u.failure, now],
+            )?;
+        }
+        if !counters.is_empty() {
+            let current: String = tx
+                .query_row(
+                    "SELECT counters FROM stages WHERE name = ?1",
+                    [stage],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_else(|| "{}".into());
+            let mut map: BTreeMap<String, u64> = serde_json::from_str(&current).unwrap_or_default();
+            for (k, v) in counters {
+                *map.entry(k.clone()).or_default() += v;
+            }
+            tx.execute(
+                "UPDATE stages SET counters = ?2 WHERE name = ?1",
+                params![
+                    stage,
+                    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+                ],
+            )?;
+        }
+        // The files move last: if a rename fails the transaction rolls back; if the process dies
+        // after a rename but before COMMIT, the file is unregistered and the next run deletes it.
+        for p in parts {
+            std::fs::rename(&p.tmp_path, &p.final_path).map_err(|source| StateError::Rename {
+                from: p.tmp_path.clone(),
+                source,
+            })?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn finish_stage(
+        &self,
+        name: &str,
+        status: StageStatus,
+        output_fingerprint: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE stages SET status = ?2, output_fingerprint = COALESCE(?3, output_fingerprint),
+             finished_at = ?4, error = ?5 WHERE name = ?1",
+            params![
+                name,
+                status.as_str(),
+                output_fingerprint,
+                now_micros(),
+                error
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn parts(&self, stage: &str) -> Result<Vec<PartRecord>> {
+        Ok(parts_of(&self.conn(), stage)?)
+    }
+
+    fn failures(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT unit, failure FROM units WHERE stage = ?1 AND failure IS NOT NULL ORDER BY unit LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![stage, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn parts_of(conn: &Connection, stage: &str) -> rusqlite::Result<Vec<PartRecord>> {
+    let mut stmt =
+        conn.prepare("SELECT tbl, file, rows FROM parts WHERE stage = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([stage], |r| {
+        Ok(PartRecord {
+            table: r.get(0)?,
+            file: r.get(1)?,
+            rows: r.get::<_, i64>(2)? as u64,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,182 @@
+//! Parquet table I/O with leadcrawl's conventions: zstd, bounded row groups, provenance in the
+//! file metadata, and atomic placement (a temporary file that the state store renames into place
+//! in the same step as it records the work done).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::schema::{Layout, TableDef};
+use crate::state::PendingPart;
+
+/// Errors of table I/O.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: {source}")]
+    Arrow {
+        path: PathBuf,
+        source: arrow::error::ArrowError,
+    },
+}
+
+/// Provenance stamped into every file.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub run_id: String,
+    pub config_hash: String,
+}
+
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Prefix of files being written; never a complete table part.
+pub const TMP_PREFIX: &str = ".tmp-";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TableError + '_ {
+    move |source| TableError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `batches` to a temporary file next to the final location of `name` in table `def`, and
+/// returns the pending part for the state store to move into place. `name` is the part's file
+/// name for [`Layout::Parts`] tables (`part-00000.parquet`) and ignored for [`Layout::File`].
+pub fn write_pending(
+    output_dir: &Path,
+    def: &TableDef,
+    name: &str,
+    batches: &[RecordBatch],
+    prov: &Provenance,
+    extra_meta: &[(String, String)],
+) -> Result<PendingPart, TableError> {
+    let (dir, final_path) = match def.layout {
+        Layout::Parts => {
+            let dir = output_dir.join(def.name);
+            let p = dir.join(name);
+            (dir, p)
+        }
+        Layout::File => (
+            output_dir.to_path_buf(),
+            output_dir.join(format!("{}.parquet", def.name)),
+        ),
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let file_name = final_path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp_path = dir.join(format!("{TMP_PREFIX}{}-{file_name}", prov.run_id));
+    let schema = def.arrow_schema();
+    let mut meta = vec![
+        KeyValue::new("leadcrawl.schema_version".into(), def.version.to_string()),
+        KeyValue::new("leadcrawl.table".into(), def.name.to_string()),
+        KeyValue::new("leadcrawl.run_id".into(), prov.run_id.clone()),
+        KeyValue::new("leadcrawl.config_hash".into(), prov.config_hash.clone()),
+        KeyValue::new(
+            "leadcrawl.version".into(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ];
+    meta.extend(
+        extra_meta
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_key_value_metadata(Some(meta))
+        .build();
+    let file = File::create(&tmp_path).map_err(io(&tmp_path))?;
+    let pq = |source| TableError::Parquet {
+        path: tmp_path.clone(),
+        source,
+    };
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
+    let mut rows = 0u64;
+    for b in batches {
+        rows += b.num_rows() as u64;
+        writer.write(b).map_err(pq)?;
+    }
+    let file = writer.into_inner().map_err(pq)?;
+    file.sync_all().map_err(io(&tmp_path))?;
+    Ok(PendingPart {
+        table: def.name.to_string(),
+        tmp_path,
+        final_path,
+        rows,
+    })
+}
+
+/// Reads one Parquet file whole.
+pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TableError> {
+    let file = File::open(path).map_err(io(path))?;
+    let pq = |source| TableError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(pq)?
+        .build()
+        .map_err(pq)?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TableError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Deletes files in a table's folder that are not registered parts: temporaries and parts whose
+/// commit never happened (the process died between rename and commit). Returns what it removed.
+pub fn remove_unregistered(
+    output_dir: &Path,
+    def: &TableDef,
+    registered: &[String],
+) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let dir = match def.layout {
+        Layout::Parts => output_dir.join(def.name),
+        Layout::File => output_dir.to_path_buf(),
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = match def.layout {
+            Layout::Parts => name.ends_with(".parquet"),
+            Layout::File => {
+                name.starts_with(TMP_PREFIX) && name.ends_with(&format!("-{}.parquet", def.name))
+            }
+        };
+        if !ours {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(output_dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        if !registered.contains(&rel) && std::fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
