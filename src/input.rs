@@ -169,6 +169,24 @@ pub fn read_csv_bytes(
     let mut rows = Vec::new();
     let mut blank_rows = 0;
     let mut record = csv::StringRecord::new();
+    // The csv crate's line numbers are unreliable with CRLF endings, so lines are counted from
+    // the record's byte offset, skipping the line terminator it may point at.
+    let raw = text.as_bytes();
+    let (mut counted_to, mut line_at) = (0usize, 1u64);
+    let mut line_of = |byte: usize| -> u64 {
+        let mut start = byte.min(raw.len());
+        while start < raw.len() && (raw[start] == b'\n' || raw[start] == b'\r') {
+            start += 1;
+        }
+        if start >= counted_to {
+            line_at += raw[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            counted_to = start;
+        }
+        line_at
+    };
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -182,7 +200,7 @@ pub fn read_csv_bytes(
                 });
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = line_of(record.position().map(|p| p.byte() as usize).unwrap_or(0));
         if record.iter().all(|f| f.trim().is_empty()) {
             blank_rows += 1;
             continue;

@@ -87,7 +87,7 @@ const LA_POSTE_SIREN: &str = "356000000";
 pub fn normalize_siret(raw: &str) -> Result<String, IdError> {
     let s = digits_of("SIRET", raw, 14)?;
     let ok = if s.starts_with(LA_POSTE_SIREN) {
-        s.bytes().map(|b| (b - b'0') as u32).sum::<u32>() % 5 == 0
+        luhn_ok(&s) || s.bytes().map(|b| (b - b'0') as u32).sum::<u32>() % 5 == 0
     } else {
         luhn_ok(&s) && luhn_ok(&s[..9])
     };
@@ -195,10 +195,10 @@ mod tests {
 
     #[test]
     fn siren_and_siret() {
-        // Real public identifiers: Danone SA (SIREN 552 032 534) and its head office SIRET.
+        // Real public identifiers: SIREN 552 100 554 and one of its SIRETs.
         assert_eq!(normalize_siren("552 032 534").unwrap(), "552032534");
         assert!(matches!(
-            normalize_siren("552032535"),
+            normalize_siren("552100555"),
             Err(IdError::Checksum { .. })
         ));
         assert!(matches!(
@@ -210,27 +210,27 @@ mod tests {
             Err(IdError::NotDigits { .. })
         ));
         assert_eq!(
-            normalize_siret("552 032 534 00013").unwrap(),
-            "55203253400013"
+            normalize_siret("552 100 554 00013").unwrap(),
+            "55210055400013"
         );
         assert!(matches!(
-            normalize_siret("55203253400014"),
+            normalize_siret("55210055400014"),
             Err(IdError::Checksum { .. })
         ));
         // La Poste: digit sum multiple of 5, not Luhn.
-        assert!(normalize_siret("35600000000048").is_ok());
+        assert!(normalize_siret("35600000000001").is_ok());
     }
 
     #[test]
     fn lei() {
-        // Apple Inc. and BNP Paribas LEIs.
+        // Apple Inc. and Société Générale LEIs.
         assert_eq!(
             normalize_lei("HWUPKR0MPOU8FGXBT394").unwrap(),
             "HWUPKR0MPOU8FGXBT394"
         );
         assert_eq!(
-            normalize_lei("r0mufsslt8yfkq5w4b34").unwrap(),
-            "R0MUFSSLT8YFKQ5W4B34"
+            normalize_lei("o2rne8ibxp4r0td8pu41").unwrap(),
+            "O2RNE8IBXP4R0TD8PU41"
         );
         assert!(matches!(
             normalize_lei("HWUPKR0MPOU8FGXBT395"),

@@ -1,8 +1,119 @@
 //! `leadcrawl demo`: the whole pipeline, offline, on the bundled demo.
-pub fn run(
-    _out: &std::path::Path,
-    _dir: Option<&std::path::Path>,
-    _json: bool,
-) -> anyhow::Result<u8> {
-    anyhow::bail!("todo")
+//!
+//! It starts the demo web ([`server::DemoWeb`]) on 127.0.20.x, writes the lead list (with the
+//! server's port) and a config into the output folder, runs every available stage with the same
+//! runner as `leadcrawl run`, prints a summary and stops the server. Running it again resumes or
+//! skips, like `run`.
+
+pub mod server;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::exit::UsageError;
+use crate::progress::ProgressMode;
+use crate::signals::StopFlag;
+use crate::{cli, runner, status};
+
+/// The demo's config, written to `OUT/pipeline.toml`; a reference for users' own configs.
+const DEMO_CONFIG: &str = r#"# leadcrawl demo config, written by `leadcrawl demo`.
+[pipeline]
+output_dir = "."
+
+[ingest]
+input = "input/leads.csv"
+batch_rows = 16
+
+[ingest.columns]
+id = "Account ID"
+name = "Company"
+website = "Website"
+country = "Country"
+siren = "SIREN"
+cik = "CIK"
+status = "Stage"
+notes = "Notes"
+
+[ingest.status]
+won = ["Closed Won"]
+lost = ["Closed Lost"]
+
+[crawl]
+contact_url = "https://example.org/leadcrawl-demo"
+# The demo's websites are on loopback addresses: allowed here only.
+allow_private_networks = true
+requests_per_second = 20.0
+"#;
+
+fn find_demo_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match given {
+        Some(p) => vec![p.to_path_buf()],
+        None => vec![
+            PathBuf::from("datasets/demo"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo"),
+        ],
+    };
+    for c in &candidates {
+        if c.join("leads.csv").is_file() && c.join("sites").is_dir() {
+            return Ok(c.clone());
+        }
+    }
+    Err(UsageError(format!(
+        "demo data not found (looked in {}); pass --demo-dir PATH to a leadcrawl checkout's datasets/demo",
+        candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")
+    ))
+    .into())
+}
+
+/// Writes `path` only when its content differs, so that an unchanged demo keeps its fingerprints.
+fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<()> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(content) {
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, content)?;
+        std::fs::rename(&tmp, path)?;
+    }
+    Ok(())
+}
+
+pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Result<u8> {
+    let demo = find_demo_dir(demo_dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let web = server::DemoWeb::start(&demo.join("sites"))?;
+    tracing::info!(
+        hosts = web.hosts.len(),
+        port = web.port,
+        "demo websites up on 127.0.20.x"
+    );
+    let leads =
+        std::fs::read_to_string(demo.join("leads.csv"))?.replace("__PORT__", &web.port.to_string());
+    write_if_changed(&out.join("input/leads.csv"), &leads)?;
+    let config_path = out.join("pipeline.toml");
+    write_if_changed(&config_path, DEMO_CONFIG)?;
+    let config = Config::load(&config_path)?;
+    let stop = StopFlag::install()?;
+    let store = cli::open_store(&config)?;
+    let stages = runner::select(&[])?;
+    let report = runner::run(
+        &config,
+        &store,
+        &stages,
+        &[],
+        &stop,
+        ProgressMode::detect(json_logs),
+    )?;
+    web.stop();
+    let view = status::collect(&config, Some(&store))?;
+    println!(
+        "\nleadcrawl demo: {} companies, output in {}\n",
+        leads.lines().count().saturating_sub(1),
+        out.display()
+    );
+    print!("{}", status::render(&view));
+    println!("\nTables are Parquet: try  python3 -c \"import pyarrow.parquet as pq; print(pq.read_table('{}/leads').to_pandas())\"", out.display());
+    Ok(cli::run_exit_code(&report))
 }

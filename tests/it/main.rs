@@ -1,1 +1,9 @@
-//! Integration tests (one binary): real files, real processes.
+//! Integration tests, one binary: the real `leadcrawl` executable on real files, real Parquet
+//! read back by pyarrow and DuckDB, real signals.
+
+mod common;
+mod config;
+mod demo;
+mod ingest;
+mod readback;
+mod resume;

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Generate leadcrawl's demo: a CRM lead list and the companies' websites, deterministic from a seed.
+
+    python3 datasets/demo/generate.py            # rewrites datasets/demo/{leads.csv,demo.json,sites/}
+
+Adapted from shared/bench/sitefarm/gen.py (same vocabulary, vocab.py): French and US companies
+in ten industries, each site with nav, cookie banner, footer, about / products / careers /
+contact / blog pages, French sites in French with a "mentions légales" page carrying the SIREN.
+Site i is served by `leadcrawl demo` on 127.0.20.(i+1); `__PORT__` in any file is replaced by
+the port the demo server listens on. Two leads point at addresses with no site (dead websites).
+
+The won/lost label is learnable but noisy: each company is won with its industry's base rate
+(Healthcare 0.25 ... Cybersecurity 0.80), so the text says what industry a company is in and the
+industry says something, not everything, about the outcome. About 12% of leads are still open.
+"""
+import csv, datetime, html, json, os, random, re, shutil, sys, unicodedata
+from itertools import chain, count
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vocab import INDUSTRIES, COUNTRIES, COUNTRY_NAMES, STREETS, EN, FR  # noqa: E402
+
+SEED = 7
+N = 64
+DEAD = {17, 41}          # leads whose website has no server
+PORT = "__PORT__"
+esc = lambda s: html.escape(s, quote=False)
+attr = html.escape
+STYLE = ".site-header{display:flex}.main-nav ul{list-style:none}.cookie-banner{position:fixed;bottom:0}"
+
+
+def ip_of(i):
+    return f"127.0.20.{i + 1}"
+
+
+def slug(s):
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:48]
+
+
+def luhn_complete(digits):
+    """Appends the Luhn check digit to a digit string."""
+    for c in "0123456789":
+        s = digits + c
+        total = 0
+        for i, ch in enumerate(reversed(s)):
+            d = int(ch)
+            if i % 2 == 1:
+                d = d * 2 - 9 if d * 2 > 9 else d * 2
+            total += d
+        if total % 10 == 0:
+            return s
+
+
+class Site:
+    def __init__(self, i, taken):
+        r = self.r = random.Random(f"{SEED}:{i}")
+        self.i, self.ip = i, ip_of(i)
+        self.base = f"http://{self.ip}:{PORT}"
+        self.industry = r.choice(sorted(INDUSTRIES))
+        ind = INDUSTRIES[self.industry]
+        self.country = "FR" if i % 2 == 0 else "US"
+        self.lang, legal, cities = COUNTRIES[self.country]
+        self.L, self.V = (FR if self.lang == "fr" else EN), ind[self.lang]
+        self.ui = self.L["ui"]
+        self.city = r.choice(cities)
+        self.street = f"{r.randint(1, 200)} {r.choice(STREETS.get(self.country, STREETS['en']))}"
+        self.zip = f"{r.randint(1, 95):02d}{r.randint(0, 999):03d}" if self.country == "FR" else f"{r.randint(10000, 99999)}"
+        stem = r.choice(ind["stems"])
+        tail = r.choice([t for t in ind["tails"] if t != stem])
+        core = f"{stem}{tail}" if r.random() < 0.3 else f"{stem} {tail}"
+        cands = chain([core], (f"{p} {core}" for p in ("North", "Blue", "Prime", "United", self.city)),
+                      (f"{core} {n}" for n in count(2)))
+        self.short = next(c for c in cands if c not in taken)
+        taken.add(self.short)
+        self.legal = r.choice(legal)
+        self.name = f"{self.short} {self.legal}"
+        self.status = "won" if r.random() < ind["win"] else "lost"
+        self.open = r.random() < 0.12
+        self.founded = r.randint(1950, 2020)
+        self.siren = luhn_complete(f"{r.randint(30000000, 99999999)}") if self.country == "FR" else None
+        self.cik = f"{r.randint(1000000, 1999999)}" if self.country == "US" else None
+        self.decks = {}
+
+    def draw(self, pool):
+        deck = self.decks.setdefault(pool, [])
+        if not deck:
+            deck.extend(self.r.sample(self.L[pool], len(self.L[pool])))
+        return deck.pop()
+
+    def fill(self, template):
+        r, V = self.r, self.V
+        gens = dict(co=lambda: self.short, cust=lambda: r.choice(V["cust"]), ben=lambda: r.choice(V["ben"]),
+                    prod=lambda: r.choice(V["prod"]), adj=lambda: r.choice(V["adj"]),
+                    pct=lambda: str(r.randint(8, 65)), num=lambda: str(r.randint(20, 900)),
+                    emp=lambda: str(r.randint(12, 4000)), ncountries=lambda: str(r.randint(2, 40)),
+                    year=lambda: str(self.founded), nextyear=lambda: "2027", city=lambda: self.city,
+                    country=lambda: COUNTRY_NAMES[self.lang].get(self.country, self.country),
+                    industry=lambda: self.industry.lower())
+
+        class Slots(dict):
+            def __missing__(self, k):
+                return gens[k]()
+        s = template.format_map(Slots())
+        return s[0].upper() + s[1:]
+
+    def paragraphs(self, lo=120, hi=360):
+        target, paras, n = self.r.randint(lo, hi), [[]], 0
+        while n < target:
+            if len(paras[-1]) >= self.r.randint(3, 6):
+                paras.append([])
+            paras[-1].append(self.fill(self.draw("sentences")))
+            n += len(paras[-1][-1].split())
+        return "\n".join(f"<p>{esc(' '.join(p))}</p>" for p in paras if p)
+
+    def page(self, kind, title, main, desc):
+        u = self.ui
+        links = [("home", "/"), ("about", "/about.html"), ("products", "/products.html"),
+                 ("careers", "/careers.html"), ("contact", "/contact.html"), ("blog", "/blog/")]
+        nav = "".join(f'<li><a href="{h}">{u[k]}</a></li>' for k, h in links)
+        legal_href = "/mentions-legales.html" if self.lang == "fr" else "/about.html"
+        ld = json.dumps({"@context": "https://schema.org", "@type": "Organization", "name": self.name,
+                         "url": self.base + "/", "foundingDate": str(self.founded),
+                         "address": {"@type": "PostalAddress", "addressLocality": self.city,
+                                     "postalCode": self.zip, "addressCountry": self.country}}, ensure_ascii=False)
+        return f"""<!DOCTYPE html>
+<html lang="{self.lang}">
+<head>
+<meta charset="utf-8">
+<title>{esc(title)} | {esc(self.name)}</title>
+<meta name="description" content="{attr(desc)}">
+<link rel="stylesheet" href="/assets/site.css">
+<style>{STYLE}</style>
+<script type="application/ld+json">{ld}</script>
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-D{self.i:04d}"></script>
+</head>
+<body class="page-{kind}">
+<div id="cookie-banner" class="cookie-banner" role="dialog" aria-label="cookies"><p>{esc(u['cookie'])}</p>
+<button class="accept">{u['accept']}</button> <button class="reject">{u['reject']}</button></div>
+<header class="site-header"><a class="logo" href="/">{esc(self.short)}</a>
+<nav class="main-nav"><ul>{nav}</ul></nav></header>
+<main id="content">
+{main}
+</main>
+<footer class="site-footer">
+<div class="footer-address"><strong>{esc(self.name)}</strong><br>{esc(self.street)}<br>{self.zip} {esc(self.city)}<br>{self.country}</div>
+<div class="footer-links"><a href="/contact.html">{u['contact']}</a> | <a href="/careers.html">{u['careers']}</a> | <a href="{legal_href}">{u['legal']}</a></div>
+<form class="newsletter" action="/newsletter" method="post"><label>{u['newsletter']} <input type="email" name="email"></label><button>OK</button></form>
+<p class="copyright">&copy; 2026 {esc(self.name)} &middot; {u['rights']}</p>
+</footer>
+</body>
+</html>
+"""
+
+    def build(self, root):
+        r, u = self.r, self.ui
+        k = r.randint(2, 3)
+        pool = r.sample(self.V["prod"], len(self.V["prod"])) * 2
+        models = r.sample(["One", "Pro", "200", "X", "Plus", "Max", "Lite", "360"], 8)
+        products = [(t, f"/products/{slug(t)}.html") for t in (f"{p[0].upper()}{p[1:]} {m}" for p, m in zip(pool[:k], models))]
+        day, posts = datetime.date(2026, 11, 20), []
+        for j in range(r.randint(1, 2)):
+            t = self.fill(self.draw("titles"))
+            posts.append((t, f"/blog/{j + 1:02d}-{slug(t)}.html", day.isoformat()))
+            day -= datetime.timedelta(days=r.randint(4, 40))
+        plist = "".join(f'<li><a href="{h}">{esc(t)}</a></li>' for t, h in products)
+        pages = {}
+
+        def put(path, kind, title, main, desc=None):
+            pages[path] = self.page(kind, title, f"<h1>{esc(title)}</h1>\n{main}", desc or title)
+
+        put("/", "home", u["welcome"].format(co=self.short),
+            f"{self.paragraphs(120, 300)}\n<h2>{u['products']}</h2>\n<ul>{plist}</ul>",
+            f"{self.short} - {self.industry}, {self.city}")
+        put("/about.html", "about", u["about"], self.paragraphs())
+        put("/products.html", "products", u["products"], f"{self.paragraphs(100, 250)}\n<ul>{plist}</ul>")
+        for t, h in products:
+            feats = "".join(f"<li>{esc(self.fill('{adj} {prod}'))}</li>" for _ in range(r.randint(3, 5)))
+            put(h, "product", t, f"{self.paragraphs()}\n<h2>{u['features']}</h2>\n<ul>{feats}</ul>")
+        jobs = "".join(f"<li>{esc(j)} - {esc(self.city)}</li>" for j in r.sample(self.L["jobs"], r.randint(2, 4)))
+        put("/careers.html", "careers", u["careers"], f"{self.paragraphs(100, 250)}\n<h2>{u['openings']}</h2>\n<ul>{jobs}</ul>")
+        phone = f"+33 1 {r.randint(10, 99)} {r.randint(10, 99)} {r.randint(10, 99)} {r.randint(10, 99)}" if self.lang == "fr" \
+            else f"+1 {r.randint(200, 989)} {r.randint(200, 999)} {r.randint(1000, 9999)}"
+        dom = slug(self.short) + (".fr" if self.lang == "fr" else ".com")
+        put("/contact.html", "contact", u["contact"],
+            f"<address>{esc(self.name)}, {esc(self.street)}, {self.zip} {esc(self.city)}<br>{u['phone']}: "
+            f"<a href=\"tel:{phone.replace(' ', '')}\">{phone}</a><br>{u['email']}: "
+            f"<a href=\"mailto:contact@{dom}\">contact@{dom}</a></address>\n{self.paragraphs(60, 150)}")
+        items = "\n".join(f'<article><h2><a href="{h}">{esc(t)}</a></h2><time>{d}</time></article>' for t, h, d in posts)
+        put("/blog/", "blog", u["blog"], items)
+        for t, h, d in posts:
+            put(h, "post", t, f"<p class=\"byline\">{u['by']} Anna - <time>{d}</time></p>\n{self.paragraphs()}")
+        if self.lang == "fr":
+            tva = f"FR{(12 + 3 * (int(self.siren) % 97)) % 97:02d}{self.siren}"
+            put("/mentions-legales.html", "legal", u["legal"],
+                f"<p>{esc(self.name)}, {self.legal} au capital de {r.randint(10, 900) * 1000} euros, "
+                f"immatriculée au RCS de {esc(self.city)} sous le numéro {self.siren[:3]} {self.siren[3:6]} {self.siren[6:]}. "
+                f"Siège social : {esc(self.street)}, {self.zip} {esc(self.city)}. TVA intracommunautaire : {tva}.</p>"
+                f"<p>Directeur de la publication : le président de {esc(self.short)}.</p>")
+        files = {(p + "index.html" if p.endswith("/") else p): body for p, body in pages.items()}
+        files["/private/partner-portal.html"] = "<!DOCTYPE html><html><body><h1>PRIVATE-DO-NOT-CRAWL</h1></body></html>\n"
+        files["/assets/site.css"] = "body{font-family:sans-serif;margin:0}\n"
+        files["/robots.txt"] = f"User-agent: *\nDisallow: /private/\n\nSitemap: {self.base}/sitemap.xml\n"
+        files["/sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                 + "".join(f"<url><loc>{self.base}{p}</loc></url>\n" for p in pages) + "</urlset>\n")
+        for path, body in files.items():
+            os.makedirs(os.path.dirname(root + path), exist_ok=True)
+            with open(root + path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(body)
+        return len(pages)
+
+
+STAGES_OPEN = ["Qualification", "Proposal", "Negotiation"]
+NOTES_EN = ["Met at {event}.", "Inbound lead from the website.", "Referred by a partner.", "Cold outreach, replied after 2 emails.",
+            "Asked for a demo in {month}.", "Budget holder is the {role}.", ""]
+NOTES_FR = ["Rencontré au salon {event}.", "Lead entrant via le site.", "Recommandé par un partenaire.",
+            "Prospection froide, réponse après relance.", "Démo demandée en {month}.", "Décideur : {role}.", ""]
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    sites_dir = os.path.join(here, "sites")
+    if os.path.exists(sites_dir):
+        shutil.rmtree(sites_dir)
+    taken, sites, pages = set(), [], 0
+    for i in range(N):
+        s = Site(i, taken)
+        sites.append(s)
+        if i not in DEAD:
+            pages += s.build(os.path.join(sites_dir, s.ip))
+    rows = []
+    for s in sites:
+        r = random.Random(f"{SEED}:crm:{s.i}")
+        stage = r.choice(STAGES_OPEN) if s.open else ("Closed Won" if s.status == "won" else "Closed Lost")
+        notes = r.choice(NOTES_FR if s.lang == "fr" else NOTES_EN).format(
+            event=r.choice(["Vivatech", "SIAL", "CES", "Hannover Messe", "Web Summit"]),
+            month=r.choice(["March", "June", "October"]) if s.lang == "en" else r.choice(["mars", "juin", "octobre"]),
+            role=r.choice(["CFO", "COO", "Head of IT"]) if s.lang == "en" else r.choice(["DAF", "DSI", "directeur général"]))
+        # CRM exports rarely carry the legal name exactly: drop or change the suffix sometimes.
+        name = s.name if r.random() < 0.6 else (s.short if r.random() < 0.5 else s.short.upper())
+        website = s.base + "/" if r.random() < 0.7 else s.base
+        rows.append([f"0016{s.i:05d}", name, website, "France" if s.country == "FR" else "USA",
+                     s.siren if (s.siren and r.random() < 0.5) else "", s.cik if (s.cik and r.random() < 0.3) else "",
+                     stage, notes])
+    with open(os.path.join(here, "leads.csv"), "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["Account ID", "Company", "Website", "Country", "SIREN", "CIK", "Stage", "Notes"])
+        w.writerows(rows)
+    meta = [dict(i=s.i, ip=s.ip, name=s.name, short=s.short, legal=s.legal, industry=s.industry, country=s.country,
+                 city=s.city, postcode=s.zip, street=s.street, founded=s.founded, siren=s.siren, cik=s.cik,
+                 status=("open" if s.open else s.status), dead=s.i in DEAD) for s in sites]
+    with open(os.path.join(here, "demo.json"), "w", encoding="utf-8") as fh:
+        json.dump(dict(seed=SEED, companies=meta), fh, indent=1, ensure_ascii=False)
+    print(f"{N} leads, {N - len(DEAD)} sites, {pages} pages")
+
+
+if __name__ == "__main__":
+    main()

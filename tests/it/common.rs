@@ -1,0 +1,157 @@
+//! Helpers: a temporary run folder, the binary, and reading tables back.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int32Type, UInt64Type};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leadcrawl"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary folder with a `pipeline.toml` and an input file.
+pub struct Run {
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn new() -> Run {
+        Run {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    pub fn config(&self, toml: &str) -> PathBuf {
+        self.write("pipeline.toml", toml)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin();
+        c.current_dir(self.path()).args(args);
+        c.env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn leadcrawl")
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.path().join("out")
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Reads every part of a table folder (sorted by file name).
+pub fn read_table(dir: &Path) -> Vec<RecordBatch> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect(),
+        Err(_) => return vec![],
+    };
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| leadcrawl::table::read_file(f).expect("read parquet"))
+        .collect()
+}
+
+/// A table as rows of strings keyed by column name (nulls as None).
+pub fn rows(dir: &Path) -> Vec<BTreeMap<String, Option<String>>> {
+    let mut out = Vec::new();
+    for b in read_table(dir) {
+        for r in 0..b.num_rows() {
+            let mut row = BTreeMap::new();
+            for (i, f) in b.schema().fields().iter().enumerate() {
+                let col = b.column(i);
+                let v = if col.is_null(r) {
+                    None
+                } else {
+                    Some(match col.data_type() {
+                        DataType::Utf8 => col.as_string::<i32>().value(r).to_string(),
+                        DataType::UInt64 => col.as_primitive::<UInt64Type>().value(r).to_string(),
+                        DataType::Dictionary(_, _) => {
+                            let d = col.as_dictionary::<Int32Type>();
+                            let k = d.keys().value(r) as usize;
+                            d.values().as_string::<i32>().value(k).to_string()
+                        }
+                        DataType::List(_) => {
+                            let l = col.as_list::<i32>().value(r);
+                            let s = l.as_string::<i32>();
+                            format!(
+                                "{:?}",
+                                (0..s.len())
+                                    .map(|j| s.value(j).to_string())
+                                    .collect::<Vec<_>>()
+                            )
+                        }
+                        other => format!("<{other:?}>"),
+                    })
+                };
+                row.insert(f.name().clone(), v);
+            }
+            out.push(row);
+        }
+    }
+    out
+}
+
+pub fn get<'a>(row: &'a BTreeMap<String, Option<String>>, k: &str) -> Option<&'a str> {
+    row.get(k).and_then(|v| v.as_deref())
+}
+
+/// The Python with pyarrow and DuckDB: $LEADCRAWL_PYTHON, the repo's `.venv`, or python3.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LEADCRAWL_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo().join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// `status --json` parsed.
+pub fn status_json(run: &Run) -> serde_json::Value {
+    let o = run.run(&["status", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).expect("status json")
+}
+
+pub fn stage_status<'a>(v: &'a serde_json::Value, stage: &str) -> &'a serde_json::Value {
+    v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == stage)
+        .expect("stage in status")
+}
