@@ -425,7 +425,7 @@ impl Config {
                 ),
             );
         }
-        if crate::input::delimiter_from_config(&i.delimiter).is_err() {
+        if crate::input::delimiter_from_config(&i.delimiter).is_none() {
             bad(
                 "ingest.delimiter",
                 format!(

@@ -55,13 +55,14 @@ pub struct RawTable {
     pub blank_rows: u64,
 }
 
-/// `auto` → `None`; one character (or `\t`, `tab`) → `Some(byte)`.
-pub fn delimiter_from_config(s: &str) -> Result<Option<u8>, ()> {
+/// `auto` → `Some(None)`; one character (or `\t`, `tab`) → `Some(Some(byte))`; anything else
+/// is not a delimiter (`None`).
+pub fn delimiter_from_config(s: &str) -> Option<Option<u8>> {
     match s {
-        "auto" => Ok(None),
-        "\\t" | "tab" | "\t" => Ok(Some(b'\t')),
-        s if s.len() == 1 && s.is_ascii() => Ok(Some(s.as_bytes()[0])),
-        _ => Err(()),
+        "auto" => Some(None),
+        "\\t" | "tab" | "\t" => Some(Some(b'\t')),
+        s if s.len() == 1 && s.is_ascii() => Some(Some(s.as_bytes()[0])),
+        _ => None,
     }
 }
 
@@ -102,7 +103,7 @@ pub fn read(
                 path,
                 &bytes,
                 encoding,
-                delimiter_from_config(delimiter).unwrap_or(None),
+                delimiter_from_config(delimiter).flatten(),
             )
         }
     }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# leadcrawl's two commands. Each does all of its set-up itself and is safe to repeat.
+#
+#   ./dev.sh demo [--out DIR]   build leadcrawl and run the whole pipeline offline on the demo
+#   ./dev.sh test               set up the test tools and run the whole test suite
+#
+# Needs: a Rust toolchain (cargo), python3 with pip, a C compiler. Nothing else.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+say() { printf '[dev.sh] %s\n' "$*" >&2; }
+
+# Python with pyarrow, duckdb and polars for the read-back tests: a private venv, or a private
+# package folder when this python cannot make venvs (Debian without python3-venv).
+setup_python() {
+  local stamp=.venv/.requirements
+  if [ -x .venv/bin/python ] && cmp -s requirements-dev.txt "$stamp" 2>/dev/null; then
+    export LEADCRAWL_PYTHON="$ROOT/.venv/bin/python"; return
+  fi
+  if python3 -m venv .venv >/dev/null 2>&1 && [ -x .venv/bin/python ]; then
+    say "installing Python test packages into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+    cp requirements-dev.txt "$stamp"
+    export LEADCRAWL_PYTHON="$ROOT/.venv/bin/python"
+  else
+    rm -rf .venv
+    say "python3 -m venv unavailable; installing Python test packages into .cache/pylib"
+    python3 -m pip install -q --disable-pip-version-check --target .cache/pylib -r requirements-dev.txt
+    export PYTHONPATH="$ROOT/.cache/pylib${PYTHONPATH:+:$PYTHONPATH}"
+    export LEADCRAWL_PYTHON=python3
+  fi
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  demo)
+    cargo build --release --locked
+    exec ./target/release/leadcrawl demo "$@"
+    ;;
+  test)
+    setup_python
+    cargo build --release --locked
+    exec cargo test --release --locked --workspace "$@"
+    ;;
+  *)
+    sed -n '2,8p' "$0" >&2
+    exit 2
+    ;;
+esac
