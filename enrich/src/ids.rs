@@ -87,7 +87,11 @@ const LA_POSTE_SIREN: &str = "356000000";
 pub fn normalize_siret(raw: &str) -> Result<String, IdError> {
     let s = digits_of("SIRET", raw, 14)?;
     let ok = if s.starts_with(LA_POSTE_SIREN) {
-        luhn_ok(&s) || s.bytes().map(|b| (b - b'0') as u32).sum::<u32>().is_multiple_of(5)
+        luhn_ok(&s)
+            || s.bytes()
+                .map(|b| (b - b'0') as u32)
+                .sum::<u32>()
+                .is_multiple_of(5)
     } else {
         luhn_ok(&s) && luhn_ok(&s[..9])
     };
