@@ -1,9 +1,24 @@
-//! `crawler`: polite HTTP fetching of company websites.
+//! `crawler`: polite, bounded fetching of company websites.
 //!
-//! This crate knows nothing about leads, stages, config files or Parquet. It offers the pieces a
-//! caller needs to fetch a site politely: URL normalisation and scoping ([`urls`]), and (in later
-//! modules) robots.txt, per-host rate limits, retries and bounded bodies.
+//! This crate knows nothing about leads, stages, config files or Parquet. It offers:
+//! - [`urls`]: one spelling per URL, and which site a host belongs to;
+//! - [`safety`]: which addresses may be connected to;
+//! - [`politeness`]: per-host budgets (one request at a time, spaced by the host's interval);
+//! - [`robots`], [`sitemap`], [`html`] (link scanning), [`charset`] (decoding to UTF-8);
+//! - [`fetch`]: one HTTP exchange with redirects, retries and limits;
+//! - [`site`]: a whole site, best pages first.
 
+pub mod charset;
+pub mod fetch;
+pub mod html;
+pub mod politeness;
+pub mod robots;
+pub mod safety;
+pub mod site;
+pub mod sitemap;
 pub mod urls;
 
+pub use fetch::{BodyPolicy, ErrorKind, FetchConfig, Fetched, Fetcher, Validators};
+pub use politeness::{HostBudget, HostBudgets};
+pub use site::{crawl_site, site_key, Attempt, Kind, SiteConfig, SiteCrawl, Source};
 pub use urls::{canonicalize, parse_website, registrable_domain, UrlError};
