@@ -175,6 +175,13 @@ pub struct CrawlSection {
     pub max_body_bytes: u64,
     pub max_redirects: u32,
     pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub max_retry_wait_secs: f64,
+    pub breaker_threshold: u32,
+    pub robots_retry_delay_secs: f64,
+    pub robots_retries: u32,
+    pub max_sitemaps: u32,
+    pub part_rows: usize,
     pub allow_private_networks: bool,
 }
 
@@ -194,6 +201,13 @@ impl Default for CrawlSection {
             max_body_bytes: 2 * 1024 * 1024,
             max_redirects: 10,
             max_retries: 3,
+            retry_base_ms: 500,
+            max_retry_wait_secs: 60.0,
+            breaker_threshold: 5,
+            robots_retry_delay_secs: 30.0,
+            robots_retries: 2,
+            max_sitemaps: 4,
+            part_rows: 2000,
             allow_private_networks: false,
         }
     }
@@ -359,12 +373,14 @@ impl Config {
 
     fn resolve_paths(&mut self) {
         let base = self.base_dir.clone();
-        let abs = |p: &Path| {
-            if p.is_absolute() {
+        // Collecting components drops `.` parts: `dir/.` is shown as `dir`.
+        let abs = |p: &Path| -> PathBuf {
+            let joined = if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base.join(p)
-            }
+            };
+            joined.components().collect()
         };
         self.pipeline.output_dir = abs(&self.pipeline.output_dir);
         if let Some(i) = &self.ingest.input {
@@ -493,6 +509,7 @@ impl Config {
             ("crawl.connect_timeout_secs", c.connect_timeout_secs),
             ("crawl.read_timeout_secs", c.read_timeout_secs),
             ("crawl.site_time_budget_secs", c.site_time_budget_secs),
+            ("crawl.max_retry_wait_secs", c.max_retry_wait_secs),
         ] {
             if !(x > 0.0 && x.is_finite()) {
                 bad(k, format!("must be a positive number of seconds, got {x}"));
@@ -503,6 +520,24 @@ impl Config {
                 "crawl.max_body_bytes",
                 format!("must be at least 1024, got {}", c.max_body_bytes),
             );
+        }
+        if !(c.robots_retry_delay_secs >= 0.0 && c.robots_retry_delay_secs.is_finite()) {
+            bad(
+                "crawl.robots_retry_delay_secs",
+                format!(
+                    "must be zero or more seconds, got {}",
+                    c.robots_retry_delay_secs
+                ),
+            );
+        }
+        if c.breaker_threshold < 1 {
+            bad(
+                "crawl.breaker_threshold",
+                format!("must be at least 1, got {}", c.breaker_threshold),
+            );
+        }
+        if c.part_rows < 1 {
+            bad("crawl.part_rows", "must be at least 1, got 0".into());
         }
         if c.max_redirects > 20 {
             bad(

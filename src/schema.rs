@@ -45,6 +45,15 @@ fn u64t() -> DataType {
 fn utf8_list() -> DataType {
     DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
 }
+fn u32t() -> DataType {
+    DataType::UInt32
+}
+fn i32t() -> DataType {
+    DataType::Int32
+}
+fn binary() -> DataType {
+    DataType::Binary
+}
 fn dict_utf8() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
@@ -109,8 +118,37 @@ pub const REJECTS: TableDef = TableDef {
     ],
 };
 
+pub const PAGES: TableDef = TableDef {
+    name: "pages",
+    version: 1,
+    stage: "crawl",
+    layout: Layout::Parts,
+    doc: "One row per attempted URL per lead (robots.txt and sitemaps included), with the raw HTML so that extraction can be re-run without re-crawling. A site (host) is the unit of work: its rows are committed together or not at all.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead whose website this is (leads sharing a site each get the rows)."),
+        col("site", utf8, false, "Site key: registrable domain (`acme.fr`), or `ip:port` for an address. The politeness unit."),
+        col("url", utf8, false, "Canonical URL requested."),
+        col("final_url", utf8, false, "URL after redirects (equal to `url` when none)."),
+        col("kind", dict_utf8, false, "`page`, `robots` or `sitemap`."),
+        col("depth", u32t, false, "Link depth from the start page (sitemap URLs count as depth 1)."),
+        col("discovered_from", dict_utf8, false, "`seed` (the lead's website), `link`, `sitemap` or `robots`."),
+        col("status", i32t, true, "Final HTTP status; null when no response was received."),
+        col("content_type", utf8, true, "Content-Type header of the final response."),
+        col("charset", utf8, true, "Encoding used to decode the HTML (BOM, header, meta, then detection)."),
+        col("fetched_at", timestamp_utc, false, "When the last attempt started."),
+        col("elapsed_ms", u32t, false, "Wall time of the fetch, retries and redirects included."),
+        col("bytes", u64t, false, "Body bytes received (after decompression)."),
+        col("etag", utf8, true, "ETag header (for conditional re-crawls)."),
+        col("last_modified", utf8, true, "Last-Modified header (for conditional re-crawls)."),
+        col("error_kind", dict_utf8, true, "Null on success; else `dns`, `connect`, `timeout`, `forbidden_address`, `http_status`, `too_large`, `too_many_redirects`, `redirect_loop`, `off_site_redirect`, `content_type`, `body`, `invalid_url`."),
+        col("error", utf8, true, "Human-readable error."),
+        col("attempts", u32t, false, "Requests made for this URL (retries included, redirects not)."),
+        col("html", binary, true, "Raw body bytes as received (decompressed, not decoded) for HTML pages, robots.txt and sitemaps that were read successfully; null otherwise."),
+    ],
+};
+
 /// All tables, in pipeline order.
-pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS];
+pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS, &PAGES];
 
 pub fn find(name: &str) -> Option<&'static TableDef> {
     TABLES.iter().copied().find(|t| t.name == name)
@@ -192,6 +230,9 @@ pub fn type_name(t: &DataType) -> String {
         DataType::Float32 => "float32".into(),
         DataType::Float64 => "float64".into(),
         DataType::Boolean => "bool".into(),
+        DataType::UInt32 => "uint32".into(),
+        DataType::Int32 => "int32".into(),
+        DataType::Binary => "binary".into(),
         DataType::Dictionary(_, v) => format!("dictionary<{}>", type_name(v)),
         DataType::List(f) => format!("list<{}>", type_name(f.data_type())),
         DataType::FixedSizeList(f, n) => {

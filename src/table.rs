@@ -180,3 +180,17 @@ pub fn remove_unregistered(
     }
     removed
 }
+
+/// Reads every registered part of `table` written by `stage`, in commit order.
+pub fn read_registered(
+    store: &dyn crate::state::StateStore,
+    output_dir: &Path,
+    stage: &str,
+    table: &str,
+) -> anyhow::Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for p in store.parts(stage)?.into_iter().filter(|p| p.table == table) {
+        out.extend(read_file(&output_dir.join(&p.file))?);
+    }
+    Ok(out)
+}

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::politeness::HostBudget;
-use crate::safety::{check_ip, ForbiddenAddress, SafeResolver};
+use crate::safety::{check_ip, DnsFailure, ForbiddenAddress, SafeResolver};
 
 /// Settings of a [`Fetcher`].
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ impl Default for FetchConfig {
 /// Why a fetch did not produce a usable body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// The host name does not resolve (not retried).
+    Dns,
     Connect,
     Timeout,
     /// The address (or the one connected to) is private, loopback, … and not allowed.
@@ -78,6 +80,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorKind::Dns => "dns",
             ErrorKind::Connect => "connect",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Forbidden => "forbidden_address",
@@ -96,7 +99,7 @@ impl ErrorKind {
     pub fn is_network(self) -> bool {
         matches!(
             self,
-            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Forbidden
+            ErrorKind::Dns | ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Forbidden
         )
     }
 }
@@ -215,6 +218,9 @@ fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
         if let Some(f) = s.downcast_ref::<ForbiddenAddress>() {
             return (ErrorKind::Forbidden, f.to_string());
         }
+        if let Some(d) = s.downcast_ref::<DnsFailure>() {
+            return (ErrorKind::Dns, d.to_string());
+        }
         src = s.source();
     }
     let mut msg = e.to_string();
@@ -223,6 +229,16 @@ fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
+    }
+    // reqwest wraps resolver errors in its own types; the messages are the stable part.
+    if msg.contains("forbidden address:") {
+        return (ErrorKind::Forbidden, msg);
+    }
+    if msg.contains("dns error")
+        || msg.contains("DNS lookup failed")
+        || msg.contains("failed to lookup address")
+    {
+        return (ErrorKind::Dns, msg);
     }
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
@@ -322,7 +338,9 @@ impl Fetcher {
                         drop(permit);
                         let (kind, msg) = classify(&e);
                         out.error = Some((kind, msg));
-                        if kind != ErrorKind::Forbidden && tries <= self.cfg.max_retries {
+                        if !matches!(kind, ErrorKind::Forbidden | ErrorKind::Dns)
+                            && tries <= self.cfg.max_retries
+                        {
                             tokio::time::sleep(self.backoff(tries)).await;
                             continue;
                         }

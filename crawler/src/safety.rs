@@ -129,6 +129,11 @@ impl reqwest::dns::Resolve for SafeResolver {
     }
 }
 
+/// The name did not resolve: not worth retrying within a crawl.
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup failed: {0}")]
+pub struct DnsFailure(pub String);
+
 /// Error raised inside the resolver; recognised when classifying fetch errors.
 #[derive(Debug, thiserror::Error)]
 #[error("forbidden address: {0}")]

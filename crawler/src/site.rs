@@ -451,7 +451,7 @@ pub async fn crawl_site(
     };
     // 1. origin and robots.txt
     let mut origin = None;
-    let mut last_err = String::new();
+    let (mut first_err, mut tried) = (String::new(), 0);
     for cand in origin_candidates(start) {
         if stop() {
             run.out.interrupted = true;
@@ -460,7 +460,11 @@ pub async fn crawl_site(
         let f = run.fetch_robots(&cand).await;
         match (&f.error, f.status) {
             (Some((kind, msg)), None) if kind.is_network() => {
-                last_err = format!("{}: {msg}", kind.as_str());
+                // The URL as given explains best why the site is unreachable.
+                if first_err.is_empty() {
+                    first_err = format!("{}: {msg}", kind.as_str());
+                }
+                tried += 1;
                 continue;
             }
             _ => {
@@ -470,7 +474,12 @@ pub async fn crawl_site(
         }
     }
     let Some(mut origin) = origin else {
-        run.out.failure = Some(format!("unreachable: {last_err}"));
+        let variants = if tried > 1 {
+            format!(" (and {} http/https, www variants)", tried - 1)
+        } else {
+            String::new()
+        };
+        run.out.failure = Some(format!("unreachable: {first_err}{variants}"));
         return run.out;
     };
     let mut robots_tries = 0;

@@ -115,5 +115,14 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
     );
     print!("{}", status::render(&view));
     println!("\nTables are Parquet: try  python3 -c \"import pyarrow.parquet as pq; print(pq.read_table('{}/leads').to_pandas())\"", out.display());
-    Ok(cli::run_exit_code(&report))
+    let code = cli::run_exit_code(&report);
+    if code == crate::exit::UNITS_FAILED {
+        // The demo has two leads whose websites are dead on purpose: recorded failures are
+        // part of the show, not an error of the demo.
+        println!(
+            "Some units failed and were recorded (the demo includes dead websites on purpose)."
+        );
+        return Ok(crate::exit::SUCCESS);
+    }
+    Ok(code)
 }

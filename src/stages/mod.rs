@@ -4,6 +4,7 @@
 //! commits output parts together with the units of work they complete. Everything about
 //! resuming, fingerprints and status is the runner's ([`crate::runner`]).
 
+pub mod crawl;
 pub mod ingest;
 
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ pub trait Stage: Sync {
 
 /// Every stage this build knows, in pipeline order.
 pub fn all() -> Vec<&'static dyn Stage> {
-    vec![&ingest::IngestStage]
+    vec![&ingest::IngestStage, &crawl::CrawlStage]
 }
 
 /// The names of the stages the pipeline will have, for clear messages about those not built yet.

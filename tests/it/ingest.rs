@@ -37,7 +37,7 @@ fn french_excel_export_with_bom_semicolons_quoted_newlines() {
     let run = Run::new();
     run.write("leads.csv", FRENCH_EXCEL);
     run.config(french_config());
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let leads = rows(&run.out().join("leads"));
@@ -209,7 +209,7 @@ fn lead_ids_are_stable_across_runs_and_folders() {
     for r in [&a, &b] {
         r.write("leads.csv", FRENCH_EXCEL);
         r.config(french_config());
-        assert!(r.run(&["run"]).status.success());
+        assert!(r.run(&["run", "--stages", "ingest"]).status.success());
     }
     let ids = |r: &Run| {
         rows(&r.out().join("leads"))
@@ -241,7 +241,7 @@ fn missing_column_names_it_and_lists_the_columns_found() {
     // Without an explicit mapping and without a recognisable name column: the fix is named.
     run.write("leads.csv", "Firm,URL\nAcme,acme.com\n");
     run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o).contains("set ingest.columns.name to one of the columns found: \"Firm\", \"URL\""),
@@ -286,7 +286,7 @@ fn parquet_input_is_read_like_csv() {
     w.write(&batch).unwrap();
     w.close().unwrap();
     run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.parquet\"\n");
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let leads = rows(&run.out().join("leads"));
     assert_eq!(leads.len(), 2);

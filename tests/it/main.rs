@@ -3,7 +3,9 @@
 
 mod common;
 mod config;
+mod crawl;
 mod demo;
 mod ingest;
 mod readback;
 mod resume;
+mod web;

@@ -17,7 +17,7 @@ fn pyarrow_and_duckdb_read_leads_and_rejects() {
     run.config(
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\nbatch_rows = 100\n",
     );
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = std::process::Command::new(python())
         .arg(repo().join("tests/python/readback.py"))

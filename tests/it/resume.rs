@@ -45,7 +45,7 @@ fn setup() -> Run {
 }
 
 fn spawn_slow(run: &Run) -> Child {
-    run.cmd(&["run"])
+    run.cmd(&["run", "--stages", "ingest"])
         .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "40")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -83,7 +83,7 @@ fn sorted_tables(run: &Run) -> (Table, Table) {
 
 fn reference() -> (Table, Table) {
     let run = setup();
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert!(o.status.success(), "{}", text(&o));
     sorted_tables(&run)
 }
@@ -135,7 +135,7 @@ fn sigkill_at_random_moments_then_resume_equals_uninterrupted_run() {
     // Leftovers of a crash: a temporary and an unregistered part. The next run removes them.
     run.write("out/leads/.tmp-x-part-00039.parquet", b"garbage");
     run.write("out/leads/part-00099.parquet", b"garbage");
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("resuming"), "{}", text(&o));
     assert!(!run.out().join("leads/part-00099.parquet").exists());
@@ -156,7 +156,7 @@ fn sigkill_at_random_moments_then_resume_equals_uninterrupted_run() {
     );
 
     // A further run does nothing: the stage is up to date.
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert!(o.status.success());
     assert!(text(&o).contains("up to date"), "{}", text(&o));
 }
@@ -181,7 +181,7 @@ fn sigterm_stops_cleanly_with_code_130_and_resumes() {
     assert!(done < UNITS as u64);
     // A clean stop leaves no unregistered file at all.
     assert_eq!(parts(&run.out().join("leads")) as u64, done);
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (leads, rejects) = sorted_tables(&run);
     let (want_leads, want_rejects) = reference();
@@ -194,10 +194,10 @@ fn changed_input_reruns_the_stage_and_force_too() {
     let run = Run::new();
     run.write("leads.csv", "name,website\nA,a.com\nB,b.com\n");
     run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
-    assert!(run.run(&["run"]).status.success());
+    assert!(run.run(&["run", "--stages", "ingest"]).status.success());
     assert_eq!(rows(&run.out().join("leads")).len(), 2);
     run.write("leads.csv", "name,website\nA,a.com\nB,b.com\nC,c.com\n");
-    let o = run.run(&["run"]);
+    let o = run.run(&["run", "--stages", "ingest"]);
     assert!(
         text(&o).contains("inputs or config changed"),
         "{}",
