@@ -38,7 +38,7 @@ impl Robots {
     /// (`leadcrawl`), matched case-insensitively against `User-agent` lines.
     pub fn from_body(bytes: &[u8], agent: &str) -> Robots {
         let cut = &bytes[..bytes.len().min(MAX_ROBOTS_BYTES)];
-        let body = String::from_utf8_lossy(cut).into_owned();
+        let body = clip_long_lines(&String::from_utf8_lossy(cut));
         let (crawl_delay, sitemaps) = scan_extensions(&body, agent);
         Robots::Rules {
             body,
@@ -58,18 +58,23 @@ impl Robots {
 
     /// May `url` be fetched by `agent`?
     pub fn allowed(&self, agent: &str, url: &Url) -> bool {
+        // A panic in the parser costs one URL, not the crawl: disallow is the safe answer.
+        self.checked_allowed(agent, url).unwrap_or(false)
+    }
+
+    /// Like [`Robots::allowed`], but `None` when the third-party parser panicked on this
+    /// file (it is fed untrusted bytes; tests use this to prove it never happens).
+    pub fn checked_allowed(&self, agent: &str, url: &Url) -> Option<bool> {
         match self {
-            Robots::AllowAll => true,
-            Robots::Unreachable(_) => false,
+            Robots::AllowAll => Some(true),
+            Robots::Unreachable(_) => Some(false),
             Robots::Rules { body, .. } => {
-                // The parser is third-party code fed untrusted bytes: a panic there must cost
-                // one URL, not the crawl. Disallow is the safe answer.
-                let (body, agent, url) = (body.as_str(), agent, url.as_str());
+                let (body, url) = (body.as_str(), url.as_str());
                 std::panic::catch_unwind(|| {
                     let mut m = robotstxt::DefaultMatcher::default();
                     m.one_agent_allowed_by_robots(body, agent, url)
                 })
-                .unwrap_or(false)
+                .ok()
             }
         }
     }
@@ -87,6 +92,29 @@ impl Robots {
             _ => &[],
         }
     }
+}
+
+/// The `robotstxt` parser slices lines longer than 16,664 bytes at a byte count that can fall
+/// inside a UTF-8 character, and panics (seen on real HTML soft-404s served as robots.txt).
+/// No rule is that long: lines are cut at [`MAX_LINE_BYTES`], on a character boundary.
+pub const MAX_LINE_BYTES: usize = 16_000;
+
+fn clip_long_lines(text: &str) -> String {
+    if text.len() <= MAX_LINE_BYTES {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut line_len = 0;
+    for c in text.chars() {
+        if c == '\n' || c == '\r' {
+            line_len = 0;
+            out.push(c);
+        } else if line_len + c.len_utf8() <= MAX_LINE_BYTES {
+            line_len += c.len_utf8();
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `Crawl-delay` of the group that applies to `agent` (its own group, else `*`), and every
@@ -169,6 +197,19 @@ mod tests {
         let r = Robots::from_body(b"User-agent: *\nCrawl-delay: 5\n\nUser-agent: LeadCrawl\nCrawl-delay: 0.5\nDisallow: /x\n", "leadcrawl");
         assert_eq!(r.crawl_delay(), Some(Duration::from_millis(500)));
         assert!(!r.allowed("leadcrawl", &u("http://a.com/x")));
+    }
+
+    #[test]
+    fn very_long_multibyte_lines_do_not_reach_the_parser() {
+        let mut body = "User-agent: *\nDisallow: /x\n".to_string();
+        body.push_str(&"准".repeat(20_000));
+        body.push_str("\nDisallow: /y\n");
+        let r = Robots::from_body(body.as_bytes(), "leadcrawl");
+        assert!(
+            !r.allowed("leadcrawl", &u("http://a.com/y")),
+            "rules after the long line still apply"
+        );
+        assert!(r.allowed("leadcrawl", &u("http://a.com/z")));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int32Type, UInt64Type};
+use arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType, UInt32Type, UInt64Type};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_leadcrawl"))
@@ -97,6 +97,15 @@ pub fn rows(dir: &Path) -> Vec<BTreeMap<String, Option<String>>> {
                     Some(match col.data_type() {
                         DataType::Utf8 => col.as_string::<i32>().value(r).to_string(),
                         DataType::UInt64 => col.as_primitive::<UInt64Type>().value(r).to_string(),
+                        DataType::UInt32 => col.as_primitive::<UInt32Type>().value(r).to_string(),
+                        DataType::Int32 => col.as_primitive::<Int32Type>().value(r).to_string(),
+                        DataType::Timestamp(_, _) => col
+                            .as_primitive::<TimestampMicrosecondType>()
+                            .value(r)
+                            .to_string(),
+                        DataType::Binary => {
+                            format!("<{} bytes>", col.as_binary::<i32>().value(r).len())
+                        }
                         DataType::Dictionary(_, _) => {
                             let d = col.as_dictionary::<Int32Type>();
                             let k = d.keys().value(r) as usize;

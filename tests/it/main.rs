@@ -4,8 +4,10 @@
 mod common;
 mod config;
 mod crawl;
+mod crawl_stage;
 mod demo;
 mod ingest;
 mod readback;
 mod resume;
+mod robots_corpus;
 mod web;

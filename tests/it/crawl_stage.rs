@@ -1,0 +1,211 @@
+//! The crawl stage through the real binary: Parquet output, recorded failures and exit code 3,
+//! politeness across the stage from the servers' logs, and resume after SIGKILL.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::web::*;
+
+fn company_site(n: usize) -> Handler {
+    let links: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("/p{i}.html"), format!("Page {i}")))
+        .collect();
+    Arc::new(move |path, _| match path {
+        "/robots.txt" => with_headers(
+            200,
+            &[("Content-Type", "text/plain")],
+            b"User-agent: *\nDisallow: /private/\n",
+        ),
+        "/" => {
+            let refs: Vec<(&str, &str)> = links
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let mut body = page("Home", &refs);
+            body.push_str("<a href=\"/private/x.html\">private</a>");
+            html(&body)
+        }
+        p if p.starts_with("/p") => html(&page(p, &[("/", "Home")])),
+        _ => status(404),
+    })
+}
+
+fn config(extra: &str) -> String {
+    format!(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[crawl]\nallow_private_networks = true\n\
+         contact_url = \"https://example.org/bot\"\nmax_retries = 1\nretry_base_ms = 10\nconnect_timeout_secs = 1.0\n\
+         read_timeout_secs = 2.0\n{extra}"
+    )
+}
+
+#[test]
+fn crawl_stage_writes_pages_records_dead_sites_and_stays_polite() {
+    let sites: Vec<Web> = (0..3).map(|_| Web::start(company_site(4))).collect();
+    let dead = format!("http://{}:9/", fresh_ip());
+    let run = Run::new();
+    let mut csv = String::from("name,website,status\n");
+    for (i, s) in sites.iter().enumerate() {
+        csv.push_str(&format!("Company {i},{},won\n", s.url("/")));
+    }
+    csv.push_str(&format!("Dead Co,{dead},lost\nNo Site Co,,lost\n"));
+    run.write("leads.csv", csv);
+    run.config(&config("requests_per_second = 20.0\npart_rows = 7\n"));
+    let o = run.run(&["run"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a dead site is a recorded failure: {}",
+        text(&o)
+    );
+
+    let pages = rows(&run.out().join("pages"));
+    let leads = rows(&run.out().join("leads"));
+    for (i, s) in sites.iter().enumerate() {
+        let lead = leads
+            .iter()
+            .find(|l| get(l, "name") == Some(&format!("Company {i}")))
+            .unwrap();
+        let mine: Vec<_> = pages
+            .iter()
+            .filter(|p| get(p, "lead_id") == get(lead, "lead_id"))
+            .collect();
+        let kinds: Vec<_> = mine.iter().map(|p| get(p, "kind").unwrap()).collect();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "page").count(),
+            5,
+            "home + 4 pages: {kinds:?}"
+        );
+        assert_eq!(kinds.iter().filter(|k| **k == "robots").count(), 1);
+        for p in mine.iter().filter(|p| get(p, "kind") == Some("page")) {
+            assert_eq!(get(p, "status"), Some("200"));
+            assert!(get(p, "error_kind").is_none());
+            assert_eq!(get(p, "site"), Some(s.addr.to_string().as_str()));
+        }
+        // Server side: 20 requests/s → never closer than 50 ms; never the disallowed page.
+        let gap = s.min_gap().unwrap();
+        assert!(gap >= Duration::from_millis(50), "site {i}: {gap:?}");
+        assert!(!s.paths().iter().any(|p| p.starts_with("/private/")));
+    }
+    let dead_rows: Vec<_> = pages
+        .iter()
+        .filter(|p| get(p, "url").is_some_and(|u| u.starts_with(&dead)))
+        .collect();
+    assert_eq!(dead_rows.len(), 1, "one attempt recorded for the dead site");
+    assert_eq!(get(dead_rows[0], "error_kind"), Some("connect"));
+    assert_eq!(get(dead_rows[0], "attempts"), Some("2"));
+
+    let st = status_json(&run);
+    let crawl = stage_status(&st, "crawl");
+    assert_eq!(crawl["status"], "done");
+    assert_eq!(crawl["units_total"], 4);
+    assert_eq!(crawl["units_failed"], 1);
+    assert!(
+        crawl["failures"][0][1]
+            .as_str()
+            .unwrap()
+            .starts_with("unreachable: connect"),
+        "{crawl}"
+    );
+    assert_eq!(crawl["counters"]["pages_ok"], 15);
+
+    // Types as a reader sees them.
+    let check = "import sys, pyarrow.parquet as pq, pyarrow as pa\n\
+                 t = pq.read_table(sys.argv[1])\n\
+                 assert t.schema.field('html').type == pa.binary()\n\
+                 assert str(t.schema.field('fetched_at').type) == 'timestamp[us, tz=UTC]', t.schema.field('fetched_at').type\n\
+                 assert t.schema.field('status').type == pa.int32()\n\
+                 h = [x for x in t.column('html').to_pylist() if x]\n\
+                 assert any(b'<h1>Home</h1>' in x for x in h)\n\
+                 print('pages ok', t.num_rows)";
+    let o = std::process::Command::new(python())
+        .args(["-c", check])
+        .arg(run.out().join("pages"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    // A second run does nothing and asks the servers nothing.
+    let before: usize = sites.iter().map(|s| s.hits().len()).sum();
+    let o = run.run(&["run"]);
+    assert_eq!(o.status.code(), Some(3), "failures stay recorded");
+    assert_eq!(sites.iter().map(|s| s.hits().len()).sum::<usize>(), before);
+}
+
+fn page_keys(run: &Run) -> Vec<(String, String, String)> {
+    rows(&run.out().join("pages"))
+        .iter()
+        .map(|r| {
+            (
+                get(r, "lead_id").unwrap().into(),
+                get(r, "url").unwrap().into(),
+                get(r, "kind").unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn crawl_resumes_after_sigkill_without_duplicates_or_losses() {
+    let sites: Vec<Web> = (0..24).map(|_| Web::start(company_site(3))).collect();
+    let mut csv = String::from("name,website\n");
+    for (i, s) in sites.iter().enumerate() {
+        csv.push_str(&format!("Company {i},{}\n", s.url("/")));
+    }
+    let make = || {
+        let r = Run::new();
+        r.write("leads.csv", &csv);
+        r.config(&config(
+            "requests_per_second = 200.0\npart_rows = 1\nconcurrency = 4\n",
+        ));
+        r
+    };
+    let reference = make();
+    let o = reference.run(&["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut want = page_keys(&reference);
+    want.sort();
+    assert_eq!(
+        want.len(),
+        24 * 6,
+        "robots + home + 3 pages + sitemap per site"
+    );
+
+    let run = make();
+    assert!(run.run(&["run", "--stages", "ingest"]).status.success());
+    let parts = |r: &Run| {
+        std::fs::read_dir(r.out().join("pages"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    for round in 0..3u64 {
+        let mut child = run
+            .cmd(&["run"])
+            .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "60")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let target = parts(&run) + 2 + (round as usize % 3);
+        let t = Instant::now();
+        while parts(&run) < target && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        std::thread::sleep(Duration::from_millis(7 * round + 5));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let st = status_json(&run);
+        let crawl = stage_status(&st, "crawl");
+        assert_eq!(crawl["status"], "interrupted", "{crawl}");
+        assert!(crawl["units_done"].as_u64().unwrap() < 24);
+    }
+    let o = run.run(&["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut got = page_keys(&run);
+    got.sort();
+    let unique: BTreeSet<_> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "no duplicate rows");
+    assert_eq!(got, want, "same rows as an uninterrupted crawl");
+}
