@@ -61,6 +61,11 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// Where a reset stage's previous output waits until the stage completes again.
+pub fn previous_dir(config: &Config, stage: &str) -> std::path::PathBuf {
+    config.output_dir().join(".previous").join(stage)
+}
+
 /// Resolves `--stages` (empty: all) into stages in pipeline order, with clear errors.
 pub fn select(names: &[String]) -> Result<Vec<&'static dyn Stage>, UsageError> {
     let all = stages::all();
@@ -149,8 +154,19 @@ pub fn run(
                     "inputs or config changed"
                 };
                 tracing::info!(stage = name, why, "starting over");
+                // The old output is kept aside for the stage to reuse (the crawl stage sends
+                // conditional requests from it); it is deleted when the stage completes.
+                let previous = previous_dir(config, name);
+                let _ = std::fs::remove_dir_all(&previous);
                 for p in store.reset_stage(name)? {
-                    let _ = std::fs::remove_file(config.output_dir().join(&p.file));
+                    let from = config.output_dir().join(&p.file);
+                    let to = previous.join(&p.file);
+                    if let Some(d) = to.parent() {
+                        let _ = std::fs::create_dir_all(d);
+                    }
+                    if std::fs::rename(&from, &to).is_err() {
+                        let _ = std::fs::remove_file(&from);
+                    }
                 }
             } else {
                 tracing::info!(
@@ -185,6 +201,7 @@ pub fn run(
             Ok(StageOutcome::Completed { units_failed }) => {
                 let out_fp = short_hash(format!("{fingerprint}\n{run_id}").as_bytes());
                 store.finish_stage(name, StageStatus::Done, Some(&out_fp), None)?;
+                let _ = std::fs::remove_dir_all(previous_dir(config, name));
                 let result = if units_failed > 0 {
                     "done_with_failures"
                 } else {

@@ -132,7 +132,7 @@ pub const PAGES: TableDef = TableDef {
         col("kind", dict_utf8, false, "`page`, `robots` or `sitemap`."),
         col("depth", u32t, false, "Link depth from the start page (sitemap URLs count as depth 1)."),
         col("discovered_from", dict_utf8, false, "`seed` (the lead's website), `link`, `sitemap` or `robots`."),
-        col("status", i32t, true, "Final HTTP status; null when no response was received."),
+        col("status", i32t, true, "Final HTTP status; null when no response was received. 304: unchanged since the previous crawl (a re-run sends conditional requests); `html`, `content_type`, `etag` and `last_modified` are then carried over from it."),
         col("content_type", utf8, true, "Content-Type header of the final response."),
         col("charset", utf8, true, "Encoding used to decode the HTML (BOM, header, meta, then detection)."),
         col("fetched_at", timestamp_utc, false, "When the last attempt started."),

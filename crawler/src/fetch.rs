@@ -118,6 +118,9 @@ pub enum BodyPolicy {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The earlier body and its type: a 304 answer keeps them.
+    pub body: Option<Arc<Vec<u8>>>,
+    pub content_type: Option<String>,
 }
 
 /// Everything known about one attempted URL.
@@ -434,6 +437,15 @@ impl Fetcher {
                 }
                 // Final answer: decide on the body.
                 if status == 304 {
+                    // Unchanged since the earlier crawl: its body stands.
+                    if let Some(v) = validators {
+                        out.body = v.body.as_ref().map(|b| b.to_vec());
+                        out.content_type =
+                            out.content_type.take().or_else(|| v.content_type.clone());
+                        out.etag = out.etag.take().or_else(|| v.etag.clone());
+                        out.last_modified =
+                            out.last_modified.take().or_else(|| v.last_modified.clone());
+                    }
                     break 'hops;
                 }
                 let keep_type = match (policy, out.content_type.as_deref()) {

@@ -7,7 +7,7 @@
 //! the sites not yet committed, and they are crawled again by the next run; no row is ever
 //! written twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -18,7 +18,7 @@ use arrow::array::{
     StringDictionaryBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
 };
 use arrow::datatypes::Int32Type;
-use crawler::{FetchConfig, Fetcher, HostBudgets, SiteConfig, SiteCrawl};
+use crawler::{FetchConfig, Fetcher, HostBudgets, SiteConfig, SiteCrawl, Validators};
 use url::Url;
 
 use super::{Stage, StageContext, StageOutcome};
@@ -34,6 +34,8 @@ struct SiteJob {
     key: String,
     start: Url,
     leads: Vec<String>,
+    /// Validators and bodies of this site's pages from the crawl before a reset.
+    previous: Option<HashMap<String, Validators>>,
 }
 
 /// A crawled site on its way to a part file.
@@ -119,12 +121,61 @@ fn site_jobs(batches: &[RecordBatch]) -> anyhow::Result<Vec<SiteJob>> {
                         key,
                         start: url,
                         leads: vec![ids.value(r).to_string()],
+                        previous: None,
                     });
                 }
             }
         }
     }
     Ok(jobs)
+}
+
+/// Pages of the crawl before the last reset, by site then URL: what conditional requests are
+/// made from. Only pages with a body and a validator (ETag or Last-Modified) count.
+fn previous_pages(
+    dir: &std::path::Path,
+) -> anyhow::Result<HashMap<String, HashMap<String, Validators>>> {
+    let mut out: HashMap<String, HashMap<String, Validators>> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir.join("pages")) else {
+        return Ok(out);
+    };
+    for e in entries.flatten() {
+        for b in table::read_file(&e.path())? {
+            let s = |n: &str| b.column_by_name(n).map(|c| c.as_string::<i32>().clone());
+            let (Some(site), Some(url), Some(etag), Some(lastmod), Some(ctype)) = (
+                s("site"),
+                s("url"),
+                s("etag"),
+                s("last_modified"),
+                s("content_type"),
+            ) else {
+                continue;
+            };
+            let Some(html) = b
+                .column_by_name("html")
+                .map(|c| c.as_binary::<i32>().clone())
+            else {
+                continue;
+            };
+            for r in 0..b.num_rows() {
+                if html.is_null(r) || (etag.is_null(r) && lastmod.is_null(r)) {
+                    continue;
+                }
+                let opt =
+                    |a: &arrow::array::StringArray| (!a.is_null(r)).then(|| a.value(r).to_string());
+                out.entry(site.value(r).to_string()).or_default().insert(
+                    url.value(r).to_string(),
+                    Validators {
+                        etag: opt(&etag),
+                        last_modified: opt(&lastmod),
+                        body: Some(Arc::new(html.value(r).to_vec())),
+                        content_type: opt(&ctype),
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn micros(t: std::time::SystemTime) -> i64 {
@@ -235,6 +286,12 @@ impl Pending {
         *c.entry("sites".into()).or_default() += 1;
         *c.entry("pages".into()).or_default() += pages;
         *c.entry("pages_ok".into()).or_default() += d.crawl.pages_ok as u64;
+        *c.entry("not_modified".into()).or_default() += d
+            .crawl
+            .attempts
+            .iter()
+            .filter(|a| a.fetched.status == Some(304))
+            .count() as u64;
         *c.entry("fetch_errors".into()).or_default() += d
             .crawl
             .attempts
@@ -322,9 +379,20 @@ impl Stage for CrawlStage {
         ctx.store.set_units_total(ctx.stage, jobs.len() as u64)?;
         ctx.progress.set_total(jobs.len() as u64);
         let finished = ctx.store.finished_units(ctx.stage)?;
+        let mut previous = previous_pages(&ctx.previous_dir())?;
+        if !previous.is_empty() {
+            tracing::info!(
+                sites = previous.len(),
+                "conditional requests from the previous crawl"
+            );
+        }
         let todo: Vec<SiteJob> = jobs
             .into_iter()
             .filter(|j| !finished.contains(&j.key))
+            .map(|mut j| {
+                j.previous = previous.remove(&j.key);
+                j
+            })
             .collect();
         ctx.progress.inc(finished.len() as u64, "already done");
         tracing::info!(
@@ -374,7 +442,7 @@ impl Stage for CrawlStage {
                         &budgets,
                         &site_cfg,
                         &job.start,
-                        None,
+                        job.previous.as_ref(),
                         &should_stop,
                     )
                     .await;

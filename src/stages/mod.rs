@@ -73,6 +73,11 @@ impl StageContext<'_> {
         self.config.output_dir()
     }
 
+    /// The output this stage had before it was last reset, if any (see the runner).
+    pub fn previous_dir(&self) -> std::path::PathBuf {
+        crate::runner::previous_dir(self.config, self.stage)
+    }
+
     pub fn should_stop(&self) -> bool {
         self.stop.is_set()
     }

@@ -209,3 +209,104 @@ fn crawl_resumes_after_sigkill_without_duplicates_or_losses() {
     assert_eq!(unique.len(), got.len(), "no duplicate rows");
     assert_eq!(got, want, "same rows as an uninterrupted crawl");
 }
+
+#[test]
+fn a_forced_recrawl_sends_conditional_requests_and_keeps_unchanged_pages() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let changed = Arc::new(AtomicBool::new(false));
+    let flag = changed.clone();
+    const LAST_MOD: &str = "Wed, 21 Oct 2026 07:28:00 GMT";
+    let web = Web::start_with_head(
+        &fresh_ip(),
+        Arc::new(move |path, _, head| {
+            let head = head.to_ascii_lowercase();
+            // (body, etag, last-modified) as the server has them now.
+            let (body, etag, lastmod) = match path {
+                "/robots.txt" => return status(404),
+                "/" => (
+                    page("Home", &[("/a.html", "A"), ("/b.html", "B")]),
+                    Some("\"home-1\""),
+                    None,
+                ),
+                "/a.html" => (page("A", &[]), None, Some(LAST_MOD)),
+                "/b.html" if flag.load(Ordering::SeqCst) => {
+                    (page("B two", &[]), Some("\"b-2\""), None)
+                }
+                "/b.html" => (page("B one", &[]), Some("\"b-1\""), None),
+                _ => return status(404),
+            };
+            let fresh = etag.is_some_and(|e| head.contains(&format!("if-none-match: {e}")))
+                || lastmod.is_some_and(|m| {
+                    head.contains(&format!("if-modified-since: {}", m.to_ascii_lowercase()))
+                });
+            let mut headers = vec![("Content-Type", "text/html")];
+            if let Some(e) = etag {
+                headers.push(("ETag", e));
+            }
+            if let Some(m) = lastmod {
+                headers.push(("Last-Modified", m));
+            }
+            if fresh {
+                with_headers(304, &headers, b"")
+            } else {
+                with_headers(200, &headers, body.as_bytes())
+            }
+        }),
+    );
+    let run = Run::new();
+    run.write(
+        "leads.csv",
+        format!("name,website\nAcme,{}\n", web.url("/")),
+    );
+    run.config(&config("requests_per_second = 100.0\n"));
+    assert_eq!(run.run(&["run"]).status.code(), Some(0));
+    let first = rows(&run.out().join("pages"));
+    let n_first = web.hits().len();
+    changed.store(true, Ordering::SeqCst);
+    let o = run.run(&["run", "--force", "crawl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let second: Vec<Hit> = web.hits().into_iter().skip(n_first).collect();
+    let head_of = |p: &str| {
+        second
+            .iter()
+            .find(|h| h.path == p)
+            .map(|h| h.head.to_ascii_lowercase())
+            .unwrap()
+    };
+    assert!(
+        head_of("/").contains("if-none-match: \"home-1\""),
+        "{}",
+        head_of("/")
+    );
+    assert!(head_of("/a.html").contains("if-modified-since: wed, 21 oct 2026 07:28:00 gmt"));
+    assert!(head_of("/b.html").contains("if-none-match: \"b-1\""));
+
+    let again = rows(&run.out().join("pages"));
+    let by_path = |t: &[std::collections::BTreeMap<String, Option<String>>], p: &str| {
+        t.iter()
+            .find(|r| {
+                get(r, "kind") == Some("page") && get(r, "url").is_some_and(|u| u.ends_with(p))
+            })
+            .cloned()
+            .unwrap()
+    };
+    for p in ["/", "/a.html"] {
+        let (old, new) = (by_path(&first, p), by_path(&again, p));
+        assert_eq!(get(&new, "status"), Some("304"), "{p}");
+        assert_eq!(
+            get(&new, "html"),
+            get(&old, "html"),
+            "{p}: unchanged page keeps its HTML"
+        );
+        assert!(get(&new, "html").is_some());
+    }
+    let b = by_path(&again, "/b.html");
+    assert_eq!(get(&b, "status"), Some("200"));
+    assert_eq!(get(&b, "etag"), Some("\"b-2\""));
+    let st = status_json(&run);
+    assert_eq!(stage_status(&st, "crawl")["counters"]["not_modified"], 2);
+    assert!(
+        !run.out().join(".previous/crawl").exists(),
+        "the previous crawl is removed once the new one is done"
+    );
+}

@@ -68,6 +68,8 @@ pub fn with_headers(code: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
 
 /// `(path with query, how many times this path was requested before)` → reply.
 pub type Handler = Arc<dyn Fn(&str, usize) -> Reply + Send + Sync>;
+/// Like [`Handler`], also given the request head (to answer conditional requests).
+pub type HeadHandler = Arc<dyn Fn(&str, usize, &str) -> Reply + Send + Sync>;
 
 pub struct Web {
     pub addr: SocketAddr,
@@ -89,6 +91,10 @@ impl Web {
     }
 
     pub fn start_on(ip: &str, handler: Handler) -> Web {
+        Self::start_with_head(ip, Arc::new(move |p, n, _| handler(p, n)))
+    }
+
+    pub fn start_with_head(ip: &str, handler: HeadHandler) -> Web {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -139,7 +145,7 @@ impl Web {
 
 async fn serve(
     mut s: TcpStream,
-    handler: Handler,
+    handler: HeadHandler,
     hits: Arc<Mutex<Vec<Hit>>>,
     counts: Arc<Mutex<HashMap<String, usize>>>,
 ) -> std::io::Result<()> {
@@ -170,7 +176,7 @@ async fn serve(
             path: path.clone(),
             head: head.clone(),
         });
-        let mut reply = handler(&path, nth);
+        let mut reply = handler(&path, nth, &head);
         while let Reply::Delay(d, next) = reply {
             tokio::time::sleep(d).await;
             reply = *next;
