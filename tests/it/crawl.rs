@@ -636,3 +636,40 @@ fn unresolvable_names_fail_fast_without_retries() {
     assert_eq!(c.attempts.len(), 4, "http/https × apex/www tried once each");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_failing_site_trips_the_circuit_breaker() {
+    let links: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("/p{i}.html"), format!("P{i}")))
+        .collect();
+    let web = Web::start(Arc::new(move |path, _| match path {
+        "/robots.txt" => status(404),
+        "/" => {
+            let refs: Vec<(&str, &str)> = links
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            html(&page("Home", &refs))
+        }
+        _ => status(500),
+    }));
+    let mut fc = fetch_cfg();
+    fc.max_retries = 0;
+    let mut sc = site_cfg();
+    sc.max_pages = 30;
+    sc.breaker_threshold = 4;
+    let c = crawl_with(&web.url("/"), fc, sc, 1000.0);
+    assert_eq!(c.cut_short, Some("circuit_open"));
+    let failed_pages = c
+        .attempts
+        .iter()
+        .filter(|a| a.kind == Kind::Page && !a.fetched.ok())
+        .count();
+    assert_eq!(failed_pages, 4, "stopped after 4 consecutive failures");
+    let served: usize = web.paths().iter().filter(|p| p.starts_with("/p")).count();
+    assert_eq!(served, 4, "the server saw no more than that");
+    assert!(
+        c.failure.is_none(),
+        "the home page was fetched: the site is done, cut short"
+    );
+}
