@@ -13,6 +13,7 @@ SHARED=$(cd ../shared/bench && pwd)
 B=/tmp/leadcrawl-bench
 OUT=$B/results
 PY=$B/venv/bin/python
+PYCHECK=$PWD/.venv/bin/python
 LC=$PWD/target/release/leadcrawl
 mkdir -p "$OUT"
 cargo build --release --locked -q
@@ -57,7 +58,7 @@ SH
 }
 
 check_lc() { # expected pages
-  python3 - "$B/lc-out/pages" "$1" <<'PY'
+  "$PYCHECK" - "$B/lc-out/pages" "$1" <<'PY'
 import sys, glob, pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1]).to_pylist()
 pages = [r for r in t if r["kind"] == "page"]
@@ -72,7 +73,7 @@ trap '$SHARED/sitefarm/serve.sh stop "$F" >/dev/null 2>&1 || true' EXIT
 # (a) fast mode: 200 hosts x 25 pages, no delay
 F=$(farm 200 25)
 "$SHARED/sitefarm/serve.sh" start "$F"
-config "$F" 100000 25 200 > "$B/fast.toml"
+config "$F" 100000 25 64 > "$B/fast.toml"
 run_lc "$B/fast.toml"
 measure crawl-fast-leadcrawl -- "$B/lc-run.sh"
 "$B/lc-run.sh"; check_lc 5000 | tee -a "$OUT/crawl-fast-leadcrawl.txt"

@@ -32,6 +32,9 @@ pub struct TableDef {
     pub version: u32,
     pub stage: &'static str,
     pub layout: Layout,
+    /// Rows per Parquet row group: small for tables of large values (HTML), so that the
+    /// encoder never holds more than one row group.
+    pub row_group_rows: usize,
     pub doc: &'static str,
     pub columns: &'static [Column],
 }
@@ -81,6 +84,7 @@ pub const LEADS: TableDef = TableDef {
     version: 1,
     stage: "ingest",
     layout: Layout::Parts,
+    row_group_rows: 65_536,
     doc: "One row per accepted input row: the lead list, cleaned. Duplicates and invalid rows are in `rejects`.",
     columns: &[
         col("lead_id", utf8, false, "Stable id: 16 hex digits of SHA-256 over the mapped `id` column if any, else over the normalised name, domain, country and identifiers. The same input row gets the same id in every run."),
@@ -109,6 +113,7 @@ pub const REJECTS: TableDef = TableDef {
     version: 1,
     stage: "ingest",
     layout: Layout::Parts,
+    row_group_rows: 65_536,
     doc: "One row per input row that was not accepted, with the reason. Nothing from the input is lost: a row is either in `leads` or here.",
     columns: &[
         col("source_line", u64t, false, "Line of the row in the input file (first line of a record with quoted newlines)."),
@@ -123,6 +128,7 @@ pub const PAGES: TableDef = TableDef {
     version: 1,
     stage: "crawl",
     layout: Layout::Parts,
+    row_group_rows: 256,
     doc: "One row per attempted URL per lead (robots.txt and sitemaps included), with the raw HTML so that extraction can be re-run without re-crawling. A site (host) is the unit of work: its rows are committed together or not at all.",
     columns: &[
         col("lead_id", utf8, false, "The lead whose website this is (leads sharing a site each get the rows)."),

@@ -42,7 +42,6 @@ pub struct Provenance {
     pub config_hash: String,
 }
 
-const ROW_GROUP_ROWS: usize = 64 * 1024;
 /// Prefix of files being written; never a complete table part.
 pub const TMP_PREFIX: &str = ".tmp-";
 
@@ -99,7 +98,7 @@ pub fn write_pending(
     );
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
-        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_max_row_group_size(def.row_group_rows)
         .set_key_value_metadata(Some(meta))
         .build();
     let file = File::create(&tmp_path).map_err(io(&tmp_path))?;

@@ -476,7 +476,11 @@ impl Fetcher {
                     break 'hops;
                 }
                 let mut resp = resp;
-                let mut buf: Vec<u8> = Vec::new();
+                let mut buf: Vec<u8> = Vec::with_capacity(
+                    resp.content_length()
+                        .unwrap_or(16 * 1024)
+                        .min(self.cfg.max_body_bytes) as usize,
+                );
                 loop {
                     match resp.chunk().await {
                         Ok(Some(chunk)) => {
@@ -532,6 +536,8 @@ impl Fetcher {
                 if !(200..300).contains(&status) {
                     out.error = Some((ErrorKind::Http, format!("HTTP {status}")));
                 }
+                // Bodies are held until their site is committed: no slack capacity.
+                buf.shrink_to_fit();
                 out.body = Some(buf);
                 break 'hops;
             }

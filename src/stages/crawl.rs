@@ -8,7 +8,6 @@
 //! written twice.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -271,8 +270,16 @@ fn pages_batch(done: &[Done]) -> anyhow::Result<RecordBatch> {
 struct Pending {
     done: Vec<Done>,
     rows: usize,
+    /// Body bytes held: a part is also cut at [`PART_BYTES`], bounding memory whatever
+    /// `part_rows` says (encoding a part holds about three copies of its HTML).
+    bytes: usize,
     counters: BTreeMap<String, u64>,
 }
+
+/// Largest amount of HTML buffered for one part.
+const PART_BYTES: usize = 2 << 20;
+/// Rows per Arrow batch when a part is encoded: crawl results are freed batch by batch.
+const BATCH_ROWS: usize = 256;
 
 impl Pending {
     fn add(&mut self, d: Done) {
@@ -312,6 +319,13 @@ impl Pending {
             *c.entry("sites_moved".into()).or_default() += 1;
         }
         self.rows += d.crawl.attempts.len() * d.job.leads.len();
+        self.bytes += d
+            .crawl
+            .attempts
+            .iter()
+            .map(|a| a.fetched.body.as_ref().map_or(0, Vec::len))
+            .sum::<usize>()
+            * d.job.leads.len();
         self.done.push(d);
     }
 }
@@ -326,18 +340,35 @@ impl CrawlStage {
         if pending.done.is_empty() {
             return Ok(());
         }
-        let batch = pages_batch(&pending.done)?;
-        let units: Vec<UnitOutcome> = pending
-            .done
-            .iter()
-            .map(|d| match &d.crawl.failure {
-                Some(why) => UnitOutcome::failed(&d.job.key, why),
-                None => UnitOutcome::done(&d.job.key),
-            })
-            .collect();
+        // Sites become Arrow batches a few at a time, each site's results freed as soon as its
+        // rows are copied, so a part never holds its HTML twice.
+        let mut units: Vec<UnitOutcome> = Vec::with_capacity(pending.done.len());
+        let mut batches = Vec::new();
+        let mut chunk: Vec<Done> = Vec::new();
+        let mut chunk_rows = 0;
+        let mut flush =
+            |chunk: &mut Vec<Done>, units: &mut Vec<UnitOutcome>| -> anyhow::Result<()> {
+                if !chunk.is_empty() {
+                    batches.push(pages_batch(chunk)?);
+                    units.extend(chunk.drain(..).map(|d| match d.crawl.failure {
+                        Some(why) => UnitOutcome::failed(&d.job.key, why),
+                        None => UnitOutcome::done(&d.job.key),
+                    }));
+                }
+                Ok(())
+            };
+        for d in std::mem::take(&mut pending.done) {
+            chunk_rows += d.crawl.attempts.len() * d.job.leads.len();
+            chunk.push(d);
+            if chunk_rows >= BATCH_ROWS {
+                flush(&mut chunk, &mut units)?;
+                chunk_rows = 0;
+            }
+        }
+        flush(&mut chunk, &mut units)?;
         ctx.commit_parts(
             &format!("part-{:05}.parquet", *part_seq),
-            &[(&PAGES, vec![batch])],
+            &[(&PAGES, batches)],
             &[],
             &units,
             &pending.counters,
@@ -415,7 +446,9 @@ impl Stage for CrawlStage {
             .enable_all()
             .thread_name("crawl")
             .build()?;
-        let (tx, rx) = mpsc::channel::<Done>();
+        // Bounded: when parts are being written, finished sites wait (holding their concurrency
+        // slot), so memory stays bounded by `concurrency` sites plus one part.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Done>(4);
         let stop = ctx.stop.clone();
         let concurrency = c.concurrency as usize;
         let n_todo = todo.len();
@@ -446,8 +479,8 @@ impl Stage for CrawlStage {
                         &should_stop,
                     )
                     .await;
+                    let _ = tx.send(Done { job, crawl }).await;
                     drop(permit);
-                    let _ = tx.send(Done { job, crawl });
                 });
             }
         });
@@ -457,9 +490,12 @@ impl Stage for CrawlStage {
         let mut last_commit = Instant::now();
         let (mut received, mut pages, mut errors) = (0usize, 0u64, 0u64);
         let mut seen: HashSet<String> = HashSet::new();
+        let recv = |rx: &mut tokio::sync::mpsc::Receiver<Done>, wait: Duration| {
+            runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await })
+        };
         while received < n_todo {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(done) => {
+            match recv(&mut rx, Duration::from_millis(200)) {
+                Ok(Some(done)) => {
                     received += 1;
                     if done.crawl.interrupted || !seen.insert(done.job.key.clone()) {
                         continue;
@@ -478,27 +514,29 @@ impl Stage for CrawlStage {
                         &format!("{pages} pages, {errors} sites failed, {rate:.0} pages/s"),
                     );
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(_elapsed) => {}
+                Ok(None) => break,
             }
             if pending.rows >= c.part_rows
+                || pending.bytes >= PART_BYTES
                 || (!pending.done.is_empty() && last_commit.elapsed() > Duration::from_secs(10))
             {
                 self.commit(ctx, &mut pending, &mut part_seq)?;
                 last_commit = Instant::now();
             }
-            if ctx.should_stop() && rx.try_recv().is_err() {
-                // Sites in flight see the flag before their next request; give them a moment.
+            if ctx.should_stop() {
+                // Sites in flight see the flag before their next request; those that finish
+                // within a moment are kept, the others are crawled again by the next run.
                 let grace = Instant::now();
                 while grace.elapsed() < Duration::from_secs(2) {
-                    match rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok(done)
+                    match recv(&mut rx, Duration::from_millis(100)) {
+                        Ok(Some(done))
                             if !done.crawl.interrupted && seen.insert(done.job.key.clone()) =>
                         {
                             pending.add(done)
                         }
-                        Ok(_) => {}
-                        Err(_) => break,
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
                     }
                 }
                 break;
