@@ -136,3 +136,19 @@ fn schema_docs_match_the_code() {
         Some(2)
     );
 }
+
+#[test]
+fn json_logs_are_one_json_object_per_line() {
+    let run = Run::new();
+    run.write("leads.csv", "name\nAcme\n");
+    run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
+    let o = run.run(&["--log-format", "json", "run", "--stages", "ingest"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{err}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+}

@@ -310,3 +310,32 @@ fn a_forced_recrawl_sends_conditional_requests_and_keeps_unchanged_pages() {
         "the previous crawl is removed once the new one is done"
     );
 }
+
+#[test]
+fn a_changed_lead_list_reruns_ingest_then_crawl() {
+    let a = Web::start(company_site(1));
+    let b = Web::start(company_site(1));
+    let run = Run::new();
+    run.write("leads.csv", format!("name,website\nA,{}\n", a.url("/")));
+    run.config(&config("requests_per_second = 100.0\n"));
+    assert_eq!(run.run(&["run"]).status.code(), Some(0));
+    let o = run.run(&["run"]);
+    assert!(text(&o).matches("up to date").count() == 2, "{}", text(&o));
+    run.write(
+        "leads.csv",
+        format!("name,website\nA,{}\nB,{}\n", a.url("/"), b.url("/")),
+    );
+    let o = run.run(&["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        text(&o).matches("inputs or config changed").count(),
+        2,
+        "both stages re-run: {}",
+        text(&o)
+    );
+    let sites: BTreeSet<String> = rows(&run.out().join("pages"))
+        .iter()
+        .map(|r| get(r, "site").unwrap().to_string())
+        .collect();
+    assert_eq!(sites.len(), 2);
+}
