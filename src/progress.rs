@@ -1,10 +1,42 @@
 //! Progress: a bar on a terminal, plain periodic log lines otherwise (cron, CI, log files).
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The bar on screen, if any: log lines are written "around" it (see [`LogWriter`]).
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// stderr for `tracing`, suspending the active progress bar while a line is written so that
+/// log lines and the bar never overwrite each other.
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match bar {
+            Some(b) => b
+                .suspend(|| std::io::stderr().write_all(buf))
+                .map(|_| buf.len()),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        LogWriter
+    }
+}
 
 /// Chosen once per process from the terminal and the log format.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +67,7 @@ impl ProgressMode {
                     .progress_chars("=> "),
                 );
                 b.set_prefix(stage);
+                *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = Some(b.clone());
                 Some(b)
             }
             ProgressMode::Lines => None,
@@ -97,6 +130,7 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+            *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
     }
 }
