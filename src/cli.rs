@@ -16,7 +16,8 @@ use crate::{runner, schema, stages, status};
 
 const EXIT_CODES: &str =
     "Exit codes: 0 success; 1 a stage failed; 2 usage, config or input error; \
-3 stages completed but some units failed (recorded, see `leadcrawl status`); 130 interrupted \
+3 stages completed but some units failed (recorded, see `leadcrawl status`); 4 another run is \
+using the output folder; 130 interrupted \
 (Ctrl-C/SIGTERM): run again to resume.";
 
 #[derive(Parser, Debug)]
@@ -144,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     );
                 }
             }
+            let _lock = runner::RunLock::acquire(config.output_dir())?;
             let stop = StopFlag::install().context("installing signal handlers")?;
             let store = open_store(&config)?;
             let report = runner::run(

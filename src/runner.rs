@@ -61,6 +61,48 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// An exclusive lock on an output folder, held for a whole run: two overlapping runs (two cron
+/// jobs, a run and a demo) would otherwise write the same tables. Released when dropped, or by
+/// the kernel when the process dies.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    pub fn acquire(output_dir: &std::path::Path) -> anyhow::Result<RunLock> {
+        std::fs::create_dir_all(output_dir)
+            .with_context(|| format!("creating output_dir {}", output_dir.display()))?;
+        let path = output_dir.join(".leadcrawl.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                use std::io::Write;
+                let _ = file.set_len(0);
+                let _ = writeln!(&file, "{}", std::process::id());
+                Ok(RunLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                Err(crate::exit::Busy(format!(
+                    "another leadcrawl run (pid {}) is using {}; wait for it or stop it",
+                    holder.trim(),
+                    output_dir.display()
+                ))
+                .into())
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(anyhow::Error::new(e).context(format!("locking {}", path.display())))
+            }
+        }
+    }
+}
+
 /// Where a reset stage's previous output waits until the stage completes again.
 pub fn previous_dir(config: &Config, stage: &str) -> std::path::PathBuf {
     config.output_dir().join(".previous").join(stage)

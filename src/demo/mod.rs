@@ -95,6 +95,7 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
     let config_path = out.join("pipeline.toml");
     write_if_changed(&config_path, DEMO_CONFIG)?;
     let config = Config::load(&config_path)?;
+    let _lock = runner::RunLock::acquire(config.output_dir())?;
     let stop = StopFlag::install()?;
     let store = cli::open_store(&config)?;
     let stages = runner::select(&[])?;

@@ -212,3 +212,31 @@ fn changed_input_reruns_the_stage_and_force_too() {
         "no duplicates after a forced re-run"
     );
 }
+
+#[test]
+fn a_second_run_on_the_same_output_folder_is_refused_with_code_4() {
+    let run = setup();
+    let first = spawn_slow(&run);
+    wait_for_parts(&run, 1);
+    let o = run.run(&["run", "--stages", "ingest"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("another leadcrawl run (pid {})", first.id())),
+        "{}",
+        text(&o)
+    );
+    // status only reads: it works while the run goes on.
+    assert_eq!(
+        stage_status(&status_json(&run), "ingest")["status"],
+        "running"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let o = run.run(&["run", "--stages", "ingest"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the lock is released with the process: {}",
+        text(&o)
+    );
+}
