@@ -547,6 +547,14 @@ impl Stage for CrawlStage {
         if ctx.should_stop() {
             return Ok(StageOutcome::Interrupted);
         }
+        if received < n_todo {
+            // A site task ended without a result (a bug, e.g. a panic): never call the stage
+            // done with sites missing; the next run crawls them.
+            anyhow::bail!(
+                "{} site(s) ended without a result; run again to crawl them",
+                n_todo - received
+            );
+        }
         let failed = ctx
             .store
             .stage(ctx.stage)?
