@@ -300,14 +300,14 @@ impl Fetcher {
                 out.error = Some((ErrorKind::InvalidUrl, format!("cannot fetch {current}")));
                 break;
             }
-            if let Some(url::Host::Ipv4(ip)) = current.host() {
-                if let Err(r) = check_ip(IpAddr::V4(ip), self.cfg.allow_private_networks) {
-                    out.error = Some((ErrorKind::Forbidden, format!("{ip} is a {r} address")));
-                    break;
-                }
-            }
-            if let Some(url::Host::Ipv6(ip)) = current.host() {
-                if let Err(r) = check_ip(IpAddr::V6(ip), self.cfg.allow_private_networks) {
+            // IP literals never reach the resolver: check them here.
+            let literal = match current.host() {
+                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = literal {
+                if let Err(r) = check_ip(ip, self.cfg.allow_private_networks) {
                     out.error = Some((ErrorKind::Forbidden, format!("{ip} is a {r} address")));
                     break;
                 }

@@ -40,8 +40,7 @@ n, won = con.execute(
 ).fetchone()
 assert n == n_leads, n
 assert won == sum(1 for v in leads.column("status").to_pylist() if v == "won")
-types = dict(con.execute(f"DESCRIBE SELECT * FROM read_parquet('{out}/leads/*.parquet')").fetchall() and
-             [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{out}/leads/*.parquet')").fetchall()])
+types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{out}/leads/*.parquet')").fetchall()}
 assert types["source_line"] == "UBIGINT", types
 assert types["lead_id"] == "VARCHAR", types
 reason = con.execute(f"SELECT reason, raw[1] FROM read_parquet('{out}/rejects/*.parquet')").fetchone()
