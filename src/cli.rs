@@ -80,6 +80,17 @@ pub enum Command {
         #[arg(long, env = "LEADCRAWL_DEMO_DIR")]
         demo_dir: Option<PathBuf>,
     },
+    /// Extract main text, title, language and page type from every *.html / *.html.gz file
+    /// of a folder into one JSON file (single-page mode; for debugging and benchmarks).
+    ExtractHtml {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        output: PathBuf,
+        /// Also list every text block with the verdicts behind the main text.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Print a table's documented schema (all tables without a name).
     Schema {
         table: Option<String>,
@@ -186,6 +197,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         }
         Command::Demo { out, demo_dir } => crate::demo::run(&out, demo_dir.as_deref(), json_logs),
+        Command::ExtractHtml {
+            input,
+            output,
+            explain,
+        } => crate::extract_html::run(&input, &output, explain),
         Command::Schema { table, markdown } => {
             match table {
                 None if markdown => print!("{}", schema::markdown()),

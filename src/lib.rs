@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod exit;
+pub mod extract_html;
 pub mod input;
 pub mod logging;
 pub mod progress;

@@ -1,0 +1,439 @@
+//! One pass over a parsed page: text blocks with their element ancestry, and the raw metadata.
+//!
+//! The walk is iterative (a hostile page nested 100,000 levels deep must not overflow the stack).
+//! Text is cut into blocks at block-level tags and `<br>`; each block remembers the innermost
+//! block element it sits in (an index into [`Walk::elements`], numbered in document order, so
+//! "inside element e" is `e <= i <= elements[e].last`), how much of its text is link text, and
+//! whether a chrome element (navigation, footer, banner …) encloses it.
+
+use ego_tree::iter::Edge;
+use scraper::{Html, Node};
+
+use super::boiler::{self, Attrs, Verdict};
+
+/// What kind of block a piece of text is, from its innermost block element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    Heading(u8),
+    Paragraph,
+    ListItem,
+    Cell,
+    Preformatted,
+    Quote,
+    Other,
+}
+
+/// A line of text of the page.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub text: String,
+    pub kind: BlockKind,
+    /// Characters of `text` inside links.
+    pub link_chars: u32,
+    /// Characters of `text`.
+    pub chars: u32,
+    /// Innermost enclosing block element.
+    pub elem: u32,
+    /// Enclosed by a chrome element (decided by the selection, from `chrome`).
+    pub boiler: bool,
+    /// The chrome elements around this block, indices into [`Walk::chrome`].
+    pub(crate) chrome: Vec<u32>,
+}
+
+impl Block {
+    pub fn link_density(&self) -> f32 {
+        if self.chars == 0 {
+            0.0
+        } else {
+            self.link_chars as f32 / self.chars as f32
+        }
+    }
+}
+
+/// An element of the page, as far as extraction cares.
+#[derive(Debug, Clone)]
+pub struct Elem {
+    pub parent: u32,
+    /// Index of the last element inside this one (itself if it has none).
+    pub last: u32,
+    pub depth: u16,
+    pub(crate) verdict: Verdict,
+    pub tag: Tag,
+}
+
+/// The tags the selection looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Body,
+    Main,
+    Article,
+    Other,
+}
+
+/// A link on the page.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub href: String,
+    pub text: String,
+    /// Inside navigation, header, footer or another chrome element.
+    pub boiler: bool,
+}
+
+/// Everything one pass over the page collects.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub elements: Vec<Elem>,
+    /// Chrome elements: `true` for a hard verdict, `false` for a class-name-only one.
+    pub(crate) chrome: Vec<bool>,
+    pub blocks: Vec<Block>,
+    pub title: Option<String>,
+    pub html_lang: Option<String>,
+    /// `(name or property, content)` of every `<meta>`, names lower-cased.
+    pub metas: Vec<(String, String)>,
+    pub canonical: Option<String>,
+    pub jsonld: Vec<String>,
+    pub script_srcs: Vec<String>,
+    pub links: Vec<Link>,
+}
+
+struct Open {
+    /// Element index, or `None` for elements that are not tracked (inline ones).
+    elem: Option<u32>,
+    block: bool,
+    boiler: bool,
+    content_scope: bool,
+    anchor: bool,
+    heading: Option<u8>,
+    pre: bool,
+    kind: Option<BlockKind>,
+}
+
+struct Builder {
+    walk: Walk,
+    text: String,
+    link_chars: u32,
+    block_elem: Vec<u32>,
+    /// Kind of the innermost block element that has one.
+    kinds: Vec<BlockKind>,
+    chrome: Vec<u32>,
+    content_depth: u32,
+    anchor_depth: u32,
+    pre_depth: u32,
+    pending_space: bool,
+    link_start: Option<(String, usize)>,
+}
+
+impl Builder {
+    fn push_text(&mut self, raw: &str) {
+        if self.pre_depth > 0 {
+            let mut lines = raw.split('\n');
+            if let Some(first) = lines.next() {
+                self.push_collapsed(first);
+            }
+            for line in lines {
+                self.flush();
+                self.push_collapsed(line);
+            }
+        } else {
+            self.push_collapsed(raw);
+        }
+    }
+
+    fn push_collapsed(&mut self, raw: &str) {
+        for (i, word) in raw.split(|c: char| c.is_whitespace()).enumerate() {
+            if i > 0 {
+                self.pending_space = true;
+            }
+            if word.is_empty() {
+                continue;
+            }
+            if self.pending_space && !self.text.is_empty() {
+                self.text.push(' ');
+                if self.anchor_depth > 0 {
+                    self.link_chars += 1;
+                }
+            }
+            self.pending_space = false;
+            self.text.push_str(word);
+            if self.anchor_depth > 0 {
+                self.link_chars += word.chars().count() as u32;
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        self.pending_space = false;
+        if self.text.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.text);
+        let chars = text.chars().count() as u32;
+        let link_chars = std::mem::take(&mut self.link_chars).min(chars);
+        let kind = self.kinds.last().copied().unwrap_or(BlockKind::Other);
+        self.walk.blocks.push(Block {
+            text,
+            kind,
+            link_chars,
+            chars,
+            elem: self.block_elem.last().copied().unwrap_or(0),
+            boiler: !self.chrome.is_empty(),
+            chrome: self.chrome.clone(),
+        });
+    }
+}
+
+fn kind_of(tag: &str) -> Option<BlockKind> {
+    Some(match tag {
+        "h1" => BlockKind::Heading(1),
+        "h2" => BlockKind::Heading(2),
+        "h3" => BlockKind::Heading(3),
+        "h4" => BlockKind::Heading(4),
+        "h5" => BlockKind::Heading(5),
+        "h6" => BlockKind::Heading(6),
+        "p" => BlockKind::Paragraph,
+        "li" | "dd" | "dt" => BlockKind::ListItem,
+        "td" | "th" => BlockKind::Cell,
+        "pre" => BlockKind::Preformatted,
+        "blockquote" => BlockKind::Quote,
+        "div" | "section" | "article" | "main" | "body" => BlockKind::Other,
+        _ => return None,
+    })
+}
+
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Walks the parsed page once.
+pub fn walk(html: &Html) -> Walk {
+    let mut b = Builder {
+        walk: Walk::default(),
+        text: String::new(),
+        link_chars: 0,
+        block_elem: Vec::new(),
+        kinds: Vec::new(),
+        chrome: Vec::new(),
+        content_depth: 0,
+        anchor_depth: 0,
+        pre_depth: 0,
+        pending_space: false,
+        link_start: None,
+    };
+    let mut stack: Vec<Open> = Vec::new();
+    // While Some(id), everything inside that node is skipped.
+    let mut skip: Option<ego_tree::NodeId> = None;
+    let mut title_text: Option<String> = None;
+
+    for edge in html.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if skip.is_some() {
+                    continue;
+                }
+                match node.value() {
+                    Node::Text(text) => {
+                        if let Some(title) = title_text.as_mut() {
+                            title.push_str(text);
+                        } else {
+                            b.push_text(text);
+                        }
+                    }
+                    Node::Element(element) => {
+                        let tag = element.name();
+                        match tag {
+                            "title" if b.walk.title.is_none() && title_text.is_none() => {
+                                title_text = Some(String::new());
+                                stack.push(inline());
+                                continue;
+                            }
+                            "meta" => {
+                                collect_meta(&mut b.walk, element);
+                            }
+                            "link" => {
+                                if b.walk.canonical.is_none() {
+                                    let rel = element.attr("rel").unwrap_or("");
+                                    if rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")) {
+                                        b.walk.canonical = element.attr("href").map(|h| h.trim().to_owned());
+                                    }
+                                }
+                            }
+                            "html" => {
+                                if let Some(lang) = element.attr("lang").or_else(|| element.attr("xml:lang")) {
+                                    let lang = lang.trim();
+                                    if !lang.is_empty() {
+                                        b.walk.html_lang = Some(lang.to_owned());
+                                    }
+                                }
+                            }
+                            "script" => {
+                                if let Some(src) = element.attr("src") {
+                                    b.walk.script_srcs.push(src.trim().to_owned());
+                                }
+                                let ld = element
+                                    .attr("type")
+                                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"));
+                                if ld {
+                                    let body: String = node
+                                        .children()
+                                        .filter_map(|c| c.value().as_text().map(|t| &**t))
+                                        .collect();
+                                    b.walk.jsonld.push(body);
+                                }
+                            }
+                            "br" => {
+                                b.flush();
+                                stack.push(inline());
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        let attrs = Attrs::of(element);
+                        let verdict = boiler::judge(tag, &attrs, b.content_depth > 0);
+                        if verdict == Verdict::Junk {
+                            skip = Some(node.id());
+                            // The closing edge of a skipped node pops this.
+                            stack.push(inline());
+                            continue;
+                        }
+                        let block = boiler::block_tag(tag);
+                        let mut open = inline();
+                        open.block = block;
+                        if block {
+                            b.flush();
+                            let index = b.walk.elements.len() as u32;
+                            let parent = b.block_elem.last().copied().unwrap_or(index);
+                            let depth = b.block_elem.len() as u16;
+                            b.walk.elements.push(Elem {
+                                parent,
+                                last: index,
+                                depth,
+                                verdict,
+                                tag: match tag {
+                                    "body" => Tag::Body,
+                                    "main" => Tag::Main,
+                                    "article" => Tag::Article,
+                                    _ if attrs.role.eq_ignore_ascii_case("main") => Tag::Main,
+                                    _ => Tag::Other,
+                                },
+                            });
+                            b.block_elem.push(index);
+                            open.elem = Some(index);
+                            if let Some(kind) = kind_of(tag) {
+                                b.kinds.push(kind);
+                                open.kind = Some(kind);
+                            }
+                        }
+                        if matches!(verdict, Verdict::Boiler | Verdict::SoftBoiler) {
+                            b.chrome.push(b.walk.chrome.len() as u32);
+                            b.walk.chrome.push(verdict == Verdict::Boiler);
+                            open.boiler = true;
+                        }
+                        if matches!(tag, "article" | "main") || verdict == Verdict::Content {
+                            b.content_depth += 1;
+                            open.content_scope = true;
+                        }
+                        if tag == "a" {
+                            b.anchor_depth += 1;
+                            open.anchor = true;
+                            if let Some(href) = element.attr("href") {
+                                b.link_start = Some((href.trim().to_owned(), b.text.len()));
+                            }
+                        }
+                        if tag == "pre" {
+                            b.pre_depth += 1;
+                            open.pre = true;
+                        }
+                        if let Some(BlockKind::Heading(level)) = open.kind {
+                            open.heading = Some(level);
+                        }
+                        stack.push(open);
+                    }
+                    _ => {}
+                }
+            }
+            Edge::Close(node) => {
+                if let Some(id) = skip {
+                    if id != node.id() {
+                        continue;
+                    }
+                    skip = None;
+                }
+                if !node.value().is_element() {
+                    continue;
+                }
+                let Some(open) = stack.pop() else { continue };
+                if let Some(title) = title_text.take() {
+                    let title = collapse(&title);
+                    if !title.is_empty() {
+                        b.walk.title = Some(title);
+                    }
+                    continue;
+                }
+                if open.anchor {
+                    b.anchor_depth = b.anchor_depth.saturating_sub(1);
+                    if let Some((href, start)) = b.link_start.take() {
+                        let text = b.text.get(start..).map(collapse).unwrap_or_default();
+                        b.walk.links.push(Link {
+                            href,
+                            text,
+                            boiler: !b.chrome.is_empty(),
+                        });
+                    }
+                }
+                if open.block {
+                    b.flush();
+                }
+                if open.boiler {
+                    b.chrome.pop();
+                }
+                if open.content_scope {
+                    b.content_depth -= 1;
+                }
+                if open.pre {
+                    b.pre_depth -= 1;
+                }
+                if open.kind.is_some() {
+                    b.kinds.pop();
+                }
+                if let Some(index) = open.elem {
+                    b.block_elem.pop();
+                    let last = b.walk.elements.len() as u32 - 1;
+                    b.walk.elements[index as usize].last = last;
+                }
+            }
+        }
+    }
+    b.flush();
+    b.walk
+}
+
+fn inline() -> Open {
+    Open {
+        elem: None,
+        block: false,
+        boiler: false,
+        content_scope: false,
+        anchor: false,
+        heading: None,
+        pre: false,
+        kind: None,
+    }
+}
+
+fn collect_meta(walk: &mut Walk, element: &scraper::node::Element) {
+    let mut key = None;
+    let mut content = None;
+    for (name, value) in element.attrs() {
+        match name {
+            "name" | "property" | "itemprop" if key.is_none() => key = Some(value.trim().to_ascii_lowercase()),
+            "content" => content = Some(value),
+            _ => {}
+        }
+    }
+    if let (Some(key), Some(content)) = (key, content) {
+        let content = collapse(content);
+        if !content.is_empty() {
+            walk.metas.push((key, content));
+        }
+    }
+}

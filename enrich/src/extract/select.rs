@@ -1,0 +1,91 @@
+//! Choosing the main content among a page's blocks.
+//!
+//! Every block outside chrome and not mostly link text counts as prose, weighted by its length.
+//! The content root is the deepest element that still holds a large share of all the prose: on
+//! an article page that is the article body (comments, related links and teasers fall outside
+//! it); on a company page whose content is spread over many sections it is `<main>` or the body
+//! itself. Inside the root, chrome and link lists are dropped.
+
+use super::dom::{Block, Walk};
+
+/// Share of the page's prose the content root must hold.
+const ROOT_SHARE: f64 = 0.7;
+
+/// Link density above which a block is navigation rather than prose.
+const MAX_LINK_DENSITY: f32 = 0.5;
+
+fn weight(block: &Block) -> f64 {
+    if block.boiler || block.link_density() > MAX_LINK_DENSITY {
+        return 0.0;
+    }
+    (block.chars - block.link_chars) as f64
+}
+
+/// Share of the page's prose above which a class-named chrome element is content after all.
+const SOFT_CHROME_OVERRULE: f64 = 0.3;
+
+/// Settles `Block::boiler`: a block is chrome if a hard chrome element encloses it, or a soft
+/// one that holds little of the page's prose.
+pub(crate) fn settle_chrome(walk: &mut Walk) {
+    if walk.chrome.is_empty() {
+        return;
+    }
+    let mut size = vec![0f64; walk.chrome.len()];
+    let mut total = 0.0;
+    for block in &walk.blocks {
+        if block.link_density() > MAX_LINK_DENSITY {
+            continue;
+        }
+        let prose = (block.chars - block.link_chars) as f64;
+        total += prose;
+        for &c in &block.chrome {
+            size[c as usize] += prose;
+        }
+    }
+    let chrome: Vec<bool> = walk
+        .chrome
+        .iter()
+        .zip(&size)
+        .map(|(&hard, &size)| hard || size < SOFT_CHROME_OVERRULE * total)
+        .collect();
+    for block in &mut walk.blocks {
+        block.boiler = block.chrome.iter().any(|&c| chrome[c as usize]);
+    }
+}
+
+/// `main[i]` for every block `i`.
+pub(crate) fn main_blocks(walk: &Walk) -> Vec<bool> {
+    let elements = &walk.elements;
+    let mut good = vec![0f64; elements.len()];
+    let mut total = 0.0;
+    for block in &walk.blocks {
+        let w = weight(block);
+        if w == 0.0 {
+            continue;
+        }
+        total += w;
+        let mut e = block.elem as usize;
+        while let Some(elem) = elements.get(e) {
+            good[e] += w;
+            if elem.parent as usize == e {
+                break;
+            }
+            e = elem.parent as usize;
+        }
+    }
+    let keep = |b: &Block| !b.boiler && b.link_density() <= MAX_LINK_DENSITY;
+    if total == 0.0 || elements.is_empty() {
+        return walk.blocks.iter().map(keep).collect();
+    }
+    let mut root = 0usize;
+    for (i, elem) in elements.iter().enumerate() {
+        if good[i] >= ROOT_SHARE * total && elem.depth >= elements[root].depth {
+            root = i;
+        }
+    }
+    let (first, last) = (root as u32, elements[root].last);
+    walk.blocks
+        .iter()
+        .map(|b| b.elem >= first && b.elem <= last && keep(b))
+        .collect()
+}
