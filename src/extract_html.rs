@@ -34,7 +34,7 @@ struct Extracted {
 #[derive(Serialize)]
 struct ExplainedBlock {
     main: bool,
-    chrome: bool,
+    chrome: &'static str,
     link_density: f32,
     element: u32,
     kind: String,
@@ -105,7 +105,7 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
                 .zip(&page.main)
                 .map(|(b, main)| ExplainedBlock {
                     main: *main,
-                    chrome: b.boiler,
+                    chrome: b.chrome_rule,
                     link_density: (b.link_density() * 100.0).round() / 100.0,
                     element: b.elem,
                     kind: format!("{:?}", b.kind),

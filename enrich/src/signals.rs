@@ -81,19 +81,21 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 // E-mail addresses
 
 /// "[at]", "(at)", "{at}", "[arobase]", "(@)" and an upper-case " AT ".
-static AT_OBFUSCATION: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\s*[\[({<]\s*(?:at|arobase|@)\s*[\])}>]\s*|[ \t]+(?-i:AT)[ \t]+")
-});
+static AT_OBFUSCATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)\s*[\[({<]\s*(?:at|arobase|@)\s*[\])}>]\s*|[ \t]+(?-i:AT)[ \t]+"));
 /// "[dot]", "(dot)", "{point}" and an upper-case " DOT ".
-static DOT_OBFUSCATION: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|[ \t]+(?-i:DOT)[ \t]+")
-});
+static DOT_OBFUSCATION: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|[ \t]+(?-i:DOT)[ \t]+"));
 /// "contact at acme dot fr": a bare "at" only counts when the domain is spelled with "dot".
 static SPOKEN_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)([a-z0-9][a-z0-9._%+-]*)(?:[ \t]+at[ \t]+|@)([a-z0-9][a-z0-9-]*(?:[ \t]+dot[ \t]+[a-z0-9][a-z0-9-]*)+)")
+    regex(
+        r"(?i)([a-z0-9][a-z0-9._%+-]*)(?:[ \t]+at[ \t]+|@)([a-z0-9][a-z0-9-]*(?:[ \t]+dot[ \t]+[a-z0-9][a-z0-9-]*)+)",
+    )
 });
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)[a-z0-9._%+-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+    regex(
+        r"(?i)[a-z0-9._%+-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+",
+    )
 });
 static DOT_WORD: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)[ \t]+dot[ \t]+"));
 
@@ -309,7 +311,9 @@ fn phone_boundaries_ok(text: &str, start: usize, end: usize) -> bool {
         if p.is_alphanumeric() || p == '+' || p == '_' {
             return false;
         }
-        if is_number_sep(p) && prev_char(text, start - p.len_utf8()).is_some_and(|c| c.is_ascii_digit()) {
+        if is_number_sep(p)
+            && prev_char(text, start - p.len_utf8()).is_some_and(|c| c.is_ascii_digit())
+        {
             return false;
         }
     }
@@ -379,31 +383,98 @@ pub struct SocialProfile {
 }
 
 const X_RESERVED: &[&str] = &[
-    "intent", "share", "home", "search", "hashtag", "i", "login", "signup", "explore", "settings",
-    "privacy", "tos", "notifications", "messages", "compose",
+    "intent",
+    "share",
+    "home",
+    "search",
+    "hashtag",
+    "i",
+    "login",
+    "signup",
+    "explore",
+    "settings",
+    "privacy",
+    "tos",
+    "notifications",
+    "messages",
+    "compose",
 ];
 const FACEBOOK_RESERVED: &[&str] = &[
-    "sharer", "sharer.php", "share", "share.php", "dialog", "plugins", "tr", "login", "login.php",
-    "home.php", "events", "watch", "hashtag", "policies", "privacy", "help", "legal", "photo.php",
-    "permalink.php", "story.php", "video.php", "ads", "business", "l.php", "gaming",
-    "marketplace", "groups", "search",
+    "sharer",
+    "sharer.php",
+    "share",
+    "share.php",
+    "dialog",
+    "plugins",
+    "tr",
+    "login",
+    "login.php",
+    "home.php",
+    "events",
+    "watch",
+    "hashtag",
+    "policies",
+    "privacy",
+    "help",
+    "legal",
+    "photo.php",
+    "permalink.php",
+    "story.php",
+    "video.php",
+    "ads",
+    "business",
+    "l.php",
+    "gaming",
+    "marketplace",
+    "groups",
+    "search",
 ];
 const INSTAGRAM_RESERVED: &[&str] = &[
-    "p", "reel", "reels", "explore", "accounts", "stories", "tv", "direct", "about", "legal",
+    "p",
+    "reel",
+    "reels",
+    "explore",
+    "accounts",
+    "stories",
+    "tv",
+    "direct",
+    "about",
+    "legal",
     "developer",
 ];
 const GITHUB_RESERVED: &[&str] = &[
-    "features", "pricing", "about", "login", "join", "marketplace", "topics", "explore", "orgs",
-    "sponsors", "settings", "site", "security", "enterprise", "collections", "trending",
-    "contact", "apps", "customer-stories", "readme", "team", "issues", "pulls", "notifications",
-    "new", "search",
+    "features",
+    "pricing",
+    "about",
+    "login",
+    "join",
+    "marketplace",
+    "topics",
+    "explore",
+    "orgs",
+    "sponsors",
+    "settings",
+    "site",
+    "security",
+    "enterprise",
+    "collections",
+    "trending",
+    "contact",
+    "apps",
+    "customer-stories",
+    "readme",
+    "team",
+    "issues",
+    "pulls",
+    "notifications",
+    "new",
+    "search",
 ];
 
 fn is_handle(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '%'))
 }
 
@@ -424,7 +495,10 @@ fn social_profile(href: &str) -> Option<SocialProfile> {
     };
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
-    let first = segs.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let first = segs
+        .first()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
 
     let (network, canonical) = if under("linkedin.com") {
         let slug = segs.get(1)?;
@@ -438,13 +512,18 @@ fn social_profile(href: &str) -> Option<SocialProfile> {
             "linkedin",
             format!("linkedin.com/{kind}/{}", slug.to_ascii_lowercase()),
         )
-    } else if matches!(host, "twitter.com" | "mobile.twitter.com" | "x.com" | "mobile.x.com") {
+    } else if matches!(
+        host,
+        "twitter.com" | "mobile.twitter.com" | "x.com" | "mobile.x.com"
+    ) {
         let handle = match segs.as_slice() {
             [h] => *h,
             _ => return None,
         };
         let valid = handle.len() <= 15
-            && handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && handle
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !X_RESERVED.contains(&first.as_str());
         if !valid || handle.is_empty() {
             return None;
@@ -463,7 +542,10 @@ fn social_profile(href: &str) -> Option<SocialProfile> {
                 return None;
             }
             let parts: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
-            ("facebook", format!("facebook.com/{first}/{}", parts.join("/")))
+            (
+                "facebook",
+                format!("facebook.com/{first}/{}", parts.join("/")),
+            )
         } else {
             if first.is_empty() || FACEBOOK_RESERVED.contains(&first.as_str()) || !is_handle(&first)
             {
@@ -557,15 +639,12 @@ static ID_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 /// A run of digits with single spaces or dots between groups.
-static DIGIT_RUN: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"\d(?:[ .\u{a0}\u{202f}]?\d)*"));
+static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| regex(r"\d(?:[ .\u{a0}\u{202f}]?\d)*"));
 static FR_VAT: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?i)FR[ \u{a0}]?(\d{2})[ \u{a0}]?(\d{3}[ \u{a0}]?\d{3}[ \u{a0}]?\d{3})")
 });
-static LEI_CANDIDATE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)[a-z0-9]{18}\d{2}"));
-static UK_CANDIDATE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"[A-Z]{2}\d{6}|\d{6,8}"));
+static LEI_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)[a-z0-9]{18}\d{2}"));
+static UK_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| regex(r"[A-Z]{2}\d{6}|\d{6,8}"));
 
 #[derive(Clone, Copy, PartialEq)]
 enum KeywordKind {
@@ -678,7 +757,8 @@ fn rcs_city(after_keyword: &str) -> (String, Option<char>) {
         "siren", "siret", "tva", "vat", "rcs", "capital", "sous", "under", "number", "numéro",
         "numero", "n°", "no", "le", "au",
     ];
-    let mut rest = after_keyword.trim_start_matches(|c: char| c.is_whitespace() || ":.,".contains(c));
+    let mut rest =
+        after_keyword.trim_start_matches(|c: char| c.is_whitespace() || ":.,".contains(c));
     for connector in ["de ", "du ", "d'", "d’", "of "] {
         if let Some(r) = strip_prefix_ignore_case(rest, connector) {
             rest = r.trim_start();
@@ -944,7 +1024,10 @@ mod tests {
             ("écrivez à info [arobase] acme [point] fr !", "info@acme.fr"),
             ("hello{at}acme.io", "hello@acme.io"),
             ("sales AT acme DOT com", "sales@acme.com"),
-            ("reach us: contact at acme dot co dot uk", "contact@acme.co.uk"),
+            (
+                "reach us: contact at acme dot co dot uk",
+                "contact@acme.co.uk",
+            ),
             ("mail (@) acme.fr", "mail@acme.fr"),
         ] {
             assert_eq!(emails(text, &[]), [want], "{text}");
@@ -962,7 +1045,10 @@ mod tests {
 
     #[test]
     fn emails_dedupe_lowercase() {
-        let got = emails("Contact@ACME.fr, contact@acme.fr", &["mailto:CONTACT@acme.FR"]);
+        let got = emails(
+            "Contact@ACME.fr, contact@acme.fr",
+            &["mailto:CONTACT@acme.FR"],
+        );
         assert_eq!(got, ["contact@acme.fr"]);
     }
 
@@ -1070,7 +1156,11 @@ mod tests {
             "/company/acme",
             "https://notlinkedin.com/company/acme",
         ];
-        assert!(social_profiles(&hrefs).is_empty(), "{:?}", social_profiles(&hrefs));
+        assert!(
+            social_profiles(&hrefs).is_empty(),
+            "{:?}",
+            social_profiles(&hrefs)
+        );
     }
 
     #[test]
@@ -1157,7 +1247,9 @@ mod tests {
         let ids = legal_ids(text);
         assert_eq!(ids.lei, ["HWUPKR0MPOU8FGXBT394"]);
         assert_eq!(ids.uk_company_numbers, ["01234567", "SC123456"]);
-        assert!(legal_ids("Visit Leipzig HWUPKR0MPOU8FGXBT394").lei.is_empty());
+        assert!(legal_ids("Visit Leipzig HWUPKR0MPOU8FGXBT394")
+            .lei
+            .is_empty());
     }
 
     #[test]
@@ -1178,10 +1270,15 @@ mod tests {
         assert_eq!(founding_years("Family business since 1987."), [1987]);
         assert_eq!(founding_years("Established 1975"), [1975]);
         assert_eq!(founding_years("Est. 1920"), [1920]);
-        assert_eq!(founding_years("La société, créée en 1998, puis fondée en 2004"), [1998, 2004]);
+        assert_eq!(
+            founding_years("La société, créée en 1998, puis fondée en 2004"),
+            [1998, 2004]
+        );
         assert_eq!(founding_years("Depuis 1987, nous..."), [1987]);
         assert_eq!(founding_years("fondée le 3 mars 2004"), [2004]);
-        assert!(founding_years("We are the best in 1998 and 12345. Since then, growth.").is_empty());
+        assert!(
+            founding_years("We are the best in 1998 and 12345. Since then, growth.").is_empty()
+        );
         assert!(founding_years("Est. 19201").is_empty());
     }
 

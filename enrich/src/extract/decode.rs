@@ -55,7 +55,9 @@ fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
             continue;
         }
         i += 1;
-        while i < lower.len() && (lower[i].is_ascii_whitespace() || lower[i] == b'"' || lower[i] == b'\'') {
+        while i < lower.len()
+            && (lower[i].is_ascii_whitespace() || lower[i] == b'"' || lower[i] == b'\'')
+        {
             i += 1;
         }
         let start = i;
@@ -88,7 +90,8 @@ mod tests {
 
     #[test]
     fn http_equiv_and_header_label() {
-        let page = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1250\">\x9a";
+        let page =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1250\">\x9a";
         assert_eq!(decode_html(page, None).0.chars().last(), Some('š'));
         // The caller's label wins over the document's own.
         assert_eq!(decode_html(b"\xe9", Some("iso-8859-1")).0, "é");

@@ -36,6 +36,8 @@ pub struct Block {
     pub elem: u32,
     /// Enclosed by a chrome element (decided by the selection, from `chrome`).
     pub boiler: bool,
+    /// The rule that made it chrome (for `--explain`), empty if it is not.
+    pub chrome_rule: &'static str,
     /// The chrome elements around this block, indices into [`Walk::chrome`].
     pub(crate) chrome: Vec<u32>,
 }
@@ -83,8 +85,8 @@ pub struct Link {
 #[derive(Debug, Default)]
 pub struct Walk {
     pub elements: Vec<Elem>,
-    /// Chrome elements: `true` for a hard verdict, `false` for a class-name-only one.
-    pub(crate) chrome: Vec<bool>,
+    /// Chrome elements: `true` for a hard verdict, `false` for a class-name-only one; the rule.
+    pub(crate) chrome: Vec<(bool, &'static str)>,
     pub blocks: Vec<Block>,
     pub title: Option<String>,
     pub html_lang: Option<String>,
@@ -177,6 +179,7 @@ impl Builder {
             chars,
             elem: self.block_elem.last().copied().unwrap_or(0),
             boiler: !self.chrome.is_empty(),
+            chrome_rule: "",
             chrome: self.chrome.clone(),
         });
     }
@@ -252,13 +255,19 @@ pub fn walk(html: &Html) -> Walk {
                             "link" => {
                                 if b.walk.canonical.is_none() {
                                     let rel = element.attr("rel").unwrap_or("");
-                                    if rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")) {
-                                        b.walk.canonical = element.attr("href").map(|h| h.trim().to_owned());
+                                    if rel
+                                        .split_ascii_whitespace()
+                                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+                                    {
+                                        b.walk.canonical =
+                                            element.attr("href").map(|h| h.trim().to_owned());
                                     }
                                 }
                             }
                             "html" => {
-                                if let Some(lang) = element.attr("lang").or_else(|| element.attr("xml:lang")) {
+                                if let Some(lang) =
+                                    element.attr("lang").or_else(|| element.attr("xml:lang"))
+                                {
                                     let lang = lang.trim();
                                     if !lang.is_empty() {
                                         b.walk.html_lang = Some(lang.to_owned());
@@ -269,9 +278,9 @@ pub fn walk(html: &Html) -> Walk {
                                 if let Some(src) = element.attr("src") {
                                     b.walk.script_srcs.push(src.trim().to_owned());
                                 }
-                                let ld = element
-                                    .attr("type")
-                                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"));
+                                let ld = element.attr("type").is_some_and(|t| {
+                                    t.trim().eq_ignore_ascii_case("application/ld+json")
+                                });
                                 if ld {
                                     let body: String = node
                                         .children()
@@ -288,7 +297,7 @@ pub fn walk(html: &Html) -> Walk {
                             _ => {}
                         }
                         let attrs = Attrs::of(element);
-                        let verdict = boiler::judge(tag, &attrs, b.content_depth > 0);
+                        let (verdict, reason) = boiler::judge(tag, &attrs, b.content_depth > 0);
                         if verdict == Verdict::Junk {
                             skip = Some(node.id());
                             // The closing edge of a skipped node pops this.
@@ -325,7 +334,7 @@ pub fn walk(html: &Html) -> Walk {
                         }
                         if matches!(verdict, Verdict::Boiler | Verdict::SoftBoiler) {
                             b.chrome.push(b.walk.chrome.len() as u32);
-                            b.walk.chrome.push(verdict == Verdict::Boiler);
+                            b.walk.chrome.push((verdict == Verdict::Boiler, reason));
                             open.boiler = true;
                         }
                         if matches!(tag, "article" | "main") || verdict == Verdict::Content {
@@ -425,7 +434,9 @@ fn collect_meta(walk: &mut Walk, element: &scraper::node::Element) {
     let mut content = None;
     for (name, value) in element.attrs() {
         match name {
-            "name" | "property" | "itemprop" if key.is_none() => key = Some(value.trim().to_ascii_lowercase()),
+            "name" | "property" | "itemprop" if key.is_none() => {
+                key = Some(value.trim().to_ascii_lowercase())
+            }
             "content" => content = Some(value),
             _ => {}
         }

@@ -92,7 +92,8 @@ pub fn extract(html: &str) -> ExtractedPage {
     let mut walk = dom::walk(&document);
     drop(document);
     select::settle_chrome(&mut walk);
-    let main = select::main_blocks(&walk);
+    let article = select::is_article(&walk);
+    let main = select::main_blocks(&walk, article);
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,

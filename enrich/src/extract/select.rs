@@ -22,7 +22,7 @@ fn weight(block: &Block) -> f64 {
 }
 
 /// Share of the page's prose above which a class-named chrome element is content after all.
-const SOFT_CHROME_OVERRULE: f64 = 0.3;
+const SOFT_CHROME_OVERRULE: f64 = 0.5;
 
 /// Settles `Block::boiler`: a block is chrome if a hard chrome element encloses it, or a soft
 /// one that holds little of the page's prose.
@@ -46,15 +46,44 @@ pub(crate) fn settle_chrome(walk: &mut Walk) {
         .chrome
         .iter()
         .zip(&size)
-        .map(|(&hard, &size)| hard || size < SOFT_CHROME_OVERRULE * total)
+        .map(|(&(hard, _), &size)| hard || size < SOFT_CHROME_OVERRULE * total)
         .collect();
     for block in &mut walk.blocks {
-        block.boiler = block.chrome.iter().any(|&c| chrome[c as usize]);
+        let rule = block.chrome.iter().rev().find(|&&c| chrome[c as usize]);
+        block.boiler = rule.is_some();
+        block.chrome_rule = rule.map_or("", |&c| walk.chrome[c as usize].1);
     }
 }
 
-/// `main[i]` for every block `i`.
-pub(crate) fn main_blocks(walk: &Walk) -> Vec<bool> {
+/// Whether the page says it is an article (news, blog post): OpenGraph `og:type=article` or a
+/// JSON-LD `Article` / `NewsArticle` / `BlogPosting`.
+pub(crate) fn is_article(walk: &Walk) -> bool {
+    walk.metas
+        .iter()
+        .any(|(k, v)| k == "og:type" && v.eq_ignore_ascii_case("article"))
+        || walk.jsonld.iter().any(|ld| {
+            [
+                "\"Article\"",
+                "\"NewsArticle\"",
+                "\"BlogPosting\"",
+                "\"ReportageNewsArticle\"",
+            ]
+            .iter()
+            .any(|t| ld.contains(t))
+        })
+}
+
+/// `main[i]` for every block `i`. An article's main text is its content root alone; on other
+/// pages (company, product, pricing pages) content is spread over sections, and every block
+/// outside chrome that is not a link list counts.
+pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
+    if !article {
+        return walk
+            .blocks
+            .iter()
+            .map(|b| !b.boiler && b.link_density() <= MAX_LINK_DENSITY)
+            .collect();
+    }
     let elements = &walk.elements;
     let mut good = vec![0f64; elements.len()];
     let mut total = 0.0;
