@@ -201,7 +201,6 @@ const STRONG_BOILER_PARTS: &[&str] = &[
     "comment",
     "newsletter",
     "share",
-    "social",
     "breadcrumb",
     "outbrain",
     "taboola",

@@ -3,6 +3,7 @@
 //! Order of evidence, as browsers do it: a byte-order mark, then the charset the caller was told
 //! (an HTTP `Content-Type` header), then a `<meta charset>` / `http-equiv` declaration in the first
 //! 2 KiB, then UTF-8 if the bytes are valid UTF-8, and last a statistical guess (`chardetng`).
+//! Bytes that are valid UTF-8 and not plain ASCII are read as UTF-8 whatever the label says.
 //! A declared charset that the bytes contradict (a page labelled UTF-8 that is not valid UTF-8)
 //! falls through to the guess instead of producing replacement characters everywhere.
 
@@ -25,7 +26,14 @@ pub fn decode_html(bytes: &[u8], declared: Option<&str>) -> (String, &'static st
         } else {
             encoding
         };
-        if encoding != UTF_8 || std::str::from_utf8(bytes).is_ok() {
+        // Valid UTF-8 with non-ASCII bytes is almost never meant as a legacy single-byte
+        // charset: a page that says iso-8859-1 but is UTF-8 is mislabelled (common with CMS
+        // templates), and decoding it as labelled would turn every "é" into "Ã©".
+        let utf8 = std::str::from_utf8(bytes).is_ok();
+        if utf8 && !bytes.is_ascii() {
+            return (String::from_utf8_lossy(bytes).into_owned(), UTF_8.name());
+        }
+        if encoding != UTF_8 || utf8 {
             let (text, _, _) = encoding.decode(bytes);
             return (text.into_owned(), encoding.name());
         }
@@ -95,6 +103,8 @@ mod tests {
         assert_eq!(decode_html(page, None).0.chars().last(), Some('š'));
         // The caller's label wins over the document's own.
         assert_eq!(decode_html(b"\xe9", Some("iso-8859-1")).0, "é");
+        // ... unless the bytes are UTF-8 beyond doubt.
+        assert_eq!(decode_html("l’été".as_bytes(), Some("iso-8859-1")).0, "l’été");
     }
 
     #[test]

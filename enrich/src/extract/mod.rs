@@ -91,8 +91,8 @@ pub fn extract(html: &str) -> ExtractedPage {
     let document = scraper::Html::parse_document(html);
     let mut walk = dom::walk(&document);
     drop(document);
-    select::settle_chrome(&mut walk);
     let article = select::is_article(&walk);
+    select::settle_chrome(&mut walk, article);
     let main = select::main_blocks(&walk, article);
     let mut page = ExtractedPage {
         title: walk.title,

@@ -6,7 +6,7 @@
 //! it); on a company page whose content is spread over many sections it is `<main>` or the body
 //! itself. Inside the root, chrome and link lists are dropped.
 
-use super::dom::{Block, Walk};
+use super::dom::{Block, BlockKind, Walk};
 
 /// Share of the page's prose the content root must hold.
 const ROOT_SHARE: f64 = 0.7;
@@ -24,29 +24,45 @@ fn weight(block: &Block) -> f64 {
 /// Share of the page's prose above which a class-named chrome element is content after all.
 const SOFT_CHROME_OVERRULE: f64 = 0.5;
 
+/// A soft chrome element with a heading, this much prose and a link density below
+/// [`SOFT_CHROME_MAX_LINKS`] is content.
+const SOFT_CHROME_MIN_PROSE: f64 = 120.0;
+const SOFT_CHROME_MAX_LINKS: f64 = 0.25;
+
 /// Settles `Block::boiler`: a block is chrome if a hard chrome element encloses it, or a soft
-/// one that holds little of the page's prose.
-pub(crate) fn settle_chrome(walk: &mut Walk) {
+/// one (named `header`, `menu`, `social` … by class alone) that holds little of the page's
+/// prose or reads like navigation. A soft element whose text is prose with headings (CSS-module
+/// names such as `sectionHeader_header__x2` on content sections) is content, except on
+/// articles, where such blocks are teasers and bylines.
+pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
     if walk.chrome.is_empty() {
         return;
     }
-    let mut size = vec![0f64; walk.chrome.len()];
+    let n = walk.chrome.len();
+    let (mut prose, mut chars, mut links, mut headings) =
+        (vec![0f64; n], vec![0f64; n], vec![0f64; n], vec![0u32; n]);
     let mut total = 0.0;
     for block in &walk.blocks {
-        if block.link_density() > MAX_LINK_DENSITY {
-            continue;
-        }
-        let prose = (block.chars - block.link_chars) as f64;
-        total += prose;
+        let dense = block.link_density() > MAX_LINK_DENSITY;
+        let p = if dense { 0.0 } else { (block.chars - block.link_chars) as f64 };
+        total += p;
         for &c in &block.chrome {
-            size[c as usize] += prose;
+            let c = c as usize;
+            prose[c] += p;
+            chars[c] += block.chars as f64;
+            links[c] += block.link_chars as f64;
+            headings[c] += matches!(block.kind, BlockKind::Heading(_)) as u32;
         }
     }
-    let chrome: Vec<bool> = walk
-        .chrome
-        .iter()
-        .zip(&size)
-        .map(|(&(hard, _), &size)| hard || size < SOFT_CHROME_OVERRULE * total)
+    let chrome: Vec<bool> = (0..n)
+        .map(|c| {
+            let (hard, _) = walk.chrome[c];
+            let reads_like_content = !article
+                && headings[c] > 0
+                && prose[c] >= SOFT_CHROME_MIN_PROSE
+                && links[c] < SOFT_CHROME_MAX_LINKS * chars[c];
+            hard || !(prose[c] >= SOFT_CHROME_OVERRULE * total || reads_like_content)
+        })
         .collect();
     for block in &mut walk.blocks {
         let rule = block.chrome.iter().rev().find(|&&c| chrome[c as usize]);
