@@ -89,6 +89,17 @@ pub(crate) fn is_article(walk: &Walk) -> bool {
         })
 }
 
+/// A news or blog article by its JSON-LD type: for these the tighter readability choice beats
+/// the prose-share root (measured on the Zyte article set: F1 0.971 vs 0.968); plain `Article`
+/// and `og:type=article` are also set by many company sites on every page.
+fn news_article(walk: &Walk) -> bool {
+    walk.jsonld.iter().any(|ld| {
+        ["\"NewsArticle\"", "\"BlogPosting\"", "\"ReportageNewsArticle\""]
+            .iter()
+            .any(|t| ld.contains(t))
+    })
+}
+
 /// `main[i]` for every block `i`. An article's main text is its content root alone; on other
 /// pages (company, product, pricing pages) content is spread over sections, and every block
 /// outside chrome that is not a link list counts.
@@ -128,9 +139,85 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             root = i;
         }
     }
-    let (first, last) = (root as u32, elements[root].last);
+    let ranges: Vec<(u32, u32)> = if news_article(walk) {
+        readability_roots(walk)
+    } else {
+        vec![(root as u32, elements[root].last)]
+    };
     walk.blocks
         .iter()
-        .map(|b| b.elem >= first && b.elem <= last && keep(b))
+        .map(|b| keep(b) && ranges.iter().any(|&(first, last)| b.elem >= first && b.elem <= last))
         .collect()
+}
+
+/// Readability's choice: paragraphs vote for their parent (full score) and grandparent (half);
+/// the best-scored element, discounted by its link density, is the article body, together
+/// with siblings that scored at least a fifth of it.
+fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
+    let elements = &walk.elements;
+    let n = elements.len();
+    let mut score = vec![0f64; n];
+    let mut chars = vec![0f64; n];
+    let mut links = vec![0f64; n];
+    for block in &walk.blocks {
+        if block.boiler {
+            continue;
+        }
+        // Link density of every element, over all its text.
+        let mut e = block.elem as usize;
+        while let Some(elem) = elements.get(e) {
+            chars[e] += block.chars as f64;
+            links[e] += block.link_chars as f64;
+            if elem.parent as usize == e {
+                break;
+            }
+            e = elem.parent as usize;
+        }
+        if block.chars < 25 || block.link_density() > MAX_LINK_DENSITY {
+            continue;
+        }
+        let commas = block.text.matches([',', '，', '、']).count() as f64;
+        let s = 1.0 + commas + (block.chars as f64 / 100.0).min(3.0);
+        let own = block.elem as usize;
+        let mut e = if block.kind == super::dom::BlockKind::Other {
+            own
+        } else {
+            elements[own].parent as usize
+        };
+        for level in 0..3 {
+            score[e] += s / [1.0, 2.0, 6.0][level];
+            let parent = elements[e].parent as usize;
+            if parent == e {
+                break;
+            }
+            e = parent;
+        }
+    }
+    let adjusted = |i: usize| {
+        if chars[i] == 0.0 {
+            0.0
+        } else {
+            score[i] * (1.0 - links[i] / chars[i])
+        }
+    };
+    let Some(top) = (0..n).max_by(|&a, &b| adjusted(a).total_cmp(&adjusted(b))) else {
+        return Vec::new();
+    };
+    let top_score = adjusted(top);
+    let parent = elements[top].parent as usize;
+    if parent == top {
+        return vec![(top as u32, elements[top].last)];
+    }
+    let threshold = (top_score * 0.2).max(10.0);
+    let mut roots = Vec::new();
+    // Children of the parent: elements whose parent is `parent`.
+    let mut i = parent + 1;
+    while i <= elements[parent].last as usize {
+        let last = elements[i].last as usize;
+        if i == top || adjusted(i) >= threshold {
+            roots.push((i as u32, last as u32));
+        }
+        i = last + 1;
+    }
+    roots
 }
