@@ -35,6 +35,7 @@ struct Extracted {
 struct ExplainedBlock {
     main: bool,
     chrome: &'static str,
+    in_content: bool,
     link_density: f32,
     element: u32,
     kind: String,
@@ -106,6 +107,7 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
                 .map(|(b, main)| ExplainedBlock {
                     main: *main,
                     chrome: b.chrome_rule,
+                    in_content: b.in_content,
                     link_density: (b.link_density() * 100.0).round() / 100.0,
                     element: b.elem,
                     kind: format!("{:?}", b.kind),

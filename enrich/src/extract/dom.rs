@@ -36,6 +36,8 @@ pub struct Block {
     pub elem: u32,
     /// Enclosed by a chrome element (decided by the selection, from `chrome`).
     pub boiler: bool,
+    /// Inside `<main>`, `<article>`, `role=main` or an article-body container.
+    pub in_content: bool,
     /// The rule that made it chrome (for `--explain`), empty if it is not.
     pub chrome_rule: &'static str,
     /// The chrome elements around this block, indices into [`Walk::chrome`].
@@ -180,6 +182,7 @@ impl Builder {
             elem: self.block_elem.last().copied().unwrap_or(0),
             boiler: !self.chrome.is_empty(),
             chrome_rule: "",
+            in_content: self.content_depth > 0,
             chrome: self.chrome.clone(),
         });
     }
@@ -205,6 +208,13 @@ fn kind_of(tag: &str) -> Option<BlockKind> {
 
 fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Walk {
+    /// Whether a hard chrome element encloses `block`.
+    pub(crate) fn chrome_hard(&self, block: &Block) -> bool {
+        block.chrome.iter().any(|&c| self.chrome[c as usize].0)
+    }
 }
 
 /// Walks the parsed page once.
@@ -337,7 +347,10 @@ pub fn walk(html: &Html) -> Walk {
                             b.walk.chrome.push((verdict == Verdict::Boiler, reason));
                             open.boiler = true;
                         }
-                        if matches!(tag, "article" | "main") || verdict == Verdict::Content {
+                        if matches!(tag, "article" | "main")
+                            || verdict == Verdict::Content
+                            || attrs.role.eq_ignore_ascii_case("main")
+                        {
                             b.content_depth += 1;
                             open.content_scope = true;
                         }
