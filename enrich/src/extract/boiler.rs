@@ -393,23 +393,23 @@ mod tests {
         assert_eq!(judge("footer", &attrs("", ""), false).0, Verdict::Boiler);
         assert_eq!(judge("footer", &attrs("", ""), true).0, Verdict::Normal);
         assert_eq!(
-            judge("div", &attrs("cookie-banner", ""), false),
+            judge("div", &attrs("cookie-banner", ""), false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("", "CybotCookiebotDialog"), false),
+            judge("div", &attrs("", "CybotCookiebotDialog"), false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("site-footer__inner", ""), false),
+            judge("div", &attrs("site-footer__inner", ""), false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("sidebar-layout", ""), false),
+            judge("div", &attrs("sidebar-layout", ""), false).0,
             Verdict::SoftBoiler
         );
         assert_eq!(
-            judge("h1", &attrs("header__heading", ""), false),
+            judge("h1", &attrs("header__heading", ""), false).0,
             Verdict::Normal
         );
         let role = Attrs {
@@ -422,19 +422,19 @@ mod tests {
     #[test]
     fn content_names_are_not_chrome() {
         assert_eq!(
-            judge("div", &attrs("post-header", ""), false),
+            judge("div", &attrs("post-header", ""), false).0,
             Verdict::Normal
         );
         assert_eq!(
-            judge("div", &attrs("entry-content", ""), false),
+            judge("div", &attrs("entry-content", ""), false).0,
             Verdict::Content
         );
         assert_eq!(
-            judge("div", &attrs("shadow download", ""), false),
+            judge("div", &attrs("shadow download", ""), false).0,
             Verdict::Normal
         );
         assert_eq!(
-            judge("div", &attrs("comment-content", ""), false),
+            judge("div", &attrs("comment-content", ""), false).0,
             Verdict::Boiler
         );
         let body = Attrs {

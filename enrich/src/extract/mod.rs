@@ -9,9 +9,11 @@
 //! site (navigation, footers, banners that survived the single-page rules).
 
 mod boiler;
+pub mod company;
 mod decode;
 pub mod dom;
 mod select;
+pub mod site;
 
 pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
