@@ -213,6 +213,26 @@ impl Default for CrawlSection {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractSection {
+    pub template_share: f64,
+    pub template_min_pages: usize,
+    pub part_leads: usize,
+    pub workers: usize,
+}
+
+impl Default for ExtractSection {
+    fn default() -> Self {
+        ExtractSection {
+            template_share: 0.5,
+            template_min_pages: 3,
+            part_leads: 500,
+            workers: 0,
+        }
+    }
+}
+
 /// The whole validated config, with paths made absolute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
@@ -220,6 +240,7 @@ pub struct Config {
     pub state: StateSection,
     pub ingest: IngestSection,
     pub crawl: CrawlSection,
+    pub extract: ExtractSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -228,7 +249,7 @@ pub struct Config {
 }
 
 /// Known top-level sections, in file order.
-pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl"];
+pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl", "extract"];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
 pub const ENV_PREFIX: &str = "LEADCRAWL__";
@@ -359,6 +380,7 @@ impl Config {
             state: section(&table, "state", &mut issues),
             ingest: section(&table, "ingest", &mut issues),
             crawl: section(&table, "crawl", &mut issues),
+            extract: section(&table, "extract", &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             path: abs,
         };
@@ -544,6 +566,29 @@ impl Config {
                 "crawl.max_redirects",
                 format!("must be at most 20, got {}", c.max_redirects),
             );
+        }
+        // extract
+        let e = &self.extract;
+        if !(e.template_share > 0.0 && e.template_share <= 1.0) {
+            bad(
+                "extract.template_share",
+                format!(
+                    "must be in (0, 1] (a share of a site's pages), got {}",
+                    e.template_share
+                ),
+            );
+        }
+        if e.template_min_pages < 2 {
+            bad(
+                "extract.template_min_pages",
+                format!(
+                    "must be at least 2 (template is text shared by pages), got {}",
+                    e.template_min_pages
+                ),
+            );
+        }
+        if e.part_leads < 1 {
+            bad("extract.part_leads", "must be at least 1, got 0".into());
         }
         v
     }

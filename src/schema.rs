@@ -54,6 +54,9 @@ fn u32t() -> DataType {
 fn i32t() -> DataType {
     DataType::Int32
 }
+fn boolean() -> DataType {
+    DataType::Boolean
+}
 fn binary() -> DataType {
     DataType::Binary
 }
@@ -153,8 +156,98 @@ pub const PAGES: TableDef = TableDef {
     ],
 };
 
+pub const PAGE_TEXT: TableDef = TableDef {
+    name: "page_text",
+    version: 1,
+    stage: "extract",
+    layout: Layout::Parts,
+    row_group_rows: 1024,
+    doc: "One row per crawled HTML page (status 2xx or 304) per lead: the page's main text with boilerplate removed by single-page rules and by site-level template removal, with its metadata. A lead is the unit of work: its rows are committed together.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead whose website this page belongs to."),
+        col("site", utf8, false, "Site key, as in `pages.site`."),
+        col("url", utf8, false, "URL the page was read from (`pages.final_url`)."),
+        col("page_type", dict_utf8, false, "`home` (the lead's start page), `about`, `product`, `pricing`, `customers`, `careers`, `contact`, `legal`, `blog` or `other`: from URL path, title and headings, English and French keywords."),
+        col("lang", utf8, true, "Language detected in `text` (ISO 639-1 when it has one, e.g. `fr`); null when too short or unsure."),
+        col("html_lang", utf8, true, "The page's `<html lang>` attribute as written."),
+        col("title", utf8, true, "`<title>`, whitespace collapsed."),
+        col("description", utf8, true, "`<meta name=description>`, else `og:description`."),
+        col("canonical_url", utf8, true, "`<link rel=canonical>` as written."),
+        col("text", utf8, false, "Main text: one block (heading, paragraph, list item, table cell) per line. Text recurring on at least `extract.template_share` of the site's pages is removed; such blocks with an address, phone or legal line are kept once, at the end of the home page's text."),
+        col("word_count", u32t, false, "Whitespace-separated words in `text`."),
+        col("extractor_version", dict_utf8, false, "Version of the extraction rules that produced the row (`leadcrawl-extract/N`)."),
+    ],
+};
+
+pub const WEB_FEATURES: TableDef = TableDef {
+    name: "web_features",
+    version: 1,
+    stage: "extract",
+    layout: Layout::Parts,
+    row_group_rows: 4096,
+    doc: "One row per lead: what the lead's website says about the company, gathered over all its crawled pages. Leads without a website or without a readable page have a row with `pages` = 0. Signals (e-mails, phones, ids, social links) are read from all visible text and links, footers included.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead."),
+        col("site", utf8, true, "Site key, as in `pages.site`; null when the lead has no crawled page."),
+        col("pages", u32t, false, "HTML pages extracted."),
+        col("pages_home", u32t, false, "Pages of type `home` (0 or 1)."),
+        col("pages_about", u32t, false, "Pages of type `about`."),
+        col("pages_product", u32t, false, "Pages of type `product`."),
+        col("pages_pricing", u32t, false, "Pages of type `pricing`."),
+        col("pages_customers", u32t, false, "Pages of type `customers`."),
+        col("pages_careers", u32t, false, "Pages of type `careers`."),
+        col("pages_contact", u32t, false, "Pages of type `contact`."),
+        col("pages_legal", u32t, false, "Pages of type `legal`."),
+        col("pages_blog", u32t, false, "Pages of type `blog`."),
+        col("pages_other", u32t, false, "Pages of type `other`."),
+        col("has_about", boolean, false, "`pages_about > 0`."),
+        col("has_product", boolean, false, "`pages_product > 0`."),
+        col("has_pricing", boolean, false, "`pages_pricing > 0`."),
+        col("has_customers", boolean, false, "`pages_customers > 0`."),
+        col("has_careers", boolean, false, "`pages_careers > 0`."),
+        col("has_contact", boolean, false, "`pages_contact > 0`."),
+        col("has_legal", boolean, false, "`pages_legal > 0`."),
+        col("has_blog", boolean, false, "`pages_blog > 0`."),
+        col("words", u64t, false, "Words of main text over all pages (`page_text.word_count` summed)."),
+        col("main_lang", utf8, true, "Language of most pages."),
+        col("languages", utf8_list, false, "Languages detected, most pages first."),
+        col("emails", utf8_list, false, "E-mail addresses found (mailto: links and text, simple obfuscations such as `contact [at] acme.fr` decoded), lower-case, first seen first."),
+        col("own_domain_emails", utf8_list, false, "Those of `emails` on the site's own domain."),
+        col("phones", utf8_list, false, "Phone numbers (tel: links and text), normalised to `+` and digits where the country is known."),
+        col("linkedin", utf8, true, "LinkedIn company or profile URL, canonical."),
+        col("x", utf8, true, "X / Twitter profile URL."),
+        col("facebook", utf8, true, "Facebook page URL."),
+        col("instagram", utf8, true, "Instagram profile URL."),
+        col("youtube", utf8, true, "YouTube channel URL."),
+        col("github", utf8, true, "GitHub organisation or user URL."),
+        col("technologies", utf8_list, false, "Technologies fingerprinted from script sources, markup and `<meta name=generator>` (analytics, tag managers, CRM and marketing automation, chat, CMS, e-commerce, payments, frameworks, consent tools …), sorted."),
+        col("siren", utf8_list, false, "French SIREN numbers printed on the site (legal notice, footer), check digit verified; also those inside SIRET, VAT and RCS numbers."),
+        col("siret", utf8_list, false, "French SIRET numbers, check digit verified."),
+        col("vat", utf8_list, false, "French intra-community VAT numbers with a valid key (`FR40123456824`)."),
+        col("rcs", utf8_list, false, "RCS registrations (`Paris B 552100554`)."),
+        col("lei", utf8_list, false, "LEIs near the word LEI, ISO 17442 checked."),
+        col("uk_company_numbers", utf8_list, false, "UK Companies House numbers near \"Company number\" / \"Registered in England\"."),
+        col("org_name", utf8, true, "JSON-LD `Organization` (or `LocalBusiness` …) `name`: from the home page, else the most complete one on the site."),
+        col("org_legal_name", utf8, true, "JSON-LD `legalName`."),
+        col("org_telephone", utf8, true, "JSON-LD `telephone`."),
+        col("org_email", utf8, true, "JSON-LD `email`."),
+        col("org_address", utf8, true, "JSON-LD `address` on one line."),
+        col("org_postal_code", utf8, true, "JSON-LD `address.postalCode`."),
+        col("org_locality", utf8, true, "JSON-LD `address.addressLocality`."),
+        col("org_country", utf8, true, "JSON-LD `address.addressCountry`."),
+        col("org_founding_date", utf8, true, "JSON-LD `foundingDate` as written."),
+        col("org_employees", utf8, true, "JSON-LD `numberOfEmployees`: a value or `min-max`."),
+        col("org_same_as", utf8_list, false, "JSON-LD `sameAs` URLs."),
+        col("copyright_year_min", i32t, true, "Earliest year in copyright notices (`© 2008-2025`)."),
+        col("copyright_year_max", i32t, true, "Latest year in copyright notices: a stale year hints at an unmaintained site."),
+        col("founding_year", i32t, true, "Earliest founding year stated in the text (`founded in 1998`, `depuis 1987`) or JSON-LD `foundingDate`."),
+        col("template_blocks", u32t, false, "Distinct text blocks recognised as site template (on at least `extract.template_share` of the pages)."),
+        col("extractor_version", dict_utf8, false, "Version of the extraction rules."),
+    ],
+};
+
 /// All tables, in pipeline order.
-pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS, &PAGES];
+pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS, &PAGES, &PAGE_TEXT, &WEB_FEATURES];
 
 pub fn find(name: &str) -> Option<&'static TableDef> {
     TABLES.iter().copied().find(|t| t.name == name)

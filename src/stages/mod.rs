@@ -5,6 +5,7 @@
 //! resuming, fingerprints and status is the runner's ([`crate::runner`]).
 
 pub mod crawl;
+pub mod extract;
 pub mod ingest;
 
 use std::collections::BTreeMap;
@@ -46,7 +47,7 @@ pub trait Stage: Sync {
 
 /// Every stage this build knows, in pipeline order.
 pub fn all() -> Vec<&'static dyn Stage> {
-    vec![&ingest::IngestStage, &crawl::CrawlStage]
+    vec![&ingest::IngestStage, &crawl::CrawlStage, &extract::ExtractStage]
 }
 
 /// The names of the stages the pipeline will have, for clear messages about those not built yet.

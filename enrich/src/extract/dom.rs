@@ -61,7 +61,6 @@ pub struct Elem {
     /// Index of the last element inside this one (itself if it has none).
     pub last: u32,
     pub depth: u16,
-    pub(crate) verdict: Verdict,
     pub tag: Tag,
 }
 
@@ -326,7 +325,6 @@ pub fn walk(html: &Html) -> Walk {
                                 parent,
                                 last: index,
                                 depth,
-                                verdict,
                                 tag: match tag {
                                     "body" => Tag::Body,
                                     "main" => Tag::Main,
