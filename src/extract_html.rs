@@ -120,7 +120,7 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
         out.insert(
             stem.clone(),
             Extracted {
-                lang: enrich::extract::detect_language(&text),
+                lang: enrich::extract::page_language(&text, page.html_lang.as_deref()),
                 word_count: text.split_whitespace().count(),
                 article_body: text,
                 page_type: "other",

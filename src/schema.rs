@@ -168,7 +168,7 @@ pub const PAGE_TEXT: TableDef = TableDef {
         col("site", utf8, false, "Site key, as in `pages.site`."),
         col("url", utf8, false, "URL the page was read from (`pages.final_url`)."),
         col("page_type", dict_utf8, false, "`home` (the lead's start page), `about`, `product`, `pricing`, `customers`, `careers`, `contact`, `legal`, `blog` or `other`: from URL path, title and headings, English and French keywords."),
-        col("lang", utf8, true, "Language detected in `text` (ISO 639-1 when it has one, e.g. `fr`); null when too short or unsure."),
+        col("lang", utf8, true, "Language of `text` (ISO 639-1 when it has one, e.g. `fr`): detected (whatlang) when the detector is sure, else the primary subtag of `<html lang>`; null when neither."),
         col("html_lang", utf8, true, "The page's `<html lang>` attribute as written."),
         col("title", utf8, true, "`<title>`, whitespace collapsed."),
         col("description", utf8, true, "`<meta name=description>`, else `og:description`."),

@@ -76,6 +76,11 @@ pub static TECHNOLOGIES: &[Technology] = &[
         "analytics",
         &[
             "googletagmanager.com/gtag/js",
+            // GA4 measurement ids ("G-…") configured inline.
+            "gtag('config','g-",
+            "gtag('config', 'g-",
+            "gtag(\"config\",\"g-",
+            "gtag(\"config\", \"g-",
             "google-analytics.com/analytics.js",
             "google-analytics.com/ga.js",
             "google-analytics.com/urchin.js",

@@ -234,13 +234,17 @@ fn lead_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadPages>> {
     let mut leads: Vec<LeadPages> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for b in batches {
-        let col = |name: &str| b.column_by_name(name).with_context(|| format!("pages.{name}"));
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .with_context(|| format!("pages.{name}"))
+        };
         let lead_id = col("lead_id")?.as_string::<i32>();
         let site = col("site")?.as_string::<i32>();
         let final_url = col("final_url")?.as_string::<i32>();
         let kind = arrow::compute::cast(col("kind")?, &arrow::datatypes::DataType::Utf8)?;
         let kind = kind.as_string::<i32>();
-        let from = arrow::compute::cast(col("discovered_from")?, &arrow::datatypes::DataType::Utf8)?;
+        let from =
+            arrow::compute::cast(col("discovered_from")?, &arrow::datatypes::DataType::Utf8)?;
         let from = from.as_string::<i32>();
         let status = col("status")?.as_primitive::<Int32Type>();
         let charset = col("charset")?.as_string::<i32>();
@@ -305,7 +309,10 @@ fn commit(
     ctx.commit_parts(
         &format!("part-{:05}.parquet", *part_seq),
         &[(&PAGE_TEXT, vec![text]), (&WEB_FEATURES, vec![features])],
-        &[("leadcrawl.extractor_version".into(), EXTRACTOR_VERSION.into())],
+        &[(
+            "leadcrawl.extractor_version".into(),
+            EXTRACTOR_VERSION.into(),
+        )],
         &units,
         &part_counters,
     )?;
@@ -343,7 +350,10 @@ where
 }
 
 /// Assembles a batch in the table's documented column order from named arrays.
-fn batch(def: &TableDef, mut columns: HashMap<&'static str, ArrayRef>) -> anyhow::Result<RecordBatch> {
+fn batch(
+    def: &TableDef,
+    mut columns: HashMap<&'static str, ArrayRef>,
+) -> anyhow::Result<RecordBatch> {
     let arrays = def
         .columns
         .iter()
@@ -353,7 +363,12 @@ fn batch(def: &TableDef, mut columns: HashMap<&'static str, ArrayRef>) -> anyhow
                 .with_context(|| format!("{}.{} not built", def.name, c.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    anyhow::ensure!(columns.is_empty(), "{}: undocumented columns {:?}", def.name, columns.keys());
+    anyhow::ensure!(
+        columns.is_empty(),
+        "{}: undocumented columns {:?}",
+        def.name,
+        columns.keys()
+    );
     Ok(RecordBatch::try_new(def.arrow_schema(), arrays)?)
 }
 
@@ -363,21 +378,52 @@ fn page_text_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
         .flat_map(|r| r.texts.iter().map(move |t| (r, t)))
         .collect();
     let mut c: HashMap<&'static str, ArrayRef> = HashMap::new();
-    c.insert("lead_id", strings(rows.iter().map(|(r, _)| Some(r.lead_id.as_str()))));
+    c.insert(
+        "lead_id",
+        strings(rows.iter().map(|(r, _)| Some(r.lead_id.as_str()))),
+    );
     c.insert("site", strings(rows.iter().map(|(r, _)| r.site.as_deref())));
-    c.insert("url", strings(rows.iter().map(|(_, t)| Some(t.url.as_str()))));
-    c.insert("page_type", dict(rows.iter().map(|(_, t)| t.page_type.as_str())));
+    c.insert(
+        "url",
+        strings(rows.iter().map(|(_, t)| Some(t.url.as_str()))),
+    );
+    c.insert(
+        "page_type",
+        dict(rows.iter().map(|(_, t)| t.page_type.as_str())),
+    );
     c.insert("lang", strings(rows.iter().map(|(_, t)| t.lang.as_deref())));
-    c.insert("html_lang", strings(rows.iter().map(|(_, t)| t.html_lang.as_deref())));
-    c.insert("title", strings(rows.iter().map(|(_, t)| t.title.as_deref())));
-    c.insert("description", strings(rows.iter().map(|(_, t)| t.description.as_deref())));
-    c.insert("canonical_url", strings(rows.iter().map(|(_, t)| t.canonical.as_deref())));
-    c.insert("text", strings(rows.iter().map(|(_, t)| Some(t.text.as_str()))));
+    c.insert(
+        "html_lang",
+        strings(rows.iter().map(|(_, t)| t.html_lang.as_deref())),
+    );
+    c.insert(
+        "title",
+        strings(rows.iter().map(|(_, t)| t.title.as_deref())),
+    );
+    c.insert(
+        "description",
+        strings(rows.iter().map(|(_, t)| t.description.as_deref())),
+    );
+    c.insert(
+        "canonical_url",
+        strings(rows.iter().map(|(_, t)| t.canonical.as_deref())),
+    );
+    c.insert(
+        "text",
+        strings(rows.iter().map(|(_, t)| Some(t.text.as_str()))),
+    );
     c.insert(
         "word_count",
-        Arc::new(rows.iter().map(|(_, t)| t.word_count).collect::<UInt32Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|(_, t)| t.word_count)
+                .collect::<UInt32Array>(),
+        ),
     );
-    c.insert("extractor_version", dict(rows.iter().map(|_| EXTRACTOR_VERSION)));
+    c.insert(
+        "extractor_version",
+        dict(rows.iter().map(|_| EXTRACTOR_VERSION)),
+    );
     batch(&PAGE_TEXT, c)
 }
 
@@ -387,12 +433,22 @@ fn f(r: &LeadResult) -> &CompanyFeatures {
 
 fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     let mut c: HashMap<&'static str, ArrayRef> = HashMap::new();
-    c.insert("lead_id", strings(results.iter().map(|r| Some(r.lead_id.as_str()))));
+    c.insert(
+        "lead_id",
+        strings(results.iter().map(|r| Some(r.lead_id.as_str()))),
+    );
     c.insert(
         "site",
-        strings(results.iter().map(|r| r.site.as_deref().filter(|_| !r.texts.is_empty()))),
+        strings(
+            results
+                .iter()
+                .map(|r| r.site.as_deref().filter(|_| !r.texts.is_empty())),
+        ),
     );
-    c.insert("pages", Arc::new(results.iter().map(|r| f(r).pages).collect::<UInt32Array>()));
+    c.insert(
+        "pages",
+        Arc::new(results.iter().map(|r| f(r).pages).collect::<UInt32Array>()),
+    );
     for t in PageType::ALL {
         let name: &'static str = match t {
             PageType::Home => "pages_home",
@@ -408,7 +464,12 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
         };
         c.insert(
             name,
-            Arc::new(results.iter().map(|r| f(r).pages_of(t)).collect::<UInt32Array>()),
+            Arc::new(
+                results
+                    .iter()
+                    .map(|r| f(r).pages_of(t))
+                    .collect::<UInt32Array>(),
+            ),
         );
         let has: Option<&'static str> = match t {
             PageType::About => Some("has_about"),
@@ -433,10 +494,17 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
             );
         }
     }
-    c.insert("words", Arc::new(results.iter().map(|r| f(r).words).collect::<UInt64Array>()));
+    c.insert(
+        "words",
+        Arc::new(results.iter().map(|r| f(r).words).collect::<UInt64Array>()),
+    );
     c.insert(
         "main_lang",
-        strings(results.iter().map(|r| f(r).languages.first().map(String::as_str))),
+        strings(
+            results
+                .iter()
+                .map(|r| f(r).languages.first().map(String::as_str)),
+        ),
     );
     let list = |get: fn(&CompanyFeatures) -> &Vec<String>| {
         lists(results.iter().map(|r| get(f(r)).iter().map(String::as_str)))
@@ -445,7 +513,14 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     c.insert("emails", list(|f| &f.emails));
     c.insert("own_domain_emails", list(|f| &f.own_domain_emails));
     c.insert("phones", list(|f| &f.phones));
-    for network in ["linkedin", "x", "facebook", "instagram", "youtube", "github"] {
+    for network in [
+        "linkedin",
+        "x",
+        "facebook",
+        "instagram",
+        "youtube",
+        "github",
+    ] {
         c.insert(
             network,
             strings(results.iter().map(|r| {
@@ -465,7 +540,10 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     c.insert("vat", list(|f| &f.legal_ids.vat));
     c.insert("rcs", list(|f| &f.legal_ids.rcs));
     c.insert("lei", list(|f| &f.legal_ids.lei));
-    c.insert("uk_company_numbers", list(|f| &f.legal_ids.uk_company_numbers));
+    c.insert(
+        "uk_company_numbers",
+        list(|f| &f.legal_ids.uk_company_numbers),
+    );
     type OrgField = fn(&enrich::jsonld::Organization) -> &Option<String>;
     let org_fields: [(&'static str, OrgField); 10] = [
         ("org_name", |o| &o.name),
@@ -505,14 +583,28 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
                 .collect::<Int32Array>(),
         )
     };
-    c.insert("copyright_year_min", years(|f| f.copyright_years.first().copied()));
-    c.insert("copyright_year_max", years(|f| f.copyright_years.last().copied()));
+    c.insert(
+        "copyright_year_min",
+        years(|f| f.copyright_years.first().copied()),
+    );
+    c.insert(
+        "copyright_year_max",
+        years(|f| f.copyright_years.last().copied()),
+    );
     c.insert("founding_year", years(founding_year));
     c.insert(
         "template_blocks",
-        Arc::new(results.iter().map(|r| f(r).template_blocks).collect::<UInt32Array>()),
+        Arc::new(
+            results
+                .iter()
+                .map(|r| f(r).template_blocks)
+                .collect::<UInt32Array>(),
+        ),
     );
-    c.insert("extractor_version", dict(results.iter().map(|_| EXTRACTOR_VERSION)));
+    c.insert(
+        "extractor_version",
+        dict(results.iter().map(|_| EXTRACTOR_VERSION)),
+    );
     batch(&WEB_FEATURES, c)
 }
 

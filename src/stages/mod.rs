@@ -47,7 +47,11 @@ pub trait Stage: Sync {
 
 /// Every stage this build knows, in pipeline order.
 pub fn all() -> Vec<&'static dyn Stage> {
-    vec![&ingest::IngestStage, &crawl::CrawlStage, &extract::ExtractStage]
+    vec![
+        &ingest::IngestStage,
+        &crawl::CrawlStage,
+        &extract::ExtractStage,
+    ]
 }
 
 /// The names of the stages the pipeline will have, for clear messages about those not built yet.

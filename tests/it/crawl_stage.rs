@@ -320,7 +320,11 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     run.config(&config("requests_per_second = 100.0\n"));
     assert_eq!(run.run(&["run"]).status.code(), Some(0));
     let o = run.run(&["run"]);
-    assert!(text(&o).matches("up to date").count() == 2, "{}", text(&o));
+    assert!(
+        text(&o).matches("up to date").count() == 3,
+        "ingest, crawl, extract: {}",
+        text(&o)
+    );
     run.write(
         "leads.csv",
         format!("name,website\nA,{}\nB,{}\n", a.url("/"), b.url("/")),
@@ -329,8 +333,8 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         text(&o).matches("inputs or config changed").count(),
-        2,
-        "both stages re-run: {}",
+        3,
+        "every stage re-runs: {}",
         text(&o)
     );
     let sites: BTreeSet<String> = rows(&run.out().join("pages"))

@@ -234,7 +234,6 @@ const CONTENT_NAMES: &[&str] = &[
     "article-main",
 ];
 
-
 const BOILER_ROLES: &[&str] = &[
     "navigation",
     "banner",
@@ -447,7 +446,10 @@ mod tests {
     #[test]
     fn hidden_things() {
         assert_eq!(judge("script", &attrs("", ""), false).0, Verdict::Junk);
-        assert_eq!(judge("span", &attrs("sr-only", ""), false).0, Verdict::Normal);
+        assert_eq!(
+            judge("span", &attrs("sr-only", ""), false).0,
+            Verdict::Normal
+        );
         let style = Attrs {
             style: "color:red; display : none",
             ..Attrs::default()

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::site::{site_texts, TemplateRules};
-use super::{decode_html, detect_language, extract, ExtractedPage};
+use super::{decode_html, extract, page_language, ExtractedPage};
 use crate::jsonld::{self, Organization};
 use crate::pagetype::{self, PageType};
 use crate::signals::{self, LegalIds, SocialProfile};
@@ -150,12 +150,16 @@ pub fn extract_site(
         let page_type = if Some(i) == home {
             PageType::Home
         } else {
-            pagetype::classify(input.url, page.title.as_deref().unwrap_or(""), &heading_refs)
+            pagetype::classify(
+                input.url,
+                page.title.as_deref().unwrap_or(""),
+                &heading_refs,
+            )
         };
         if let Some(slot) = PageType::ALL.iter().position(|&t| t == page_type) {
             features.pages_by_type[slot] += 1;
         }
-        let lang = detect_language(&text);
+        let lang = page_language(&text, page.html_lang.as_deref());
         if let Some(l) = &lang {
             *languages.entry(l.clone()).or_default() += 1;
         }
@@ -184,7 +188,10 @@ pub fn extract_site(
             lang,
             html_lang: page.html_lang.clone(),
             title: page.title.clone(),
-            description: page.description.clone().or_else(|| page.og_description.clone()),
+            description: page
+                .description
+                .clone()
+                .or_else(|| page.og_description.clone()),
             canonical: page.canonical.clone(),
             text,
             word_count,
@@ -258,13 +265,23 @@ mod tests {
         assert!(!texts[0].text.contains("Accueil"), "{}", texts[0].text);
         assert_eq!(f.pages, 2);
         assert_eq!(f.pages_of(PageType::Contact), 1);
-        assert!(f.emails.contains(&"contact@acme.fr".to_owned()), "{:?}", f.emails);
+        assert!(
+            f.emails.contains(&"contact@acme.fr".to_owned()),
+            "{:?}",
+            f.emails
+        );
         assert!(f.emails.contains(&"partner@other.com".to_owned()));
-        assert!(!f.own_domain_emails.contains(&"partner@other.com".to_owned()));
+        assert!(!f
+            .own_domain_emails
+            .contains(&"partner@other.com".to_owned()));
         assert!(f.own_domain_emails.contains(&"ventes@acme.fr".to_owned()));
         assert_eq!(f.phones, vec!["+33123456789".to_owned()]);
         assert_eq!(f.legal_ids.siren, vec!["732829320".to_owned()]);
-        assert!(f.technologies.contains(&"Google Tag Manager"), "{:?}", f.technologies);
+        assert!(
+            f.technologies.contains(&"Google Tag Manager"),
+            "{:?}",
+            f.technologies
+        );
         assert_eq!(f.social.len(), 1);
         let org = f.organization.expect("organization");
         assert_eq!(org.legal_name.as_deref(), Some("Acme SAS"));

@@ -104,7 +104,10 @@ mod tests {
         // The caller's label wins over the document's own.
         assert_eq!(decode_html(b"\xe9", Some("iso-8859-1")).0, "é");
         // ... unless the bytes are UTF-8 beyond doubt.
-        assert_eq!(decode_html("l’été".as_bytes(), Some("iso-8859-1")).0, "l’été");
+        assert_eq!(
+            decode_html("l’été".as_bytes(), Some("iso-8859-1")).0,
+            "l’été"
+        );
     }
 
     #[test]

@@ -261,16 +261,14 @@ pub fn walk(html: &Html) -> Walk {
                             "meta" => {
                                 collect_meta(&mut b.walk, element);
                             }
-                            "link" => {
-                                if b.walk.canonical.is_none() {
-                                    let rel = element.attr("rel").unwrap_or("");
-                                    if rel
-                                        .split_ascii_whitespace()
-                                        .any(|r| r.eq_ignore_ascii_case("canonical"))
-                                    {
-                                        b.walk.canonical =
-                                            element.attr("href").map(|h| h.trim().to_owned());
-                                    }
+                            "link" if b.walk.canonical.is_none() => {
+                                let rel = element.attr("rel").unwrap_or("");
+                                if rel
+                                    .split_ascii_whitespace()
+                                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+                                {
+                                    b.walk.canonical =
+                                        element.attr("href").map(|h| h.trim().to_owned());
                                 }
                             }
                             "html" => {

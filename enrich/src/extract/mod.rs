@@ -134,6 +134,21 @@ pub fn extract_bytes(bytes: &[u8], declared_charset: Option<&str>) -> ExtractedP
     extract(&text)
 }
 
+/// The language of a page's text: detected when the detector is sure, else the primary subtag
+/// of the page's `<html lang>` (short texts such as a contact page defeat detection).
+pub fn page_language(text: &str, html_lang: Option<&str>) -> Option<String> {
+    detect_language(text).or_else(|| {
+        let primary = html_lang?
+            .split(['-', '_'])
+            .next()?
+            .trim()
+            .to_ascii_lowercase();
+        (primary.len() == 2 || primary.len() == 3)
+            .then_some(primary)
+            .filter(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+    })
+}
+
 /// The language of `text` as an ISO 639-1 code when it has one (else ISO 639-3), if the
 /// detector is reasonably sure.
 pub fn detect_language(text: &str) -> Option<String> {
@@ -144,7 +159,7 @@ pub fn detect_language(text: &str) -> Option<String> {
         .map(|(i, _)| i)
         .unwrap_or(text.len());
     let info = whatlang::detect(&text[..end])?;
-    if !info.is_reliable() && info.confidence() < 0.5 {
+    if !info.is_reliable() {
         return None;
     }
     let code = info.lang().code();

@@ -44,7 +44,11 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
     let mut total = 0.0;
     for block in &walk.blocks {
         let dense = block.link_density() > MAX_LINK_DENSITY;
-        let p = if dense { 0.0 } else { (block.chars - block.link_chars) as f64 };
+        let p = if dense {
+            0.0
+        } else {
+            (block.chars - block.link_chars) as f64
+        };
         total += p;
         for &c in &block.chrome {
             let c = c as usize;
@@ -94,9 +98,13 @@ pub(crate) fn is_article(walk: &Walk) -> bool {
 /// and `og:type=article` are also set by many company sites on every page.
 fn news_article(walk: &Walk) -> bool {
     walk.jsonld.iter().any(|ld| {
-        ["\"NewsArticle\"", "\"BlogPosting\"", "\"ReportageNewsArticle\""]
-            .iter()
-            .any(|t| ld.contains(t))
+        [
+            "\"NewsArticle\"",
+            "\"BlogPosting\"",
+            "\"ReportageNewsArticle\"",
+        ]
+        .iter()
+        .any(|t| ld.contains(t))
     })
 }
 
@@ -150,7 +158,12 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
     };
     walk.blocks
         .iter()
-        .map(|b| keep(b) && ranges.iter().any(|&(first, last)| b.elem >= first && b.elem <= last))
+        .map(|b| {
+            keep(b)
+                && ranges
+                    .iter()
+                    .any(|&(first, last)| b.elem >= first && b.elem <= last)
+        })
         .collect()
 }
 

@@ -52,13 +52,20 @@ fn key(text: &str) -> String {
 
 /// A template block worth keeping once: an address, phone number, e-mail or legal line.
 fn informative(text: &str) -> bool {
+    // Address lines split by <br> are short: "96 Hauptstraße", "43734 Berlin".
     let words = text.split_whitespace().count();
-    words >= 3 && (text.chars().any(|c| c.is_ascii_digit()) || text.contains('@'))
+    words >= 2
+        && text.len() >= 6
+        && (text.chars().any(|c| c.is_ascii_digit()) || text.contains('@'))
 }
 
 /// Removes the site's template from its pages' main text. `home` is the index of the home page
 /// (the lead's start page), where informative template blocks are kept once.
-pub fn site_texts(pages: &[&ExtractedPage], home: Option<usize>, rules: &TemplateRules) -> SiteTexts {
+pub fn site_texts(
+    pages: &[&ExtractedPage],
+    home: Option<usize>,
+    rules: &TemplateRules,
+) -> SiteTexts {
     // On how many pages each block text appears (all blocks, chrome included: a footer line
     // the single-page rules kept on one page is still footer if it is on every page).
     let mut pages_with: HashMap<String, usize> = HashMap::new();
@@ -93,9 +100,7 @@ pub fn site_texts(pages: &[&ExtractedPage], home: Option<usize>, rules: &Templat
                 if main {
                     out.removed_blocks += 1;
                 }
-                if informative(&block.text)
-                    && block.link_density() <= 0.5
-                    && kept.insert(k.clone())
+                if informative(&block.text) && block.link_density() <= 0.5 && kept.insert(k.clone())
                 {
                     out.kept_once.push(block.text.clone());
                 }
@@ -167,10 +172,13 @@ mod tests {
 
     #[test]
     fn small_sites_are_left_alone() {
-        let pages: Vec<ExtractedPage> = ["<p>One page about pumps and valves.</p>", "<p>Another page.</p>"]
-            .iter()
-            .map(|b| page(b))
-            .collect();
+        let pages: Vec<ExtractedPage> = [
+            "<p>One page about pumps and valves.</p>",
+            "<p>Another page.</p>",
+        ]
+        .iter()
+        .map(|b| page(b))
+        .collect();
         let refs: Vec<&ExtractedPage> = pages.iter().collect();
         let site = site_texts(&refs, Some(0), &TemplateRules::default());
         assert_eq!(site.removed_blocks, 0);
