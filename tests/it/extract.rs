@@ -226,6 +226,15 @@ fn site_farm_company_loses_its_template_and_keeps_its_content() {
     assert_eq!(get(other, "pages"), Some("0"));
     assert_eq!(get(other, "site"), None);
 
+    // pyarrow and DuckDB read the tables: types, metadata, joins.
+    let o = std::process::Command::new(python())
+        .arg(repo().join("tests/python/readback_extract.py"))
+        .arg(run.out())
+        .args(["12", "2"])
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "python read-back failed:\n{}", text(&o));
+
     // Nothing left to do: a second run skips the stage.
     let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
     assert!(o.status.success(), "{}", text(&o));
