@@ -95,7 +95,10 @@ pub fn extract(html: &str) -> ExtractedPage {
     drop(document);
     let article = select::is_article(&walk);
     select::settle_chrome(&mut walk, article);
-    let main = select::main_blocks(&walk, article);
+    let mut main = select::main_blocks(&walk, article);
+    if !article {
+        select::drop_repeats(&walk.blocks, &mut main);
+    }
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,

@@ -238,3 +238,14 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
     }
     roots
 }
+
+/// Drops main blocks whose text already appeared in the main text of the page (carousels and
+/// responsive layouts repeat whole sections).
+pub(crate) fn drop_repeats(blocks: &[Block], main: &mut [bool]) {
+    let mut seen = std::collections::HashSet::new();
+    for (block, main) in blocks.iter().zip(main.iter_mut()) {
+        if *main && !seen.insert(block.text.as_str()) {
+            *main = false;
+        }
+    }
+}
