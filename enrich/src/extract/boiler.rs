@@ -256,6 +256,8 @@ pub(crate) struct Attrs<'a> {
     pub role: &'a str,
     pub style: &'a str,
     pub itemprop: &'a str,
+    /// `aria-expanded` or `aria-controls` present: a disclosure (accordion, FAQ) toggle.
+    pub disclosure: bool,
 }
 
 impl<'a> Attrs<'a> {
@@ -267,6 +269,7 @@ impl<'a> Attrs<'a> {
                 "id" => attrs.id = value,
                 "role" => attrs.role = value,
                 "style" => attrs.style = value,
+                "aria-expanded" | "aria-controls" => attrs.disclosure = true,
                 "itemprop" => attrs.itemprop = value,
                 _ => {}
             }
@@ -279,6 +282,11 @@ impl<'a> Attrs<'a> {
 /// (a `<header>` or `<footer>` there belongs to the article, not to the site). The second value
 /// names the rule that decided (shown by `extract-html --explain`).
 pub(crate) fn judge(tag: &str, attrs: &Attrs<'_>, in_content: bool) -> (Verdict, &'static str) {
+    // A button is a call to action ("Get started", "Accept all") unless it opens a disclosure:
+    // accordion and FAQ questions are buttons, and their text is content.
+    if tag == "button" && attrs.disclosure {
+        return (Verdict::Normal, "");
+    }
     if junk_tag(tag) {
         return (Verdict::Junk, "tag");
     }
@@ -441,6 +449,16 @@ mod tests {
             ..Attrs::default()
         };
         assert_eq!(judge("div", &body, false).0, Verdict::Content);
+    }
+
+    #[test]
+    fn disclosure_buttons_are_text() {
+        let faq = Attrs {
+            disclosure: true,
+            ..Attrs::default()
+        };
+        assert_eq!(judge("button", &faq, false).0, Verdict::Normal);
+        assert_eq!(judge("button", &attrs("cta", ""), false).0, Verdict::Junk);
     }
 
     #[test]
