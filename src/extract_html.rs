@@ -100,6 +100,15 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
         let (html, charset) = enrich::extract::decode_html(&bytes, None);
         let page = enrich::extract::extract(&html);
         let text = page.main_text();
+        // A file has no URL of its own: the page's canonical URL, if it states one, helps.
+        let headings: Vec<String> = page.headings().into_iter().map(|(_, h)| h).collect();
+        let heading_refs: Vec<&str> = headings.iter().map(String::as_str).collect();
+        let page_type = enrich::pagetype::classify(
+            page.canonical.as_deref().unwrap_or(""),
+            page.title.as_deref().unwrap_or(""),
+            &heading_refs,
+        )
+        .as_str();
         let blocks = if explain {
             page.blocks
                 .iter()
@@ -123,7 +132,7 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
                 lang: enrich::extract::page_language(&text, page.html_lang.as_deref()),
                 word_count: text.split_whitespace().count(),
                 article_body: text,
-                page_type: "other",
+                page_type,
                 title: page.title,
                 description: page.description,
                 html_lang: page.html_lang,
