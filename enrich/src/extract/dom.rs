@@ -28,8 +28,10 @@ pub enum BlockKind {
 pub struct Block {
     pub text: String,
     pub kind: BlockKind,
-    /// Characters of `text` inside links.
+    /// Characters of `text` inside links, not counting cards (a link wrapping blocks).
     pub link_chars: u32,
+    /// Characters of `text` inside a link that wraps blocks (a card).
+    pub card_link_chars: u32,
     /// Characters of `text`.
     pub chars: u32,
     /// Innermost enclosing block element.
@@ -45,11 +47,21 @@ pub struct Block {
 }
 
 impl Block {
+    /// Share of the text inside links, text of link-wrapped cards not counted.
     pub fn link_density(&self) -> f32 {
         if self.chars == 0 {
             0.0
         } else {
             self.link_chars as f32 / self.chars as f32
+        }
+    }
+
+    /// Share of the text inside any link, cards included.
+    pub fn strict_link_density(&self) -> f32 {
+        if self.chars == 0 {
+            0.0
+        } else {
+            (self.link_chars + self.card_link_chars).min(self.chars) as f32 / self.chars as f32
         }
     }
 }
@@ -115,12 +127,17 @@ struct Builder {
     walk: Walk,
     text: String,
     link_chars: u32,
+    card_link_chars: u32,
     block_elem: Vec<u32>,
     /// Kind of the innermost block element that has one.
     kinds: Vec<BlockKind>,
     chrome: Vec<u32>,
     content_depth: u32,
     anchor_depth: u32,
+    /// Block depth (`block_elem.len()`) at which the innermost open link started: text in a
+    /// block nested deeper is a card wrapped in a link (heading, description, "read more"),
+    /// which reads as content, not as a link list.
+    anchor_blocks: Vec<usize>,
     pre_depth: u32,
     pending_space: bool,
     link_start: Option<(String, usize)>,
@@ -152,15 +169,26 @@ impl Builder {
             }
             if self.pending_space && !self.text.is_empty() {
                 self.text.push(' ');
-                if self.anchor_depth > 0 {
-                    self.link_chars += 1;
-                }
+                self.count_link_chars(1);
             }
             self.pending_space = false;
             self.text.push_str(word);
-            if self.anchor_depth > 0 {
-                self.link_chars += word.chars().count() as u32;
-            }
+            self.count_link_chars(word.chars().count() as u32);
+        }
+    }
+
+    fn count_link_chars(&mut self, n: u32) {
+        if self.anchor_depth == 0 {
+            return;
+        }
+        let card = self
+            .anchor_blocks
+            .last()
+            .is_some_and(|&depth| self.block_elem.len() > depth);
+        if card {
+            self.card_link_chars += n;
+        } else {
+            self.link_chars += n;
         }
     }
 
@@ -172,11 +200,13 @@ impl Builder {
         let text = std::mem::take(&mut self.text);
         let chars = text.chars().count() as u32;
         let link_chars = std::mem::take(&mut self.link_chars).min(chars);
+        let card_link_chars = std::mem::take(&mut self.card_link_chars).min(chars);
         let kind = self.kinds.last().copied().unwrap_or(BlockKind::Other);
         self.walk.blocks.push(Block {
             text,
             kind,
             link_chars,
+            card_link_chars,
             chars,
             elem: self.block_elem.last().copied().unwrap_or(0),
             boiler: !self.chrome.is_empty(),
@@ -222,11 +252,13 @@ pub fn walk(html: &Html) -> Walk {
         walk: Walk::default(),
         text: String::new(),
         link_chars: 0,
+        card_link_chars: 0,
         block_elem: Vec::new(),
         kinds: Vec::new(),
         chrome: Vec::new(),
         content_depth: 0,
         anchor_depth: 0,
+        anchor_blocks: Vec::new(),
         pre_depth: 0,
         pending_space: false,
         link_start: None,
@@ -352,6 +384,7 @@ pub fn walk(html: &Html) -> Walk {
                         }
                         if tag == "a" {
                             b.anchor_depth += 1;
+                            b.anchor_blocks.push(b.block_elem.len());
                             open.anchor = true;
                             if let Some(href) = element.attr("href") {
                                 b.link_start = Some((href.trim().to_owned(), b.text.len()));
@@ -389,6 +422,7 @@ pub fn walk(html: &Html) -> Walk {
                 }
                 if open.anchor {
                     b.anchor_depth = b.anchor_depth.saturating_sub(1);
+                    b.anchor_blocks.pop();
                     if let Some((href, start)) = b.link_start.take() {
                         let text = b.text.get(start..).map(collapse).unwrap_or_default();
                         b.walk.links.push(Link {

@@ -15,10 +15,10 @@ const ROOT_SHARE: f64 = 0.7;
 const MAX_LINK_DENSITY: f32 = 0.5;
 
 fn weight(block: &Block) -> f64 {
-    if block.boiler || block.link_density() > MAX_LINK_DENSITY {
+    if block.boiler || block.strict_link_density() > MAX_LINK_DENSITY {
         return 0.0;
     }
-    (block.chars - block.link_chars) as f64
+    (block.chars - (block.link_chars + block.card_link_chars).min(block.chars)) as f64
 }
 
 /// Share of the page's prose above which a class-named chrome element is content after all.
@@ -43,18 +43,23 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
         (vec![0f64; n], vec![0f64; n], vec![0f64; n], vec![0u32; n]);
     let mut total = 0.0;
     for block in &walk.blocks {
-        let dense = block.link_density() > MAX_LINK_DENSITY;
+        let link_chars = if article {
+            (block.link_chars + block.card_link_chars).min(block.chars)
+        } else {
+            block.link_chars
+        };
+        let dense = link_chars as f32 > MAX_LINK_DENSITY * block.chars as f32;
         let p = if dense {
             0.0
         } else {
-            (block.chars - block.link_chars) as f64
+            (block.chars - link_chars) as f64
         };
         total += p;
         for &c in &block.chrome {
             let c = c as usize;
             prose[c] += p;
             chars[c] += block.chars as f64;
-            links[c] += block.link_chars as f64;
+            links[c] += link_chars as f64;
             headings[c] += matches!(block.kind, BlockKind::Heading(_)) as u32;
         }
     }
@@ -148,7 +153,7 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             e = elem.parent as usize;
         }
     }
-    let keep = |b: &Block| !b.boiler && b.link_density() <= MAX_LINK_DENSITY;
+    let keep = |b: &Block| !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY;
     if total == 0.0 || elements.is_empty() {
         return walk.blocks.iter().map(keep).collect();
     }
@@ -191,13 +196,13 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
         let mut e = block.elem as usize;
         while let Some(elem) = elements.get(e) {
             chars[e] += block.chars as f64;
-            links[e] += block.link_chars as f64;
+            links[e] += (block.link_chars + block.card_link_chars) as f64;
             if elem.parent as usize == e {
                 break;
             }
             e = elem.parent as usize;
         }
-        if block.chars < 25 || block.link_density() > MAX_LINK_DENSITY {
+        if block.chars < 25 || block.strict_link_density() > MAX_LINK_DENSITY {
             continue;
         }
         let commas = block.text.matches([',', '，', '、']).count() as f64;
