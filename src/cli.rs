@@ -80,8 +80,9 @@ pub enum Command {
         #[arg(long, env = "LEADCRAWL_DEMO_DIR")]
         demo_dir: Option<PathBuf>,
     },
-    /// Extract main text, title, language and page type from every *.html / *.html.gz file
-    /// of a folder into one JSON file (single-page mode; for debugging and benchmarks).
+    /// Extract main text, title, language and page type from every *.html, *.htm, *.html.gz and
+    /// *.htm.gz file of a folder into one JSON file (single-page mode; for debugging and
+    /// benchmarks).
     ExtractHtml {
         #[arg(long)]
         input: PathBuf,

@@ -590,6 +590,12 @@ impl Config {
         if e.part_leads < 1 {
             bad("extract.part_leads", "must be at least 1, got 0".into());
         }
+        if e.workers > 256 {
+            bad(
+                "extract.workers",
+                format!("must be at most 256 (0 = one per core), got {}", e.workers),
+            );
+        }
         v
     }
 

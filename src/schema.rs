@@ -171,7 +171,7 @@ pub const PAGE_TEXT: TableDef = TableDef {
         col("lang", utf8, true, "Language of `text` (ISO 639-1 when it has one, e.g. `fr`): detected (whatlang) when the detector is sure, else the primary subtag of `<html lang>`; null when neither."),
         col("html_lang", utf8, true, "The page's `<html lang>` attribute as written."),
         col("title", utf8, true, "`<title>`, whitespace collapsed."),
-        col("description", utf8, true, "`<meta name=description>`, else `og:description`."),
+        col("description", utf8, true, "`<meta name|property|itemprop=\"description\">`, else `og:description`."),
         col("canonical_url", utf8, true, "`<link rel=canonical>` as written."),
         col("text", utf8, false, "Main text: one block (heading, paragraph, list item, table cell) per line. Text recurring on at least `extract.template_share` of the site's pages is removed; such blocks with an address, phone or legal line are kept once, at the end of the home page's text."),
         col("word_count", u32t, false, "Whitespace-separated words in `text`."),
@@ -188,9 +188,9 @@ pub const WEB_FEATURES: TableDef = TableDef {
     doc: "One row per lead: what the lead's website says about the company, gathered over all its crawled pages. Leads without a website or without a readable page have a row with `pages` = 0. Signals (e-mails, phones, ids, social links) are read from all visible text and links, footers included.",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
-        col("site", utf8, true, "Site key, as in `pages.site`; null when the lead has no crawled page."),
-        col("pages", u32t, false, "HTML pages extracted."),
-        col("pages_home", u32t, false, "Pages of type `home` (0 or 1)."),
+        col("site", utf8, true, "Site key, as in `pages.site`; null when the lead has no readable page (no website, dead site, only errors)."),
+        col("pages", u32t, false, "HTML pages extracted. 0 also for a lead whose extraction failed (a recorded unit failure, see `leadcrawl status`)."),
+        col("pages_home", u32t, false, "Pages of type `home`: the lead's start page, and other language versions of it (`/en/`, `/fr/`)."),
         col("pages_about", u32t, false, "Pages of type `about`."),
         col("pages_product", u32t, false, "Pages of type `product`."),
         col("pages_pricing", u32t, false, "Pages of type `pricing`."),
@@ -351,7 +351,8 @@ pub fn markdown() -> String {
          DuckDB `read_parquet('T/*.parquet')`, `polars.read_parquet(\"T/*.parquet\")`). Only parts \
          registered in the state store are complete; a run removes any other file it finds there.\n\n\
          Every file carries key-value metadata: `leadcrawl.schema_version`, `leadcrawl.table`, \
-         `leadcrawl.run_id`, `leadcrawl.config_hash`, `leadcrawl.version`. Every column carries its \
+         `leadcrawl.run_id`, `leadcrawl.config_hash`, `leadcrawl.version` (and `leadcrawl.extractor_version` \
+         in the extract stage's tables). Every column carries its \
          meaning as Arrow field metadata `description`. Timestamps are `timestamp[us, UTC]`.\n\n",
     );
     for t in TABLES {

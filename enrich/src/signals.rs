@@ -65,8 +65,12 @@ fn within_chars(text: &str, a: usize, b: usize, chars: usize) -> bool {
     hi - lo <= chars * 4 && text.get(lo..hi).is_some_and(|s| s.chars().count() <= chars)
 }
 
+/// Most values of one kind kept from one page: a real page lists a few contacts; a page with
+/// thousands (a directory, a spam trap) must not cost quadratic time or bloat the tables.
+pub const MAX_PER_PAGE: usize = 100;
+
 fn push_unique<T: PartialEq>(list: &mut Vec<T>, value: T) {
-    if !list.contains(&value) {
+    if list.len() < MAX_PER_PAGE && !list.contains(&value) {
         list.push(value);
     }
 }

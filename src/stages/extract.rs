@@ -41,10 +41,10 @@ struct RawPage {
     seed: bool,
 }
 
-/// A lead's pages.
-struct LeadPages {
-    lead_id: String,
+/// A site's pages and the leads that point at it (extracted once, copied to each lead).
+struct SitePages {
     site: String,
+    leads: Vec<String>,
     pages: Vec<RawPage>,
 }
 
@@ -54,6 +54,9 @@ struct LeadResult {
     site: Option<String>,
     texts: Vec<PageText>,
     features: CompanyFeatures,
+    /// Set when extraction failed (a bug in the extractor): the lead gets an empty row and a
+    /// recorded failure.
+    failure: Option<String>,
 }
 
 impl Stage for ExtractStage {
@@ -74,9 +77,11 @@ impl Stage for ExtractStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
+        // Only what changes the output: threads and part sizes do not.
+        let e = &config.extract;
         Ok(format!(
-            "extract={};rules={EXTRACTOR_VERSION}",
-            config.section_hash("extract")
+            "extract=share:{},min_pages:{};rules={EXTRACTOR_VERSION}",
+            e.template_share, e.template_min_pages
         ))
     }
 
@@ -120,13 +125,17 @@ impl Stage for ExtractStage {
                 break;
             }
             let batches = table::read_file(&ctx.output_dir().join(&part.file))?;
-            let todo: Vec<LeadPages> = lead_pages(&batches)
+            let todo: Vec<SitePages> = site_pages(&batches)
                 .with_context(|| format!("reading {}", part.file))?
                 .into_iter()
-                .filter(|l| !finished.contains(&l.lead_id) && seen.insert(l.lead_id.clone()))
+                .filter_map(|mut s| {
+                    s.leads
+                        .retain(|l| !finished.contains(l) && seen.insert(l.clone()));
+                    (!s.leads.is_empty()).then_some(s)
+                })
                 .collect();
             drop(batches);
-            for result in extract_leads(todo, workers, &rules) {
+            for result in extract_sites(todo, workers, &rules) {
                 pending_bytes += result.texts.iter().map(|t| t.text.len()).sum::<usize>();
                 pending.push(result);
                 ctx.progress.inc(1, "");
@@ -150,6 +159,7 @@ impl Stage for ExtractStage {
                 site: None,
                 texts: Vec::new(),
                 features: CompanyFeatures::default(),
+                failure: None,
             });
             ctx.progress.inc(1, "");
             if pending.len() >= cfg.part_leads {
@@ -162,15 +172,21 @@ impl Stage for ExtractStage {
             pages = counters.get("pages").copied().unwrap_or(0),
             "extract finished"
         );
-        Ok(StageOutcome::Completed { units_failed: 0 })
+        let failed = ctx
+            .store
+            .stage(ctx.stage)?
+            .map(|r| r.units_failed)
+            .unwrap_or(0);
+        Ok(StageOutcome::Completed {
+            units_failed: failed,
+        })
     }
 }
 
-/// Extracts leads on `workers` threads; results come back in input order.
-fn extract_leads(todo: Vec<LeadPages>, workers: usize, rules: &TemplateRules) -> Vec<LeadResult> {
+/// Extracts sites on `workers` threads; results come back in input order, one per lead.
+fn extract_sites(todo: Vec<SitePages>, workers: usize, rules: &TemplateRules) -> Vec<LeadResult> {
     let next = AtomicUsize::new(0);
-    let todo = Arc::new(todo);
-    let mut results: Vec<Option<LeadResult>> = (0..todo.len()).map(|_| None).collect();
+    let mut results: Vec<Vec<LeadResult>> = (0..todo.len()).map(|_| Vec::new()).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers.clamp(1, todo.len().max(1)))
             .map(|_| {
@@ -179,25 +195,29 @@ fn extract_leads(todo: Vec<LeadPages>, workers: usize, rules: &TemplateRules) ->
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(lead) = todo.get(i) else { break };
-                        done.push((i, extract_lead(lead, rules)));
+                        let Some(site) = todo.get(i) else { break };
+                        done.push((i, extract_site_guarded(site, rules)));
                     }
                     done
                 })
             })
             .collect();
         for h in handles {
-            // A panic in the extractor is a bug; surface it rather than lose the lead silently.
-            for (i, r) in h.join().expect("extraction thread panicked") {
-                results[i] = Some(r);
+            // Panics are caught per site inside the thread; a join error cannot happen.
+            if let Ok(done) = h.join() {
+                for (i, r) in done {
+                    results[i] = r;
+                }
             }
         }
     });
     results.into_iter().flatten().collect()
 }
 
-fn extract_lead(lead: &LeadPages, rules: &TemplateRules) -> LeadResult {
-    let inputs: Vec<PageInput<'_>> = lead
+/// Extracts one site for each of its leads. A panic in the extractor (a bug: untrusted HTML
+/// must never cause one) fails these leads, recorded with the reason, instead of the stage.
+fn extract_site_guarded(site: &SitePages, rules: &TemplateRules) -> Vec<LeadResult> {
+    let inputs: Vec<PageInput<'_>> = site
         .pages
         .iter()
         .map(|p| PageInput {
@@ -206,15 +226,37 @@ fn extract_lead(lead: &LeadPages, rules: &TemplateRules) -> LeadResult {
             charset: p.charset.as_deref(),
         })
         .collect();
-    let home = lead.pages.iter().position(|p| p.seed);
-    let domain = (!lead.site.contains(':')).then_some(lead.site.as_str());
-    let (texts, features) = extract_site(&inputs, home, domain, rules);
-    LeadResult {
-        lead_id: lead.lead_id.clone(),
-        site: Some(lead.site.clone()),
-        texts,
-        features,
-    }
+    let home = site.pages.iter().position(|p| p.seed);
+    let domain = (!site.site.contains(':')).then_some(site.site.as_str());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        extract_site(&inputs, home, domain, rules)
+    }));
+    let (texts, features, failure) = match outcome {
+        Ok((texts, features)) => (texts, features, None),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(site = %site.site, "extractor panicked: {what}");
+            (
+                Vec::new(),
+                CompanyFeatures::default(),
+                Some(format!("extractor panicked: {what}")),
+            )
+        }
+    };
+    site.leads
+        .iter()
+        .map(|lead| LeadResult {
+            lead_id: lead.clone(),
+            site: Some(site.site.clone()),
+            texts: texts.clone(),
+            features: features.clone(),
+            failure: failure.clone(),
+        })
+        .collect()
 }
 
 fn lead_ids(batches: &[RecordBatch]) -> anyhow::Result<Vec<String>> {
@@ -229,9 +271,10 @@ fn lead_ids(batches: &[RecordBatch]) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-/// The readable HTML pages of one crawl part, grouped by lead in first-seen order.
-fn lead_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadPages>> {
-    let mut leads: Vec<LeadPages> = Vec::new();
+/// The readable HTML pages of one crawl part, grouped by site in first-seen order. The crawl
+/// writes a shared site's rows once per lead: pages are taken from the first lead's rows only.
+fn site_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<SitePages>> {
+    let mut sites: Vec<SitePages> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for b in batches {
         let col = |name: &str| {
@@ -250,25 +293,29 @@ fn lead_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadPages>> {
         let charset = col("charset")?.as_string::<i32>();
         let html = col("html")?.as_binary::<i32>();
         for r in 0..b.num_rows() {
+            let (id, key) = (lead_id.value(r), site.value(r));
+            let i = match index.get(key) {
+                Some(&i) => i,
+                None => {
+                    index.insert(key.to_owned(), sites.len());
+                    sites.push(SitePages {
+                        site: key.to_owned(),
+                        leads: Vec::new(),
+                        pages: Vec::new(),
+                    });
+                    sites.len() - 1
+                }
+            };
+            let s = &mut sites[i];
+            if !s.leads.iter().any(|l| l == id) {
+                s.leads.push(id.to_owned());
+            }
             let readable = kind.value(r) == "page"
                 && !html.is_null(r)
                 && !status.is_null(r)
                 && matches!(status.value(r), 200..=299 | 304);
-            let id = lead_id.value(r);
-            let i = match index.get(id) {
-                Some(&i) => i,
-                None => {
-                    index.insert(id.to_owned(), leads.len());
-                    leads.push(LeadPages {
-                        lead_id: id.to_owned(),
-                        site: site.value(r).to_owned(),
-                        pages: Vec::new(),
-                    });
-                    leads.len() - 1
-                }
-            };
-            if readable {
-                leads[i].pages.push(RawPage {
+            if readable && s.leads[0] == id {
+                s.pages.push(RawPage {
                     url: final_url.value(r).to_owned(),
                     body: html.value(r).to_vec(),
                     charset: (!charset.is_null(r)).then(|| charset.value(r).to_owned()),
@@ -277,7 +324,7 @@ fn lead_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadPages>> {
             }
         }
     }
-    Ok(leads)
+    Ok(sites)
 }
 
 fn commit(
@@ -302,7 +349,10 @@ fn commit(
     );
     let units: Vec<UnitOutcome> = results
         .iter()
-        .map(|r| UnitOutcome::done(&r.lead_id))
+        .map(|r| match &r.failure {
+            None => UnitOutcome::done(&r.lead_id),
+            Some(why) => UnitOutcome::failed(&r.lead_id, why),
+        })
         .collect();
     let text = page_text_batch(&results)?;
     let features = web_features_batch(&results)?;

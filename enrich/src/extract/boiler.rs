@@ -1,11 +1,12 @@
 //! Which elements are chrome rather than content, judged from tag, role, class and id.
 //!
-//! Three verdicts: [`Verdict::Junk`] elements carry no readable text at all (scripts, forms
-//! controls, hidden elements) and are skipped; [`Verdict::Boiler`] elements carry text that is
-//! page chrome (navigation, site header and footer, cookie and newsletter banners, share bars,
-//! comments, related links) and is kept aside for signals but not in the main text;
-//! [`Verdict::Content`] marks an explicit content container (`itemprop=articleBody`, the usual
-//! article-body class names) that the main-text selection prefers.
+//! Verdicts: [`Verdict::Junk`] elements carry no readable text at all (scripts, styles, form
+//! controls, media) and are skipped; [`Verdict::Boiler`] elements carry text that is page chrome
+//! (navigation, site header and footer, cookie and newsletter banners, share bars, comments)
+//! and is kept aside for signals but not in the main text; [`Verdict::SoftBoiler`] is chrome by
+//! class name alone or `display:none`, which the selection may overrule; [`Verdict::Content`]
+//! marks an explicit content container (`itemprop=articleBody`, the usual article-body class
+//! names).
 
 /// What an element is, for extraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

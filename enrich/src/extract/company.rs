@@ -75,9 +75,16 @@ impl CompanyFeatures {
     }
 }
 
-/// Adds the items of `from` not yet in `into`, keeping first-seen order.
+/// Most values of one kind kept for a company (see [`crate::signals::MAX_PER_PAGE`]).
+pub const MAX_PER_COMPANY: usize = 100;
+
+/// Adds the items of `from` not yet in `into`, keeping first-seen order, up to
+/// [`MAX_PER_COMPANY`].
 fn merge<T: Clone + PartialEq>(into: &mut Vec<T>, from: impl IntoIterator<Item = T>) {
     for item in from {
+        if into.len() >= MAX_PER_COMPANY {
+            return;
+        }
         if !into.contains(&item) {
             into.push(item);
         }
@@ -130,7 +137,9 @@ pub fn extract_site(
         .map(|p| extract(&decode_html(p.body, p.charset).0))
         .collect();
     let refs: Vec<&ExtractedPage> = extracted.iter().collect();
-    let site = site_texts(&refs, home, rules);
+    // Without a readable start page, the first page read keeps the site's address lines.
+    let keeper = home.or((!pages.is_empty()).then_some(0));
+    let site = site_texts(&refs, keeper, rules);
 
     let mut features = CompanyFeatures {
         pages: pages.len() as u32,

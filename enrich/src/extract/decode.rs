@@ -16,9 +16,13 @@ pub fn decode_html(bytes: &[u8], declared: Option<&str>) -> (String, &'static st
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         return (text.into_owned(), encoding.name());
     }
+    // The "replacement" encoding (labels such as iso-2022-kr) decodes everything to one U+FFFD:
+    // no page is better read that way.
+    let usable = |e: &&'static Encoding| *e != encoding_rs::REPLACEMENT;
     let label = declared
         .and_then(|l| Encoding::for_label(l.trim().as_bytes()))
-        .or_else(|| meta_charset(bytes));
+        .filter(usable)
+        .or_else(|| meta_charset(bytes).filter(usable));
     if let Some(encoding) = label {
         // UTF-16 labels in a meta tag are a lie by definition (the tag itself was ASCII).
         let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {

@@ -42,8 +42,10 @@ pub struct Block {
     pub in_content: bool,
     /// The rule that made it chrome (for `--explain`), empty if it is not.
     pub chrome_rule: &'static str,
-    /// The chrome elements around this block, indices into [`Walk::chrome`].
-    pub(crate) chrome: Vec<u32>,
+    /// The innermost chrome element around this block, an index into [`Walk::chrome`].
+    pub(crate) chrome: Option<u32>,
+    /// Enclosed by a hard chrome element (tag, role, unambiguous name).
+    pub(crate) hard_chrome: bool,
 }
 
 impl Block {
@@ -72,8 +74,19 @@ pub struct Elem {
     pub parent: u32,
     /// Index of the last element inside this one (itself if it has none).
     pub last: u32,
-    pub depth: u16,
+    pub depth: u32,
     pub tag: Tag,
+}
+
+/// An element judged chrome.
+#[derive(Debug, Clone)]
+pub(crate) struct Chrome {
+    /// By tag, role or an unambiguous name; `false` for class names only or `display:none`.
+    pub hard: bool,
+    /// The rule that decided.
+    pub rule: &'static str,
+    /// The chrome element around this one.
+    pub parent: Option<u32>,
 }
 
 /// The tags the selection looks at.
@@ -98,8 +111,8 @@ pub struct Link {
 #[derive(Debug, Default)]
 pub struct Walk {
     pub elements: Vec<Elem>,
-    /// Chrome elements: `true` for a hard verdict, `false` for a class-name-only one; the rule.
-    pub(crate) chrome: Vec<(bool, &'static str)>,
+    /// Chrome elements, in document order.
+    pub(crate) chrome: Vec<Chrome>,
     pub blocks: Vec<Block>,
     pub title: Option<String>,
     pub html_lang: Option<String>,
@@ -116,6 +129,7 @@ struct Open {
     elem: Option<u32>,
     block: bool,
     boiler: bool,
+    hard: bool,
     content_scope: bool,
     anchor: bool,
     heading: Option<u8>,
@@ -132,6 +146,7 @@ struct Builder {
     /// Kind of the innermost block element that has one.
     kinds: Vec<BlockKind>,
     chrome: Vec<u32>,
+    hard_chrome: u32,
     content_depth: u32,
     anchor_depth: u32,
     /// Block depth (`block_elem.len()`) at which the innermost open link started: text in a
@@ -140,7 +155,8 @@ struct Builder {
     anchor_blocks: Vec<usize>,
     pre_depth: u32,
     pending_space: bool,
-    link_start: Option<(String, usize)>,
+    /// The open link's href and the text read inside it so far.
+    link_start: Option<(String, String)>,
 }
 
 impl Builder {
@@ -170,6 +186,14 @@ impl Builder {
             if self.pending_space && !self.text.is_empty() {
                 self.text.push(' ');
                 self.count_link_chars(1);
+            }
+            if let Some((_, link_text)) = self.link_start.as_mut() {
+                if link_text.len() < 200 {
+                    if !link_text.is_empty() {
+                        link_text.push(' ');
+                    }
+                    link_text.push_str(word);
+                }
             }
             self.pending_space = false;
             self.text.push_str(word);
@@ -211,8 +235,9 @@ impl Builder {
             elem: self.block_elem.last().copied().unwrap_or(0),
             boiler: !self.chrome.is_empty(),
             chrome_rule: "",
+            hard_chrome: self.hard_chrome > 0,
             in_content: self.content_depth > 0,
-            chrome: self.chrome.clone(),
+            chrome: self.chrome.last().copied(),
         });
     }
 }
@@ -242,7 +267,7 @@ fn collapse(text: &str) -> String {
 impl Walk {
     /// Whether a hard chrome element encloses `block`.
     pub(crate) fn chrome_hard(&self, block: &Block) -> bool {
-        block.chrome.iter().any(|&c| self.chrome[c as usize].0)
+        block.hard_chrome
     }
 }
 
@@ -256,6 +281,7 @@ pub fn walk(html: &Html) -> Walk {
         block_elem: Vec::new(),
         kinds: Vec::new(),
         chrome: Vec::new(),
+        hard_chrome: 0,
         content_depth: 0,
         anchor_depth: 0,
         anchor_blocks: Vec::new(),
@@ -287,6 +313,12 @@ pub fn walk(html: &Html) -> Walk {
                         match tag {
                             "title" if b.walk.title.is_none() && title_text.is_none() => {
                                 title_text = Some(String::new());
+                                stack.push(inline());
+                                continue;
+                            }
+                            // A second <title> (theme plus SEO plugin) is not page text.
+                            "title" => {
+                                skip = Some(node.id());
                                 stack.push(inline());
                                 continue;
                             }
@@ -350,7 +382,7 @@ pub fn walk(html: &Html) -> Walk {
                             b.flush();
                             let index = b.walk.elements.len() as u32;
                             let parent = b.block_elem.last().copied().unwrap_or(index);
-                            let depth = b.block_elem.len() as u16;
+                            let depth = b.block_elem.len() as u32;
                             b.walk.elements.push(Elem {
                                 parent,
                                 last: index,
@@ -371,8 +403,18 @@ pub fn walk(html: &Html) -> Walk {
                             }
                         }
                         if matches!(verdict, Verdict::Boiler | Verdict::SoftBoiler) {
-                            b.chrome.push(b.walk.chrome.len() as u32);
-                            b.walk.chrome.push((verdict == Verdict::Boiler, reason));
+                            // Inline chrome (`<span class=share>` inside a paragraph) is a
+                            // block of its own, so that the paragraph is not judged with it.
+                            b.flush();
+                            let hard = verdict == Verdict::Boiler;
+                            b.walk.chrome.push(Chrome {
+                                hard,
+                                rule: reason,
+                                parent: b.chrome.last().copied(),
+                            });
+                            b.chrome.push(b.walk.chrome.len() as u32 - 1);
+                            b.hard_chrome += u32::from(hard);
+                            open.hard = hard;
                             open.boiler = true;
                         }
                         if matches!(tag, "article" | "main")
@@ -387,7 +429,7 @@ pub fn walk(html: &Html) -> Walk {
                             b.anchor_blocks.push(b.block_elem.len());
                             open.anchor = true;
                             if let Some(href) = element.attr("href") {
-                                b.link_start = Some((href.trim().to_owned(), b.text.len()));
+                                b.link_start = Some((href.trim().to_owned(), String::new()));
                             }
                         }
                         if tag == "pre" {
@@ -423,8 +465,7 @@ pub fn walk(html: &Html) -> Walk {
                 if open.anchor {
                     b.anchor_depth = b.anchor_depth.saturating_sub(1);
                     b.anchor_blocks.pop();
-                    if let Some((href, start)) = b.link_start.take() {
-                        let text = b.text.get(start..).map(collapse).unwrap_or_default();
+                    if let Some((href, text)) = b.link_start.take() {
                         b.walk.links.push(Link {
                             href,
                             text,
@@ -432,11 +473,14 @@ pub fn walk(html: &Html) -> Walk {
                         });
                     }
                 }
-                if open.block {
+                if open.block || open.boiler {
                     b.flush();
                 }
                 if open.boiler {
                     b.chrome.pop();
+                    if open.hard {
+                        b.hard_chrome -= 1;
+                    }
                 }
                 if open.content_scope {
                     b.content_depth -= 1;
@@ -464,6 +508,7 @@ fn inline() -> Open {
         elem: None,
         block: false,
         boiler: false,
+        hard: false,
         content_scope: false,
         anchor: false,
         heading: None,

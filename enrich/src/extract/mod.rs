@@ -1,9 +1,10 @@
 //! Main text and metadata of a web page.
 //!
 //! [`extract`] parses a page (html5ever through `scraper`), walks it once into text blocks
-//! ([`dom`]), drops chrome by tag, role and class ([`boiler`]), and selects the main content:
-//! the smallest element holding most of the page's prose ([`select`]). Block structure is kept:
-//! headings, paragraphs, list items and table cells are lines of their own.
+//! ([`dom`]), drops chrome by tag, role and class ([`boiler`]), and selects the main content
+//! ([`select`]): on an article the element holding its body, on a company page every block
+//! outside chrome that is not a link list. Block structure is kept: headings, paragraphs, list
+//! items and table cells are lines of their own.
 //!
 //! A single page is judged alone; [`site`] then removes what recurs across the pages of one
 //! site (navigation, footers, banners that survived the single-page rules).
@@ -88,8 +89,92 @@ fn join<'a>(blocks: impl Iterator<Item = &'a Block>) -> String {
     out
 }
 
+/// Open elements beyond which a page is cut: html5ever's tree builder checks scopes by walking
+/// the stack of open elements, so parsing time grows with the square of the nesting depth (40,000
+/// nested `<div>` take seconds; a hostile 2 MiB page minutes). Browsers cap the depth too.
+const MAX_NESTING: usize = 2_000;
+
+/// `html` up to the point where elements nest deeper than [`MAX_NESTING`] (a byte scan of tags;
+/// tags whose end tag is optional and void elements do not count).
+fn cap_nesting(html: &str) -> &str {
+    let bytes = html.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = memchr(b'<', &bytes[i..]) {
+        let at = i + off;
+        i = at + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(bytes.len(), |p| start + p);
+        if end == start {
+            continue;
+        }
+        let name = &bytes[start..end];
+        if !counts_for_depth(name) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return &html[..at];
+            }
+        }
+    }
+    html
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+fn counts_for_depth(name: &[u8]) -> bool {
+    const FREE: &[&[u8]] = &[
+        b"p",
+        b"li",
+        b"dt",
+        b"dd",
+        b"option",
+        b"optgroup",
+        b"tr",
+        b"td",
+        b"th",
+        b"thead",
+        b"tbody",
+        b"tfoot",
+        b"colgroup",
+        b"caption",
+        b"rb",
+        b"rt",
+        b"rp",
+        b"html",
+        b"head",
+        b"body",
+        b"br",
+        b"img",
+        b"input",
+        b"meta",
+        b"link",
+        b"hr",
+        b"area",
+        b"base",
+        b"col",
+        b"embed",
+        b"source",
+        b"track",
+        b"wbr",
+        b"param",
+    ];
+    !FREE.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
 /// Extracts main text and metadata from one decoded page.
 pub fn extract(html: &str) -> ExtractedPage {
+    let html = cap_nesting(html);
     let document = scraper::Html::parse_document(html);
     let mut walk = dom::walk(&document);
     drop(document);
@@ -213,4 +298,89 @@ fn iso639_1(code: &str) -> Option<&'static str> {
         "epo" => "eo",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structure_is_kept_and_chrome_dropped() {
+        let page = extract(
+            "<html lang=en><head><title>Acme</title><title>Acme | SEO title</title>\
+             <meta property=og:title content='Acme OG'></head><body>\
+             <header><nav><a href=/>Home</a><a href=/about>About</a></nav></header>\
+             <main><h1>Pumps</h1><p>We build pumps <span class=share-bar>Share</span> for water.</p>\
+             <ul><li>Centrifugal</li><li>Dosing</li></ul>\
+             <table><tr><td>Model</td><td>Flow</td></tr></table></main>\
+             <footer>© 2024 Acme</footer></body></html>",
+        );
+        assert_eq!(page.title.as_deref(), Some("Acme"));
+        assert_eq!(page.og_title.as_deref(), Some("Acme OG"));
+        assert_eq!(page.html_lang.as_deref(), Some("en"));
+        assert_eq!(
+            page.main_text(),
+            "Pumps\nWe build pumps\nfor water.\nCentrifugal\nDosing\nModel\nFlow"
+        );
+        assert!(page.all_text().contains("© 2024 Acme"));
+        assert_eq!(page.headings(), vec![(1, "Pumps".to_owned())]);
+        let hrefs: Vec<&str> = page.links.iter().map(|l| l.href.as_str()).collect();
+        assert_eq!(hrefs, ["/", "/about"]);
+        assert_eq!(page.links[1].text, "About");
+        assert!(page.links.iter().all(|l| l.boiler));
+    }
+
+    #[test]
+    fn hostile_nesting_is_handled_in_linear_time() {
+        // 40,000 nested chrome elements, each with text: quadratic bookkeeping would need
+        // billions of steps; this must finish at once and not overflow the stack.
+        let n = 40_000;
+        let mut html = String::with_capacity(n * 30);
+        for i in 0..n {
+            html.push_str(&format!("<div class=cookie>x{i}"));
+        }
+        let page = extract(&html);
+        assert_eq!(
+            page.blocks.len(),
+            MAX_NESTING,
+            "cut where nesting gets absurd"
+        );
+        assert!(page.blocks.iter().all(|b| b.boiler));
+        // Closed elements do not count: a long flat page is read whole.
+        let flat: String = (0..n).map(|i| format!("<div>x{i}</div>")).collect();
+        assert_eq!(extract(&flat).blocks.len(), n);
+        let mut deep = "<p>".repeat(50_000);
+        deep.push_str("text");
+        let page = extract(&deep);
+        assert_eq!(page.main_text(), "text");
+    }
+
+    #[test]
+    fn card_links_are_content_on_company_pages() {
+        let card = |n: u32| {
+            format!(
+                "<a href=/s{n}><h3>Service {n}</h3><p>We audit, design and run service {n} for \
+                 mid-sized manufacturers across Europe.</p><span>Find out more</span></a>"
+            )
+        };
+        let cards: String = (0..4).map(card).collect();
+        let page = extract(&format!("<body><div>{cards}</div></body>"));
+        let text = page.main_text();
+        assert!(
+            text.contains("Service 2\nWe audit, design and run service 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn language_falls_back_to_html_lang() {
+        assert_eq!(
+            page_language("Kontakt", Some("de-DE")).as_deref(),
+            Some("de")
+        );
+        assert_eq!(page_language("Kontakt", Some("not a tag")), None);
+        let fr = "Nous fabriquons des pompes à eau depuis 1982, pour l'industrie française et \
+                  européenne. Notre équipe conçoit, installe et entretient chaque installation.";
+        assert_eq!(page_language(fr, Some("en")).as_deref(), Some("fr"));
+    }
 }

@@ -1,10 +1,10 @@
 //! Choosing the main content among a page's blocks.
 //!
-//! Every block outside chrome and not mostly link text counts as prose, weighted by its length.
-//! The content root is the deepest element that still holds a large share of all the prose: on
-//! an article page that is the article body (comments, related links and teasers fall outside
-//! it); on a company page whose content is spread over many sections it is `<main>` or the body
-//! itself. Inside the root, chrome and link lists are dropped.
+//! Company pages (the default) spread their content over many sections: every block outside
+//! chrome that is not a link list is main text. Articles (`og:type=article`, JSON-LD `Article`)
+//! have one body: for news and blog posts (JSON-LD `NewsArticle`, `BlogPosting`) the
+//! readability-style best container and its strong siblings, for other articles the deepest
+//! element holding most of the prose (comments, related links and teasers fall outside).
 
 use super::dom::{Block, BlockKind, Walk};
 
@@ -55,7 +55,7 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
             (block.chars - link_chars) as f64
         };
         total += p;
-        for &c in &block.chrome {
+        if let Some(c) = block.chrome {
             let c = c as usize;
             prose[c] += p;
             chars[c] += block.chars as f64;
@@ -63,9 +63,19 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
             headings[c] += matches!(block.kind, BlockKind::Heading(_)) as u32;
         }
     }
+    // Totals flow from each chrome element to the one around it (parents come first).
+    for c in (0..n).rev() {
+        if let Some(parent) = walk.chrome[c].parent {
+            let p = parent as usize;
+            prose[p] += prose[c];
+            chars[p] += chars[c];
+            links[p] += links[c];
+            headings[p] += headings[c];
+        }
+    }
     let chrome: Vec<bool> = (0..n)
         .map(|c| {
-            let (hard, _) = walk.chrome[c];
+            let hard = walk.chrome[c].hard;
             let reads_like_content = !article
                 && headings[c] > 0
                 && prose[c] >= SOFT_CHROME_MIN_PROSE
@@ -73,10 +83,19 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
             hard || !(prose[c] >= SOFT_CHROME_OVERRULE * total || reads_like_content)
         })
         .collect();
+    // The innermost chrome element that stays chrome, for each chrome element.
+    let mut deciding: Vec<Option<usize>> = vec![None; n];
+    for c in 0..n {
+        deciding[c] = if chrome[c] {
+            Some(c)
+        } else {
+            walk.chrome[c].parent.and_then(|p| deciding[p as usize])
+        };
+    }
     for block in &mut walk.blocks {
-        let rule = block.chrome.iter().rev().find(|&&c| chrome[c as usize]);
+        let rule = block.chrome.and_then(|c| deciding[c as usize]);
         block.boiler = rule.is_some();
-        block.chrome_rule = rule.map_or("", |&c| walk.chrome[c as usize].1);
+        block.chrome_rule = rule.map_or("", |c| walk.chrome[c].rule);
     }
 }
 
@@ -144,15 +163,11 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             continue;
         }
         total += w;
-        let mut e = block.elem as usize;
-        while let Some(elem) = elements.get(e) {
-            good[e] += w;
-            if elem.parent as usize == e {
-                break;
-            }
-            e = elem.parent as usize;
+        if let Some(g) = good.get_mut(block.elem as usize) {
+            *g += w;
         }
     }
+    up_the_tree(elements, &mut good);
     let keep = |b: &Block| !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY;
     if total == 0.0 || elements.is_empty() {
         return walk.blocks.iter().map(keep).collect();
@@ -193,14 +208,9 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
             continue;
         }
         // Link density of every element, over all its text.
-        let mut e = block.elem as usize;
-        while let Some(elem) = elements.get(e) {
-            chars[e] += block.chars as f64;
-            links[e] += (block.link_chars + block.card_link_chars) as f64;
-            if elem.parent as usize == e {
-                break;
-            }
-            e = elem.parent as usize;
+        if let Some(c) = chars.get_mut(block.elem as usize) {
+            *c += block.chars as f64;
+            links[block.elem as usize] += (block.link_chars + block.card_link_chars) as f64;
         }
         if block.chars < 25 || block.strict_link_density() > MAX_LINK_DENSITY {
             continue;
@@ -222,6 +232,8 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
             e = parent;
         }
     }
+    up_the_tree(elements, &mut chars);
+    up_the_tree(elements, &mut links);
     let adjusted = |i: usize| {
         if chars[i] == 0.0 {
             0.0
@@ -258,6 +270,17 @@ pub(crate) fn drop_repeats(blocks: &[Block], main: &mut [bool]) {
     for (block, main) in blocks.iter().zip(main.iter_mut()) {
         if *main && !seen.insert(block.text.as_str()) {
             *main = false;
+        }
+    }
+}
+
+/// Adds each element's value to its parent's, bottom-up: afterwards every element holds the sum
+/// over its subtree. Linear: elements are numbered in document order, parents first.
+fn up_the_tree(elements: &[super::dom::Elem], values: &mut [f64]) {
+    for i in (0..elements.len().min(values.len())).rev() {
+        let parent = elements[i].parent as usize;
+        if parent != i && parent < values.len() {
+            values[parent] += values[i];
         }
     }
 }
