@@ -151,6 +151,9 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                 };
                 (!b.boiler || (b.in_content && !walk.chrome_hard(b)))
                     && (b.link_density() <= MAX_LINK_DENSITY || linked_content)
+                    // Code on a marketing page is a product mock-up (7 % of it in WCXB's text).
+                    && b.kind != BlockKind::Preformatted
+                    && !is_legal_line(&b.text)
             })
             .collect();
     }
@@ -168,7 +171,9 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
         }
     }
     up_the_tree(elements, &mut good);
-    let keep = |b: &Block| !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY;
+    let keep = |b: &Block| {
+        !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY && !is_legal_line(&b.text)
+    };
     if total == 0.0 || elements.is_empty() {
         return walk.blocks.iter().map(keep).collect();
     }
@@ -283,4 +288,17 @@ fn up_the_tree(elements: &[super::dom::Elem], values: &mut [f64]) {
             values[parent] += values[i];
         }
     }
+}
+
+/// A copyright or "all rights reserved" line: site chrome wherever it sits.
+pub(crate) fn is_legal_line(text: &str) -> bool {
+    if text.len() > 300 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    lower.starts_with('©')
+        || lower.starts_with("copyright")
+        || lower.starts_with("(c) ")
+        || lower.contains("all rights reserved")
+        || lower.contains("tous droits réservés")
 }
