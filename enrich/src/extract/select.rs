@@ -154,6 +154,7 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                     // Code on a marketing page is a product mock-up (7 % of it in WCXB's text).
                     && b.kind != BlockKind::Preformatted
                     && !is_legal_line(&b.text)
+                    && !is_cookie_notice(&b.text)
             })
             .collect();
     }
@@ -172,7 +173,10 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
     }
     up_the_tree(elements, &mut good);
     let keep = |b: &Block| {
-        !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY && !is_legal_line(&b.text)
+        !b.boiler
+            && b.strict_link_density() <= MAX_LINK_DENSITY
+            && !is_legal_line(&b.text)
+            && !is_cookie_notice(&b.text)
     };
     if total == 0.0 || elements.is_empty() {
         return walk.blocks.iter().map(keep).collect();
@@ -301,4 +305,65 @@ pub(crate) fn is_legal_line(text: &str) -> bool {
         || lower.starts_with("(c) ")
         || lower.contains("all rights reserved")
         || lower.contains("tous droits réservés")
+}
+
+/// A cookie-consent sentence ("We use cookies to …", "Ce site utilise des cookies …"), in any
+/// element: consent banners are often injected with class names no rule knows.
+pub(crate) fn is_cookie_notice(text: &str) -> bool {
+    if text.len() > 1200 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    if !lower.contains("cookie") {
+        return false;
+    }
+    [
+        "consent",
+        "accept",
+        "we use",
+        "uses cookies",
+        "use of cookies",
+        "this site",
+        "this website",
+        "our website",
+        "partners",
+        "tracking",
+        "personalis",
+        "personaliz",
+        "utilise",
+        "utilisons",
+        "verwendet",
+        "verwenden",
+        "utilizamos",
+        "utiliza",
+        "privacy",
+        "confidentialité",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legal_and_cookie_lines() {
+        assert!(is_legal_line(
+            "© 2025 Doodlo | All Rights Reserved | Terms of Use"
+        ));
+        assert!(is_legal_line("Copyright 2019 Acme Inc."));
+        assert!(!is_legal_line(
+            "We registered our first copyright in 1990 and still own it."
+        ));
+        assert!(is_cookie_notice(
+            "We value your privacy. We and 600 third-party partners use cookies and other technologies."
+        ));
+        assert!(is_cookie_notice(
+            "Ce site utilise des cookies pour mesurer l'audience."
+        ));
+        assert!(!is_cookie_notice(
+            "Our cookie cutters are made of stainless steel."
+        ));
+    }
 }
