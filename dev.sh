@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # leadcrawl's two commands. Each does all of its set-up itself and is safe to repeat.
 #
-#   ./dev.sh demo [--out DIR]   build leadcrawl and run the whole pipeline offline on the demo
-#   ./dev.sh test               set up the test tools and run the whole test suite
+#   ./dev.sh demo [--out DIR]   set up the embedding model, build leadcrawl and run the whole
+#                               pipeline offline on the demo
+#   ./dev.sh test               set up the test tools and the model, run the whole test suite
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, a C compiler. Nothing else.
 set -euo pipefail
@@ -32,20 +33,33 @@ setup_python() {
   fi
 }
 
+# The default embedding model (exported to ONNX once, into .cache/models) and ONNX Runtime; their
+# paths are recorded where leadcrawl finds them (~/.local/share/leadcrawl/runtime.json).
+setup_model() {
+  local py=${LEADCRAWL_PYTHON:-python3}
+  if ! "$py" embed/export/setup_model.py "$ROOT/.cache/models" >/dev/null; then
+    say "model setup failed: run $py embed/export/setup_model.py .cache/models to see why"
+    exit 1
+  fi
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
   demo)
+    setup_python
+    setup_model
     cargo build --release --locked
     exec ./target/release/leadcrawl demo "$@"
     ;;
   test)
     setup_python
+    setup_model
     cargo build --release --locked
     exec cargo test --release --locked --workspace "$@"
     ;;
   *)
-    sed -n '2,8p' "$0" >&2
+    sed -n '2,10p' "$0" >&2
     exit 2
     ;;
 esac

