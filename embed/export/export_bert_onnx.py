@@ -16,6 +16,7 @@ usage: export_bert_onnx.py SRC_MODEL_DIR OUT_DIR [--check-only]
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -190,6 +191,14 @@ def check(cfg, w, model_path, seed=7):
     return worst
 
 
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("src")
@@ -210,9 +219,12 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(args.out, rel)), exist_ok=True)
             shutil.copyfile(src, os.path.join(args.out, rel))
     os.replace(tmp, os.path.join(args.out, "model.onnx"))
-    info = {"source": os.path.abspath(args.src), "opset": OPSET, "max_abs_diff_vs_numpy": diff,
+    info = {"source": os.path.abspath(args.src), "source_sha256": sha256(os.path.join(args.src, "model.safetensors")),
+            "exporter_sha256": sha256(os.path.abspath(__file__)), "opset": OPSET, "max_abs_diff_vs_numpy": diff,
             "hidden_size": cfg["hidden_size"], "layers": cfg["num_hidden_layers"]}
-    json.dump(info, open(os.path.join(args.out, "export.json"), "w"), indent=2)
+    tmp = os.path.join(args.out, "export.json.tmp")
+    json.dump(info, open(tmp, "w"), indent=2)
+    os.replace(tmp, os.path.join(args.out, "export.json"))
     print(f"exported {args.out}/model.onnx (max abs difference vs numpy {diff:.2e})")
 
 

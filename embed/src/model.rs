@@ -85,6 +85,14 @@ impl ModelDir {
             .and_then(|v| v.get("model_max_length")?.as_u64())
             .filter(|&n| n <= 8192);
         let max_length = from_sbert.or(from_tokenizer).unwrap_or(512) as usize;
+        let positions = read_json(&path.join("config.json"))
+            .and_then(|v| v.get("max_position_embeddings")?.as_u64())
+            .unwrap_or(512) as usize;
+        if max_length == 0 || max_length > positions {
+            return Err(err(format!(
+                "max sequence length {max_length} is outside 1..={positions} (config.json max_position_embeddings)"
+            )));
+        }
         let mut file = std::fs::File::open(&onnx).map_err(|e| err(format!("model.onnx: {e}")))?;
         let mut hasher = Sha256::new();
         std::io::copy(&mut file, &mut hasher).map_err(|e| err(format!("model.onnx: {e}")))?;

@@ -53,8 +53,9 @@ pub fn discover() -> RuntimePaths {
     paths
 }
 
-/// The environment of this process and the library it came from.
-static LOADED: Mutex<Option<(PathBuf, ort::environment::Environment)>> = Mutex::new(None);
+/// The library this process loaded (ort keeps it for the life of the process, even when building
+/// the environment then fails) and the environment built on it.
+static LOADED: Mutex<Option<(PathBuf, Option<ort::environment::Environment>)>> = Mutex::new(None);
 
 /// Loads ONNX Runtime from `path` (once per process; the same path again is free, another path
 /// is an error: a process can hold only one runtime).
@@ -66,27 +67,38 @@ pub fn environment(path: &Path) -> Result<ort::environment::Environment> {
     if !path.is_file() {
         return Err(err("no such file".into()));
     }
+    // ort resolves relative paths against the executable's folder: make it absolute first.
+    let path = &std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((p, env)) = loaded.as_ref() {
-        if p == path {
+        if p != path {
+            return Err(err(format!(
+                "this process already loaded ONNX Runtime from {}",
+                p.display()
+            )));
+        }
+        if let Some(env) = env {
             return Ok(env.clone());
         }
-        return Err(err(format!(
-            "this process already loaded ONNX Runtime from {}",
-            p.display()
-        )));
+        return Err(err(
+            "building the ONNX Runtime environment failed before".into()
+        ));
     }
     // Loading a foreign library runs its initialisers; `ort` reports bad libraries as errors,
     // and a panic inside it must not take the whole process down either.
-    let built = std::panic::catch_unwind(|| {
-        ort::init_from(path)
-            .map_err(|e| e.to_string())?
+    let builder = std::panic::catch_unwind(|| ort::init_from(path).map_err(|e| e.to_string()))
+        .map_err(|_| err("loading the library panicked (not an ONNX Runtime ≥ 1.24?)".into()))?
+        .map_err(err)?;
+    // From here the library is loaded for good, whatever happens next.
+    *loaded = Some((path.clone(), None));
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        builder
             .with_name("leadcrawl")
             .build()
             .map_err(|e| e.to_string())
-    })
-    .map_err(|_| err("loading the library panicked (not an ONNX Runtime ≥ 1.24?)".into()))?
+    }))
+    .map_err(|_| err("building the environment panicked (not an ONNX Runtime ≥ 1.24?)".into()))?
     .map_err(err)?;
-    *loaded = Some((path.to_path_buf(), built.clone()));
+    *loaded = Some((path.clone(), Some(built.clone())));
     Ok(built)
 }
