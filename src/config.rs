@@ -233,6 +233,53 @@ impl Default for ExtractSection {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbedSection {
+    /// Model folder (model.onnx + tokenizer files); empty: the one `./dev.sh` set up.
+    pub model_dir: Option<PathBuf>,
+    /// libonnxruntime.so; empty: ORT_DYLIB_PATH, else the one `./dev.sh` set up.
+    pub onnxruntime: Option<PathBuf>,
+    pub threads: usize,
+    pub batch_size: usize,
+    /// Tokens per chunk; 0: the model's maximum sequence length.
+    pub max_tokens: usize,
+    pub part_leads: usize,
+    /// Weight of a chunk in its lead's vector, by source: page types, `description`, `notes`.
+    pub weights: BTreeMap<String, f64>,
+}
+
+impl Default for EmbedSection {
+    fn default() -> Self {
+        let weights = [
+            ("description", 3.0),
+            ("notes", 1.0),
+            ("home", 2.0),
+            ("about", 2.0),
+            ("product", 1.5),
+            ("pricing", 1.0),
+            ("customers", 1.0),
+            ("careers", 0.5),
+            ("contact", 0.25),
+            ("legal", 0.0),
+            ("blog", 0.5),
+            ("other", 0.5),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        EmbedSection {
+            model_dir: None,
+            onnxruntime: None,
+            threads: 0,
+            batch_size: 32,
+            max_tokens: 0,
+            part_leads: 200,
+            weights,
+        }
+    }
+}
+
 /// The whole validated config, with paths made absolute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
@@ -241,6 +288,7 @@ pub struct Config {
     pub ingest: IngestSection,
     pub crawl: CrawlSection,
     pub extract: ExtractSection,
+    pub embed: EmbedSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -249,7 +297,7 @@ pub struct Config {
 }
 
 /// Known top-level sections, in file order.
-pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl", "extract"];
+pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl", "extract", "embed"];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
 pub const ENV_PREFIX: &str = "LEADCRAWL__";
@@ -381,6 +429,7 @@ impl Config {
             ingest: section(&table, "ingest", &mut issues),
             crawl: section(&table, "crawl", &mut issues),
             extract: section(&table, "extract", &mut issues),
+            embed: section(&table, "embed", &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             path: abs,
         };
@@ -407,6 +456,11 @@ impl Config {
         self.pipeline.output_dir = abs(&self.pipeline.output_dir);
         if let Some(i) = &self.ingest.input {
             self.ingest.input = Some(abs(i));
+        }
+        for p in [&mut self.embed.model_dir, &mut self.embed.onnxruntime] {
+            if let Some(path) = p.as_ref() {
+                *p = (!path.as_os_str().is_empty()).then(|| abs(path));
+            }
         }
     }
 
@@ -589,6 +643,47 @@ impl Config {
         }
         if e.part_leads < 1 {
             bad("extract.part_leads", "must be at least 1, got 0".into());
+        }
+        // embed
+        let m = &self.embed;
+        if m.batch_size < 1 {
+            bad("embed.batch_size", "must be at least 1, got 0".into());
+        }
+        if m.part_leads < 1 {
+            bad("embed.part_leads", "must be at least 1, got 0".into());
+        }
+        if m.threads > 256 {
+            bad(
+                "embed.threads",
+                format!("must be at most 256 (0 = one per core), got {}", m.threads),
+            );
+        }
+        const SOURCES: [&str; 12] = [
+            "description",
+            "notes",
+            "home",
+            "about",
+            "product",
+            "pricing",
+            "customers",
+            "careers",
+            "contact",
+            "legal",
+            "blog",
+            "other",
+        ];
+        for (k, w) in &m.weights {
+            if !SOURCES.contains(&k.as_str()) {
+                bad(
+                    &format!("embed.weights.{k}"),
+                    format!("unknown source; expected one of {}", SOURCES.join(", ")),
+                );
+            } else if !(w.is_finite() && *w >= 0.0) {
+                bad(
+                    &format!("embed.weights.{k}"),
+                    format!("must be a number ≥ 0, got {w}"),
+                );
+            }
         }
         if e.workers > 256 {
             bad(

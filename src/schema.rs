@@ -54,6 +54,11 @@ fn u32t() -> DataType {
 fn i32t() -> DataType {
     DataType::Int32
 }
+/// An embedding: `FixedSizeList<Float32, DIM>`; DIM (0 here) is the model's, set when written
+/// (see [`TableDef::arrow_schema_with_dim`]).
+pub fn vector() -> DataType {
+    DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, false)), 0)
+}
 fn boolean() -> DataType {
     DataType::Boolean
 }
@@ -246,8 +251,51 @@ pub const WEB_FEATURES: TableDef = TableDef {
     ],
 };
 
+pub const CHUNKS: TableDef = TableDef {
+    name: "chunks",
+    version: 1,
+    stage: "embed",
+    layout: Layout::Parts,
+    row_group_rows: 1024,
+    doc: "One row per embedded chunk: pieces of each page's text (and of the lead's own description and notes) that fit the model, each prefixed by its page title, with its vector. A lead is the unit of work. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead."),
+        col("source", utf8, false, "The page URL, or `description` / `notes` for the lead's own text."),
+        col("page_type", dict_utf8, false, "The page's type (`page_text.page_type`), or `description` / `notes`."),
+        col("chunk_index", u32t, false, "Position of the chunk within its source, from 0."),
+        col("text", utf8, false, "The chunk: title line (pages), then paragraphs, sentences or word runs of the source."),
+        col("tokens", u32t, false, "Tokens of `text` by the model's tokenizer, special tokens included; at most `embed.max_tokens` (a single longer word is cut by the model)."),
+        col("text_hash", utf8, false, "16 hex digits of SHA-256 of `text`: with the model id, the key of the embedding cache (unchanged text is never embedded twice)."),
+        col("vector", vector, false, "The chunk's embedding, L2-normalised (`FixedSizeList<Float32>`; DIM in the file metadata)."),
+    ],
+};
+
+pub const LEAD_EMBEDDINGS: TableDef = TableDef {
+    name: "lead_embeddings",
+    version: 1,
+    stage: "embed",
+    layout: Layout::Parts,
+    row_group_rows: 4096,
+    doc: "One row per lead: the weighted mean of its chunk vectors (weights by source, `embed.weights`), L2-normalised. Leads without any text have a null vector and `chunk_count` 0.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead."),
+        col("vector", vector, true, "The lead's embedding, L2-normalised; null without text."),
+        col("chunk_count", u32t, false, "Chunks pooled (weight > 0)."),
+        col("model_id", dict_utf8, false, "Model folder name and 16 hex digits of SHA-256 of its model.onnx."),
+        col("dimension", u32t, false, "Vector size."),
+    ],
+};
+
 /// All tables, in pipeline order.
-pub const TABLES: &[&TableDef] = &[&LEADS, &REJECTS, &PAGES, &PAGE_TEXT, &WEB_FEATURES];
+pub const TABLES: &[&TableDef] = &[
+    &LEADS,
+    &REJECTS,
+    &PAGES,
+    &PAGE_TEXT,
+    &WEB_FEATURES,
+    &CHUNKS,
+    &LEAD_EMBEDDINGS,
+];
 
 pub fn find(name: &str) -> Option<&'static TableDef> {
     TABLES.iter().copied().find(|t| t.name == name)
@@ -262,6 +310,23 @@ impl TableDef {
             .map(|c| {
                 Field::new(c.name, (c.ty)(), c.nullable)
                     .with_metadata([("description".to_string(), c.doc.to_string())].into())
+            })
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The schema with every vector column of dimension `dim`.
+    pub fn arrow_schema_with_dim(&self, dim: i32) -> Arc<Schema> {
+        let base = self.arrow_schema();
+        let fields: Vec<Field> = base
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::FixedSizeList(item, 0) => f
+                    .as_ref()
+                    .clone()
+                    .with_data_type(DataType::FixedSizeList(item.clone(), dim)),
+                _ => f.as_ref().clone(),
             })
             .collect();
         Arc::new(Schema::new(fields))
@@ -334,6 +399,10 @@ pub fn type_name(t: &DataType) -> String {
         DataType::Binary => "binary".into(),
         DataType::Dictionary(_, v) => format!("dictionary<{}>", type_name(v)),
         DataType::List(f) => format!("list<{}>", type_name(f.data_type())),
+        // Size 0 stands for the model's dimension, known when the table is written.
+        DataType::FixedSizeList(f, 0) => {
+            format!("fixed_size_list<{}, DIM>", type_name(f.data_type()))
+        }
         DataType::FixedSizeList(f, n) => {
             format!("fixed_size_list<{}, {n}>", type_name(f.data_type()))
         }

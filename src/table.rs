@@ -80,7 +80,11 @@ pub fn write_pending(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp_path = dir.join(format!("{TMP_PREFIX}{}-{file_name}", prov.run_id));
-    let schema = def.arrow_schema();
+    // The batches' own schema when they carry one that differs only by vector dimension.
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .unwrap_or_else(|| def.arrow_schema());
     let mut meta = vec![
         KeyValue::new("leadcrawl.schema_version".into(), def.version.to_string()),
         KeyValue::new("leadcrawl.table".into(), def.name.to_string()),

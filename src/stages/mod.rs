@@ -5,6 +5,7 @@
 //! resuming, fingerprints and status is the runner's ([`crate::runner`]).
 
 pub mod crawl;
+pub mod embed;
 pub mod extract;
 pub mod ingest;
 
@@ -51,6 +52,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &ingest::IngestStage,
         &crawl::CrawlStage,
         &extract::ExtractStage,
+        &embed::EmbedStage,
     ]
 }
 
