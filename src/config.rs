@@ -658,25 +658,16 @@ impl Config {
                 format!("must be at most 256 (0 = one per core), got {}", m.threads),
             );
         }
-        const SOURCES: [&str; 12] = [
-            "description",
-            "notes",
-            "home",
-            "about",
-            "product",
-            "pricing",
-            "customers",
-            "careers",
-            "contact",
-            "legal",
-            "blog",
-            "other",
-        ];
+        // Sources: the lead's own texts and every page type.
+        let sources: Vec<&str> = ["description", "notes"]
+            .into_iter()
+            .chain(enrich::pagetype::PageType::ALL.iter().map(|t| t.as_str()))
+            .collect();
         for (k, w) in &m.weights {
-            if !SOURCES.contains(&k.as_str()) {
+            if !sources.contains(&k.as_str()) {
                 bad(
                     &format!("embed.weights.{k}"),
-                    format!("unknown source; expected one of {}", SOURCES.join(", ")),
+                    format!("unknown source; expected one of {}", sources.join(", ")),
                 );
             } else if !(w.is_finite() && *w >= 0.0) {
                 bad(

@@ -197,3 +197,12 @@ pub fn read_registered(
     }
     Ok(out)
 }
+
+/// A dictionary-encoded string column (`dictionary<int32, string>`), for low-cardinality values.
+pub fn dict<'a>(values: impl Iterator<Item = &'a str>) -> arrow::array::ArrayRef {
+    let mut b = arrow::array::StringDictionaryBuilder::<arrow::datatypes::Int32Type>::new();
+    for v in values {
+        b.append_value(v);
+    }
+    std::sync::Arc::new(b.finish())
+}

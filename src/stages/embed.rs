@@ -16,9 +16,8 @@ use std::time::Instant;
 use anyhow::Context;
 use arrow::array::{
     Array, ArrayRef, AsArray, FixedSizeListBuilder, Float32Builder, RecordBatch, StringArray,
-    StringDictionaryBuilder, UInt32Array,
+    UInt32Array,
 };
-use arrow::datatypes::Int32Type;
 use embed::{EmbedOptions, Embedder, ModelDir};
 use sha2::{Digest, Sha256};
 
@@ -438,14 +437,6 @@ fn vectors_array<'a>(rows: impl Iterator<Item = Option<&'a [f32]>>, dim: usize) 
     Arc::new(b.finish())
 }
 
-fn dict<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    let mut b = StringDictionaryBuilder::<Int32Type>::new();
-    for v in values {
-        b.append_value(v);
-    }
-    Arc::new(b.finish())
-}
-
 fn chunks_batch(leads: &[LeadChunks], dim: usize) -> anyhow::Result<RecordBatch> {
     let rows: Vec<(&LeadChunks, usize)> = leads
         .iter()
@@ -461,7 +452,7 @@ fn chunks_batch(leads: &[LeadChunks], dim: usize) -> anyhow::Result<RecordBatch>
     let cols: Vec<ArrayRef> = vec![
         s(&|l, _| l.lead_id.as_str()),
         s(&|l, i| l.chunks[i].0.as_str()),
-        dict(rows.iter().map(|&(l, i)| l.chunks[i].1.as_str())),
+        table::dict(rows.iter().map(|&(l, i)| l.chunks[i].1.as_str())),
         Arc::new(
             rows.iter()
                 .map(|&(l, i)| l.chunks[i].2)
@@ -523,7 +514,7 @@ fn lead_batch(
         ),
         vectors_array(pooled.iter().map(|(v, _)| v.as_deref()), dim),
         Arc::new(pooled.iter().map(|(_, n)| *n).collect::<UInt32Array>()),
-        dict(leads.iter().map(|_| model_id)),
+        table::dict(leads.iter().map(|_| model_id)),
         Arc::new(leads.iter().map(|_| dim as u32).collect::<UInt32Array>()),
     ];
     Ok(RecordBatch::try_new(

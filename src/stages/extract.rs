@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int32Array, ListBuilder, RecordBatch, StringArray,
-    StringBuilder, StringDictionaryBuilder, UInt32Array, UInt64Array,
+    StringBuilder, UInt32Array, UInt64Array,
 };
 use arrow::datatypes::Int32Type;
 use enrich::extract::company::{extract_site, CompanyFeatures, PageInput, PageText};
@@ -377,14 +377,6 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
-fn dict<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    let mut b = StringDictionaryBuilder::<Int32Type>::new();
-    for v in values {
-        b.append_value(v);
-    }
-    Arc::new(b.finish())
-}
-
 fn lists<'a, I>(rows: impl Iterator<Item = I>) -> ArrayRef
 where
     I: IntoIterator<Item = &'a str>,
@@ -439,7 +431,7 @@ fn page_text_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     );
     c.insert(
         "page_type",
-        dict(rows.iter().map(|(_, t)| t.page_type.as_str())),
+        table::dict(rows.iter().map(|(_, t)| t.page_type.as_str())),
     );
     c.insert("lang", strings(rows.iter().map(|(_, t)| t.lang.as_deref())));
     c.insert(
@@ -472,7 +464,7 @@ fn page_text_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     );
     c.insert(
         "extractor_version",
-        dict(rows.iter().map(|_| EXTRACTOR_VERSION)),
+        table::dict(rows.iter().map(|_| EXTRACTOR_VERSION)),
     );
     batch(&PAGE_TEXT, c)
 }
@@ -653,7 +645,7 @@ fn web_features_batch(results: &[LeadResult]) -> anyhow::Result<RecordBatch> {
     );
     c.insert(
         "extractor_version",
-        dict(results.iter().map(|_| EXTRACTOR_VERSION)),
+        table::dict(results.iter().map(|_| EXTRACTOR_VERSION)),
     );
     batch(&WEB_FEATURES, c)
 }
