@@ -280,6 +280,77 @@ impl Default for EmbedSection {
     }
 }
 
+/// Registries the registry stage knows, by config name.
+pub const REGISTRIES: &[&str] = &["sirene", "sec_edgar", "gleif", "companies_house"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySection {
+    /// Registries asked, from [`REGISTRIES`]; an empty list turns the stage into a no-op.
+    pub registries: Vec<String>,
+    pub sirene_url: String,
+    pub sec_url: String,
+    pub sec_tickers_url: String,
+    pub gleif_url: String,
+    pub companies_house_url: String,
+    /// Requests per second per registry (one request at a time, spaced).
+    pub sirene_rps: f64,
+    pub sec_rps: f64,
+    pub gleif_rps: f64,
+    pub companies_house_rps: f64,
+    /// E-mail put in the User-Agent (the SEC requires one).
+    pub contact_email: String,
+    /// Environment variable holding the Companies House API key.
+    pub companies_house_key_env: String,
+    /// Cached responses older than this are asked again.
+    pub cache_ttl_days: f64,
+    /// Minimum match score to choose a record found by name.
+    pub accept_score: f64,
+    /// The best candidate must beat the next (another company) by this much.
+    pub margin: f64,
+    /// Candidates kept when none is chosen.
+    pub keep_candidates: usize,
+    /// Name similarity an id found on the company's own website needs (guards against the
+    /// web host's or an agency's SIREN in the legal notice).
+    pub website_id_min_name: f64,
+    pub timeout_secs: f64,
+    pub max_retries: u32,
+    /// Leads looked up at once.
+    pub concurrency: usize,
+    pub part_leads: usize,
+    /// Allow registry base URLs on loopback/private addresses (tests, the demo).
+    pub allow_private_networks: bool,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        RegistrySection {
+            registries: REGISTRIES.iter().map(|s| s.to_string()).collect(),
+            sirene_url: "https://recherche-entreprises.api.gouv.fr".into(),
+            sec_url: "https://data.sec.gov".into(),
+            sec_tickers_url: "https://www.sec.gov/files/company_tickers.json".into(),
+            gleif_url: "https://api.gleif.org/api/v1".into(),
+            companies_house_url: "https://api.company-information.service.gov.uk".into(),
+            sirene_rps: 7.0,
+            sec_rps: 10.0,
+            gleif_rps: 1.0,
+            companies_house_rps: 2.0,
+            contact_email: String::new(),
+            companies_house_key_env: "COMPANIES_HOUSE_API_KEY".into(),
+            cache_ttl_days: 30.0,
+            accept_score: enrich::registry::matching::MatchConfig::default().accept,
+            margin: enrich::registry::matching::MatchConfig::default().margin,
+            keep_candidates: enrich::registry::matching::MatchConfig::default().keep,
+            website_id_min_name: 0.5,
+            timeout_secs: 20.0,
+            max_retries: 3,
+            concurrency: 8,
+            part_leads: 500,
+            allow_private_networks: false,
+        }
+    }
+}
+
 /// The whole validated config, with paths made absolute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
@@ -288,6 +359,7 @@ pub struct Config {
     pub ingest: IngestSection,
     pub crawl: CrawlSection,
     pub extract: ExtractSection,
+    pub registry: RegistrySection,
     pub embed: EmbedSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
@@ -297,7 +369,9 @@ pub struct Config {
 }
 
 /// Known top-level sections, in file order.
-pub const SECTIONS: &[&str] = &["pipeline", "state", "ingest", "crawl", "extract", "embed"];
+pub const SECTIONS: &[&str] = &[
+    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed",
+];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
 pub const ENV_PREFIX: &str = "LEADCRAWL__";
@@ -429,6 +503,7 @@ impl Config {
             ingest: section(&table, "ingest", &mut issues),
             crawl: section(&table, "crawl", &mut issues),
             extract: section(&table, "extract", &mut issues),
+            registry: section(&table, "registry", &mut issues),
             embed: section(&table, "embed", &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             path: abs,
@@ -675,6 +750,81 @@ impl Config {
                     format!("must be a number ≥ 0, got {w}"),
                 );
             }
+        }
+        // registry
+        let r = &self.registry;
+        for (i, name) in r.registries.iter().enumerate() {
+            if !REGISTRIES.contains(&name.as_str()) {
+                bad(
+                    &format!("registry.registries[{i}]"),
+                    format!("unknown registry {name:?}; expected one of {}", REGISTRIES.join(", ")),
+                );
+            }
+        }
+        for (key, url) in [
+            ("registry.sirene_url", &r.sirene_url),
+            ("registry.sec_url", &r.sec_url),
+            ("registry.sec_tickers_url", &r.sec_tickers_url),
+            ("registry.gleif_url", &r.gleif_url),
+            ("registry.companies_house_url", &r.companies_house_url),
+        ] {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => bad(key, format!("must be an http(s) URL, got {url:?}")),
+            }
+        }
+        for (key, rps) in [
+            ("registry.sirene_rps", r.sirene_rps),
+            ("registry.sec_rps", r.sec_rps),
+            ("registry.gleif_rps", r.gleif_rps),
+            ("registry.companies_house_rps", r.companies_house_rps),
+        ] {
+            if !(rps > 0.0 && rps <= 1000.0) {
+                bad(key, format!("must be a rate in (0, 1000] requests per second, got {rps}"));
+            }
+        }
+        // Empty is allowed (the SEC is then skipped with a warning); a non-address is a mistake.
+        if !r.contact_email.is_empty() && !r.contact_email.contains('@') {
+            bad(
+                "registry.contact_email",
+                format!("must be an e-mail address (the SEC requires one in the User-Agent), got {:?}", r.contact_email),
+            );
+        }
+        if !(r.cache_ttl_days.is_finite() && r.cache_ttl_days >= 0.0) {
+            bad(
+                "registry.cache_ttl_days",
+                format!("must be zero or more days, got {}", r.cache_ttl_days),
+            );
+        }
+        for (key, x) in [
+            ("registry.accept_score", r.accept_score),
+            ("registry.margin", r.margin),
+            ("registry.website_id_min_name", r.website_id_min_name),
+        ] {
+            if !(0.0..=1.0).contains(&x) {
+                bad(key, format!("must be in [0, 1], got {x}"));
+            }
+        }
+        if !(r.timeout_secs > 0.0 && r.timeout_secs.is_finite()) {
+            bad(
+                "registry.timeout_secs",
+                format!("must be more than 0 seconds, got {}", r.timeout_secs),
+            );
+        }
+        if r.concurrency < 1 || r.concurrency > 256 {
+            bad(
+                "registry.concurrency",
+                format!("must be in 1..=256, got {}", r.concurrency),
+            );
+        }
+        if r.part_leads < 1 {
+            bad("registry.part_leads", "must be at least 1, got 0".into());
+        }
+        if r.max_retries > 10 {
+            bad(
+                "registry.max_retries",
+                format!("must be at most 10, got {}", r.max_retries),
+            );
         }
         if e.workers > 256 {
             bad(

@@ -59,6 +59,28 @@ fn i32t() -> DataType {
 pub fn vector() -> DataType {
     DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, false)), 0)
 }
+fn f64t() -> DataType {
+    DataType::Float64
+}
+fn date32() -> DataType {
+    DataType::Date32
+}
+/// Candidates kept by a lookup: `list<struct<registry, id, name, score>>`.
+pub fn candidate_list() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(
+            vec![
+                Field::new("registry", DataType::Utf8, false),
+                Field::new("id", DataType::Utf8, false),
+                Field::new("name", DataType::Utf8, false),
+                Field::new("score", DataType::Float64, false),
+            ]
+            .into(),
+        ),
+        false,
+    )))
+}
 fn boolean() -> DataType {
     DataType::Boolean
 }
@@ -286,6 +308,59 @@ pub const LEAD_EMBEDDINGS: TableDef = TableDef {
     ],
 };
 
+pub const REGISTRY: TableDef = TableDef {
+    name: "registry",
+    version: 1,
+    stage: "registry",
+    layout: Layout::Parts,
+    row_group_rows: 65_536,
+    doc: "One row per lead: the public registry record matched to it (France's SIRENE via the API Recherche d'entreprises, SEC EDGAR, GLEIF, UK Companies House), how it was matched, and its firmographics in one taxonomy across registries. Unmatched and ambiguous leads keep their top candidates. A lead is the unit of work.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead."),
+        col("match_status", dict_utf8, false, "`matched`; `ambiguous` (several candidates score alike: none chosen, see `candidates`); `unmatched` (best candidate below `registry.accept_score`, or none); `not_searched` (no registry for this lead's country, or the registry is off); `error` (a registry could not answer: the lead's unit failed and is retried by `--force registry`, which re-asks only what the cache lacks)."),
+        col("match_method", dict_utf8, true, "`id_input` (identifier in the input), `id_website` (identifier found on the company's own website, name checked), `name` (name search and scoring)."),
+        col("match_score", f64t, true, "1.0 for `id_input`; otherwise the matcher's score in [0, 1] (name similarity adjusted by country, postcode/city and domain agreement)."),
+        col("registry", dict_utf8, true, "`sirene`, `sec_edgar`, `gleif` or `companies_house`."),
+        col("registry_id", utf8, true, "SIREN (9 digits), CIK (10 digits, zero-padded), LEI, or UK company number."),
+        col("candidates", candidate_list, false, "Top candidates (`registry`, `id`, `name`, `score`) when nothing was chosen; empty when matched."),
+        col("note", utf8, true, "What was asked and why nothing was chosen, for people."),
+        col("legal_name", utf8, true, "Official name."),
+        col("other_names", utf8_list, true, "Acronym, trade, former and other names."),
+        col("status", dict_utf8, true, "`active` or `ceased`; null when the registry does not say (SEC)."),
+        col("industry_scheme", dict_utf8, true, "`NAF rev. 2` (SIRENE), `US SIC` (SEC), `UK SIC 2007` (Companies House)."),
+        col("industry_code", utf8, true, "The industry code as the registry writes it (`70.10Z`, `3571`, `62012`)."),
+        col("industry_label", utf8, true, "The registry's label of the code, when it gives one."),
+        col("nace_section", dict_utf8, true, "NACE rev. 2 section letter A–U: the one sector taxonomy across registries (NAF/UK SIC by division; US SIC by major group, see `enrich/data/`)."),
+        col("nace_division", dict_utf8, true, "NACE rev. 2 division, 2 digits (NAF and UK SIC only)."),
+        col("sic_division", dict_utf8, true, "US SIC division letter A–J (SEC only)."),
+        col("sector", dict_utf8, true, "English label of `nace_section`."),
+        col("headcount_band", dict_utf8, true, "The registry's headcount band code (INSEE `tranche_effectif_salarie`; `NN` = no employees or unknown)."),
+        col("headcount_min", u32t, true, "Lower bound of the headcount band."),
+        col("headcount_max", u32t, true, "Upper bound of the headcount band; null for the open top band (10,000+)."),
+        col("created", date32, true, "Creation / incorporation date (a year or month alone is read as its first day)."),
+        col("age_years", f64t, true, "Years from `created` to the day of the run."),
+        col("ceased", date32, true, "Closure / cessation date."),
+        col("legal_form", dict_utf8, true, "Legal form code (INSEE `nature_juridique`, GLEIF ELF code, Companies House type, SEC entity type)."),
+        col("legal_form_label", utf8, true, "Label of the legal form, when known."),
+        col("category", dict_utf8, true, "Company category: PME / ETI / GE (INSEE), the SEC filer category, the GLEIF entity category."),
+        col("address", utf8, true, "Head office address, one line."),
+        col("postcode", utf8, true, "Head office postcode."),
+        col("city", utf8, true, "Head office city."),
+        col("region", utf8, true, "Region / state code of the head office."),
+        col("country", dict_utf8, true, "ISO 3166-1 alpha-2 country of the head office."),
+        col("latitude", f64t, true, "Head office latitude (SIRENE)."),
+        col("longitude", f64t, true, "Head office longitude (SIRENE)."),
+        col("establishments", u32t, true, "Open establishments (SIRENE)."),
+        col("revenue", f64t, true, "Latest published revenue (SIRENE `finances`, EUR)."),
+        col("net_income", f64t, true, "Latest published net income (SIRENE `finances`, EUR)."),
+        col("financial_year", i32t, true, "Year of `revenue` / `net_income`."),
+        col("fiscal_year_end", utf8, true, "Fiscal year end, MMDD (SEC)."),
+        col("state_of_incorporation", utf8, true, "State or country of incorporation (SEC)."),
+        col("linked_ids", utf8_list, true, "Other identifiers the record names, as `kind:value` (`siret:…`, `vat:…`, `lei:…`, `ticker:…`)."),
+        col("raw_json", utf8, true, "The registry's record as JSON, for researchers (SEC: without the filings list)."),
+    ],
+};
+
 /// All tables, in pipeline order.
 pub const TABLES: &[&TableDef] = &[
     &LEADS,
@@ -293,6 +368,7 @@ pub const TABLES: &[&TableDef] = &[
     &PAGES,
     &PAGE_TEXT,
     &WEB_FEATURES,
+    &REGISTRY,
     &CHUNKS,
     &LEAD_EMBEDDINGS,
 ];
@@ -407,6 +483,15 @@ pub fn type_name(t: &DataType) -> String {
             format!("fixed_size_list<{}, {n}>", type_name(f.data_type()))
         }
         DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => format!("timestamp[us, {tz}]"),
+        DataType::Date32 => "date32".into(),
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), type_name(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => format!("{other:?}").to_lowercase(),
     }
 }

@@ -206,3 +206,12 @@ pub fn dict<'a>(values: impl Iterator<Item = &'a str>) -> arrow::array::ArrayRef
     }
     std::sync::Arc::new(b.finish())
 }
+
+/// A nullable dictionary-encoded string column.
+pub fn dict_opt<'a>(values: impl Iterator<Item = Option<&'a str>>) -> arrow::array::ArrayRef {
+    let mut b = arrow::array::StringDictionaryBuilder::<arrow::datatypes::Int32Type>::new();
+    for v in values {
+        b.append_option(v);
+    }
+    std::sync::Arc::new(b.finish())
+}

@@ -291,6 +291,51 @@ impl Fetcher {
         validators: Option<&Validators>,
         in_scope: &(dyn Fn(&Url) -> bool + Sync),
     ) -> Fetched {
+        self.fetch_inner(url, budget, policy, validators, in_scope, &[])
+            .await
+    }
+
+    /// An API call: any body type, redirects kept on the same host, and extra request
+    /// `headers` (`Accept`, `Authorization`, …; invalid ones are an [`ErrorKind::InvalidUrl`]
+    /// outcome, not a panic). Same limits, retries and politeness as [`Fetcher::fetch`].
+    pub async fn fetch_api(
+        &self,
+        url: &Url,
+        budget: &HostBudget,
+        headers: &[(&str, &str)],
+    ) -> Fetched {
+        let host = url.host_str().map(str::to_owned);
+        let same_host = move |u: &Url| u.host_str().map(str::to_owned) == host;
+        self.fetch_inner(url, budget, BodyPolicy::Any, None, &same_host, headers)
+            .await
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &Url,
+        budget: &HostBudget,
+        policy: BodyPolicy,
+        validators: Option<&Validators>,
+        in_scope: &(dyn Fn(&Url) -> bool + Sync),
+        headers: &[(&str, &str)],
+    ) -> Fetched {
+        let mut extra = HeaderMap::new();
+        for (k, v) in headers {
+            match (
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                (Ok(k), Ok(mut v)) => {
+                    v.set_sensitive(k == reqwest::header::AUTHORIZATION);
+                    extra.insert(k, v);
+                }
+                _ => {
+                    let mut out = Fetched::new(url);
+                    out.error = Some((ErrorKind::InvalidUrl, format!("invalid header {k:?}")));
+                    return out;
+                }
+            }
+        }
         let started = Instant::now();
         let mut out = Fetched::new(url);
         let mut current = url.clone();
@@ -318,7 +363,7 @@ impl Fetcher {
                 out.attempts += 1;
                 let permit = budget.acquire().await;
                 out.fetched_at = SystemTime::now();
-                let mut req = self.client.get(current.clone());
+                let mut req = self.client.get(current.clone()).headers(extra.clone());
                 if let Some(v) = validators {
                     if let Some(e) = v
                         .etag

@@ -216,6 +216,96 @@ NOTES_FR = ["Rencontré au salon {event}.", "Lead entrant via le site.", "Recomm
             "Prospection froide, réponse après relance.", "Démo demandée en {month}.", "Décideur : {role}.", ""]
 
 
+# Registry records for the demo's local registry API (`leadcrawl demo` serves them in the real
+# APIs' formats): SIRENE records for the French companies, SEC tickers and submissions for the
+# US ones that are "listed". Homonyms in other cities make name matching earn its keep.
+NAF = {"Software": ("62.01Z", "J"), "Industrial Manufacturing": ("28.29B", "C"), "Logistics": ("52.29B", "H"),
+       "Healthcare": ("21.20Z", "C"), "Financial Services": ("66.19B", "K"), "Renewable Energy": ("35.11Z", "D"),
+       "Construction": ("41.20A", "F"), "Food & Beverage": ("10.89Z", "C"), "Retail": ("47.91B", "G"),
+       "Cybersecurity": ("62.02A", "J")}
+SIC = {"Software": ("7372", "SERVICES-PREPACKAGED SOFTWARE"), "Industrial Manufacturing": ("3560", "GENERAL INDUSTRIAL MACHINERY & EQUIPMENT"),
+       "Logistics": ("4731", "ARRANGEMENT OF TRANSPORTATION OF FREIGHT & CARGO"), "Healthcare": ("2834", "PHARMACEUTICAL PREPARATIONS"),
+       "Financial Services": ("6199", "FINANCE SERVICES"), "Renewable Energy": ("4911", "ELECTRIC SERVICES"),
+       "Construction": ("1540", "GENERAL BLDG CONTRACTORS - NONRESIDENTIAL BLDGS"), "Food & Beverage": ("2000", "FOOD AND KINDRED PRODUCTS"),
+       "Retail": ("5961", "RETAIL-CATALOG & MAIL-ORDER HOUSES"), "Cybersecurity": ("7373", "SERVICES-COMPUTER INTEGRATED SYSTEMS DESIGN")}
+FORMS = {"SAS": "5710", "SA": "5599", "SARL": "5499"}
+BANDS = ["02", "03", "11", "12", "21", "22", "31", "32", "41", "42"]
+CITY_GEO = {"Paris": (48.8566, 2.3522, "11"), "Lyon": (45.7640, 4.8357, "84"), "Nantes": (47.2184, -1.5536, "52"),
+            "Lille": (50.6292, 3.0573, "32"), "Bordeaux": (44.8378, -0.5792, "75"), "Toulouse": (43.6047, 1.4442, "76")}
+STATES = {"Austin": "TX", "Denver": "CO", "Boston": "MA", "Chicago": "IL", "Seattle": "WA"}
+
+
+def sirene_record(s, r, siren, name, city, postcode, legal):
+    naf, section = NAF[s.industry]
+    # Won companies lean larger: a real but noisy firmographic signal.
+    band = r.choice(BANDS[3:] if (s.status == "won" and r.random() < 0.6) else BANDS)
+    lat, lon, region = CITY_GEO[city]
+    lat, lon = lat + r.uniform(-0.05, 0.05), lon + r.uniform(-0.05, 0.05)
+    siret = luhn_complete(f"{siren}0001")
+    ca = r.randint(3, 900) * 100_000
+    return {
+        "siren": siren, "nom_complet": name.upper(), "nom_raison_sociale": name.upper(), "sigle": None,
+        "nombre_etablissements": r.randint(1, 6), "nombre_etablissements_ouverts": r.randint(1, 3),
+        "siege": {"activite_principale": naf, "activite_principale_naf25": None, "adresse": f"{s.street.upper()} {postcode} {city.upper()}",
+                  "code_postal": postcode, "commune": postcode, "coordonnees": f"{lat:.6f},{lon:.6f}",
+                  "latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}", "libelle_commune": city.upper(), "region": region,
+                  "siret": siret, "tranche_effectif_salarie": band, "est_siege": True, "etat_administratif": "A",
+                  "code_pays_etranger": None, "libelle_pays_etranger": None, "date_creation": f"{s.founded}-01-01"},
+        "activite_principale": naf, "activite_principale_naf25": None, "section_activite_principale": section,
+        "categorie_entreprise": "PME" if band < "32" else "ETI", "annee_categorie_entreprise": "2023",
+        "date_creation": f"{s.founded}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}", "date_fermeture": None,
+        "etat_administratif": "A", "nature_juridique": FORMS.get(legal, "5710"), "tranche_effectif_salarie": band,
+        "annee_tranche_effectif_salarie": "2023", "caractere_employeur": "O", "statut_diffusion": "O",
+        "finances": {"2023": {"ca": ca, "resultat_net": int(ca * r.uniform(-0.05, 0.12))}},
+        "tva": [f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"], "dirigeants": [], "matching_etablissements": [],
+    }
+
+
+def write_registry(here, sites):
+    out = os.path.join(here, "registry")
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(os.path.join(out, "sec", "submissions"))
+    sirene, tickers = [], []
+    for s in sites:
+        r = random.Random(f"{SEED}:reg:{s.i}")
+        if s.country == "FR":
+            sirene.append(sirene_record(s, r, s.siren, s.name, s.city, s.zip, s.legal))
+            if r.random() < 0.35:  # a homonym elsewhere in France
+                other = r.choice([c for c in CITY_GEO if c != s.city])
+                siren = luhn_complete(f"{r.randint(30000000, 99999999)}")
+                sirene.append(sirene_record(s, r, siren, f"{s.short} {r.choice(['SARL', 'SAS'])}", other,
+                                            f"{r.randint(1, 95):02d}{r.randint(0, 999):03d}", "SARL"))
+        elif r.random() < 0.7:  # listed: in the SEC's files
+            cik = f"{int(s.cik):010d}"
+            tickers.append({"cik_str": int(s.cik), "ticker": "".join(w[0] for w in s.short.split()).upper() + "X",
+                            "title": s.name.upper().replace(".", "")})
+            sic, sic_label = SIC[s.industry]
+            state = STATES.get(s.city, "DE")
+            addr = {"street1": s.street.upper(), "street2": None, "city": s.city.upper(), "stateOrCountry": state,
+                    "zipCode": s.zip, "stateOrCountryDescription": state}
+            sub = {"cik": str(int(s.cik)), "entityType": "operating", "sic": sic, "sicDescription": sic_label,
+                   "ownerOrg": None, "insiderTransactionForOwnerExists": 0, "insiderTransactionForIssuerExists": 1,
+                   "name": s.name.upper().replace(".", ""), "tickers": [tickers[-1]["ticker"]], "exchanges": ["Nasdaq"],
+                   "ein": f"{r.randint(10, 99)}{r.randint(1000000, 9999999)}", "lei": None, "description": "",
+                   "website": "", "investorWebsite": "",
+                   "category": r.choice(["Non-accelerated filer", "Accelerated filer", "Large accelerated filer"]),
+                   "fiscalYearEnd": r.choice(["1231", "0630", "0930"]), "stateOfIncorporation": "DE",
+                   "stateOfIncorporationDescription": "DE", "addresses": {"mailing": addr, "business": addr},
+                   "phone": f"{r.randint(200, 999)}-555-{r.randint(1000, 9999)}", "flags": "", "formerNames": [],
+                   "filings": {"recent": {"accessionNumber": [], "filingDate": [], "form": []}, "files": []}}
+            with open(os.path.join(out, "sec", "submissions", f"CIK{cik}.json"), "w", encoding="utf-8") as fh:
+                json.dump(sub, fh, indent=1)
+            if r.random() < 0.3:  # an unrelated filer with a similar name
+                tickers.append({"cik_str": r.randint(2000000, 2999999), "ticker": "ZZ" + str(s.i),
+                                "title": f"{s.short.upper()} HOLDINGS TRUST"})
+    with open(os.path.join(out, "sirene.json"), "w", encoding="utf-8") as fh:
+        json.dump(sirene, fh, indent=1, ensure_ascii=False)
+    with open(os.path.join(out, "sec", "company_tickers.json"), "w", encoding="utf-8") as fh:
+        json.dump({str(k): t for k, t in enumerate(tickers)}, fh, indent=1)
+    return len(sirene), len(tickers)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sites_dir = os.path.join(here, "sites")
@@ -250,7 +340,8 @@ def main():
                  status=("open" if s.open else s.status), dead=s.i in DEAD) for s in sites]
     with open(os.path.join(here, "demo.json"), "w", encoding="utf-8") as fh:
         json.dump(dict(seed=SEED, companies=meta), fh, indent=1, ensure_ascii=False)
-    print(f"{N} leads, {N - len(DEAD)} sites, {pages} pages")
+    n_sirene, n_tickers = write_registry(here, sites)
+    print(f"{N} leads, {N - len(DEAD)} sites, {pages} pages, {n_sirene} SIRENE records, {n_tickers} SEC tickers")
 
 
 if __name__ == "__main__":

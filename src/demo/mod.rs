@@ -5,6 +5,7 @@
 //! runner as `leadcrawl run`, prints a summary and stops the server. Running it again resumes or
 //! skips, like `run`.
 
+pub mod registry_api;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,17 @@ contact_url = "https://example.org/leadcrawl-demo"
 # The demo's websites are on loopback addresses: allowed here only.
 allow_private_networks = true
 requests_per_second = 20.0
+
+[registry]
+# The demo's registries are served locally in the real APIs' formats (datasets/demo/registry).
+registries = ["sirene", "sec_edgar"]
+sirene_url = "http://__REGISTRY__:__PORT__"
+sec_url = "http://__REGISTRY__:__PORT__"
+sec_tickers_url = "http://__REGISTRY__:__PORT__/files/company_tickers.json"
+contact_email = "demo@example.org"
+allow_private_networks = true
+sirene_rps = 50.0
+sec_rps = 50.0
 "#;
 
 fn find_demo_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -83,7 +95,7 @@ fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<()> {
 pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Result<u8> {
     let demo = find_demo_dir(demo_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let web = server::DemoWeb::start(&demo.join("sites"))?;
+    let web = server::DemoWeb::start(&demo.join("sites"), Some(&demo.join("registry")))?;
     tracing::info!(
         hosts = web.hosts.len(),
         port = web.port,
@@ -93,7 +105,12 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
         std::fs::read_to_string(demo.join("leads.csv"))?.replace("__PORT__", &web.port.to_string());
     write_if_changed(&out.join("input/leads.csv"), &leads)?;
     let config_path = out.join("pipeline.toml");
-    write_if_changed(&config_path, DEMO_CONFIG)?;
+    write_if_changed(
+        &config_path,
+        &DEMO_CONFIG
+            .replace("__REGISTRY__", server::REGISTRY_IP)
+            .replace("__PORT__", &web.port.to_string()),
+    )?;
     let config = Config::load(&config_path)?;
     let _lock = runner::RunLock::acquire(config.output_dir())?;
     let stop = StopFlag::install()?;

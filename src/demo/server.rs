@@ -25,6 +25,12 @@ const PREFERRED_PORTS: std::ops::Range<u16> = 18_480..18_490;
 
 type Site = Arc<HashMap<String, (Vec<u8>, &'static str)>>;
 
+/// Answers a request target (path and query): body and content type, or `None` for 404.
+type Responder = Arc<dyn Fn(&str) -> Option<(Vec<u8>, &'static str)> + Send + Sync>;
+
+/// The loopback address of the demo's registry API (SIRENE search, SEC files).
+pub const REGISTRY_IP: &str = "127.0.29.1";
+
 fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next().unwrap_or("") {
         "html" | "htm" => "text/html; charset=utf-8",
@@ -65,8 +71,9 @@ fn load_site(dir: &Path, port: u16) -> anyhow::Result<HashMap<String, (Vec<u8>, 
 }
 
 impl DemoWeb {
-    /// Serves every `sites_dir/<ip>` folder.
-    pub fn start(sites_dir: &Path) -> anyhow::Result<DemoWeb> {
+    /// Serves every `sites_dir/<ip>` folder, and the registry API of `registry_dir` (if
+    /// given) on [`REGISTRY_IP`].
+    pub fn start(sites_dir: &Path, registry_dir: Option<&Path>) -> anyhow::Result<DemoWeb> {
         let mut hosts: Vec<(IpAddr, PathBuf)> = Vec::new();
         for e in std::fs::read_dir(sites_dir)
             .with_context(|| format!("reading {}", sites_dir.display()))?
@@ -84,6 +91,14 @@ impl DemoWeb {
             "no site folders (named by loopback IP) in {}",
             sites_dir.display()
         );
+        let registry = match registry_dir {
+            Some(d) => Some(Arc::new(super::registry_api::RegistryApi::load(d)?)),
+            None => None,
+        };
+        if let Some(r) = &registry {
+            let ip: IpAddr = REGISTRY_IP.parse()?;
+            hosts.push((ip, r.dir.clone()));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -94,9 +109,21 @@ impl DemoWeb {
         for want in candidates {
             match runtime.block_on(bind_all(&hosts, want)) {
                 Ok((port, listeners)) => {
-                    for ((_, dir), listener) in hosts.iter().zip(listeners) {
-                        let site: Site = Arc::new(load_site(dir, port)?);
-                        runtime.spawn(serve(listener, site));
+                    for ((ip, dir), listener) in hosts.iter().zip(listeners) {
+                        let responder: Responder = match &registry {
+                            Some(r) if ip.to_string() == REGISTRY_IP => {
+                                let r = r.clone();
+                                Arc::new(move |target: &str| r.answer(target))
+                            }
+                            _ => {
+                                let site: Site = Arc::new(load_site(dir, port)?);
+                                Arc::new(move |target: &str| {
+                                    let path = target.split(['?', '#']).next().unwrap_or("/");
+                                    site.get(path).cloned()
+                                })
+                            }
+                        };
+                        runtime.spawn(serve(listener, responder));
                     }
                     return Ok(DemoWeb {
                         port,
@@ -142,19 +169,19 @@ async fn bind_all(
     Ok((port, listeners))
 }
 
-async fn serve(listener: TcpListener, site: Site) {
+async fn serve(listener: TcpListener, responder: Responder) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let site = site.clone();
+        let responder = responder.clone();
         tokio::spawn(async move {
-            let _ = handle(stream, site).await;
+            let _ = handle(stream, responder).await;
         });
     }
 }
 
-async fn handle(mut stream: TcpStream, site: Site) -> std::io::Result<()> {
+async fn handle(mut stream: TcpStream, responder: Responder) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(2048);
     loop {
         let head_end = loop {
@@ -177,8 +204,10 @@ async fn handle(mut stream: TcpStream, site: Site) -> std::io::Result<()> {
         let method = parts.next().unwrap_or("");
         let target = parts.next().unwrap_or("/");
         let close = head.to_ascii_lowercase().contains("connection: close");
-        let path = target.split(['?', '#']).next().unwrap_or("/");
-        let (status, body, ct): (&str, &[u8], &str) = match (method, site.get(path)) {
+        let found = matches!(method, "GET" | "HEAD")
+            .then(|| responder(target))
+            .flatten();
+        let (status, body, ct): (&str, &[u8], &str) = match (method, &found) {
             ("GET" | "HEAD", Some((b, ct))) => ("200 OK", b, ct),
             ("GET" | "HEAD", None) => ("404 Not Found", b"not found\n", "text/plain"),
             _ => ("405 Method Not Allowed", b"", "text/plain"),

@@ -360,16 +360,30 @@ impl Run {
                 }
             }
         }
-        let texts: Vec<&str> = missing
+        // A text repeated within the part (same hash) is embedded once.
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let mut unique: Vec<(usize, usize)> = Vec::new();
+        let slot: Vec<usize> = missing
+            .iter()
+            .map(|&(li, ci)| {
+                *first.entry(leads[li].chunks[ci].5.as_str()).or_insert_with(|| {
+                    unique.push((li, ci));
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        drop(first);
+        let texts: Vec<&str> = unique
             .iter()
             .map(|&(li, ci)| leads[li].chunks[ci].3.as_str())
             .collect();
         let fresh = embedder.embed(&texts).map_err(|e| anyhow::anyhow!("{e}"))?;
         drop(texts);
-        for (&(li, ci), v) in missing.iter().zip(fresh) {
-            leads[li].vectors[ci] = v;
+        for (&(li, ci), &k) in missing.iter().zip(&slot) {
+            leads[li].vectors[ci] = fresh[k].clone();
         }
-        let entries: Vec<(&str, &[f32])> = missing
+        drop(fresh);
+        let entries: Vec<(&str, &[f32])> = unique
             .iter()
             .map(|&(li, ci)| {
                 (
@@ -386,7 +400,8 @@ impl Run {
         let mut part_counters = BTreeMap::new();
         part_counters.insert("leads".to_owned(), leads.len() as u64);
         part_counters.insert("chunks".to_owned(), n_chunks);
-        part_counters.insert("embedded".to_owned(), missing.len() as u64);
+        part_counters.insert("embedded".to_owned(), unique.len() as u64);
+        part_counters.insert("repeated".to_owned(), (missing.len() - unique.len()) as u64);
         part_counters.insert("cached".to_owned(), cached);
         let units: Vec<UnitOutcome> = leads
             .iter()

@@ -8,6 +8,7 @@ pub mod crawl;
 pub mod embed;
 pub mod extract;
 pub mod ingest;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,13 +53,14 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &ingest::IngestStage,
         &crawl::CrawlStage,
         &extract::ExtractStage,
+        &registry::RegistryStage,
         &embed::EmbedStage,
     ]
 }
 
 /// The names of the stages the pipeline will have, for clear messages about those not built yet.
 pub const PLANNED: &[&str] = &[
-    "ingest", "registry", "crawl", "extract", "embed", "features", "evaluate", "score",
+    "ingest", "crawl", "extract", "registry", "embed", "features", "evaluate", "score",
 ];
 
 /// What a stage is given.

@@ -3,7 +3,8 @@
 //!
 //! It records per stage a status, the fingerprint of its inputs and config, counters and
 //! timings; per unit of work (a batch of input rows, a host, a lead) done or failed with the
-//! reason; and the output part files. The one operation that matters for crash safety is
+//! reason; the output part files; and cached API responses (registry lookups, keyed by
+//! request, so that a re-run asks the public services nothing again). The one operation that matters for crash safety is
 //! [`StateStore::commit`]: a part file is renamed into place and its units marked done in one
 //! transaction, so a SIGKILL at any instant leaves either a registered complete part or an
 //! unregistered file that the next run deletes.
@@ -173,4 +174,17 @@ pub trait StateStore: Send + Sync {
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>>;
     /// Failed units of a stage with their reasons (at most `limit`).
     fn failures(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>>;
+    /// A cached API response by request key (registry lookups): `(status, body, stored at µs)`.
+    fn cache_get(&self, key: &str) -> Result<Option<CachedResponse>>;
+    /// Stores (or replaces) a response under `key`.
+    fn cache_put(&self, key: &str, status: u16, body: &[u8]) -> Result<()>;
+}
+
+/// A response kept by [`StateStore::cache_put`].
+#[derive(Debug, Clone)]
+pub struct CachedResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Microseconds since the Unix epoch.
+    pub stored_at: i64,
 }

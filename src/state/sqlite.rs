@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
+    CachedResponse, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS parts (
     file TEXT NOT NULL UNIQUE,
     rows INTEGER NOT NULL,
     created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS http_cache (
+    key TEXT PRIMARY KEY,
+    status INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    stored_at INTEGER NOT NULL
 );
 ";
 
@@ -329,6 +335,31 @@ impl StateStore for SqliteStore {
         )?;
         let rows = stmt.query_map(params![stage, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn cache_get(&self, key: &str) -> Result<Option<CachedResponse>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT status, body, stored_at FROM http_cache WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok(CachedResponse {
+                        status: r.get::<_, i64>(0)? as u16,
+                        body: r.get(1)?,
+                        stored_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn cache_put(&self, key: &str, status: u16, body: &[u8]) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO http_cache (key, status, body, stored_at) VALUES (?1, ?2, ?3, ?4)",
+            params![key, status as i64, body, now_micros()],
+        )?;
+        Ok(())
     }
 }
 

@@ -111,6 +111,17 @@ pub fn rows(dir: &Path) -> Vec<BTreeMap<String, Option<String>>> {
                             let k = d.keys().value(r) as usize;
                             d.values().as_string::<i32>().value(k).to_string()
                         }
+                        DataType::List(f) if f.data_type() != &DataType::Utf8 => {
+                            format!("<{} items>", col.as_list::<i32>().value(r).len())
+                        }
+                        DataType::Float64 => col
+                            .as_primitive::<arrow::datatypes::Float64Type>()
+                            .value(r)
+                            .to_string(),
+                        DataType::Date32 => col
+                            .as_primitive::<arrow::datatypes::Date32Type>()
+                            .value(r)
+                            .to_string(),
                         DataType::List(_) => {
                             let l = col.as_list::<i32>().value(r);
                             let s = l.as_string::<i32>();

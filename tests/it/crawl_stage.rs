@@ -37,7 +37,7 @@ fn config(extra: &str) -> String {
     format!(
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[crawl]\nallow_private_networks = true\n\
          contact_url = \"https://example.org/bot\"\nmax_retries = 1\nretry_base_ms = 10\nconnect_timeout_secs = 1.0\n\
-         read_timeout_secs = 2.0\n{extra}"
+         read_timeout_secs = 2.0\n{extra}\n[registry]\nregistries = []\n"
     )
 }
 

@@ -20,7 +20,7 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 #[test]
 fn demo_web_serves_each_company_on_its_own_loopback_host() {
-    let web = leadcrawl::demo::server::DemoWeb::start(&repo().join("datasets/demo/sites")).unwrap();
+    let web = leadcrawl::demo::server::DemoWeb::start(&repo().join("datasets/demo/sites"), None).unwrap();
     assert!(web.hosts.len() >= 50, "{}", web.hosts.len());
     let a = format!("127.0.20.1:{}", web.port);
     let (status, body) = get(&a, "/");

@@ -15,7 +15,7 @@ fn leads_csv() -> &'static str {
 }
 
 fn config(extra: &str) -> String {
-    format!("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n{extra}")
+    format!("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n{extra}\n[registry]\nregistries = []\n")
 }
 
 fn counters(run: &Run) -> serde_json::Value {

@@ -10,6 +10,8 @@ mod embed;
 mod extract;
 mod ingest;
 mod readback;
+mod registry;
+mod registry_match;
 mod resume;
 mod robots_corpus;
 mod web;
