@@ -757,7 +757,10 @@ impl Config {
             if !REGISTRIES.contains(&name.as_str()) {
                 bad(
                     &format!("registry.registries[{i}]"),
-                    format!("unknown registry {name:?}; expected one of {}", REGISTRIES.join(", ")),
+                    format!(
+                        "unknown registry {name:?}; expected one of {}",
+                        REGISTRIES.join(", ")
+                    ),
                 );
             }
         }
@@ -780,14 +783,20 @@ impl Config {
             ("registry.companies_house_rps", r.companies_house_rps),
         ] {
             if !(rps > 0.0 && rps <= 1000.0) {
-                bad(key, format!("must be a rate in (0, 1000] requests per second, got {rps}"));
+                bad(
+                    key,
+                    format!("must be a rate in (0, 1000] requests per second, got {rps}"),
+                );
             }
         }
         // Empty is allowed (the SEC is then skipped with a warning); a non-address is a mistake.
         if !r.contact_email.is_empty() && !r.contact_email.contains('@') {
             bad(
                 "registry.contact_email",
-                format!("must be an e-mail address (the SEC requires one in the User-Agent), got {:?}", r.contact_email),
+                format!(
+                    "must be an e-mail address (the SEC requires one in the User-Agent), got {:?}",
+                    r.contact_email
+                ),
             );
         }
         if !(r.cache_ttl_days.is_finite() && r.cache_ttl_days >= 0.0) {

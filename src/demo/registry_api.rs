@@ -35,15 +35,13 @@ fn unescape(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -140,7 +138,10 @@ mod tests {
 
     #[test]
     fn queries_decode() {
-        assert_eq!(unescape("Summit%20Contracting+SAS"), "Summit Contracting SAS");
+        assert_eq!(
+            unescape("Summit%20Contracting+SAS"),
+            "Summit Contracting SAS"
+        );
         assert_eq!(unescape("100%"), "100%");
         assert_eq!(unescape("%C3%A9t%C3%A9"), "été");
         assert_eq!(

@@ -366,10 +366,12 @@ impl Run {
         let slot: Vec<usize> = missing
             .iter()
             .map(|&(li, ci)| {
-                *first.entry(leads[li].chunks[ci].5.as_str()).or_insert_with(|| {
-                    unique.push((li, ci));
-                    unique.len() - 1
-                })
+                *first
+                    .entry(leads[li].chunks[ci].5.as_str())
+                    .or_insert_with(|| {
+                        unique.push((li, ci));
+                        unique.len() - 1
+                    })
             })
             .collect();
         drop(first);

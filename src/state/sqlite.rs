@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    CachedResponse, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
+    CachedResponse, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError,
+    StateStore, UnitOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 1;

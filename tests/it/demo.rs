@@ -20,7 +20,8 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 #[test]
 fn demo_web_serves_each_company_on_its_own_loopback_host() {
-    let web = leadcrawl::demo::server::DemoWeb::start(&repo().join("datasets/demo/sites"), None).unwrap();
+    let web =
+        leadcrawl::demo::server::DemoWeb::start(&repo().join("datasets/demo/sites"), None).unwrap();
     assert!(web.hosts.len() >= 50, "{}", web.hosts.len());
     let a = format!("127.0.20.1:{}", web.port);
     let (status, body) = get(&a, "/");
@@ -65,6 +66,50 @@ fn demo_runs_offline_and_resumes() {
             .unwrap()
             .starts_with(&format!("http://{}:", c["ip"].as_str().unwrap())));
     }
+    // Registry: one row per lead; matches checked against the generator's truth.
+    let registry: std::collections::HashMap<String, _> = rows(&out.join("registry"))
+        .into_iter()
+        .map(|r| (get_field(&r, "lead_id").unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(registry.len(), leads.len());
+    let (mut right, mut wrong) = (0, Vec::new());
+    let mut methods = std::collections::BTreeMap::<String, usize>::new();
+    for (lead, c) in leads.iter().zip(companies) {
+        let r = &registry[get_field(lead, "lead_id").unwrap()];
+        if get_field(r, "match_status") != Some("matched") {
+            continue;
+        }
+        *methods
+            .entry(get_field(r, "match_method").unwrap().to_owned())
+            .or_default() += 1;
+        let truth = match c["country"].as_str() {
+            Some("FR") => c["siren"].as_str().unwrap().to_owned(),
+            _ => format!("{:010}", c["cik"].as_str().unwrap().parse::<u64>().unwrap()),
+        };
+        if get_field(r, "registry_id") == Some(truth.as_str()) {
+            right += 1;
+        } else {
+            wrong.push((
+                c["name"].clone(),
+                get_field(r, "registry_id").map(str::to_owned),
+            ));
+        }
+    }
+    println!(
+        "demo registry: {right} right, {} wrong {wrong:?}, by method {methods:?}",
+        wrong.len()
+    );
+    assert!(right >= 45, "{right} matched right");
+    // The demo has one near-namesake pair ("Keystone Engineering" listed, "KeystoneEngineering"
+    // not): a name-only match cannot tell them apart.
+    assert!(wrong.len() <= 1, "{wrong:?}");
+    for m in ["id_input", "id_website", "name"] {
+        assert!(
+            methods.get(m).copied().unwrap_or(0) >= 5,
+            "{m}: {methods:?}"
+        );
+    }
+
     let o = bin()
         .args(["demo", "--out", out.to_str().unwrap()])
         .current_dir(repo())

@@ -281,12 +281,22 @@ fn registry_stage_matches_by_id_website_and_name_politely_and_caches() {
         assert_eq!(get(r, "registry_id"), registry_id, "{id}: {r:?}");
     };
     check("by-siren", "matched", Some("id_input"), Some("552032534"));
-    check("by-website", "matched", Some("id_website"), Some("552032534"));
+    check(
+        "by-website",
+        "matched",
+        Some("id_website"),
+        Some("552032534"),
+    );
     check("by-name-fr", "matched", Some("name"), Some("552032534"));
     check("ambiguous", "ambiguous", None, None);
     check("by-name-us", "matched", Some("name"), Some("0000320193"));
     check("by-cik", "matched", Some("id_input"), Some("0000350001"));
-    check("by-lei", "matched", Some("id_input"), Some("9845001B2AD43E664E58"));
+    check(
+        "by-lei",
+        "matched",
+        Some("id_input"),
+        Some("9845001B2AD43E664E58"),
+    );
     check("by-number", "matched", Some("id_input"), Some("00002065"));
     check("nowhere", "unmatched", None, None);
     // The host's SIREN on the website was looked up and refused by name.
@@ -368,7 +378,13 @@ print("ok")
     // A forced re-run: every answer comes from the cache; the servers see nothing new.
     let before = reg.hits();
     let o = run
-        .cmd(&["run", "--stages", "ingest,crawl,extract,registry", "--force", "registry"])
+        .cmd(&[
+            "run",
+            "--stages",
+            "ingest,crawl,extract,registry",
+            "--force",
+            "registry",
+        ])
         .env("LEADCRAWL_TEST_CH_KEY", UK_KEY)
         .output()
         .unwrap();
@@ -427,10 +443,74 @@ fn an_unreachable_registry_fails_the_lead_and_a_forced_rerun_asks_only_what_is_m
     // The registry is back: a forced re-run asks SIRENE again and the SEC nothing.
     reg.down.store(false, Ordering::SeqCst);
     let sec_before = reg.sec.hits().len();
-    let o = run.run(&["run", "--stages", "ingest,crawl,extract,registry", "--force", "registry"]);
+    let o = run.run(&[
+        "run",
+        "--stages",
+        "ingest,crawl,extract,registry",
+        "--force",
+        "registry",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(reg.sec.hits().len(), sec_before, "the SEC answer came from the cache");
+    assert_eq!(
+        reg.sec.hits().len(),
+        sec_before,
+        "the SEC answer came from the cache"
+    );
     let rows = registry_rows(&run);
     let fr = &rows["fr"];
     assert_eq!(get(fr, "match_status"), Some("matched"), "{fr:?}");
+}
+
+#[test]
+fn a_killed_registry_stage_resumes_each_lead_exactly_once() {
+    let reg = Registries::start();
+    let run = Run::new();
+    let mut csv = String::from("id,name,country,siren,status\n");
+    for i in 0..6 {
+        csv.push_str(&format!("lead{i},Danone {i},FR,552032534,won\n"));
+    }
+    run.write("leads.csv", csv);
+    run.config(&reg.config("part_leads = 1\n[ingest.columns]\nid = \"id\"\n"));
+    let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let parts = |run: &Run| {
+        std::fs::read_dir(run.out().join("registry"))
+            .map(|d| {
+                d.filter(|e| {
+                    let n = e.as_ref().unwrap().file_name();
+                    let n = n.to_string_lossy();
+                    n.starts_with("part-") && n.ends_with(".parquet")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let mut child = run
+        .cmd(&["run", "--stages", "ingest,crawl,extract,registry"])
+        .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "300")
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while parts(&run) < 2 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = parts(&run);
+    assert!(
+        (2..6).contains(&done),
+        "killed mid-stage after {done} part(s)"
+    );
+
+    let o = run.run(&["run", "--stages", "ingest,crawl,extract,registry"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = registry_rows(&run);
+    assert_eq!(rows.len(), 6, "every lead once");
+    let all = crate::common::rows(&run.out().join("registry"));
+    assert_eq!(all.len(), 6, "no lead written twice");
+    assert!(rows
+        .values()
+        .all(|r| get(r, "match_status") == Some("matched")));
+    // One SIREN, asked once: every later lookup came from the cache, across the kill.
+    assert_eq!(reg.sirene.hits().len(), 1, "{:?}", reg.sirene.paths());
 }

@@ -23,7 +23,9 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .or_else(|| NaiveDate::parse_from_str(&format!("{}-01", s.get(..7)?), "%Y-%m-%d").ok())
         .or_else(|| {
             let y: i32 = s.get(..4)?.parse().ok()?;
-            (s.len() == 4).then(|| NaiveDate::from_ymd_opt(y, 1, 1)).flatten()
+            (s.len() == 4)
+                .then(|| NaiveDate::from_ymd_opt(y, 1, 1))
+                .flatten()
         })
 }
 
@@ -71,7 +73,11 @@ pub fn registry_batch(
         Arc::new((0..n).map(|i| rec(i).and_then(f)).collect::<UInt32Array>())
     };
     let created: Vec<Option<NaiveDate>> = (0..n)
-        .map(|i| rec(i).and_then(|r| r.created.as_deref()).and_then(parse_date))
+        .map(|i| {
+            rec(i)
+                .and_then(|r| r.created.as_deref())
+                .and_then(parse_date)
+        })
         .collect();
 
     let cand_fields = match crate::schema::candidate_list() {
@@ -81,12 +87,10 @@ pub fn registry_batch(
         },
         _ => unreachable!("candidate_list is a list"),
     };
-    let mut cands = ListBuilder::new(StructBuilder::from_fields(cand_fields.clone(), 0))
-        .with_field(Arc::new(Field::new(
-            "item",
-            DataType::Struct(cand_fields),
-            false,
-        )));
+    let mut cands =
+        ListBuilder::new(StructBuilder::from_fields(cand_fields.clone(), 0)).with_field(Arc::new(
+            Field::new("item", DataType::Struct(cand_fields), false),
+        ));
     for (_, r) in rows {
         for c in &r.candidates {
             let sb = cands.values();
@@ -137,12 +141,7 @@ pub fn registry_batch(
         d(&|r| r.headcount_band.clone()),
         u32s(&|r| r.headcount_min),
         u32s(&|r| r.headcount_max),
-        Arc::new(
-            created
-                .iter()
-                .map(|c| c.map(days))
-                .collect::<Date32Array>(),
-        ),
+        Arc::new(created.iter().map(|c| c.map(days)).collect::<Date32Array>()),
         Arc::new(
             created
                 .iter()

@@ -93,7 +93,10 @@ impl Stage for RegistryStage {
         ctx.progress.set_total(leads.len() as u64);
         let finished = ctx.store.finished_units(ctx.stage)?;
         ctx.progress.inc(
-            leads.iter().filter(|l| finished.contains(&l.lead_id)).count() as u64,
+            leads
+                .iter()
+                .filter(|l| finished.contains(&l.lead_id))
+                .count() as u64,
             "already done",
         );
         leads.retain(|l| !finished.contains(&l.lead_id));
@@ -227,12 +230,21 @@ fn read_leads(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadIn>> {
                 .with_context(|| format!("leads.{n}"))
                 .map(|c| c.as_string::<i32>())
         };
-        let (ids, names, countries, domains) =
-            (col("lead_id")?, col("name")?, col("country")?, col("domain")?);
-        let (sirens, ciks, leis, numbers) =
-            (col("siren")?, col("cik")?, col("lei")?, col("company_number")?);
+        let (ids, names, countries, domains) = (
+            col("lead_id")?,
+            col("name")?,
+            col("country")?,
+            col("domain")?,
+        );
+        let (sirens, ciks, leis, numbers) = (
+            col("siren")?,
+            col("cik")?,
+            col("lei")?,
+            col("company_number")?,
+        );
         for r in 0..b.num_rows() {
-            let opt = |a: &arrow::array::StringArray| (!a.is_null(r)).then(|| a.value(r).to_owned());
+            let opt =
+                |a: &arrow::array::StringArray| (!a.is_null(r)).then(|| a.value(r).to_owned());
             out.push(LeadIn {
                 lead_id: ids.value(r).to_owned(),
                 name: names.value(r).to_owned(),
@@ -252,7 +264,10 @@ fn read_leads(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadIn>> {
 fn read_web(batches: &[RecordBatch]) -> anyhow::Result<HashMap<String, LeadIn>> {
     let mut out = HashMap::new();
     for b in batches {
-        let col = |n: &str| b.column_by_name(n).with_context(|| format!("web_features.{n}"));
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .with_context(|| format!("web_features.{n}"))
+        };
         let ids = col("lead_id")?.as_string::<i32>();
         let list = |n: &str| -> anyhow::Result<Vec<Vec<String>>> {
             let l = col(n)?.as_list::<i32>();
@@ -271,7 +286,8 @@ fn read_web(batches: &[RecordBatch]) -> anyhow::Result<HashMap<String, LeadIn>> 
         let post = col("org_postal_code")?.as_string::<i32>();
         let city = col("org_locality")?.as_string::<i32>();
         for r in 0..b.num_rows() {
-            let opt = |a: &arrow::array::StringArray| (!a.is_null(r)).then(|| a.value(r).to_owned());
+            let opt =
+                |a: &arrow::array::StringArray| (!a.is_null(r)).then(|| a.value(r).to_owned());
             out.insert(
                 ids.value(r).to_owned(),
                 LeadIn {

@@ -254,7 +254,11 @@ impl<'a> Resolver<'a> {
         let url = uk::profile_url(&self.cfg.companies_house_url, number);
         let auth = basic_auth(key);
         let headers = [("authorization", auth.as_str())];
-        let Some(body) = self.api.get(Registry::CompaniesHouse, &url, &headers).await? else {
+        let Some(body) = self
+            .api
+            .get(Registry::CompaniesHouse, &url, &headers)
+            .await?
+        else {
             return Ok(None);
         };
         uk::parse_profile(&body)
@@ -406,27 +410,40 @@ impl<'a> Resolver<'a> {
         for (id, registry, enabled) in by_input {
             let Some(id) = id else { continue };
             if !enabled {
-                out.notes
-                    .push(format!("{} {id} not looked up: registry off", registry.as_str()));
+                out.notes.push(format!(
+                    "{} {id} not looked up: registry off",
+                    registry.as_str()
+                ));
                 continue;
             }
             match self.by_id(registry, id).await? {
                 Some(rec) => return Ok(out.matched("id_input", 1.0, rec)),
-                None => out
-                    .notes
-                    .push(format!("{} has no record {id} (input id)", registry.as_str())),
+                None => out.notes.push(format!(
+                    "{} has no record {id} (input id)",
+                    registry.as_str()
+                )),
             }
         }
         // 2. Identifiers on the company's own website, checked against the name.
         let mut web: Vec<(Registry, &String)> = Vec::new();
         if self.sirene {
-            web.extend(lead.web_sirens.iter().take(3).map(|s| (Registry::Sirene, s)));
+            web.extend(
+                lead.web_sirens
+                    .iter()
+                    .take(3)
+                    .map(|s| (Registry::Sirene, s)),
+            );
         }
         if self.gleif {
             web.extend(lead.web_leis.iter().take(2).map(|s| (Registry::Gleif, s)));
         }
         if self.uk_key.is_some() {
-            web.extend(lead.web_uk.iter().take(2).map(|s| (Registry::CompaniesHouse, s)));
+            web.extend(
+                lead.web_uk
+                    .iter()
+                    .take(2)
+                    .map(|s| (Registry::CompaniesHouse, s)),
+            );
         }
         let mut best: Option<(Scored, Firmographics)> = None;
         for (registry, id) in web {
