@@ -9,7 +9,8 @@
 #     (process start, model load, chunking, inference, Parquet) under /usr/bin/time -v;
 # (b) bench/embed_naive.py on the texts of the chunks table (the same chunks, in lead order),
 #     timed whole the same way; it also prints its own inference-only seconds;
-# (c) a check that both produce the same vectors (min cosine over all chunks).
+# (c) both embedders alone on those texts (inference only: embed/examples/embed_file.rs and the
+#     Python script's own timer), and a check that both give the same vectors (min cosine).
 # Both sides use 2 ONNX Runtime threads and the model set up by ./dev.sh.
 # Needs: nginx (apt), ./dev.sh setup done (.venv with onnxruntime, tokenizers, pyarrow, numpy).
 # Results: /tmp/leadcrawl-bench/results/embed-*.txt; figures go to bench/README.md by hand.
@@ -27,6 +28,7 @@ LC=$PWD/target/release/leadcrawl
 MODEL=$("$PY" -c 'import json,os;print(json.load(open(os.path.expanduser("~/.local/share/leadcrawl/runtime.json")))["model_dir"])')
 mkdir -p "$OUT"
 cargo build --release --locked -q
+cargo build --release --locked -q -p embed --example embed_file
 
 F=
 trap '[ -n "$F" ] && $SHARED/sitefarm/serve.sh stop "$F" >/dev/null 2>&1 || true' EXIT
@@ -88,6 +90,8 @@ PY
   python3 "$SHARED/measure.py" -n "$RUNS" --warmup "$WARMUP" -- "$W/lc-embed.sh" | tee -a "$OUT/embed-$size.txt"
   echo "== embed-$size python naive (whole process)" | tee -a "$OUT/embed-$size.txt"
   python3 "$SHARED/measure.py" -n "$RUNS" --warmup "$WARMUP" -- "$PY" bench/embed_naive.py "$MODEL" "$W/texts.jsonl" | tee -a "$OUT/embed-$size.txt"
+  echo "== embed-$size leadcrawl embedder (inference only, one run: embed/examples/embed_file.rs)" | tee -a "$OUT/embed-$size.txt"
+  ./target/release/examples/embed_file "$W/texts.jsonl" 32 2 | tee -a "$OUT/embed-$size.txt"
   echo "== embed-$size python naive (inference only, one run)" | tee -a "$OUT/embed-$size.txt"
   "$PY" bench/embed_naive.py "$MODEL" "$W/texts.jsonl" --save "$W/naive.npy" | tee -a "$OUT/embed-$size.txt"
   "$PY" - "$W/out/chunks" "$W/naive.npy" <<'PY' | tee -a "$OUT/embed-$size.txt"

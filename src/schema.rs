@@ -59,6 +59,9 @@ fn i32t() -> DataType {
 pub fn vector() -> DataType {
     DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, false)), 0)
 }
+fn i8t() -> DataType {
+    DataType::Int8
+}
 fn f64t() -> DataType {
     DataType::Float64
 }
@@ -361,6 +364,81 @@ pub const REGISTRY: TableDef = TableDef {
     ],
 };
 
+pub const FEATURES: TableDef = TableDef {
+    name: "features",
+    version: 1,
+    stage: "features",
+    layout: Layout::File,
+    row_group_rows: 65_536,
+    doc: "One row per lead, for training: the label, the lead's own columns worth keeping, registry firmographics, web features, the pooled embedding, explicit missing-value indicators and provenance. Numbers are numbers, categories dictionary strings, lists lists. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, and the run's provenance (`leadcrawl.config_hash`, …).",
+    columns: &[
+        col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
+        col("external_id", utf8, true, "The CRM's own id."),
+        col("name", utf8, false, "Company name as given."),
+        col("domain", utf8, true, "Registrable domain of the website."),
+        col("country", utf8, true, "ISO 3166-1 alpha-2 country of the input."),
+        col("status", dict_utf8, false, "`won`, `lost` or `open`."),
+        col("label", i8t, true, "1 won, 0 lost, null open: the training target."),
+        // indicators
+        col("has_website", boolean, false, "The input gave a website."),
+        col("crawl_failed", boolean, false, "A website was given but no page could be read (dead site, robots, errors)."),
+        col("registry_matched", boolean, false, "A registry record was matched (`registry.match_status = matched`)."),
+        col("has_embedding", boolean, false, "The lead has a pooled vector (some text: description, notes or pages)."),
+        // registry
+        col("registry_match", dict_utf8, true, "`registry.match_status`."),
+        col("registry_method", dict_utf8, true, "`registry.match_method`."),
+        col("registry_score", f64t, true, "`registry.match_score`."),
+        col("registry", dict_utf8, true, "Registry of the matched record."),
+        col("nace_section", dict_utf8, true, "NACE rev. 2 section A–U (one taxonomy across registries)."),
+        col("nace_division", dict_utf8, true, "NACE rev. 2 division (NAF, UK SIC)."),
+        col("sector", dict_utf8, true, "Label of `nace_section`."),
+        col("headcount_min", u32t, true, "Lower bound of the registry's headcount band."),
+        col("headcount_max", u32t, true, "Upper bound of the headcount band (null: open top band)."),
+        col("age_years", f64t, true, "Company age in years at the registry stage's run."),
+        col("legal_form", dict_utf8, true, "Legal form code."),
+        col("category", dict_utf8, true, "Company category (PME/ETI/GE, SEC filer category, …)."),
+        col("establishments", u32t, true, "Open establishments (SIRENE)."),
+        col("revenue", f64t, true, "Latest published revenue."),
+        col("net_income", f64t, true, "Latest published net income."),
+        col("hq_region", utf8, true, "Head-office region / state code."),
+        col("hq_country", dict_utf8, true, "Head-office country."),
+        // web
+        col("pages", u32t, true, "Pages extracted (0: none readable; null: no row)."),
+        col("pages_home", u32t, true, "Pages of type home."),
+        col("pages_about", u32t, true, "Pages of type about."),
+        col("pages_product", u32t, true, "Pages of type product."),
+        col("pages_pricing", u32t, true, "Pages of type pricing."),
+        col("pages_customers", u32t, true, "Pages of type customers."),
+        col("pages_careers", u32t, true, "Pages of type careers."),
+        col("pages_contact", u32t, true, "Pages of type contact."),
+        col("pages_legal", u32t, true, "Pages of type legal."),
+        col("pages_blog", u32t, true, "Pages of type blog."),
+        col("has_pricing", boolean, true, "A pricing page was found."),
+        col("has_careers", boolean, true, "A careers page was found."),
+        col("has_customers", boolean, true, "A customers / references page was found."),
+        col("has_blog", boolean, true, "A blog was found."),
+        col("words", u64t, true, "Words of main text over the lead's pages."),
+        col("main_lang", utf8, true, "Most frequent page language."),
+        col("languages", utf8_list, true, "Languages of the pages."),
+        col("technologies", utf8_list, true, "Technologies detected on the site."),
+        col("technology_count", u32t, true, "Number of technologies."),
+        col("email_count", u32t, true, "E-mail addresses found."),
+        col("own_domain_email_count", u32t, true, "E-mail addresses on the company's own domain."),
+        col("phone_count", u32t, true, "Phone numbers found."),
+        col("social_profiles", u32t, true, "Social profiles linked (LinkedIn, X, Facebook, Instagram, YouTube, GitHub)."),
+        col("copyright_year_max", i32t, true, "Latest copyright year on the site."),
+        col("founding_year", i32t, true, "Founding year stated on the site."),
+        // embedding
+        col("embedding", vector, true, "The lead's pooled embedding, L2-normalised (`FixedSizeList<Float32, DIM>`); null without text."),
+        col("chunk_count", u32t, true, "Chunks pooled into `embedding`."),
+        // provenance
+        col("pages_used", u32t, false, "Pages whose text fed the features (= `pages`, 0 when none)."),
+        col("crawl_first_at", timestamp_utc, true, "First fetch of the lead's site in the crawl."),
+        col("crawl_last_at", timestamp_utc, true, "Last fetch of the lead's site in the crawl."),
+        col("model_id", dict_utf8, true, "Embedding model id."),
+    ],
+};
+
 /// All tables, in pipeline order.
 pub const TABLES: &[&TableDef] = &[
     &LEADS,
@@ -371,6 +449,7 @@ pub const TABLES: &[&TableDef] = &[
     &REGISTRY,
     &CHUNKS,
     &LEAD_EMBEDDINGS,
+    &FEATURES,
 ];
 
 pub fn find(name: &str) -> Option<&'static TableDef> {

@@ -145,6 +145,25 @@ pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TableError> {
         })
 }
 
+/// Reads only the named columns of a Parquet file (e.g. `pages` without its HTML).
+pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, TableError> {
+    let file = File::open(path).map_err(io(path))?;
+    let pq = |source| TableError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let mask =
+        parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    let reader = builder.with_projection(mask).build().map_err(pq)?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TableError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// Deletes files in a table's folder that are not registered parts: temporaries and parts whose
 /// commit never happened (the process died between rename and commit). Returns what it removed.
 pub fn remove_unregistered(

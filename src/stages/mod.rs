@@ -7,6 +7,7 @@
 pub mod crawl;
 pub mod embed;
 pub mod extract;
+pub mod features;
 pub mod ingest;
 pub mod registry;
 
@@ -55,6 +56,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &extract::ExtractStage,
         &registry::RegistryStage,
         &embed::EmbedStage,
+        &features::FeaturesStage,
     ]
 }
 

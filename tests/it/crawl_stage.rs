@@ -321,8 +321,8 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(run.run(&["run"]).status.code(), Some(0));
     let o = run.run(&["run"]);
     assert!(
-        text(&o).matches("up to date").count() == 5,
-        "ingest, crawl, extract, registry, embed: {}",
+        text(&o).matches("up to date").count() == 6,
+        "ingest, crawl, extract, registry, embed, features: {}",
         text(&o)
     );
     run.write(
@@ -333,7 +333,7 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         text(&o).matches("inputs or config changed").count(),
-        5,
+        6,
         "every stage re-runs: {}",
         text(&o)
     );

@@ -110,6 +110,44 @@ fn demo_runs_offline_and_resumes() {
         );
     }
 
+    // Features: one row per lead, labels as the input says, unit-norm embeddings of the
+    // model's dimension; read by pyarrow, polars and DuckDB alike.
+    let script = r#"
+import sys, json, math
+import pyarrow.parquet as pq, polars as pl, duckdb
+out = sys.argv[1]
+demo = json.load(open(sys.argv[2]))["companies"]
+f = pq.read_table(out + "/features.parquet")
+meta = pq.read_metadata(out + "/features.parquet").metadata
+dim = int(meta[b"leadcrawl.dimension"])
+assert meta[b"leadcrawl.model_id"].startswith(b"all-MiniLM-L6-v2-"), meta[b"leadcrawl.model_id"]
+assert dim == 384, dim
+assert f.schema.field("embedding").type.list_size == 384
+rows = f.to_pylist()
+assert len(rows) == len(demo), (len(rows), len(demo))
+assert len({r["lead_id"] for r in rows}) == len(rows)
+want = {f"0016{c['i']:05d}": {"won": 1, "lost": 0}.get(c["status"]) for c in demo}
+for r in rows:
+    assert r["label"] == want[r["external_id"]], (r["external_id"], r["label"])
+    if r["embedding"] is not None:
+        n = math.sqrt(sum(x * x for x in r["embedding"]))
+        assert abs(n - 1) < 1e-4, n
+assert sum(r["crawl_failed"] for r in rows) == 2, "the two dead websites"
+assert sum(r["registry_matched"] for r in rows) >= 45
+assert pl.read_parquet(out + "/features.parquet").height == len(rows)
+con = duckdb.connect()
+n, won = con.execute(f"select count(*), sum(label) from read_parquet('{out}/features.parquet')").fetchone()
+assert n == len(rows) and won == sum(1 for v in want.values() if v == 1), (n, won)
+print("features ok", len(rows), "rows")
+"#;
+    let py = std::process::Command::new(crate::common::python())
+        .args(["-c", script])
+        .arg(&out)
+        .arg(repo().join("datasets/demo/demo.json"))
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", text(&py));
+
     let o = bin()
         .args(["demo", "--out", out.to_str().unwrap()])
         .current_dir(repo())

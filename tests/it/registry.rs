@@ -125,7 +125,15 @@ fn sec_handler() -> Handler {
 }
 
 fn gleif_handler() -> Handler {
-    Arc::new(|path, _| match path {
+    // The fuzzy-completions format as GLEIF documents it (no recorded response is available).
+    let fuzzy = serde_json::json!({"data": [
+        {"type": "fuzzycompletions", "attributes": {"value": "RAHUL"},
+         "relationships": {"lei-records": {"data": {"type": "lei-records", "id": "9845001B2AD43E664E58"}}}},
+        {"type": "fuzzycompletions", "attributes": {"value": "RAHUL INDUSTRIES LIMITED"},
+         "relationships": {"lei-records": {"data": {"type": "lei-records", "id": "335800A8HK6JBITVPA30"}}}}
+    ]});
+    Arc::new(move |path, _| match path {
+        p if p.starts_with("/fuzzycompletions?field=entity.legalName&q=Rahul") => json(&fuzzy),
         "/lei-records/9845001B2AD43E664E58" => with_headers(
             200,
             &[("Content-Type", "application/vnd.api+json")],
@@ -260,6 +268,7 @@ fn registry_stage_matches_by_id_website_and_name_politely_and_caches() {
              by-cik,Test entity,,US,,350001,,,lost\n\
              by-lei,Matrix Power,,IN,,,9845001B2AD43E664E58,,won\n\
              by-number,Lloyds,,GB,,,,00002065,lost\n\
+             by-name-gleif,Rahul,,IN,,,,,won\n\
              nowhere,Zzyzx Unknown Holdings,,FR,,,,,lost\n",
             danone.url("/")
         ),
@@ -272,7 +281,7 @@ fn registry_stage_matches_by_id_website_and_name_politely_and_caches() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let rows = registry_rows(&run);
-    assert_eq!(rows.len(), 9, "one row per lead");
+    assert_eq!(rows.len(), 10, "one row per lead");
     let row = |id: &str| &rows[id];
     let check = |id: &str, status: &str, method: Option<&str>, registry_id: Option<&str>| {
         let r = row(id);
@@ -299,6 +308,12 @@ fn registry_stage_matches_by_id_website_and_name_politely_and_caches() {
     );
     check("by-number", "matched", Some("id_input"), Some("00002065"));
     check("nowhere", "unmatched", None, None);
+    check(
+        "by-name-gleif",
+        "matched",
+        Some("name"),
+        Some("9845001B2AD43E664E58"),
+    );
     // The host's SIREN on the website was looked up and refused by name.
     assert!(
         get(row("by-website"), "note").is_some_and(|n| n.contains("424761419")),
@@ -392,10 +407,10 @@ print("ok")
     assert_eq!(reg.hits(), before, "a re-run asks the registries nothing");
     let c = counters(&run);
     assert_eq!(c["requests"], 0, "{c}");
-    assert!(c["cache_hits"].as_u64().unwrap() >= 9, "{c}");
-    assert_eq!(c["matched"], 7, "{c}");
+    assert!(c["cache_hits"].as_u64().unwrap() >= 10, "{c}");
+    assert_eq!(c["matched"], 8, "{c}");
     let again = crate::common::rows(&run.out().join("registry"));
-    assert_eq!(again.len(), 9);
+    assert_eq!(again.len(), 10);
 
     // Without the Companies House key: skipped with a clear warning, not an error.
     let o = run.run(&["run", "--stages", "ingest,crawl,extract,registry"]);

@@ -50,7 +50,7 @@ impl Stage for RegistryStage {
             .map(|k| !k.trim().is_empty())
             .unwrap_or(false);
         Ok(format!(
-            "registry={:?};{};{};{};{};{};email:{};uk_key:{uk_key};accept:{};margin:{};keep:{};web:{};rules=leadcrawl-registry/1",
+            "registry={:?};{};{};{};{};{};email:{};uk_key:{uk_key};accept:{};margin:{};keep:{};web:{};rules=leadcrawl-registry/2",
             r.registries,
             r.sirene_url,
             r.sec_url,

@@ -343,15 +343,25 @@ impl<'a> Resolver<'a> {
                 ))
             }
             Registry::Gleif => {
-                let url = gleif::name_filter_url(&self.cfg.gleif_url, &lead.name, 10);
+                // Fuzzy completions on the legal name (the exact-name filter misses "Acme" for
+                // "ACME SE"); the chosen LEI's record is fetched and scored again.
+                let url = gleif::fuzzy_url(&self.cfg.gleif_url, &lead.name);
                 let Some(body) = self.api.get(registry, &url, &[]).await? else {
                     return Ok((Vec::new(), Vec::new()));
                 };
-                let recs = gleif::parse_records(&body).map_err(|e| self.bad(registry, &url, e))?;
-                Ok((
-                    recs.iter().map(candidate_of).collect(),
-                    recs.into_iter().map(Some).collect(),
-                ))
+                let hits = gleif::parse_fuzzy(&body).map_err(|e| self.bad(registry, &url, e))?;
+                let cands: Vec<Candidate> = hits
+                    .into_iter()
+                    .filter_map(|(name, lei)| {
+                        Some(Candidate {
+                            id: lei?,
+                            names: vec![name],
+                            ..Candidate::default()
+                        })
+                    })
+                    .collect();
+                let n = cands.len();
+                Ok((cands, vec![None; n]))
             }
             Registry::CompaniesHouse => {
                 let Some(key) = &self.uk_key else {
@@ -445,11 +455,17 @@ impl<'a> Resolver<'a> {
                     .map(|s| (Registry::CompaniesHouse, s)),
             );
         }
-        let mut best: Option<(Scored, Firmographics)> = None;
+        let mut passing: Vec<(Scored, Firmographics)> = Vec::new();
         for (registry, id) in web {
             let Some(rec) = self.by_id(registry, id).await? else {
                 continue;
             };
+            if passing
+                .iter()
+                .any(|(_, r)| r.registry_id == rec.registry_id)
+            {
+                continue;
+            }
             let q = Self::query(lead, rec.country.clone());
             let s = matching::score(&q, &candidate_of(&rec));
             if s.name_score < self.cfg.website_id_min_name {
@@ -461,11 +477,28 @@ impl<'a> Resolver<'a> {
                 ));
                 continue;
             }
-            if best.as_ref().is_none_or(|(b, _)| s.score > b.score) {
-                best = Some((s, rec));
-            }
+            passing.push((s, rec));
         }
-        if let Some((s, rec)) = best {
+        passing.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        // Two identifiers on the site that both fit the name (a group and its subsidiary)
+        // within the margin: not chosen between.
+        if passing.len() >= 2 && passing[0].0.score - passing[1].0.score < self.match_cfg.margin {
+            out.status = MatchStatus::Ambiguous;
+            out.candidates = passing
+                .iter()
+                .take(self.match_cfg.keep.max(2))
+                .map(|(s, r)| CandidateOut {
+                    registry: r.registry,
+                    id: r.registry_id.clone(),
+                    name: r.legal_name.clone(),
+                    score: s.score,
+                })
+                .collect();
+            out.notes
+                .push("several identifiers on the website fit the name alike: none chosen".into());
+            return Ok(out);
+        }
+        if let Some((s, rec)) = passing.into_iter().next() {
             return Ok(out.matched("id_website", s.score.min(1.0), rec));
         }
         // 3. By name.
