@@ -280,6 +280,33 @@ impl Default for EmbedSection {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluateSection {
+    /// Stratified cross-validation folds.
+    pub folds: usize,
+    /// Seed of the folds and of the shuffled-label control.
+    pub seed: u64,
+    /// Inverse L2 regularisation strength of the logistic regressions (scikit-learn's `C`).
+    pub c: f64,
+    /// TF-IDF: a term must appear in at least this many training documents.
+    pub min_df: usize,
+    /// Characters of text per lead for TF-IDF (description, notes, then pages).
+    pub max_text_chars: usize,
+}
+
+impl Default for EvaluateSection {
+    fn default() -> Self {
+        EvaluateSection {
+            folds: 5,
+            seed: 42,
+            c: 1.0,
+            min_df: 2,
+            max_text_chars: 20_000,
+        }
+    }
+}
+
 /// Registries the registry stage knows, by config name.
 pub const REGISTRIES: &[&str] = &["sirene", "sec_edgar", "gleif", "companies_house"];
 
@@ -361,6 +388,7 @@ pub struct Config {
     pub extract: ExtractSection,
     pub registry: RegistrySection,
     pub embed: EmbedSection,
+    pub evaluate: EvaluateSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -370,7 +398,7 @@ pub struct Config {
 
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
-    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed",
+    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate",
 ];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
@@ -505,6 +533,7 @@ impl Config {
             extract: section(&table, "extract", &mut issues),
             registry: section(&table, "registry", &mut issues),
             embed: section(&table, "embed", &mut issues),
+            evaluate: section(&table, "evaluate", &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             path: abs,
         };
@@ -750,6 +779,26 @@ impl Config {
                     format!("must be a number ≥ 0, got {w}"),
                 );
             }
+        }
+        // evaluate
+        let ev = &self.evaluate;
+        if !(2..=50).contains(&ev.folds) {
+            bad(
+                "evaluate.folds",
+                format!("must be in 2..=50, got {}", ev.folds),
+            );
+        }
+        if !(ev.c > 0.0 && ev.c.is_finite()) {
+            bad("evaluate.c", format!("must be a number > 0, got {}", ev.c));
+        }
+        if ev.min_df < 1 {
+            bad("evaluate.min_df", "must be at least 1, got 0".into());
+        }
+        if ev.max_text_chars < 1 {
+            bad(
+                "evaluate.max_text_chars",
+                "must be at least 1, got 0".into(),
+            );
         }
         // registry
         let r = &self.registry;

@@ -6,6 +6,7 @@
 
 pub mod crawl;
 pub mod embed;
+pub mod evaluate;
 pub mod extract;
 pub mod features;
 pub mod ingest;
@@ -57,6 +58,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &registry::RegistryStage,
         &embed::EmbedStage,
         &features::FeaturesStage,
+        &evaluate::EvaluateStage,
     ]
 }
 

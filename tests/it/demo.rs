@@ -139,6 +139,39 @@ con = duckdb.connect()
 n, won = con.execute(f"select count(*), sum(label) from read_parquet('{out}/features.parquet')").fetchone()
 assert n == len(rows) and won == sum(1 for v in want.values() if v == 1), (n, won)
 print("features ok", len(rows), "rows")
+
+# evaluation.json: metrics in [0, 1]; the centroid baseline recomputed from the Parquet alone
+# with the folds leadcrawl used gives the same accuracy.
+import numpy as np
+ev = json.load(open(out + "/evaluation.json"))
+assert ev["labelled"] == sum(1 for v in want.values() if v is not None)
+names = [m["name"] for m in ev["models"]]
+assert "centroid_embedding" in names and "tfidf_logistic" in names and "combined" in names, names
+for m in ev["models"] + ev["control"]:
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "captured_35"):
+        v = m["metrics"][key]
+        assert v is None or 0.0 <= v <= 1.0, (m["name"], key, v)
+by_id = {r["lead_id"]: r for r in rows}
+ids = sorted(ev["folds"])
+y = np.array([by_id[i]["label"] == 1 for i in ids])
+fold = np.array([ev["folds"][i] for i in ids])
+emb = [by_id[i]["embedding"] for i in ids]
+score = np.zeros(len(ids))
+for f in range(ev["k"]):
+    tr = [j for j in range(len(ids)) if fold[j] != f and emb[j] is not None]
+    E = np.array([emb[j] for j in tr]); t = y[tr]
+    won_c, lost_c = E[t].mean(0), E[~t].mean(0)
+    for j in np.where(fold == f)[0]:
+        if emb[j] is not None:
+            v = np.array(emb[j])
+            cos = lambda c: v @ c / (np.linalg.norm(v) * np.linalg.norm(c))
+            score[j] = cos(won_c) - cos(lost_c)
+acc = float(((score >= 0) == y).mean())
+mine = next(m for m in ev["models"] if m["name"] == "centroid_embedding")["metrics"]["accuracy"]
+assert abs(acc - mine) < 1e-9, (acc, mine)
+html = open(out + "/report.html", encoding="utf-8").read()
+assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "centroid_embedding" in html
+print("evaluation ok: centroid accuracy", acc)
 "#;
     let py = std::process::Command::new(crate::common::python())
         .args(["-c", script])

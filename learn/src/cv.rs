@@ -1,0 +1,275 @@
+//! Out-of-fold cross-validation without information leaking across folds.
+//!
+//! [`out_of_fold`] hands the caller each fold's training and test row indices; the caller fits
+//! *everything* — centroids, standardisers, one-hot and TF-IDF vocabularies, the model — on the
+//! training rows inside the closure and returns scores for the test rows. The scores are
+//! gathered in row order, so every row is scored by a model that never saw it, and the pooled
+//! scores can go straight to [`crate::evaluate`]. [`per_fold_metrics`] gives the per-fold view
+//! (for spread across folds).
+//!
+//! Note that pooling out-of-fold scores assumes scores from different folds' models are on a
+//! comparable scale (true for probabilities and for centroid cosines); the per-fold metrics do
+//! not need that assumption.
+
+use crate::folds::train_test;
+use crate::metrics::{evaluate, Metrics};
+use crate::LearnError;
+
+fn check_folds(n: usize, folds: &[usize], k: usize) -> Result<(), LearnError> {
+    if k < 2 {
+        return Err(LearnError::InvalidK { k });
+    }
+    if folds.len() != n {
+        return Err(LearnError::LengthMismatch {
+            what: "folds vs rows",
+            expected: n,
+            got: folds.len(),
+        });
+    }
+    if let Some(&f) = folds.iter().find(|&&f| f >= k) {
+        return Err(LearnError::OutOfRange {
+            what: "fold",
+            index: f,
+            bound: k,
+        });
+    }
+    Ok(())
+}
+
+/// Runs `fit_score(train, test)` for every fold `0..k` that has test rows (indices ascending)
+/// and returns the out-of-fold scores in row order.
+///
+/// Errors: [`LearnError::InvalidK`] for `k < 2`; [`LearnError::LengthMismatch`] when
+/// `folds.len() != n` or when `fit_score` returns a number of scores other than the number of
+/// test rows; [`LearnError::OutOfRange`] for a fold `>= k`; and the first error `fit_score`
+/// returns, unchanged.
+pub fn out_of_fold<F>(
+    n: usize,
+    folds: &[usize],
+    k: usize,
+    mut fit_score: F,
+) -> Result<Vec<f64>, LearnError>
+where
+    F: FnMut(&[usize], &[usize]) -> Result<Vec<f64>, LearnError>,
+{
+    check_folds(n, folds, k)?;
+    let mut scores = vec![f64::NAN; n];
+    for f in 0..k {
+        let (train, test) = train_test(folds, f);
+        if test.is_empty() {
+            continue;
+        }
+        let fold_scores = fit_score(&train, &test)?;
+        if fold_scores.len() != test.len() {
+            return Err(LearnError::LengthMismatch {
+                what: "fold scores vs test rows",
+                expected: test.len(),
+                got: fold_scores.len(),
+            });
+        }
+        for (&row, score) in test.iter().zip(fold_scores) {
+            scores[row] = score;
+        }
+    }
+    Ok(scores)
+}
+
+/// [`evaluate`] on each fold's rows separately (folds without rows are skipped, so the result
+/// may be shorter than `k`), in fold order.
+///
+/// Errors: those of [`evaluate`], plus [`LearnError::InvalidK`], [`LearnError::OutOfRange`]
+/// and [`LearnError::LengthMismatch`] for inconsistent `folds`.
+pub fn per_fold_metrics(
+    scores: &[f64],
+    labels: &[bool],
+    folds: &[usize],
+    k: usize,
+    threshold: f64,
+) -> Result<Vec<Metrics>, LearnError> {
+    check_folds(scores.len(), folds, k)?;
+    if labels.len() != scores.len() {
+        return Err(LearnError::LengthMismatch {
+            what: "scores vs labels",
+            expected: labels.len(),
+            got: scores.len(),
+        });
+    }
+    let mut out = Vec::new();
+    for f in 0..k {
+        let (_, test) = train_test(folds, f);
+        if test.is_empty() {
+            continue;
+        }
+        let s: Vec<f64> = test.iter().map(|&i| scores[i]).collect();
+        let l: Vec<bool> = test.iter().map(|&i| labels[i]).collect();
+        out.push(evaluate(&s, &l, threshold)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::centroid::Centroid;
+    use crate::folds::{stratified_kfold, SplitMix64};
+    use crate::logistic::{dense_row, push_dense, Logistic, SparseRow};
+    use crate::scale::{OneHot, Standardizer};
+    use crate::tfidf::Tfidf;
+
+    #[test]
+    fn scores_land_in_row_order_and_never_see_their_row() {
+        let labels: Vec<bool> = (0..20).map(|i| i % 3 == 0).collect();
+        let folds = stratified_kfold(&labels, 4, 1).unwrap();
+        let mut calls = 0;
+        let scores = out_of_fold(20, &folds, 4, |train, test| {
+            calls += 1;
+            assert!(test.iter().all(|t| !train.contains(t)));
+            assert_eq!(train.len() + test.len(), 20);
+            Ok(test.iter().map(|&i| i as f64).collect())
+        })
+        .unwrap();
+        assert_eq!(calls, 4);
+        assert_eq!(scores, (0..20).map(|i| i as f64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        let folds = [0, 1, 0, 1];
+        assert!(matches!(
+            out_of_fold(4, &folds, 2, |_, _| Ok(vec![1.0])),
+            Err(LearnError::LengthMismatch { .. })
+        ));
+        assert_eq!(
+            out_of_fold(4, &folds, 2, |_, _| Err(LearnError::Empty { what: "x" })),
+            Err(LearnError::Empty { what: "x" })
+        );
+        assert!(matches!(
+            out_of_fold(4, &[0, 2, 0, 1], 2, |_, t| Ok(vec![0.0; t.len()])),
+            Err(LearnError::OutOfRange { index: 2, .. })
+        ));
+        assert!(matches!(
+            out_of_fold(5, &folds, 2, |_, t| Ok(vec![0.0; t.len()])),
+            Err(LearnError::LengthMismatch { .. })
+        ));
+        assert_eq!(
+            out_of_fold(4, &folds, 1, |_, t| Ok(vec![0.0; t.len()])),
+            Err(LearnError::InvalidK { k: 1 })
+        );
+    }
+
+    #[test]
+    fn per_fold_metrics_splits_rows() {
+        let labels = [true, false, true, false, true, false];
+        let scores = [0.9, 0.1, 0.8, 0.7, 0.2, 0.3];
+        let folds = [0, 0, 1, 1, 2, 2];
+        let m = per_fold_metrics(&scores, &labels, &folds, 3, 0.5).unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].roc_auc, Some(1.0));
+        assert_eq!(m[1].roc_auc, Some(1.0));
+        assert_eq!(m[2].roc_auc, Some(0.0));
+    }
+
+    /// Synthetic leads: an embedding that leans towards the label, a numeric column with
+    /// missing values, a category, and a text.
+    struct Leads {
+        labels: Vec<bool>,
+        embeddings: Vec<Vec<f32>>,
+        employees: Vec<Option<f64>>,
+        sector: Vec<Option<&'static str>>,
+        text: Vec<String>,
+    }
+
+    fn leads(n: usize) -> Leads {
+        let mut rng = SplitMix64::new(11);
+        let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let mut l = Leads {
+            labels: Vec::new(),
+            embeddings: Vec::new(),
+            employees: Vec::new(),
+            sector: Vec::new(),
+            text: Vec::new(),
+        };
+        for i in 0..n {
+            let won = i % 3 == 0;
+            let lean = if won { 0.6 } else { -0.6 };
+            l.labels.push(won);
+            l.embeddings.push(
+                (0..8)
+                    .map(|d| (unit() - 0.5 + if d == 0 { lean } else { 0.0 }) as f32)
+                    .collect(),
+            );
+            l.employees
+                .push((i % 7 != 0).then(|| 10.0 + 100.0 * unit()));
+            l.sector.push([Some("saas"), Some("retail"), None][i % 3]);
+            l.text.push(if won && unit() < 0.8 {
+                "cloud software platform for teams".to_owned()
+            } else {
+                "family bakery and shop in town".to_owned()
+            });
+        }
+        l
+    }
+
+    #[test]
+    fn end_to_end_baselines_fit_inside_folds() {
+        let l = leads(90);
+        let folds = stratified_kfold(&l.labels, 5, 42).unwrap();
+
+        // (1) Centroid cosine on the embedding.
+        let centroid = out_of_fold(l.labels.len(), &folds, 5, |train, test| {
+            let vs: Vec<&[f32]> = train.iter().map(|&i| l.embeddings[i].as_slice()).collect();
+            let ys: Vec<bool> = train.iter().map(|&i| l.labels[i]).collect();
+            let c = Centroid::fit(&vs, &ys)?;
+            Ok(test.iter().map(|&i| c.score(&l.embeddings[i])).collect())
+        })
+        .unwrap();
+        let m = evaluate(&centroid, &l.labels, 0.0).unwrap();
+        assert!(m.roc_auc.unwrap() > 0.8, "centroid AUC {:?}", m.roc_auc);
+
+        // (2) Logistic on embedding + standardised numeric + one-hot category, with every
+        // transformer fitted on the training fold only.
+        let logistic = out_of_fold(l.labels.len(), &folds, 5, |train, test| {
+            let scaler = Standardizer::fit(&[train.iter().map(|&i| l.employees[i]).collect()]);
+            let onehot = OneHot::fit(&train.iter().map(|&i| l.sector[i]).collect::<Vec<_>>());
+            let dim = 8 + scaler.len() + onehot.len();
+            let row = |i: usize| -> Result<SparseRow, LearnError> {
+                let emb: Vec<f64> = l.embeddings[i].iter().map(|&x| f64::from(x)).collect();
+                let mut r = dense_row(&emb);
+                push_dense(&mut r, 8, &scaler.transform(&[l.employees[i]])?);
+                push_dense(&mut r, 9, &onehot.transform(l.sector[i]));
+                Ok(r)
+            };
+            let rows = train
+                .iter()
+                .map(|&i| row(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ys: Vec<bool> = train.iter().map(|&i| l.labels[i]).collect();
+            let model = Logistic::fit(&rows, dim, &ys, 1.0)?;
+            test.iter()
+                .map(|&i| -> Result<f64, LearnError> { Ok(model.predict_proba(&row(i)?)) })
+                .collect()
+        })
+        .unwrap();
+        let m = evaluate(&logistic, &l.labels, 0.5).unwrap();
+        assert!(m.roc_auc.unwrap() > 0.8, "logistic AUC {:?}", m.roc_auc);
+
+        // (3) TF-IDF + logistic on the text.
+        let text = out_of_fold(l.labels.len(), &folds, 5, |train, test| {
+            let docs: Vec<&str> = train.iter().map(|&i| l.text[i].as_str()).collect();
+            let tfidf = Tfidf::fit(&docs, 1);
+            let rows: Vec<SparseRow> = docs.iter().map(|d| tfidf.transform(d)).collect();
+            let ys: Vec<bool> = train.iter().map(|&i| l.labels[i]).collect();
+            let model = Logistic::fit(&rows, tfidf.vocabulary_len(), &ys, 1.0)?;
+            Ok(test
+                .iter()
+                .map(|&i| model.predict_proba(&tfidf.transform(&l.text[i])))
+                .collect())
+        })
+        .unwrap();
+        let m = evaluate(&text, &l.labels, 0.5).unwrap();
+        assert!(m.roc_auc.unwrap() > 0.8, "text AUC {:?}", m.roc_auc);
+        assert!(m.lift_35.unwrap() > 1.5);
+        let per_fold = per_fold_metrics(&text, &l.labels, &folds, 5, 0.5).unwrap();
+        assert_eq!(per_fold.len(), 5);
+    }
+}

@@ -1,0 +1,88 @@
+//! `learn`: honest baselines for won/lost lead scoring.
+//!
+//! This crate knows nothing about leadcrawl's stages, config files or Parquet. It holds small,
+//! exact, deterministic building blocks for evaluating how well a lead's features separate won
+//! from lost leads:
+//!
+//! - [`folds`]: seeded stratified k-fold assignment ([`stratified_kfold`], [`train_test`]);
+//! - [`cv`]: out-of-fold scoring that lets the caller fit everything (centroids, scalers,
+//!   vocabularies) on the training folds only ([`out_of_fold`], [`per_fold_metrics`]);
+//! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
+//!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
+//! - [`centroid`]: won-centroid vs lost-centroid cosine scoring on embeddings ([`Centroid`]);
+//! - [`logistic`]: L2-regularised logistic regression on sparse rows, scikit-learn compatible
+//!   ([`Logistic`]);
+//! - [`tfidf`]: a scikit-learn compatible word 1–2-gram TF-IDF vectoriser ([`Tfidf`]);
+//! - [`scale`]: standardisation of numeric columns and one-hot encoding of categories
+//!   ([`Standardizer`], [`OneHot`]).
+//!
+//! Label convention everywhere: `true` = won (the positive class), `false` = lost.
+//!
+//! Nothing here panics on data: empty inputs, a single class, mismatched lengths and non-finite
+//! values are either given a documented meaning or reported as a [`LearnError`].
+
+pub mod centroid;
+pub mod cv;
+pub mod folds;
+pub mod logistic;
+pub mod metrics;
+pub mod scale;
+pub mod tfidf;
+
+pub use centroid::Centroid;
+pub use cv::{out_of_fold, per_fold_metrics};
+pub use folds::{stratified_kfold, train_test, DEFAULT_K};
+pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};
+pub use metrics::{
+    average_precision, captured_at, evaluate, gains_curve, lift_at, roc_auc, roc_curve, Metrics,
+};
+pub use scale::{OneHot, Standardizer};
+pub use tfidf::Tfidf;
+
+/// The one error type of this crate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LearnError {
+    /// Cross-validation needs at least two folds.
+    #[error("k must be at least 2 (got {k})")]
+    InvalidK { k: usize },
+    /// A class has fewer rows than there are folds, so some fold would lack it.
+    #[error("the {} class has {count} rows, fewer than k = {k} folds", class_name(.class))]
+    TooFewPerClass { class: bool, count: usize, k: usize },
+    /// Two inputs that must be parallel have different lengths.
+    #[error("{what}: expected length {expected}, got {got}")]
+    LengthMismatch {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// An input that must not be empty is empty.
+    #[error("{what} is empty")]
+    Empty { what: &'static str },
+    /// A model needs both classes in its training rows and one is missing.
+    #[error("no {} rows to train on (both classes are needed)", class_name(.class))]
+    MissingClass { class: bool },
+    /// A NaN (or, where stated, infinite) value where a number is required.
+    #[error("{what}: non-finite value at row {row}")]
+    NonFinite { what: &'static str, row: usize },
+    /// An index (feature index, fold index) beyond its bound.
+    #[error("{what}: index {index} out of range (must be < {bound})")]
+    OutOfRange {
+        what: &'static str,
+        index: usize,
+        bound: usize,
+    },
+    /// A parameter outside its domain (e.g. `C <= 0`, a percentage of 0).
+    #[error("invalid parameter {name} = {value}")]
+    InvalidParameter { name: &'static str, value: f64 },
+    /// A vector that must be normalisable has zero length or a wrong dimension.
+    #[error("vector at row {row}: {reason}")]
+    InvalidVector { row: usize, reason: &'static str },
+}
+
+fn class_name(class: &bool) -> &'static str {
+    if *class {
+        "won"
+    } else {
+        "lost"
+    }
+}
