@@ -143,7 +143,7 @@ impl Stage for EmbedStage {
                 let texts = sources(own.get(lead_id.as_str()).copied(), &pages);
                 run.pending
                     .push(LeadChunks::new(&lead_id, texts, max_tokens, &embedder));
-                if run.pending.len() >= cfg.part_leads {
+                if run.full(cfg.part_leads) {
                     run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
                 }
             }
@@ -156,7 +156,7 @@ impl Stage for EmbedStage {
                 let texts = sources(Some(lead), &[]);
                 run.pending
                     .push(LeadChunks::new(&lead.lead_id, texts, max_tokens, &embedder));
-                if run.pending.len() >= cfg.part_leads {
+                if run.full(cfg.part_leads) {
                     run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
                 }
             }
@@ -331,7 +331,17 @@ struct Run {
     chunks_done: u64,
 }
 
+/// Chunks held before a part is cut whatever `part_leads` says: a part's texts, vectors and
+/// Arrow batches are what the stage holds in memory, so this bounds it (with the model's) for
+/// any number of leads and pages.
+const PART_CHUNKS: usize = 4096;
+
 impl Run {
+    fn full(&self, part_leads: usize) -> bool {
+        self.pending.len() >= part_leads
+            || self.pending.iter().map(|l| l.chunks.len()).sum::<usize>() >= PART_CHUNKS
+    }
+
     fn commit(
         &mut self,
         ctx: &StageContext<'_>,
