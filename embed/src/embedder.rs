@@ -113,11 +113,18 @@ impl Embedder {
 
     /// Vectors for `texts`, in input order, L2-normalised (fastembed normalises after pooling).
     pub fn embed(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let tokens: Vec<usize> = texts.iter().map(|t| self.count_tokens(t)).collect();
+        self.embed_counted(texts, &tokens)
+    }
+
+    /// [`Embedder::embed`] for texts whose token counts ([`Embedder::count_tokens`]) the caller
+    /// already has (the chunker counts every chunk): they are not tokenized once more to sort.
+    pub fn embed_counted(&mut self, texts: &[&str], tokens: &[usize]) -> Result<Vec<Vec<f32>>> {
         // Sorted by token count (byte length is a poor proxy: on site-farm chunks it left 18 %
         // more padding), so that each batch pads to nearly its own length.
-        let tokens: Vec<usize> = texts.iter().map(|t| self.count_tokens(t)).collect();
+        let tokens = |i: usize| tokens.get(i).copied().unwrap_or(0);
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| (tokens[i], texts[i].len()));
+        order.sort_by_key(|&i| (tokens(i), texts[i].len()));
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         for group in order.chunks(self.options.group_size.max(1)) {
             let batch: Vec<&str> = group.iter().map(|&i| texts[i]).collect();

@@ -55,6 +55,14 @@ impl SplitMix64 {
     }
 }
 
+/// `items` in an order drawn from `seed` (Fisher–Yates over this module's SplitMix64): the same
+/// seed gives the same order on every platform and version.
+pub fn shuffled<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
+    let mut out = items.to_vec();
+    SplitMix64::new(seed).shuffle(&mut out);
+    out
+}
+
 /// Assigns each row a fold in `0..k`, stratified by label (see the module docs).
 ///
 /// Errors: [`LearnError::InvalidK`] when `k < 2`; [`LearnError::TooFewPerClass`] when a class

@@ -31,7 +31,7 @@ pub mod tfidf;
 
 pub use centroid::Centroid;
 pub use cv::{out_of_fold, per_fold_metrics};
-pub use folds::{stratified_kfold, train_test, DEFAULT_K};
+pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};
 pub use metrics::{
     average_precision, captured_at, evaluate, gains_curve, lift_at, roc_auc, roc_curve, Metrics,

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use unicode_normalization::UnicodeNormalization;
 
 pub struct RegistryApi {
     pub dir: PathBuf,
@@ -17,44 +16,18 @@ pub struct RegistryApi {
     tickers: Vec<u8>,
 }
 
-fn fold(s: &str) -> Vec<String> {
-    s.nfkd()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase()
+/// The words of a name, folded as the matcher folds them (case, accents, punctuation).
+fn words(s: &str) -> Vec<String> {
+    enrich::registry::names::fold(s)
         .split_whitespace()
         .map(str::to_owned)
         .collect()
 }
 
-/// `%XX` and `+` decoded.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn param(query: &str, key: &str) -> Option<String> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| unescape(v))
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 impl RegistryApi {
@@ -103,7 +76,7 @@ impl RegistryApi {
             .unwrap_or(1)
             .max(1);
         let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
-        let words = fold(&q);
+        let wanted = words(&q);
         let hits: Vec<&serde_json::Value> = self
             .sirene
             .iter()
@@ -111,8 +84,8 @@ impl RegistryApi {
                 if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
                     return r["siren"].as_str() == Some(digits.as_str());
                 }
-                let name = fold(r["nom_complet"].as_str().unwrap_or(""));
-                !words.is_empty() && words.iter().all(|w| name.contains(w))
+                let name = words(r["nom_complet"].as_str().unwrap_or(""));
+                !wanted.is_empty() && wanted.iter().all(|w| name.contains(w))
             })
             .collect();
         let total = hits.len();
@@ -134,20 +107,16 @@ impl RegistryApi {
 
 #[cfg(test)]
 mod tests {
-    use super::{fold, param, unescape};
+    use super::{param, words};
 
     #[test]
     fn queries_decode() {
         assert_eq!(
-            unescape("Summit%20Contracting+SAS"),
-            "Summit Contracting SAS"
+            param("q=Pulse%20Diagnostics+SAS&page=2", "q").as_deref(),
+            Some("Pulse Diagnostics SAS")
         );
-        assert_eq!(unescape("100%"), "100%");
-        assert_eq!(unescape("%C3%A9t%C3%A9"), "été");
-        assert_eq!(
-            param("q=Pulse%20Diagnostics&page=2", "q").as_deref(),
-            Some("Pulse Diagnostics")
-        );
-        assert_eq!(fold("Société  Générale"), vec!["societe", "generale"]);
+        assert_eq!(param("q=%C3%A9t%C3%A9", "q").as_deref(), Some("été"));
+        assert_eq!(param("page=2", "q"), None);
+        assert_eq!(words("Société  Générale"), vec!["societe", "generale"]);
     }
 }

@@ -389,7 +389,13 @@ impl Run {
             .iter()
             .map(|&(li, ci)| leads[li].chunks[ci].3.as_str())
             .collect();
-        let fresh = embedder.embed(&texts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tokens: Vec<usize> = unique
+            .iter()
+            .map(|&(li, ci)| leads[li].chunks[ci].4 as usize)
+            .collect();
+        let fresh = embedder
+            .embed_counted(&texts, &tokens)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         drop(texts);
         for (&(li, ci), &k) in missing.iter().zip(&slot) {
             leads[li].vectors[ci] = fresh[k].clone();

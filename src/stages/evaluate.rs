@@ -456,24 +456,6 @@ fn oof(
     })
 }
 
-/// A permutation of `0..n` from `seed` (SplitMix64 + Fisher–Yates): the control's labels.
-fn shuffled(labels: &[bool], seed: u64) -> Vec<bool> {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut out = labels.to_vec();
-    for i in (1..out.len()).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        out.swap(i, j);
-    }
-    out
-}
-
 fn threshold(inputs: Option<Inputs>) -> f64 {
     if inputs.is_none() {
         0.0
@@ -537,7 +519,7 @@ impl Stage for EvaluateStage {
             &d.labels, k, cfg.seed,
         ) {
             Ok(f) => {
-                let cl = shuffled(&d.labels, cfg.seed);
+                let cl = learn::shuffled(&d.labels, cfg.seed);
                 let cf = learn::stratified_kfold(&cl, k, cfg.seed)?;
                 (f, cl, cf)
             }

@@ -309,7 +309,7 @@ fn crawl_times(
     ids: &[String],
 ) -> anyhow::Result<(TimestampMicrosecondArray, TimestampMicrosecondArray)> {
     let mut range: HashMap<&str, (i64, i64)> = HashMap::new();
-    let index: HashMap<&str, &str> = ids.iter().map(|s| (s.as_str(), s.as_str())).collect();
+    let index: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     for part in ctx.store.parts("crawl")? {
         if part.table != "pages" {
             continue;
