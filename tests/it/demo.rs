@@ -5,6 +5,10 @@ use std::net::TcpStream;
 
 use crate::common::*;
 
+/// Both tests bind the demo's preferred ports on 127.0.20.x: run one at a time, or the demo's
+/// second run may find its port taken, get other URLs, and legitimately redo every stage.
+static DEMO_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn get(addr: &str, path: &str) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
@@ -20,6 +24,7 @@ fn get(addr: &str, path: &str) -> (String, String) {
 
 #[test]
 fn demo_web_serves_each_company_on_its_own_loopback_host() {
+    let _ports = DEMO_PORTS.lock().unwrap_or_else(|e| e.into_inner());
     let web =
         leadcrawl::demo::server::DemoWeb::start(&repo().join("datasets/demo/sites"), None).unwrap();
     assert!(web.hosts.len() >= 50, "{}", web.hosts.len());
@@ -45,6 +50,7 @@ fn demo_web_serves_each_company_on_its_own_loopback_host() {
 
 #[test]
 fn demo_runs_offline_and_resumes() {
+    let _ports = DEMO_PORTS.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let o = bin()
