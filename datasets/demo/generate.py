@@ -9,18 +9,23 @@ contact / blog pages, French sites in French with a "mentions légales" page car
 Site i is served by `leadcrawl demo` on 127.0.20.(i+1); `__PORT__` in any file is replaced by
 the port the demo server listens on. Two leads point at addresses with no site (dead websites).
 
-The won/lost label is learnable but noisy: each company is won with its industry's base rate
-(Healthcare 0.25 ... Cybersecurity 0.80), so the text says what industry a company is in and the
-industry says something, not everything, about the outcome. About 12% of leads are still open.
+The won/lost label is learnable but noisy. Each company has a hidden "fit" in [0, 1] (how
+digital and growth-minded it is); a third of its sentences come from positioning pools, digital
+with probability fit and traditional otherwise (vocab.POSITIONING), and digital companies more
+often carry a marketing-automation tag. The outcome is drawn with
+P(won) = sigmoid(5 (fit - 0.5) + 2 (industry base rate - 0.5)), so the text carries the signal as a
+proportion and the label stays noisy: no feature is a sure tell. Won companies also lean larger
+in the registry. About 12% of leads are still open.
 """
-import csv, datetime, html, json, os, random, re, shutil, sys, unicodedata
+import csv, datetime, html, json, math, os, random, re, shutil, sys, unicodedata
 from itertools import chain, count
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vocab import INDUSTRIES, COUNTRIES, COUNTRY_NAMES, STREETS, EN, FR  # noqa: E402
+from vocab import INDUSTRIES, COUNTRIES, COUNTRY_NAMES, STREETS, EN, FR, POSITIONING  # noqa: E402
 
 SEED = 7
-N = 64
+N = 96
+POSITIONED = 0.5    # share of sentences drawn from the positioning pools
 DEAD = {17, 41}          # leads whose website has no server
 PORT = "__PORT__"
 esc = lambda s: html.escape(s, quote=False)
@@ -74,7 +79,14 @@ class Site:
         taken.add(self.short)
         self.legal = r.choice(legal)
         self.name = f"{self.short} {self.legal}"
-        self.status = "won" if r.random() < ind["win"] else "lost"
+        r.random()  # was the status draw: kept so the later draws (and names, ids) stay as they were
+        rf = random.Random(f"{SEED}:fit:{i}")
+        self.digital = rf.random() < 0.5
+        self.fit = 0.9 if self.digital else 0.1
+        p_won = 1 / (1 + math.exp(-((1.4 if self.digital else -1.4) + 2 * (ind["win"] - 0.5))))
+        self.status = "won" if rf.random() < p_won else "lost"
+        self.automation = rf.random() < 0.15 + 0.6 * self.fit
+        self.P = POSITIONING[self.lang]
         self.open = r.random() < 0.12
         self.founded = r.randint(1950, 2020)
         self.siren = luhn_complete(f"{r.randint(30000000, 99999999)}") if self.country == "FR" else None
@@ -103,12 +115,16 @@ class Site:
         s = template.format_map(Slots())
         return s[0].upper() + s[1:]
 
-    def paragraphs(self, lo=120, hi=360):
+    def paragraphs(self, lo=90, hi=270):
         target, paras, n = self.r.randint(lo, hi), [[]], 0
         while n < target:
             if len(paras[-1]) >= self.r.randint(3, 6):
                 paras.append([])
-            paras[-1].append(self.fill(self.draw("sentences")))
+            if self.r.random() < POSITIONED:
+                pool = self.P["digital" if self.r.random() < self.fit else "traditional"]
+                paras[-1].append(self.fill(self.r.choice(pool)))
+            else:
+                paras[-1].append(self.fill(self.draw("sentences")))
             n += len(paras[-1][-1].split())
         return "\n".join(f"<p>{esc(' '.join(p))}</p>" for p in paras if p)
 
@@ -122,6 +138,8 @@ class Site:
                          "url": self.base + "/", "foundingDate": str(self.founded),
                          "address": {"@type": "PostalAddress", "addressLocality": self.city,
                                      "postalCode": self.zip, "addressCountry": self.country}}, ensure_ascii=False)
+        hubspot = (f'<script id="hs-script-loader" async src="//js.hs-scripts.com/{self.i + 4000}.js"></script>\n'
+                   if self.automation else "")
         return f"""<!DOCTYPE html>
 <html lang="{self.lang}">
 <head>
@@ -132,7 +150,7 @@ class Site:
 <style>{STYLE}</style>
 <script type="application/ld+json">{ld}</script>
 <script async src="https://www.googletagmanager.com/gtag/js?id=G-D{self.i:04d}"></script>
-</head>
+{hubspot}</head>
 <body class="page-{kind}">
 <div id="cookie-banner" class="cookie-banner" role="dialog" aria-label="cookies"><p>{esc(u['cookie'])}</p>
 <button class="accept">{u['accept']}</button> <button class="reject">{u['reject']}</button></div>
@@ -169,7 +187,7 @@ class Site:
             pages[path] = self.page(kind, title, f"<h1>{esc(title)}</h1>\n{main}", desc or title)
 
         put("/", "home", u["welcome"].format(co=self.short),
-            f"{self.paragraphs(120, 300)}\n<h2>{u['products']}</h2>\n<ul>{plist}</ul>",
+            f"{self.paragraphs(90, 220)}\n<h2>{u['products']}</h2>\n<ul>{plist}</ul>",
             f"{self.short} - {self.industry}, {self.city}")
         put("/about.html", "about", u["about"], self.paragraphs())
         put("/products.html", "products", u["products"], f"{self.paragraphs(100, 250)}\n<ul>{plist}</ul>")
@@ -337,7 +355,7 @@ def main():
         w.writerows(rows)
     meta = [dict(i=s.i, ip=s.ip, name=s.name, short=s.short, legal=s.legal, industry=s.industry, country=s.country,
                  city=s.city, postcode=s.zip, street=s.street, founded=s.founded, siren=s.siren, cik=s.cik,
-                 status=("open" if s.open else s.status), dead=s.i in DEAD) for s in sites]
+                 status=("open" if s.open else s.status), fit=round(s.fit, 4), dead=s.i in DEAD) for s in sites]
     with open(os.path.join(here, "demo.json"), "w", encoding="utf-8") as fh:
         json.dump(dict(seed=SEED, companies=meta), fh, indent=1, ensure_ascii=False)
     n_sirene, n_tickers = write_registry(here, sites)
