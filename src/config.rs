@@ -307,6 +307,30 @@ impl Default for EvaluateSection {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreSection {
+    /// Probability at or above which an open lead is routed to sales.
+    pub route_at: f64,
+    /// Probability at or above which an open lead is nurtured (below: dropped).
+    pub nurture_at: f64,
+    /// Most similar won leads listed per scored lead.
+    pub similar: usize,
+    /// Features that moved the score most, listed per scored lead.
+    pub drivers: usize,
+}
+
+impl Default for ScoreSection {
+    fn default() -> Self {
+        ScoreSection {
+            route_at: 0.6,
+            nurture_at: 0.3,
+            similar: 3,
+            drivers: 5,
+        }
+    }
+}
+
 /// Registries the registry stage knows, by config name.
 pub const REGISTRIES: &[&str] = &["sirene", "sec_edgar", "gleif", "companies_house"];
 
@@ -389,6 +413,7 @@ pub struct Config {
     pub registry: RegistrySection,
     pub embed: EmbedSection,
     pub evaluate: EvaluateSection,
+    pub score: ScoreSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -398,7 +423,7 @@ pub struct Config {
 
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
-    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate",
+    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate", "score",
 ];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
@@ -534,6 +559,7 @@ impl Config {
             registry: section(&table, "registry", &mut issues),
             embed: section(&table, "embed", &mut issues),
             evaluate: section(&table, "evaluate", &mut issues),
+            score: section(&table, "score", &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             path: abs,
         };
@@ -798,6 +824,37 @@ impl Config {
             bad(
                 "evaluate.max_text_chars",
                 "must be at least 1, got 0".into(),
+            );
+        }
+        // score
+        let sc = &self.score;
+        for (key, v) in [
+            ("score.route_at", sc.route_at),
+            ("score.nurture_at", sc.nurture_at),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                bad(key, format!("must be a probability in [0, 1], got {v}"));
+            }
+        }
+        if sc.nurture_at > sc.route_at {
+            bad(
+                "score.nurture_at",
+                format!(
+                    "must not exceed score.route_at ({}), got {}; lower it or raise route_at",
+                    sc.route_at, sc.nurture_at
+                ),
+            );
+        }
+        if sc.similar > 50 {
+            bad(
+                "score.similar",
+                format!("must be at most 50, got {}", sc.similar),
+            );
+        }
+        if sc.drivers > 50 {
+            bad(
+                "score.drivers",
+                format!("must be at most 50, got {}", sc.drivers),
             );
         }
         // registry

@@ -84,6 +84,35 @@ pub fn candidate_list() -> DataType {
         false,
     )))
 }
+/// The won leads most like a scored lead: `list<struct<lead_id, name, cosine>>`.
+pub fn similar_list() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(
+            vec![
+                Field::new("lead_id", DataType::Utf8, false),
+                Field::new("name", DataType::Utf8, false),
+                Field::new("cosine", DataType::Float64, false),
+            ]
+            .into(),
+        ),
+        false,
+    )))
+}
+/// What moved a score: `list<struct<feature, contribution>>`.
+pub fn driver_list() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(
+            vec![
+                Field::new("feature", DataType::Utf8, false),
+                Field::new("contribution", DataType::Float64, false),
+            ]
+            .into(),
+        ),
+        false,
+    )))
+}
 fn boolean() -> DataType {
     DataType::Boolean
 }
@@ -450,7 +479,29 @@ pub const TABLES: &[&TableDef] = &[
     &CHUNKS,
     &LEAD_EMBEDDINGS,
     &FEATURES,
+    &SCORES,
 ];
+
+pub const SCORES: TableDef = TableDef {
+    name: "scores",
+    version: 1,
+    stage: "score",
+    layout: Layout::File,
+    row_group_rows: 65_536,
+    doc: "One row per open (unlabelled) lead: its probability of being won under the best cross-validated model (`evaluation.json`'s `best`) refitted on every labelled lead, its rank, its tier and why. File metadata: `leadcrawl.score_model`, `leadcrawl.route_at`, `leadcrawl.nurture_at`, `leadcrawl.trained_on` (labelled leads) and the run's provenance.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
+        col("external_id", utf8, true, "The CRM's own id."),
+        col("name", utf8, false, "Company name as given."),
+        col("domain", utf8, true, "Registrable domain of the website."),
+        col("probability", f64t, false, "Probability of winning, in [0, 1]: the logistic model's own, or the centroid score mapped by a logistic fit on its out-of-fold scores (Platt scaling)."),
+        col("rank", u32t, false, "1 = the most likely to be won among the scored leads (ties share the order of `lead_id`)."),
+        col("tier", dict_utf8, false, "`route` (probability ≥ `score.route_at`), `nurture` (≥ `score.nurture_at`) or `drop`."),
+        col("model", dict_utf8, false, "The model that produced the probability (see `evaluation.json`)."),
+        col("similar_won", similar_list, false, "The `score.similar` won leads closest to this one by cosine on the embedding (`lead_id`, `name`, `cosine`), closest first; empty without an embedding."),
+        col("drivers", driver_list, false, "The `score.drivers` features that moved the score most: contribution to the log-odds against the average labelled lead (positive: towards won), largest magnitude first. The embedding's dimensions count as one feature, `embedding`."),
+    ],
+};
 
 pub fn find(name: &str) -> Option<&'static TableDef> {
     TABLES.iter().copied().find(|t| t.name == name)

@@ -132,6 +132,17 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
         out.display()
     );
     print!("{}", status::render(&view));
+    let eval_path = config.output_dir().join("evaluation.json");
+    if let Ok(text) = std::fs::read_to_string(&eval_path) {
+        if let Ok(eval) = serde_json::from_str::<serde_json::Value>(&text) {
+            println!("\n{}", crate::report::metrics_text(&eval));
+        }
+        println!(
+            "report   {}\nscores   {}",
+            config.output_dir().join("report.html").display(),
+            config.output_dir().join("scores.parquet").display()
+        );
+    }
     println!("\nTables are Parquet: try  python3 -c \"import pyarrow.parquet as pq; print(pq.read_table('{}/leads').to_pandas())\"", out.display());
     let code = cli::run_exit_code(&report);
     if code == crate::exit::UNITS_FAILED {

@@ -72,7 +72,10 @@ const LOG_COLUMNS: &[&str] = &[
 /// The evaluation data of the labelled leads.
 pub struct Data {
     pub lead_ids: Vec<String>,
+    /// Won (`true`) or lost; `false` also for the open leads of an all-rows load (see `known`).
     pub labels: Vec<bool>,
+    /// The lead has a label (always `true` when only labelled rows were loaded).
+    pub known: Vec<bool>,
     pub embedding: Vec<Option<Vec<f32>>>,
     pub numeric: HashMap<&'static str, Vec<Option<f64>>>,
     pub categorical: HashMap<&'static str, Vec<Option<String>>>,
@@ -130,8 +133,13 @@ fn signed_log1p(x: f64) -> f64 {
     x.signum() * x.abs().ln_1p()
 }
 
-/// Reads `features` (and the leads' text) into [`Data`] for the rows with a label.
-pub fn load(ctx: &StageContext<'_>, max_text: usize) -> anyhow::Result<(Data, RecordBatch)> {
+/// Reads `features` (and the leads' text) into [`Data`]: the rows with a label, or every row
+/// (`all_rows`, in the batch's order, for scoring the open leads).
+pub fn load(
+    ctx: &StageContext<'_>,
+    max_text: usize,
+    all_rows: bool,
+) -> anyhow::Result<(Data, RecordBatch)> {
     let batches = table::read_registered(ctx.store, ctx.output_dir(), "features", "features")?;
     let first = batches.first().context("features table is empty")?;
     let batch = arrow::compute::concat_batches(&first.schema(), &batches)?;
@@ -144,10 +152,14 @@ pub fn load(ctx: &StageContext<'_>, max_text: usize) -> anyhow::Result<(Data, Re
     let label = cast(col("label")?, &DataType::Int32)?;
     let label = label.as_primitive::<arrow::datatypes::Int32Type>();
     let rows: Vec<usize> = (0..batch.num_rows())
-        .filter(|&r| !label.is_null(r))
+        .filter(|&r| all_rows || !label.is_null(r))
         .collect();
     let lead_ids: Vec<String> = rows.iter().map(|&r| ids.value(r).to_owned()).collect();
-    let labels: Vec<bool> = rows.iter().map(|&r| label.value(r) == 1).collect();
+    let labels: Vec<bool> = rows
+        .iter()
+        .map(|&r| !label.is_null(r) && label.value(r) == 1)
+        .collect();
+    let known: Vec<bool> = rows.iter().map(|&r| !label.is_null(r)).collect();
     let emb = col("embedding")?.as_fixed_size_list();
     let embedding = rows
         .iter()
@@ -191,6 +203,7 @@ pub fn load(ctx: &StageContext<'_>, max_text: usize) -> anyhow::Result<(Data, Re
         Data {
             lead_ids,
             labels,
+            known,
             embedding,
             numeric,
             categorical,
@@ -358,7 +371,7 @@ impl Fitted {
     }
 
     /// The feature row of lead `r`.
-    fn row(&self, d: &Data, r: usize) -> Result<SparseRow, LearnError> {
+    pub fn row(&self, d: &Data, r: usize) -> Result<SparseRow, LearnError> {
         let mut row = SparseRow::new();
         let mut offset = 0u32;
         if self.inputs.embedding {
@@ -404,6 +417,46 @@ impl Fitted {
         Ok(row)
     }
 
+    /// The number of features of a row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// What feature `j` of a row is, for people: the embedding's dimensions are one group
+    /// (`embedding`), numbers by column (`… missing` for their indicators), categories as
+    /// `column=value`, TF-IDF terms as `text "term"`.
+    pub fn feature_name(&self, d: &Data, j: usize) -> String {
+        let mut j = j;
+        if self.inputs.embedding {
+            let dim = emb_dim(d);
+            if j < dim {
+                return "embedding".into();
+            }
+            if j == dim {
+                return "no embedding".into();
+            }
+            j -= dim + 1;
+        }
+        let k = self.numeric.len();
+        if j < k {
+            return self.numeric[j].into();
+        }
+        if j < 2 * k {
+            return format!("{} missing", self.numeric[j - k]);
+        }
+        j -= 2 * k;
+        for (n, oh) in &self.onehots {
+            if j < oh.len() {
+                return format!("{n}={}", oh.names()[j]);
+            }
+            j -= oh.len();
+        }
+        match self.tfidf.as_ref().and_then(|t| t.feature_name(j)) {
+            Some(term) => format!("text \"{term}\""),
+            None => format!("feature {j}"),
+        }
+    }
+
     pub fn score(&self, d: &Data, r: usize) -> Result<f64, LearnError> {
         let row = self.row(d, r)?;
         Ok(self.model.as_ref().map_or(0.5, |m| m.predict_proba(&row)))
@@ -411,7 +464,7 @@ impl Fitted {
 }
 
 /// The models, in report order: (name, description, inputs; `None` = centroid).
-const MODELS: &[(&str, &str, Option<Inputs>)] = &[
+pub(crate) const MODELS: &[(&str, &str, Option<Inputs>)] = &[
     ("centroid_embedding", "Centroid cosine on the embedding: cos(won centroid) − cos(lost centroid), argmax (the Leadbay method)", None),
     ("logistic_embedding", "Logistic regression on the embedding alone", Some(Inputs { embedding: true, firmographics: false, web: false, text: false })),
     ("logistic_firmographics", "Logistic regression on registry firmographics alone (standardised numbers, one-hot categories, missing indicators)", Some(Inputs { embedding: false, firmographics: true, web: false, text: false })),
@@ -507,7 +560,7 @@ impl Stage for EvaluateStage {
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         let cfg = &ctx.config.evaluate;
-        let (d, all) = load(ctx, cfg.max_text_chars)?;
+        let (d, all) = load(ctx, cfg.max_text_chars, false)?;
         let n = d.labels.len();
         let won = d.labels.iter().filter(|&&l| l).count();
         let mut notes = Vec::new();

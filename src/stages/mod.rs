@@ -11,6 +11,7 @@ pub mod extract;
 pub mod features;
 pub mod ingest;
 pub mod registry;
+pub mod score;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -59,6 +60,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &embed::EmbedStage,
         &features::FeaturesStage,
         &evaluate::EvaluateStage,
+        &score::ScoreStage,
     ]
 }
 

@@ -321,8 +321,8 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(run.run(&["run"]).status.code(), Some(0));
     let o = run.run(&["run"]);
     assert!(
-        text(&o).matches("up to date").count() == 7,
-        "ingest, crawl, extract, registry, embed, features, evaluate: {}",
+        text(&o).matches("up to date").count() == 8,
+        "ingest, crawl, extract, registry, embed, features, evaluate, score: {}",
         text(&o)
     );
     run.write(
