@@ -3,9 +3,11 @@
 #
 #   ./dev.sh demo [--out DIR]   set up the embedding model, build leadcrawl and run the whole
 #                               pipeline offline on the demo
-#   ./dev.sh test               set up the test tools and the model, run the whole test suite
+#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium) and the
+#                               model, run the whole test suite
 #
-# Needs: a Rust toolchain (cargo), python3 with pip, a C compiler. Nothing else.
+# Needs: a Rust toolchain (cargo), python3 with pip, a C compiler; for `test`, apt-get (as root or
+# with sudo) when Chromium is missing. Nothing else.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -43,6 +45,22 @@ setup_model() {
   fi
 }
 
+# Debian packages the tests use: Chromium (the report opens in headless Chromium). Installed with
+# apt-get when missing (as root, or with password-less sudo).
+setup_system() {
+  local need=()
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  [ ${#need[@]} -eq 0 ] && return
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  say "installing Debian packages: ${need[*]}"
+  if ! { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${need[@]}"; } >/dev/null; then
+    say "could not install ${need[*]}; install them (sudo apt-get install ${need[*]}) and run again"
+    exit 1
+  fi
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -53,6 +71,7 @@ case "$cmd" in
     exec ./target/release/leadcrawl demo "$@"
     ;;
   test)
+    setup_system
     setup_python
     setup_model
     cargo build --release --locked
