@@ -930,6 +930,53 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// The metrics table of an `evaluation.json` as plain text, for terminals (`leadcrawl demo`):
+/// one line per model with its shuffled-label control beside it, the best model marked.
+pub fn metrics_text(eval: &serde_json::Value) -> String {
+    let mut t = String::new();
+    let num = |v: &serde_json::Value| v.as_f64().map_or("-".to_owned(), |x| format!("{x:.3}"));
+    let controls: std::collections::HashMap<&str, &serde_json::Value> = eval["control"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["name"].as_str()?, &c["metrics"])))
+        .collect();
+    let best = eval["best"].as_str().unwrap_or("");
+    let _ = writeln!(
+        t,
+        "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
+        "MODEL (out-of-fold)", "ROC-AUC", "PR-AUC", "ACC", "F1", "LIFT@10", "WON@35%", "CONTROL"
+    );
+    for m in eval["models"].as_array().into_iter().flatten() {
+        let name = m["name"].as_str().unwrap_or("?");
+        let x = &m["metrics"];
+        let mark = if name == best { " *" } else { "" };
+        let _ = writeln!(
+            t,
+            "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
+            format!("{name}{mark}"),
+            num(&x["roc_auc"]),
+            num(&x["pr_auc"]),
+            num(&x["accuracy"]),
+            num(&x["f1"]),
+            num(&x["lift_10"]),
+            num(&x["captured_35"]),
+            controls
+                .get(name)
+                .map_or("-".to_owned(), |c| num(&c["roc_auc"])),
+        );
+    }
+    let _ = writeln!(
+        t,
+        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; * = best, used by `score`",
+        eval["labelled"], eval["won"], eval["lost"], eval["k"], eval["seed"]
+    );
+    for n in eval["notes"].as_array().into_iter().flatten() {
+        let _ = writeln!(t, "note: {}", n.as_str().unwrap_or(""));
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1222,51 +1269,4 @@ mod tests {
         std::fs::write(&path, render(&data)).unwrap();
         std::fs::write(format!("{path}.empty.html"), render(&degenerate())).unwrap();
     }
-}
-
-/// The metrics table of an `evaluation.json` as plain text, for terminals (`leadcrawl demo`):
-/// one line per model with its shuffled-label control beside it, the best model marked.
-pub fn metrics_text(eval: &serde_json::Value) -> String {
-    let mut t = String::new();
-    let num = |v: &serde_json::Value| v.as_f64().map_or("-".to_owned(), |x| format!("{x:.3}"));
-    let controls: std::collections::HashMap<&str, &serde_json::Value> = eval["control"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c["name"].as_str()?, &c["metrics"])))
-        .collect();
-    let best = eval["best"].as_str().unwrap_or("");
-    let _ = writeln!(
-        t,
-        "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
-        "MODEL (out-of-fold)", "ROC-AUC", "PR-AUC", "ACC", "F1", "LIFT@10", "WON@35%", "CONTROL"
-    );
-    for m in eval["models"].as_array().into_iter().flatten() {
-        let name = m["name"].as_str().unwrap_or("?");
-        let x = &m["metrics"];
-        let mark = if name == best { " *" } else { "" };
-        let _ = writeln!(
-            t,
-            "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
-            format!("{name}{mark}"),
-            num(&x["roc_auc"]),
-            num(&x["pr_auc"]),
-            num(&x["accuracy"]),
-            num(&x["f1"]),
-            num(&x["lift_10"]),
-            num(&x["captured_35"]),
-            controls
-                .get(name)
-                .map_or("-".to_owned(), |c| num(&c["roc_auc"])),
-        );
-    }
-    let _ = writeln!(
-        t,
-        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; * = best, used by `score`",
-        eval["labelled"], eval["won"], eval["lost"], eval["k"], eval["seed"]
-    );
-    for n in eval["notes"].as_array().into_iter().flatten() {
-        let _ = writeln!(t, "note: {}", n.as_str().unwrap_or(""));
-    }
-    t
 }

@@ -499,7 +499,7 @@ pub const SCORES: TableDef = TableDef {
         col("tier", dict_utf8, false, "`route` (probability ≥ `score.route_at`), `nurture` (≥ `score.nurture_at`) or `drop`."),
         col("model", dict_utf8, false, "The model that produced the probability (see `evaluation.json`)."),
         col("similar_won", similar_list, false, "The `score.similar` won leads closest to this one by cosine on the embedding (`lead_id`, `name`, `cosine`), closest first; empty without an embedding."),
-        col("drivers", driver_list, false, "The `score.drivers` features that moved the score most: contribution to the log-odds against the average labelled lead (positive: towards won), largest magnitude first. The embedding's dimensions count as one feature, `embedding`."),
+        col("drivers", driver_list, false, "The `score.drivers` features that moved the score most: contribution to the log-odds against the average labelled lead (positive: towards won), largest magnitude first. The embedding's dimensions count as one feature, `embedding`; TF-IDF terms are listed as `text \"term\"` and their sum as `text (all terms)`."),
     ],
 };
 

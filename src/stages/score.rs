@@ -82,11 +82,21 @@ fn top_drivers(
         x[j as usize] = v;
     }
     let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
+    // TF-IDF spreads the text's weight over thousands of terms, each too small to show: their
+    // sum is one driver too, next to the terms that moved the score most.
+    let mut text_total = None::<f64>;
     for (j, (&wj, (&xj, &mj))) in w.iter().zip(x.iter().zip(mean)).enumerate() {
         let c = wj * (xj - mj);
         if c != 0.0 {
-            *by_name.entry(fitted.feature_name(d, j)).or_default() += c;
+            let name = fitted.feature_name(d, j);
+            if name.starts_with("text \"") {
+                *text_total.get_or_insert(0.0) += c;
+            }
+            *by_name.entry(name).or_default() += c;
         }
+    }
+    if let Some(t) = text_total {
+        by_name.insert("text (all terms)".into(), t);
     }
     let mut v: Vec<(String, f64)> = by_name.into_iter().filter(|(_, c)| *c != 0.0).collect();
     v.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));

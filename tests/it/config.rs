@@ -18,6 +18,11 @@ max_pages_per_site = 0
 requests_per_second = -1.0
 contact_url = "not a url"
 max_pagez = 3
+[evaluate]
+folds = 1
+[score]
+route_at = 0.5
+nurture_at = 0.7
 [registries]
 x = 1
 "#,
@@ -31,6 +36,8 @@ x = 1
         "ingest.encoding: unknown encoding \"klingon\"",
         "crawl.max_pagez: unknown key",
         "registries: unknown section",
+        "evaluate.folds: must be in 2..=50, got 1",
+        "score.nurture_at: must not exceed score.route_at (0.5), got 0.7",
     ] {
         assert!(t.contains(want), "missing {want:?} in:\n{t}");
     }

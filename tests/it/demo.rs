@@ -128,6 +128,14 @@ fn demo_runs_offline_and_resumes() {
         .unwrap();
     assert!(py.status.success(), "{}", text(&py));
     println!("{}", text(&py));
+    // docs/notebook.md's snippets run as documented against this output.
+    let nb = std::process::Command::new(crate::common::python())
+        .arg(repo().join("tests/python/run_notebook.py"))
+        .arg(repo().join("docs/notebook.md"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(nb.status.success(), "{}", text(&nb));
 
     // The report opens in headless Chromium without a console message, and its screenshot is
     // kept for people to look at.
@@ -135,7 +143,11 @@ fn demo_runs_offline_and_resumes() {
     let console = chromium_screenshot(&out.join("report.html"), &shot);
     assert!(console.is_empty(), "console messages: {console:?}");
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000, "{}", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,
+        "{}",
+        png.len()
+    );
     println!("report screenshot: {}", shot.display());
 
     let o = bin()
@@ -195,7 +207,10 @@ fn chromium_reports_console_errors() {
     .unwrap();
     let console = chromium_screenshot(&page, &tmp.path().join("bad.png"));
     assert!(console.iter().any(|l| l.contains("boom")), "{console:?}");
-    assert!(console.iter().any(|l| l.contains("nosuchfn")), "{console:?}");
+    assert!(
+        console.iter().any(|l| l.contains("nosuchfn")),
+        "{console:?}"
+    );
 }
 
 fn get_field<'a>(
