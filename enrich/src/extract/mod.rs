@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/1";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/2";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
@@ -182,6 +182,8 @@ pub fn extract(html: &str) -> ExtractedPage {
     select::settle_chrome(&mut walk, article);
     let mut main = select::main_blocks(&walk, article);
     if !article {
+        select::trim_outside_content(&walk.blocks, &mut main);
+        select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
     }
     let mut page = ExtractedPage {

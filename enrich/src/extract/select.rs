@@ -1,7 +1,9 @@
 //! Choosing the main content among a page's blocks.
 //!
 //! Company pages (the default) spread their content over many sections: every block outside
-//! chrome that is not a link list is main text. Articles (`og:type=article`, JSON-LD `Article`)
+//! chrome that is not a link list is main text, except blocks outside `<main>` around it,
+//! recirculation sections ("Related services", "Latest insights") and stretches written twice
+//! in a row (carousel clones). Articles (`og:type=article`, JSON-LD `Article`)
 //! have one body: for news and blog posts (JSON-LD `NewsArticle`, `BlogPosting`) the
 //! readability-style best container and its strong siblings, for other articles the deepest
 //! element holding most of the prose (comments, related links and teasers fall outside).
@@ -149,7 +151,10 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                     BlockKind::Paragraph => b.in_content,
                     _ => false,
                 };
-                (!b.boiler || (b.in_content && !walk.chrome_hard(b)))
+                (!b.boiler
+                    || (b.in_content
+                        && !walk.chrome_hard(b)
+                        && !TEASER_CHROME.contains(&b.chrome_rule)))
                     && (b.link_density() <= MAX_LINK_DENSITY || linked_content)
                     // Code on a marketing page is a product mock-up (7 % of it in WCXB's text).
                     && b.kind != BlockKind::Preformatted
@@ -272,15 +277,145 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
     roots
 }
 
-/// Drops main blocks whose text already appeared in the main text of the page (carousels and
-/// responsive layouts repeat whole sections).
+/// Rules of class-named chrome that stay chrome inside `<main>` on company pages: share bars,
+/// related-content teasers, overlays, author boxes, promos and sidebars. Unlike the other
+/// class-named chrome in `<main>` (mostly content), their text is mostly not main text on WCXB.
+const TEASER_CHROME: &[&str] = &["social", "related", "overlay", "author", "promo", "sidebar"];
+
+/// The longest period [`drop_repeats`] looks for, in main blocks.
+const MAX_REPEAT_PERIOD: usize = 200;
+
+/// Drops main blocks that repeat the sequence of main blocks just before them: a carousel's
+/// cloned slides, a marquee written twice, a section rendered once per breakpoint. A run of
+/// blocks equal to the run `period` blocks earlier is dropped when it is at least `period` long,
+/// i.e. when a whole stretch of the page is written again right after itself. Text that recurs
+/// with other text in between (the same feature listed in every plan of a pricing table, "Learn
+/// more" under every card) is kept: it is content each time.
 pub(crate) fn drop_repeats(blocks: &[Block], main: &mut [bool]) {
-    let mut seen = std::collections::HashSet::new();
-    for (block, main) in blocks.iter().zip(main.iter_mut()) {
-        if *main && !seen.insert(block.text.as_str()) {
-            *main = false;
+    let idx: Vec<usize> = (0..blocks.len()).filter(|&i| main[i]).collect();
+    let mut ids = std::collections::HashMap::new();
+    let seq: Vec<u32> = idx
+        .iter()
+        .map(|&i| {
+            let next = ids.len() as u32;
+            *ids.entry(blocks[i].text.as_str()).or_insert(next)
+        })
+        .collect();
+    let n = seq.len();
+    let mut drop = vec![false; n];
+    for period in 1..=MAX_REPEAT_PERIOD.min(n / 2) {
+        let mut q = period;
+        while q < n {
+            if seq[q] != seq[q - period] {
+                q += 1;
+                continue;
+            }
+            let start = q;
+            while q < n && seq[q] == seq[q - period] {
+                q += 1;
+            }
+            if q - start >= period {
+                drop[start..q].iter_mut().for_each(|d| *d = true);
+            }
         }
     }
+    for (&i, _) in idx.iter().zip(&drop).filter(|(_, d)| **d) {
+        main[i] = false;
+    }
+}
+
+/// Where a company page's content sits in `<main>` (or `<article>`), blocks outside it before
+/// its `<h1>` (alert bars, promo strips, account links) and after it (sign-up and contact bands)
+/// are chrome that no rule named.
+pub(crate) fn trim_outside_content(blocks: &[Block], main: &mut [bool]) {
+    let (mut all, mut inside) = (0u64, 0u64);
+    for (b, _) in blocks.iter().zip(main.iter()).filter(|(_, m)| **m) {
+        all += u64::from(b.chars);
+        inside += u64::from(b.chars) * u64::from(b.in_content);
+    }
+    let h1 = (0..blocks.len()).find(|&i| main[i] && blocks[i].kind == BlockKind::Heading(1));
+    if let Some(h1) = h1.filter(|&i| blocks[i].in_content) {
+        for i in 0..h1 {
+            main[i] &= blocks[i].in_content;
+        }
+    }
+    if inside * 2 >= all && inside > 0 {
+        if let Some(last) = blocks.iter().rposition(|b| b.in_content) {
+            main[last + 1..].iter_mut().for_each(|m| *m = false);
+        }
+    }
+}
+
+/// Drops sections whose heading announces recirculation rather than the page's own content
+/// ("Related services", "Latest insights", "From the blog", "You may also like"): everything
+/// from such a heading (h1-h3) to the next heading of the same or a higher level.
+pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
+    let mut i = 0;
+    while i < blocks.len() {
+        let level = match blocks[i].kind {
+            BlockKind::Heading(level) if main[i] && level <= 3 => level,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if !is_teaser_heading(&blocks[i].text) {
+            i += 1;
+            continue;
+        }
+        main[i] = false;
+        i += 1;
+        while i < blocks.len() {
+            if main[i] && matches!(blocks[i].kind, BlockKind::Heading(l) if l <= level) {
+                break;
+            }
+            main[i] = false;
+            i += 1;
+        }
+    }
+}
+
+/// A heading that introduces links to other pages of the site.
+fn is_teaser_heading(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "related",
+        "more services",
+        "more articles",
+        "more posts",
+        "more resources",
+        "more from",
+        "more insights",
+        "more news",
+        "more stories",
+        "more case",
+        "latest",
+        "recent",
+        "from the blog",
+        "from our blog",
+        "featured insights",
+        "featured articles",
+        "featured posts",
+        "featured stories",
+        "featured client",
+        "you may also",
+        "you might also",
+        "further reading",
+        "read more",
+        "explore more",
+        "other services",
+        "other articles",
+        "other posts",
+        "similar",
+        "see also",
+        "keep reading",
+        "continue reading",
+        "discover more",
+    ];
+    if text.len() > 120 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    STARTS.iter().any(|s| lower.starts_with(s))
 }
 
 /// Adds each element's value to its parent's, bottom-up: afterwards every element holds the sum
@@ -346,6 +481,96 @@ pub(crate) fn is_cookie_notice(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block(text: &str, kind: BlockKind, in_content: bool) -> Block {
+        Block {
+            text: text.to_owned(),
+            kind,
+            link_chars: 0,
+            card_link_chars: 0,
+            chars: text.chars().count() as u32,
+            elem: 0,
+            boiler: false,
+            in_content,
+            chrome_rule: "",
+            chrome: None,
+            hard_chrome: false,
+        }
+    }
+
+    fn kept(blocks: &[Block], main: &[bool]) -> Vec<String> {
+        blocks
+            .iter()
+            .zip(main)
+            .filter(|(_, m)| **m)
+            .map(|(b, _)| b.text.clone())
+            .collect()
+    }
+
+    #[test]
+    fn repeats_dropped_only_when_a_stretch_is_written_twice() {
+        let p = BlockKind::Paragraph;
+        // A carousel whose three slides are cloned right after themselves.
+        let texts = [
+            "Intro", "Slide A", "Slide B", "Slide C", "Slide A", "Slide B", "Slide C", "End",
+        ];
+        let blocks: Vec<Block> = texts.iter().map(|t| block(t, p, true)).collect();
+        let mut main = vec![true; blocks.len()];
+        drop_repeats(&blocks, &mut main);
+        assert_eq!(
+            kept(&blocks, &main),
+            ["Intro", "Slide A", "Slide B", "Slide C", "End"]
+        );
+        // A pricing table: the same features under every plan, plan names in between.
+        let texts = [
+            "Basic", "$9", "Support", "Reports", "Pro", "$19", "Support", "Reports",
+        ];
+        let blocks: Vec<Block> = texts.iter().map(|t| block(t, p, true)).collect();
+        let mut main = vec![true; blocks.len()];
+        drop_repeats(&blocks, &mut main);
+        assert_eq!(kept(&blocks, &main), texts);
+    }
+
+    #[test]
+    fn outside_content_and_teaser_sections() {
+        use BlockKind::{Heading, Paragraph};
+        let blocks = vec![
+            block("Free shipping this week", Paragraph, false),
+            block("Pumps", Heading(1), true),
+            block("We build pumps for water.", Paragraph, true),
+            block("Related services", Heading(2), true),
+            block("Valves", Heading(3), true),
+            block("We also fit valves.", Paragraph, true),
+            block("How we work", Heading(2), true),
+            block("Survey, install, service.", Paragraph, true),
+            block("Subscribe for news", Paragraph, false),
+        ];
+        let mut main = vec![true; blocks.len()];
+        trim_outside_content(&blocks, &mut main);
+        drop_teaser_sections(&blocks, &mut main);
+        assert_eq!(
+            kept(&blocks, &main),
+            [
+                "Pumps",
+                "We build pumps for water.",
+                "How we work",
+                "Survey, install, service."
+            ]
+        );
+        // Without <main>, nothing is trimmed.
+        let flat: Vec<Block> = blocks
+            .iter()
+            .map(|b| Block {
+                in_content: false,
+                ..b.clone()
+            })
+            .collect();
+        let mut main = vec![true; flat.len()];
+        trim_outside_content(&flat, &mut main);
+        assert!(main.iter().all(|m| *m));
+        assert!(is_teaser_heading("You may also like"));
+        assert!(!is_teaser_heading("More than 50,000 teams use it"));
+    }
 
     #[test]
     fn legal_and_cookie_lines() {
