@@ -333,7 +333,7 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         text(&o).matches("inputs or config changed").count(),
-        7,
+        8,
         "every stage re-runs: {}",
         text(&o)
     );
