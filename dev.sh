@@ -3,11 +3,11 @@
 #
 #   ./dev.sh demo [--out DIR]   set up the embedding model, build leadcrawl and run the whole
 #                               pipeline offline on the demo
-#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium) and the
-#                               model, run the whole test suite
+#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium and
+#                               postgresql) and the model, start a throwaway PostgreSQL, run every test
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, a C compiler; for `test`, apt-get (as root or
-# with sudo) when Chromium is missing. Nothing else.
+# with sudo) when Chromium or PostgreSQL is missing. Nothing else.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -45,11 +45,16 @@ setup_model() {
   fi
 }
 
-# Debian packages the tests use: Chromium (the report opens in headless Chromium). Installed with
-# apt-get when missing (as root, or with password-less sudo).
+pg_bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+# Debian packages the tests use: Chromium (the report opens in headless Chromium) and PostgreSQL
+# (the shared state store). Installed with apt-get when missing (as root, or with sudo).
 setup_system() {
   local need=()
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ] || need+=(postgresql)
   [ ${#need[@]} -eq 0 ] && return
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
@@ -59,6 +64,34 @@ setup_system() {
     say "could not install ${need[*]}; install them (sudo apt-get install ${need[*]}) and run again"
     exit 1
   fi
+}
+
+# A throwaway PostgreSQL cluster for the tests: data under target/pg, a free port, trust
+# authentication on 127.0.0.1 only, stopped when the tests end. Its URL is LEADCRAWL_TEST_PG.
+PG_DATA=""
+start_postgres() {
+  local bin; bin=$(pg_bindir)
+  PG_DATA=$ROOT/target/pg
+  rm -rf "$PG_DATA"; mkdir -p "$PG_DATA"
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then  # the server refuses to run as root
+    chown postgres: "$PG_DATA"; as=(runuser -u postgres --)
+  fi
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "${as[@]}" "$bin/initdb" -D "$PG_DATA/data" -U leadcrawl --auth=trust -E UTF8 >"$PG_DATA/initdb.log" 2>&1 \
+    || { cat "$PG_DATA/initdb.log" >&2; exit 1; }
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_DATA/data" -l "$PG_DATA/server.log" -w \
+    -o "-p $port -k $PG_DATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+    || { cat "$PG_DATA/server.log" >&2; exit 1; }
+  trap 'stop_postgres' EXIT
+  export LEADCRAWL_TEST_PG="postgres://leadcrawl@127.0.0.1:$port/postgres"
+  say "PostgreSQL for the tests on port $port (data in target/pg)"
+}
+stop_postgres() {
+  [ -n "$PG_DATA" ] || return 0
+  local as=(); [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" "$(pg_bindir)/pg_ctl" -D "$PG_DATA/data" -m immediate stop >/dev/null 2>&1 || true
 }
 
 cmd=${1:-}
@@ -75,7 +108,8 @@ case "$cmd" in
     setup_python
     setup_model
     cargo build --release --locked
-    exec cargo test --release --locked --workspace "$@"
+    start_postgres
+    cargo test --release --locked --workspace "$@"
     ;;
   *)
     sed -n '2,10p' "$0" >&2

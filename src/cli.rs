@@ -11,7 +11,9 @@ use crate::exit::{self, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::progress::ProgressMode;
 use crate::signals::StopFlag;
+use crate::state::postgres::PgStore;
 use crate::state::sqlite::SqliteStore;
+use crate::state::StateStore;
 use crate::{runner, schema, stages, status};
 
 const EXIT_CODES: &str =
@@ -55,6 +57,27 @@ pub enum Command {
         /// Re-run this stage from scratch (repeatable); later stages then re-run too.
         #[arg(long)]
         force: Vec<String>,
+        /// With a PostgreSQL state store: only enqueue the leased stages' units and wait for
+        /// `leadcrawl worker` processes to do them (by default this process works too).
+        #[arg(long)]
+        no_local_worker: bool,
+    },
+    /// Help with a leased stage (the crawl) started by `leadcrawl run` on a PostgreSQL state
+    /// store: claim hosts, crawl them, commit, until none is left. Run one per machine (or
+    /// more); they share the config, the database and the output folder.
+    Worker {
+        #[arg(long, short, default_value = "pipeline.toml")]
+        config: PathBuf,
+        /// The stage to work on.
+        #[arg(long, default_value = "crawl")]
+        stage: String,
+        /// This worker's name in leases and `leadcrawl status` (default: hostname:pid). Must be
+        /// unique among running workers.
+        #[arg(long)]
+        id: Option<String>,
+        /// Keep waiting for work when none is left (for a worker that runs as a service).
+        #[arg(long)]
+        follow: bool,
     },
     /// Show each stage: pending / running / done / failed / interrupted, units done of total,
     /// failures, output files, last run time.
@@ -133,11 +156,15 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     Ok(Config::load(path)?)
 }
 
-pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    Ok(SqliteStore::open(
-        &config.state_path(),
-        config.output_dir(),
-    )?)
+/// The configured state store: SQLite (default) or the shared PostgreSQL database.
+pub fn open_store(config: &Config, owner: Option<&str>) -> anyhow::Result<Box<dyn StateStore>> {
+    Ok(match config.state.postgres_url() {
+        Some(url) => Box::new(PgStore::open(url, config.output_dir(), owner)?),
+        None => Box::new(SqliteStore::open(
+            &config.state_path(),
+            config.output_dir(),
+        )?),
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -147,6 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             config,
             stages,
             force,
+            no_local_worker,
         } => {
             let config = load(&config)?;
             let selected = runner::select(&stages)?;
@@ -159,24 +187,77 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let _lock = runner::RunLock::acquire(config.output_dir())?;
             let stop = StopFlag::install().context("installing signal handlers")?;
-            let store = open_store(&config)?;
-            let report = runner::run(
+            if no_local_worker && config.state.postgres_url().is_none() {
+                return Err(UsageError(
+                    "--no-local-worker needs a PostgreSQL state store (state.url = \"postgres://…\"): with SQLite no other worker can help".into(),
+                )
+                .into());
+            }
+            let store = open_store(&config, None)?;
+            let report = runner::run_as(
                 &config,
-                &store,
+                store.as_ref(),
                 &selected,
                 &force,
                 &stop,
                 ProgressMode::detect(json_logs),
+                stages::Role::Run {
+                    local_worker: !no_local_worker,
+                },
             )?;
             Ok(run_exit_code(&report))
         }
+        Command::Worker {
+            config,
+            stage,
+            id,
+            follow,
+        } => {
+            let config = load(&config)?;
+            if config.state.postgres_url().is_none() {
+                return Err(UsageError(
+                    "leadcrawl worker needs a PostgreSQL state store shared with `leadcrawl run`: set state.url = \"postgres://user@host:port/db\"".into(),
+                )
+                .into());
+            }
+            let selected = runner::select(std::slice::from_ref(&stage))?;
+            let Some(stage) = selected.first().copied().filter(|s| s.name() == "crawl") else {
+                return Err(UsageError(format!(
+                    "--stage {stage}: only the crawl stage is leased to workers in this version"
+                ))
+                .into());
+            };
+            if let Some(id) = &id {
+                if id.is_empty() || id.len() > 100 || id.chars().any(|c| c.is_control()) {
+                    return Err(
+                        UsageError(format!("--id {id:?}: 1 to 100 printable characters")).into(),
+                    );
+                }
+            }
+            let stop = StopFlag::install().context("installing signal handlers")?;
+            let store = open_store(&config, id.as_deref())?;
+            runner::work(
+                &config,
+                store.as_ref(),
+                stage,
+                &stop,
+                ProgressMode::detect(json_logs),
+                follow,
+            )?;
+            Ok(if stop.is_set() {
+                exit::INTERRUPTED
+            } else {
+                exit::SUCCESS
+            })
+        }
         Command::Status { config, json } => {
             let config = load(&config)?;
-            let store = SqliteStore::open_existing(&config.state_path(), config.output_dir())?;
-            let view = status::collect(
-                &config,
-                store.as_ref().map(|s| s as &dyn crate::state::StateStore),
-            )?;
+            let store: Option<Box<dyn StateStore>> = match config.state.postgres_url() {
+                Some(_) => Some(open_store(&config, None)?),
+                None => SqliteStore::open_existing(&config.state_path(), config.output_dir())?
+                    .map(|s| Box::new(s) as Box<dyn StateStore>),
+            };
+            let view = status::collect(&config, store.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&view)?);
             } else {

@@ -69,12 +69,33 @@ impl Default for PipelineSection {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateSection {
     /// Where progress is recorded. Empty: SQLite file `state.sqlite` in `output_dir`.
-    /// `sqlite:PATH` names another file.
+    /// `sqlite:PATH` names another file; `postgres://user@host:port/db` a shared PostgreSQL
+    /// database (password from the environment), for workers on several machines.
     pub url: Option<String>,
+    /// PostgreSQL: how long a worker's claim on a host lasts without a heartbeat.
+    pub lease_seconds: f64,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        StateSection {
+            url: None,
+            lease_seconds: 30.0,
+        }
+    }
+}
+
+impl StateSection {
+    /// The PostgreSQL URL, when the state is shared.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.url
+            .as_deref()
+            .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -607,16 +628,37 @@ impl Config {
             bad("pipeline.output_dir", "must not be empty".into());
         }
         if let Some(url) = &self.state.url {
-            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                bad("state.url", "the PostgreSQL backend is not available in this version; use sqlite:PATH or leave it empty".into());
+            if let Some(pg) = self.state.postgres_url() {
+                match pg.parse::<postgres::Config>() {
+                    Err(e) => bad(
+                        "state.url",
+                        format!("not a PostgreSQL URL ({e}): postgres://user@host:port/database"),
+                    ),
+                    Ok(c) if c.get_password().is_some() => bad(
+                        "state.url",
+                        "holds a password; remove it from the file and set LEADCRAWL_PG_PASSWORD (or PGPASSWORD) in the environment".into(),
+                    ),
+                    Ok(_) => {}
+                }
             } else if !url.starts_with("sqlite:") {
                 bad(
                     "state.url",
                     format!(
-                        "must be sqlite:PATH (or empty for output_dir/state.sqlite), got {url:?}"
+                        "must be sqlite:PATH, postgres://user@host:port/database, or empty for output_dir/state.sqlite; got {url:?}"
                     ),
                 );
             }
+        }
+        if !(self.state.lease_seconds.is_finite()
+            && (2.0..=3600.0).contains(&self.state.lease_seconds))
+        {
+            bad(
+                "state.lease_seconds",
+                format!(
+                    "must be between 2 and 3600 seconds, got {}",
+                    self.state.lease_seconds
+                ),
+            );
         }
         // ingest
         let i = &self.ingest;

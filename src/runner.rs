@@ -145,6 +145,27 @@ pub fn run(
     stop: &StopFlag,
     progress: ProgressMode,
 ) -> anyhow::Result<RunReport> {
+    run_as(
+        config,
+        store,
+        selected,
+        force,
+        stop,
+        progress,
+        stages::Role::Run { local_worker: true },
+    )
+}
+
+/// [`run`], with this process's part in leased stages.
+pub fn run_as(
+    config: &Config,
+    store: &dyn StateStore,
+    selected: &[&'static dyn Stage],
+    force: &[String],
+    stop: &StopFlag,
+    progress: ProgressMode,
+    role: stages::Role,
+) -> anyhow::Result<RunReport> {
     let run_id = new_run_id();
     let prov = Provenance {
         run_id: run_id.clone(),
@@ -229,6 +250,7 @@ pub fn run(
         let started = Instant::now();
         let ctx = StageContext {
             stage: name,
+            role,
             config,
             store,
             prov: prov.clone(),
@@ -305,4 +327,56 @@ pub fn run(
         }
     }
     Ok(report)
+}
+
+/// `leadcrawl worker`: helps with a leased stage that a `leadcrawl run` started (on the shared
+/// PostgreSQL store): claims its units until none is left, then returns (with `follow`, waits
+/// for the next run's units instead). Never starts, resets or finishes a stage.
+pub fn work(
+    config: &Config,
+    store: &dyn StateStore,
+    stage: &'static dyn Stage,
+    stop: &StopFlag,
+    progress: ProgressMode,
+    follow: bool,
+) -> anyhow::Result<u64> {
+    let name = stage.name();
+    let mut rounds = 0u64;
+    loop {
+        let rec = store.stage(name)?;
+        match rec {
+            Some(r) if r.status == StageStatus::Running => {
+                let ctx = StageContext {
+                    stage: name,
+                    role: stages::Role::Worker { follow },
+                    config,
+                    store,
+                    prov: Provenance {
+                        run_id: r.run_id.clone(),
+                        config_hash: config.hash(),
+                    },
+                    stop,
+                    progress: progress.bar(name),
+                };
+                let outcome = stage.run(&ctx);
+                ctx.progress.finish();
+                outcome?;
+                rounds += 1;
+            }
+            _ if !follow => {
+                tracing::info!(stage = name, "no {name} stage is running: nothing to do");
+                return Ok(rounds);
+            }
+            _ => {}
+        }
+        if !follow || stop.is_set() {
+            return Ok(rounds);
+        }
+        for _ in 0..20 {
+            if stop.is_set() {
+                return Ok(rounds);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::stages;
-use crate::state::{StageStatus, StateStore};
+use crate::state::{LeaseView, StageStatus, StateStore};
 
 #[derive(Debug, Serialize)]
 pub struct StageView {
@@ -41,6 +41,8 @@ pub struct StatusView {
     pub output_dir: String,
     pub state: String,
     pub stages: Vec<StageView>,
+    /// Workers and leases (PostgreSQL state store only).
+    pub leases: Option<LeaseView>,
 }
 
 fn fmt_time(micros: Option<i64>) -> Option<String> {
@@ -117,8 +119,15 @@ pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Resul
     Ok(StatusView {
         config: config.path.display().to_string(),
         output_dir: config.output_dir().display().to_string(),
-        state: config.state_path().display().to_string(),
+        state: match store {
+            Some(s) => s.describe(),
+            None => config.state_path().display().to_string(),
+        },
         stages: views,
+        leases: match store.and_then(|s| s.leases()) {
+            Some(l) => Some(l.view()?),
+            None => None,
+        },
     })
 }
 
@@ -177,6 +186,30 @@ pub fn render(v: &StatusView) -> String {
         }
         for (unit, why) in st.failures.iter().take(5) {
             s.push_str(&format!("{:<10} failed {unit}: {why}\n", ""));
+        }
+    }
+    if let Some(l) = &v.leases {
+        s.push_str(&format!(
+            "\nFRONTIER  {} done, {} to do ({} leased, {} expired leases waiting to be claimed again)\n",
+            l.done, l.unfinished, l.leased, l.expired
+        ));
+        if !l.workers.is_empty() {
+            s.push_str(&format!(
+                "{:<24} {:<24} {:>8} {:>7} {:>7} {:>8} {:>8} {:>9} {:>10}\n",
+                "WORKER", "HOST", "PID", "LEASES", "UNITS", "PAGES", "PAGES/S", "Q/PAGE", "SEEN"
+            ));
+            for w in &l.workers {
+                let rate = w.pages as f64 / w.running_seconds.max(1e-3);
+                let qpp = if w.pages > 0 {
+                    format!("{:.2}", w.queries as f64 / w.pages as f64)
+                } else {
+                    "-".into()
+                };
+                s.push_str(&format!(
+                    "{:<24} {:<24} {:>8} {:>7} {:>7} {:>8} {:>8.1} {:>9} {:>9.0}s\n",
+                    w.id, w.host, w.pid, w.leases, w.units, w.pages, rate, qpp, w.seen_seconds_ago
+                ));
+            }
         }
     }
     s

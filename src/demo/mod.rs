@@ -114,18 +114,18 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
     let config = Config::load(&config_path)?;
     let _lock = runner::RunLock::acquire(config.output_dir())?;
     let stop = StopFlag::install()?;
-    let store = cli::open_store(&config)?;
+    let store = cli::open_store(&config, None)?;
     let stages = runner::select(&[])?;
     let report = runner::run(
         &config,
-        &store,
+        store.as_ref(),
         &stages,
         &[],
         &stop,
         ProgressMode::detect(json_logs),
     )?;
     web.stop();
-    let view = status::collect(&config, Some(&store))?;
+    let view = status::collect(&config, Some(store.as_ref()))?;
     println!(
         "\nleadcrawl demo: {} companies, output in {}\n",
         leads.lines().count().saturating_sub(1),

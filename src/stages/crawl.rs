@@ -29,18 +29,18 @@ use crate::table;
 pub struct CrawlStage;
 
 /// A site to crawl and the leads that point at it.
-struct SiteJob {
-    key: String,
-    start: Url,
-    leads: Vec<String>,
+pub(super) struct SiteJob {
+    pub(super) key: String,
+    pub(super) start: Url,
+    pub(super) leads: Vec<String>,
     /// Validators and bodies of this site's pages from the crawl before a reset.
-    previous: Option<HashMap<String, Validators>>,
+    pub(super) previous: Option<HashMap<String, Validators>>,
 }
 
 /// A crawled site on its way to a part file.
-struct Done {
-    job: SiteJob,
-    crawl: SiteCrawl,
+pub(super) struct Done {
+    pub(super) job: SiteJob,
+    pub(super) crawl: SiteCrawl,
 }
 
 /// The product token of the User-Agent (`leadcrawl` in `leadcrawl/0.1`), matched against
@@ -88,7 +88,7 @@ pub fn site_config(c: &CrawlSection) -> SiteConfig {
 }
 
 /// Sites of the leads that have a website, in lead order.
-fn site_jobs(batches: &[RecordBatch]) -> anyhow::Result<Vec<SiteJob>> {
+pub(super) fn site_jobs(batches: &[RecordBatch]) -> anyhow::Result<Vec<SiteJob>> {
     let mut jobs: Vec<SiteJob> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for b in batches {
@@ -267,22 +267,22 @@ fn pages_batch(done: &[Done]) -> anyhow::Result<RecordBatch> {
 
 /// Buffered finished sites and the counters they add.
 #[derive(Default)]
-struct Pending {
-    done: Vec<Done>,
-    rows: usize,
+pub(super) struct Pending {
+    pub(super) done: Vec<Done>,
+    pub(super) rows: usize,
     /// Body bytes held: a part is also cut at [`PART_BYTES`], bounding memory whatever
     /// `part_rows` says (encoding a part holds about three copies of its HTML).
-    bytes: usize,
+    pub(super) bytes: usize,
     counters: BTreeMap<String, u64>,
 }
 
 /// Largest amount of HTML buffered for one part.
-const PART_BYTES: usize = 2 << 20;
+pub(super) const PART_BYTES: usize = 2 << 20;
 /// Rows per Arrow batch when a part is encoded: crawl results are freed batch by batch.
 const BATCH_ROWS: usize = 256;
 
 impl Pending {
-    fn add(&mut self, d: Done) {
+    pub(super) fn add(&mut self, d: Done) {
         let c = &mut self.counters;
         let pages = d
             .crawl
@@ -340,6 +340,20 @@ impl CrawlStage {
         if pending.done.is_empty() {
             return Ok(());
         }
+        commit_part(ctx, pending, &format!("part-{:05}.parquet", *part_seq))?;
+        *part_seq += 1;
+        Ok(())
+    }
+}
+
+/// Writes the pending sites into one part named `name` and commits it with their done-marks;
+/// `pending` is emptied whatever happens (the sites are either committed or to be redone).
+pub(super) fn commit_part(
+    ctx: &StageContext<'_>,
+    pending: &mut Pending,
+    name: &str,
+) -> anyhow::Result<()> {
+    {
         // Sites become Arrow batches a few at a time, each site's results freed as soon as its
         // rows are copied, so a part never holds its HTML twice.
         let mut units: Vec<UnitOutcome> = Vec::with_capacity(pending.done.len());
@@ -366,15 +380,9 @@ impl CrawlStage {
             }
         }
         flush(&mut chunk, &mut units)?;
-        ctx.commit_parts(
-            &format!("part-{:05}.parquet", *part_seq),
-            &[(&PAGES, batches)],
-            &[],
-            &units,
-            &pending.counters,
-        )?;
-        *part_seq += 1;
+        let counters = std::mem::take(&mut pending.counters);
         *pending = Pending::default();
+        ctx.commit_parts(name, &[(&PAGES, batches)], &[], &units, &counters)?;
         Ok(())
     }
 }
@@ -401,6 +409,9 @@ impl Stage for CrawlStage {
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+        if let Some(leases) = ctx.store.leases() {
+            return super::crawl_leased::run(ctx, leases);
+        }
         let c = &ctx.config.crawl;
         if c.contact_url.is_empty() && !c.allow_private_networks {
             tracing::warn!("crawl.contact_url is empty: set it so that site owners can reach you");

@@ -5,6 +5,7 @@
 //! resuming, fingerprints and status is the runner's ([`crate::runner`]).
 
 pub mod crawl;
+mod crawl_leased;
 pub mod embed;
 pub mod evaluate;
 pub mod extract;
@@ -69,9 +70,21 @@ pub const PLANNED: &[&str] = &[
     "ingest", "crawl", "extract", "registry", "embed", "features", "evaluate", "score",
 ];
 
+/// Who runs a stage: the process that runs the pipeline, or a `leadcrawl worker` helping with a
+/// leased stage (on a PostgreSQL state store) that another process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `leadcrawl run`: enqueues the leased units, works on them unless `local_worker` is off,
+    /// and waits until every unit is done.
+    Run { local_worker: bool },
+    /// `leadcrawl worker`: claims units until none is left (with `follow`, waits for more).
+    Worker { follow: bool },
+}
+
 /// What a stage is given.
 pub struct StageContext<'a> {
     pub stage: &'static str,
+    pub role: Role,
     pub config: &'a Config,
     pub store: &'a dyn StateStore,
     pub prov: Provenance,

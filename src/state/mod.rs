@@ -9,13 +9,16 @@
 //! transaction, so a SIGKILL at any instant leaves either a registered complete part or an
 //! unregistered file that the next run deletes.
 //!
-//! [`sqlite::SqliteStore`] is the zero-setup backend; the interface is small so that a shared
-//! PostgreSQL backend can implement it for many workers.
+//! [`sqlite::SqliteStore`] is the zero-setup backend; [`postgres::PgStore`] is shared by many
+//! workers on many machines and adds [`Leases`]: the units of a leased stage (the crawl's hosts)
+//! are claimed by one worker at a time.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -40,6 +43,19 @@ pub enum StateError {
         found: i64,
         known: i64,
     },
+    #[error("state store {url}: cannot connect: {source} (is the server up? the password is read from LEADCRAWL_PG_PASSWORD or PGPASSWORD)")]
+    Connect {
+        url: String,
+        source: ::postgres::Error,
+    },
+    #[error("state store: {0}")]
+    Pg(#[from] ::postgres::Error),
+    #[error("state store: {0}")]
+    Backend(String),
+    /// A commit of leased units that this worker no longer holds (it stalled past the lease and
+    /// another worker took them over): nothing was written.
+    #[error("stage {stage}: the lease on {} unit(s) was lost ({}); their output is discarded, another worker redoes them", units.len(), units.join(", "))]
+    LeaseLost { stage: String, units: Vec<String> },
 }
 
 pub type Result<T> = std::result::Result<T, StateError>;
@@ -178,6 +194,70 @@ pub trait StateStore: Send + Sync {
     fn cache_get(&self, key: &str) -> Result<Option<CachedResponse>>;
     /// Stores (or replaces) a response under `key`.
     fn cache_put(&self, key: &str, status: u16, body: &[u8]) -> Result<()>;
+    /// The lease operations, on a backend shared by several workers.
+    fn leases(&self) -> Option<&dyn Leases> {
+        None
+    }
+    /// Where the store is, for people (a path, or a URL without its password).
+    fn describe(&self) -> String;
+}
+
+/// A unit claimed by [`Leases::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub unit: String,
+    /// How many times the unit has been claimed (more than 1: a lease changed hands).
+    pub claims: u32,
+    /// How long to wait before the first request to the unit's host (politeness across a change
+    /// of hands), as measured by the database's clock.
+    pub wait: Duration,
+}
+
+/// One worker, as `leadcrawl status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerRow {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub stage: Option<String>,
+    pub running_seconds: f64,
+    pub seen_seconds_ago: f64,
+    pub units: u64,
+    pub pages: u64,
+    pub queries: u64,
+    /// Leases it holds now.
+    pub leases: u64,
+}
+
+/// Workers and the frontier at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaseView {
+    pub workers: Vec<WorkerRow>,
+    pub unfinished: u64,
+    pub leased: u64,
+    /// Units whose lease expired without a commit (a worker died or stalled): claimable again.
+    pub expired: u64,
+    pub done: u64,
+}
+
+/// Host leases for the units of a stage shared by many workers.
+pub trait Leases: Send + Sync {
+    /// This process's name in leases.
+    fn owner(&self) -> &str;
+    /// Adds the units not yet in the frontier, each with its host's politeness interval; returns
+    /// how many were added.
+    fn enqueue(&self, stage: &str, units: &[String], interval: Duration) -> Result<u64>;
+    /// Claims up to `max` unfinished units whose lease is free or expired, for `ttl`.
+    fn claim(&self, stage: &str, max: usize, ttl: Duration) -> Result<Vec<Claim>>;
+    /// Extends the leases of `units` by `ttl`; returns the units whose lease was lost.
+    fn heartbeat(&self, stage: &str, units: &[String], ttl: Duration) -> Result<Vec<String>>;
+    /// Gives up leases without finishing (stopped): the host's next request waits an interval.
+    fn release(&self, stage: &str, units: &[String]) -> Result<()>;
+    /// Units of the stage not done (claimed or not).
+    fn unfinished(&self, stage: &str) -> Result<u64>;
+    /// Records this worker as alive, with its totals so far.
+    fn worker_seen(&self, stage: &str, units: u64, pages: u64) -> Result<()>;
+    fn view(&self) -> Result<LeaseView>;
 }
 
 /// A response kept by [`StateStore::cache_put`].

@@ -355,6 +355,10 @@ impl StateStore for SqliteStore {
             .optional()?)
     }
 
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
     fn cache_put(&self, key: &str, status: u16, body: &[u8]) -> Result<()> {
         self.conn().execute(
             "INSERT OR REPLACE INTO http_cache (key, status, body, stored_at) VALUES (?1, ?2, ?3, ?4)",

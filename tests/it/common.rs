@@ -175,3 +175,31 @@ pub fn stage_status<'a>(v: &'a serde_json::Value, stage: &str) -> &'a serde_json
         .find(|s| s["stage"] == stage)
         .expect("stage in status")
 }
+
+/// A fresh, empty PostgreSQL database on the test cluster that `./dev.sh test` starts
+/// (`LEADCRAWL_TEST_PG`); its URL. No test is skipped for lack of a server: without one, this
+/// fails and says how to get one.
+pub fn pg_database() -> String {
+    let base = std::env::var("LEADCRAWL_TEST_PG").unwrap_or_else(|_| {
+        panic!(
+            "LEADCRAWL_TEST_PG is not set: run the tests with ./dev.sh test, which starts a throwaway \
+             PostgreSQL (or point LEADCRAWL_TEST_PG at postgres://user@host:port/postgres on a server \
+             where databases may be created)"
+        )
+    });
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "lc_test_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut c = postgres::Client::connect(&base, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("LEADCRAWL_TEST_PG={base}: {e}"));
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    match base.rfind('/') {
+        Some(i) => format!("{}/{name}", &base[..i]),
+        None => panic!("LEADCRAWL_TEST_PG={base}: no database in the URL"),
+    }
+}

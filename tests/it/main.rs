@@ -14,4 +14,5 @@ mod registry;
 mod registry_match;
 mod resume;
 mod robots_corpus;
+mod state_store;
 mod web;

@@ -1,0 +1,331 @@
+//! The crawl on a shared PostgreSQL state store: hosts are leased to workers.
+//!
+//! `leadcrawl run` enqueues every site not yet done into the frontier, works on it like any
+//! worker (unless `--no-local-worker`), and waits until no site is left. Each `leadcrawl worker`
+//! (and the run's own loop) claims up to `crawl.concurrency` hosts at a time, waits before a
+//! host's first request as long as the database says (politeness across a change of hands),
+//! crawls them with the same crawler as the single-machine crawl, heartbeats its leases every
+//! third of `state.lease_seconds`, and commits finished sites in parts named after the worker,
+//! each part and its sites' done-marks in one transaction that checks the leases are still its
+//! own. A site whose lease is lost (this worker stalled past the expiry) stops before its next
+//! request and its result is dropped; the worker that took the lease over crawls it again.
+//!
+//! A worker stops sending requests to a host at its own reckoning of the lease's end, a third
+//! of the lease before the database's: with the wait the database imposes on the next holder
+//! (old expiry + the host's interval), two holders' requests are always at least
+//! `lease_seconds / 3` + the interval apart, which also covers a robots.txt `Crawl-delay` up to
+//! that long.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crawler::{Fetcher, HostBudgets};
+
+use super::crawl::{commit_part, fetch_config, site_config, site_jobs, Done, Pending, SiteJob};
+use super::{Role, StageContext, StageOutcome};
+use crate::state::{Leases, StateError};
+use crate::table;
+
+/// The worker's view of its leases: when each one ends, by its own clock.
+type Deadlines = Arc<Mutex<HashMap<String, Instant>>>;
+
+fn deadline_passed(d: &Deadlines, key: &str) -> bool {
+    d.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(key)
+        .is_none_or(|&t| Instant::now() >= t)
+}
+
+/// A file-name-safe form of the worker's name.
+fn part_prefix(owner: &str) -> String {
+    let s: String = owner
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("part-{s}-")
+}
+
+pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<StageOutcome> {
+    let c = &ctx.config.crawl;
+    let leads = table::read_registered(ctx.store, ctx.output_dir(), "ingest", "leads")?;
+    let jobs = site_jobs(&leads)?;
+    let total = jobs.len() as u64;
+    let interval = Duration::from_secs_f64(1.0 / c.requests_per_second);
+    let local_worker = match ctx.role {
+        Role::Run { local_worker } => {
+            ctx.store.set_units_total(ctx.stage, total)?;
+            let finished = ctx.store.finished_units(ctx.stage)?;
+            let keys: Vec<String> = jobs
+                .iter()
+                .filter(|j| !finished.contains(&j.key))
+                .map(|j| j.key.clone())
+                .collect();
+            let added = leases.enqueue(ctx.stage, &keys, interval)?;
+            tracing::info!(
+                sites = total,
+                todo = keys.len(),
+                enqueued = added,
+                "crawl frontier ready; workers may join (leadcrawl worker)"
+            );
+            local_worker
+        }
+        Role::Worker { .. } => true,
+    };
+    ctx.progress.set_total(total);
+    let mut jobs: HashMap<String, SiteJob> = jobs.into_iter().map(|j| (j.key.clone(), j)).collect();
+    let mut totals = (0u64, 0u64);
+    let mut shown = 0u64;
+    loop {
+        if local_worker {
+            work(ctx, leases, &mut jobs, &mut totals)?;
+        }
+        if ctx.should_stop() {
+            return Ok(StageOutcome::Interrupted);
+        }
+        let left = leases.unfinished(ctx.stage)?;
+        let done = total.saturating_sub(left);
+        if done > shown {
+            ctx.progress
+                .inc(done - shown, &format!("{left} sites left"));
+            shown = done;
+        }
+        if left == 0 {
+            break;
+        }
+        // Sites held by other workers (or by a dead one, until its leases expire).
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let failed = ctx
+        .store
+        .stage(ctx.stage)?
+        .map(|r| r.units_failed)
+        .unwrap_or(0);
+    Ok(StageOutcome::Completed {
+        units_failed: failed,
+    })
+}
+
+/// Claims, crawls and commits sites until no claimable one is left and nothing is in flight.
+fn work(
+    ctx: &StageContext<'_>,
+    leases: &dyn Leases,
+    jobs: &mut HashMap<String, SiteJob>,
+    totals: &mut (u64, u64),
+) -> anyhow::Result<()> {
+    let c = &ctx.config.crawl;
+    let ttl = Duration::from_secs_f64(ctx.config.state.lease_seconds);
+    let beat = ttl / 3;
+    let owner = leases.owner().to_owned();
+    let prefix = part_prefix(&owner);
+    let mut part_seq = ctx
+        .store
+        .parts(ctx.stage)?
+        .iter()
+        .filter_map(|p| {
+            let name = p.file.rsplit('/').next()?;
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".parquet")?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .map_or(0, |m| m + 1);
+
+    let fetcher = Arc::new(Fetcher::new(fetch_config(c))?);
+    let budgets = Arc::new(HostBudgets::new(c.requests_per_second, c.burst));
+    let site_cfg = Arc::new(site_config(c));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .min(4),
+        )
+        .enable_all()
+        .thread_name("crawl")
+        .build()?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Done>(4);
+    let deadlines: Deadlines = Arc::default();
+    let concurrency = c.concurrency as usize;
+    // Units leased to this worker and not yet committed or given back.
+    let mut held: HashSet<String> = HashSet::new();
+    let mut in_flight = 0usize;
+    let mut pending = Pending::default();
+    let mut last_commit = Instant::now();
+    let mut last_beat = Instant::now();
+    // When a claim last came back empty: hosts may still free up (expired leases) while this
+    // worker finishes its own, so it asks again every second.
+    let mut empty_since: Option<Instant> = None;
+    leases.worker_seen(ctx.stage, totals.0, totals.1)?;
+
+    let mut commit = |pending: &mut Pending,
+                      held: &mut HashSet<String>,
+                      totals: &mut (u64, u64)|
+     -> anyhow::Result<()> {
+        if pending.done.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = pending.done.iter().map(|d| d.job.key.clone()).collect();
+        let pages: u64 = pending
+            .done
+            .iter()
+            .map(|d| {
+                d.crawl
+                    .attempts
+                    .iter()
+                    .filter(|a| a.kind == crawler::Kind::Page)
+                    .count() as u64
+            })
+            .sum();
+        let name = format!("{prefix}{part_seq:05}.parquet");
+        part_seq += 1;
+        match commit_part(ctx, pending, &name) {
+            Ok(()) => {
+                totals.0 += keys.len() as u64;
+                totals.1 += pages;
+            }
+            Err(e) => match e.downcast_ref::<StateError>() {
+                Some(StateError::LeaseLost { units, .. }) => {
+                    // Another worker owns some of these sites now: nothing was registered. The
+                    // sites still ours are given back, to be crawled again by whoever claims them.
+                    tracing::warn!(lost = units.len(), "{e:#}");
+                    let tmp = ctx.output_dir().join("pages").join(format!(
+                        "{}{}-{name}",
+                        table::TMP_PREFIX,
+                        ctx.prov.run_id
+                    ));
+                    let _ = std::fs::remove_file(tmp);
+                    let lost: HashSet<&String> = units.iter().collect();
+                    let ours: Vec<String> =
+                        keys.iter().filter(|k| !lost.contains(k)).cloned().collect();
+                    leases.release(ctx.stage, &ours)?;
+                }
+                _ => return Err(e),
+            },
+        }
+        for k in &keys {
+            held.remove(k);
+        }
+        Ok(())
+    };
+
+    loop {
+        let stopping = ctx.should_stop();
+        // Claim more hosts while there is room.
+        if !stopping
+            && in_flight < concurrency
+            && empty_since.is_none_or(|t| t.elapsed() > Duration::from_secs(1))
+        {
+            let asked = Instant::now();
+            let claims = leases.claim(ctx.stage, concurrency - in_flight, ttl)?;
+            empty_since = claims.is_empty().then(Instant::now);
+            for claim in claims {
+                let Some(job) = jobs.remove(&claim.unit) else {
+                    // A unit this worker's lead list does not know (the lists differ): give it
+                    // back rather than lose it.
+                    tracing::warn!(unit = %claim.unit, "claimed a site that is not in this worker's leads; released");
+                    leases.release(ctx.stage, std::slice::from_ref(&claim.unit))?;
+                    continue;
+                };
+                if claim.claims > 1 {
+                    tracing::info!(site = %claim.unit, wait_ms = claim.wait.as_millis() as u64, "taking over an expired lease");
+                }
+                deadlines
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(claim.unit.clone(), asked + ttl - beat);
+                held.insert(claim.unit.clone());
+                in_flight += 1;
+                let (fetcher, budgets, site_cfg, tx, stop, deadlines) = (
+                    fetcher.clone(),
+                    budgets.clone(),
+                    site_cfg.clone(),
+                    tx.clone(),
+                    ctx.stop.clone(),
+                    deadlines.clone(),
+                );
+                runtime.spawn(async move {
+                    tokio::time::sleep(claim.wait).await;
+                    let key = job.key.clone();
+                    let should_stop = move || stop.is_set() || deadline_passed(&deadlines, &key);
+                    let crawl = crawler::crawl_site(
+                        &fetcher,
+                        &budgets,
+                        &site_cfg,
+                        &job.start,
+                        None,
+                        &should_stop,
+                    )
+                    .await;
+                    let _ = tx.send(Done { job, crawl }).await;
+                });
+            }
+        }
+        if in_flight == 0 && (empty_since.is_some() || stopping) {
+            break;
+        }
+        let got = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_millis(200), rx.recv()).await });
+        if let Ok(Some(done)) = got {
+            in_flight -= 1;
+            let key = done.job.key.clone();
+            if done.crawl.interrupted {
+                // Stopped by a signal (give the host back) or by a lost lease (not ours).
+                if held.remove(&key) && !deadline_passed(&deadlines, &key) {
+                    leases.release(ctx.stage, std::slice::from_ref(&key))?;
+                }
+                jobs.insert(key, done.job);
+            } else {
+                pending.add(done);
+            }
+        }
+        if pending.rows >= c.part_rows
+            || pending.bytes >= super::crawl::PART_BYTES
+            || (!pending.done.is_empty()
+                && (in_flight == 0 || last_commit.elapsed() > Duration::from_secs(10)))
+        {
+            commit(&mut pending, &mut held, totals)?;
+            last_commit = Instant::now();
+        }
+        if last_beat.elapsed() >= beat {
+            let asked = Instant::now();
+            let units: Vec<String> = held.iter().cloned().collect();
+            let lost = if units.is_empty() {
+                Vec::new()
+            } else {
+                leases.heartbeat(ctx.stage, &units, ttl)?
+            };
+            {
+                let mut d = deadlines.lock().unwrap_or_else(|p| p.into_inner());
+                for u in &units {
+                    d.insert(u.clone(), asked + ttl - beat);
+                }
+                for u in &lost {
+                    // Its requests stop now; its result will not be committed.
+                    d.insert(u.clone(), asked);
+                }
+            }
+            if !lost.is_empty() {
+                tracing::warn!(
+                    sites = lost.len(),
+                    "leases lost (this worker was too slow); another worker crawls them"
+                );
+                pending.done.retain(|d| !lost.contains(&d.job.key));
+                for u in &lost {
+                    held.remove(u);
+                }
+            }
+            leases.worker_seen(ctx.stage, totals.0, totals.1)?;
+            last_beat = Instant::now();
+        }
+    }
+    commit(&mut pending, &mut held, totals)?;
+    if !held.is_empty() {
+        let back: Vec<String> = held.drain().collect();
+        leases.release(ctx.stage, &back)?;
+    }
+    leases.worker_seen(ctx.stage, totals.0, totals.1)?;
+    runtime.shutdown_background();
+    Ok(())
+}
