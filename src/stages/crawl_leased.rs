@@ -24,6 +24,7 @@ use crawler::{Fetcher, HostBudgets};
 
 use super::crawl::{commit_part, fetch_config, site_config, site_jobs, Done, Pending, SiteJob};
 use super::{Role, StageContext, StageOutcome};
+use crate::schema::PAGES;
 use crate::state::{Leases, StateError};
 use crate::table;
 
@@ -91,6 +92,20 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
             shown = done;
         }
         if left == 0 {
+            if let Role::Run { .. } = ctx.role {
+                // A worker killed between moving a part into place and its commit leaves an
+                // unregistered file: out of the table, so that readers of the folder never see
+                // a site twice.
+                let registered: Vec<String> = ctx
+                    .store
+                    .parts(ctx.stage)?
+                    .into_iter()
+                    .map(|p| p.file)
+                    .collect();
+                for f in table::remove_unregistered(ctx.output_dir(), &PAGES, &registered) {
+                    tracing::info!(file = %f.display(), "removed a part no worker committed");
+                }
+            }
             break;
         }
         // Sites held by other workers (or by a dead one, until its leases expire).

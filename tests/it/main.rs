@@ -6,6 +6,7 @@ mod config;
 mod crawl;
 mod crawl_stage;
 mod demo;
+mod distributed;
 mod embed;
 mod extract;
 mod ingest;

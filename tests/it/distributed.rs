@@ -1,0 +1,171 @@
+//! Several crawl workers on one PostgreSQL frontier: three `leadcrawl worker` processes, one
+//! SIGKILLed while it holds leases; the stage still completes with every site crawled exactly
+//! once, and no site ever saw two requests closer than its interval, across all workers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::web::*;
+
+fn site(pages: usize) -> Handler {
+    Arc::new(move |path, _| match path {
+        "/robots.txt" => with_headers(200, &[("Content-Type", "text/plain")], b"User-agent: *\n"),
+        "/" => {
+            let links: Vec<(String, String)> = (0..pages)
+                .map(|i| (format!("/p{i}.html"), format!("Page {i}")))
+                .collect();
+            let refs: Vec<(&str, &str)> = links
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            html(&page("Home", &refs))
+        }
+        p if p.starts_with("/p") => html(&page(p, &[("/", "Home")])),
+        _ => status(404),
+    })
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !ok() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("process did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
+    const SITES: usize = 12;
+    const PAGES: usize = 5;
+    let sites: Vec<Web> = (0..SITES).map(|_| Web::start(site(PAGES))).collect();
+    let mut csv = String::from("name,website\n");
+    for (i, s) in sites.iter().enumerate() {
+        csv.push_str(&format!("Company {i},{}\n", s.url("/")));
+    }
+    let url = pg_database();
+    let run = Run::new();
+    run.write("leads.csv", &csv);
+    // 5 requests/s per host: 200 ms apart; leases of 3 s, so a dead worker's sites move fast.
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[state]\nurl = \"{url}\"\nlease_seconds = 3.0\n\
+         [ingest]\ninput = \"leads.csv\"\n[crawl]\nallow_private_networks = true\n\
+         contact_url = \"https://example.org/bot\"\nrequests_per_second = 5.0\nconcurrency = 2\n\
+         part_rows = 8\nmax_retries = 0\nconnect_timeout_secs = 1.0\nread_timeout_secs = 2.0\n\
+         [registry]\nregistries = []\n"
+    ));
+    let o = run.run(&["run", "--stages", "ingest"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // The run enqueues the sites and waits; the workers do the crawling.
+    let mut coordinator = run
+        .cmd(&["run", "--stages", "crawl", "--no-local-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let count = |db: &mut postgres::Client, sql: &str| -> i64 {
+        db.query_opt(sql, &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get::<_, i64>(0))
+    };
+    wait_for("the frontier", Duration::from_secs(20), || {
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM frontier WHERE stage = 'crawl'",
+        ) == SITES as i64
+    });
+    let worker = |id: &str| {
+        run.cmd(&["worker", "--id", id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut w1 = worker("w1");
+    let mut w2 = worker("w2");
+    let mut w3 = worker("w3");
+    // Kill w1 while it holds leases on sites it has started crawling.
+    wait_for("w1 to hold leases", Duration::from_secs(20), || {
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'w1' AND NOT done",
+        ) > 0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let held_when_killed = count(
+        &mut db,
+        "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'w1' AND NOT done",
+    );
+    w1.kill().unwrap(); // SIGKILL
+    w1.wait().unwrap();
+    assert!(held_when_killed > 0, "w1 held no lease when killed");
+
+    let code = wait_exit(&mut coordinator, Duration::from_secs(120));
+    let out = coordinator.wait_with_output().unwrap();
+    assert_eq!(code, Some(0), "{}", text(&out));
+    for (id, w) in [("w2", &mut w2), ("w3", &mut w3)] {
+        assert_eq!(wait_exit(w, Duration::from_secs(30)), Some(0), "{id}");
+    }
+    // The killed worker's sites were claimed again.
+    assert!(
+        count(&mut db, "SELECT COUNT(*) FROM frontier WHERE claims > 1") >= held_when_killed,
+        "every site w1 held was taken over"
+    );
+
+    // Every site exactly once: the same URL never twice, every site's pages all there.
+    let rows = rows(&run.out().join("pages"));
+    let mut per_site: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &rows {
+        per_site
+            .entry(get(r, "site").unwrap().to_string())
+            .or_default()
+            .push(get(r, "url").unwrap().to_string());
+    }
+    assert_eq!(per_site.len(), SITES, "{:?}", per_site.keys());
+    for (site, urls) in &per_site {
+        let unique: BTreeSet<&String> = urls.iter().collect();
+        assert_eq!(unique.len(), urls.len(), "{site}: a URL twice: {urls:?}");
+        // robots.txt, the home page and its pages (+ sitemap.xml probes, which 404 here).
+        assert!(
+            urls.iter().filter(|u| u.contains("/p")).count() == PAGES,
+            "{site}: {urls:?}"
+        );
+    }
+    // Politeness across workers and across the kill: the servers' own logs.
+    for (i, s) in sites.iter().enumerate() {
+        let gap = s.min_gap().expect("requests");
+        assert!(
+            gap >= Duration::from_millis(200),
+            "site {i} got two requests {gap:?} apart"
+        );
+    }
+    // `leadcrawl status` shows the frontier and the workers.
+    let o = run.run(&["status"]);
+    let t = text(&o);
+    assert!(t.contains("FRONTIER  12 done, 0 to do"), "{t}");
+    for id in ["w1", "w2", "w3"] {
+        assert!(t.contains(id), "{t}");
+    }
+    let st = status_json(&run);
+    assert_eq!(stage_status(&st, "crawl")["status"], "done");
+    assert_eq!(stage_status(&st, "crawl")["units_done"], SITES as u64);
+}
