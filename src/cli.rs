@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(long)]
         id: Option<String>,
         /// Keep waiting for work when none is left (for a worker that runs as a service).
+        /// Without it, the worker waits up to a minute for a run to start the stage, works until
+        /// no site is left, and exits.
         #[arg(long)]
         follow: bool,
     },

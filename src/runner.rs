@@ -329,6 +329,9 @@ pub fn run_as(
     Ok(report)
 }
 
+/// How long a worker without `--follow` waits for a `leadcrawl run` to start the stage.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// `leadcrawl worker`: helps with a leased stage that a `leadcrawl run` started (on the shared
 /// PostgreSQL store): claims its units until none is left, then returns (with `follow`, waits
 /// for the next run's units instead). Never starts, resets or finishes a stage.
@@ -342,6 +345,7 @@ pub fn work(
 ) -> anyhow::Result<u64> {
     let name = stage.name();
     let mut rounds = 0u64;
+    let started = Instant::now();
     loop {
         let rec = store.stage(name)?;
         match rec {
@@ -363,13 +367,14 @@ pub fn work(
                 outcome?;
                 rounds += 1;
             }
-            _ if !follow => {
+            // A worker started just before the run: give the run a moment to start the stage.
+            _ if !follow && (rounds > 0 || started.elapsed() > START_WAIT) => {
                 tracing::info!(stage = name, "no {name} stage is running: nothing to do");
                 return Ok(rounds);
             }
             _ => {}
         }
-        if !follow || stop.is_set() {
+        if (!follow && rounds > 0) || stop.is_set() {
             return Ok(rounds);
         }
         for _ in 0..20 {
