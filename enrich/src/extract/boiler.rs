@@ -167,6 +167,9 @@ const BOILER_TOKENS: &[&str] = &[
     "recirculation",
     "trending",
     "recommended",
+    "legal",
+    "illustration",
+    "graphic",
 ];
 
 /// Substrings (in the lower-cased class/id) that mark chrome even inside longer names.
@@ -259,6 +262,8 @@ pub(crate) struct Attrs<'a> {
     pub itemprop: &'a str,
     /// `aria-expanded` or `aria-controls` present: a disclosure (accordion, FAQ) toggle.
     pub disclosure: bool,
+    /// `aria-hidden="true"`.
+    pub aria_hidden: bool,
 }
 
 impl<'a> Attrs<'a> {
@@ -272,6 +277,7 @@ impl<'a> Attrs<'a> {
                 "style" => attrs.style = value,
                 "aria-expanded" | "aria-controls" => attrs.disclosure = true,
                 "itemprop" => attrs.itemprop = value,
+                "aria-hidden" => attrs.aria_hidden = value.trim().eq_ignore_ascii_case("true"),
                 _ => {}
             }
         }
@@ -282,7 +288,12 @@ impl<'a> Attrs<'a> {
 /// Judges one element. `in_content` says whether an `<article>` or `<main>` is open around it
 /// (a `<header>` or `<footer>` there belongs to the article, not to the site). The second value
 /// names the rule that decided (shown by `extract-html --explain`).
-pub(crate) fn judge(tag: &str, attrs: &Attrs<'_>, in_content: bool) -> (Verdict, &'static str) {
+pub(crate) fn judge(
+    tag: &str,
+    attrs: &Attrs<'_>,
+    in_content: bool,
+    in_section: bool,
+) -> (Verdict, &'static str) {
     // A button is a call to action ("Get started", "Accept all") unless it opens a disclosure:
     // accordion and FAQ questions are buttons, and their text is content.
     if tag == "button" && attrs.disclosure {
@@ -298,6 +309,16 @@ pub(crate) fn judge(tag: &str, attrs: &Attrs<'_>, in_content: bool) -> (Verdict,
     // it is soft chrome.
     if hidden_style(attrs.style) {
         return (Verdict::SoftBoiler, "display:none");
+    }
+    // A figure hidden from screen readers is decorative: product mock-ups drawn in HTML (fake
+    // forms, dashboards, chat windows). Other `aria-hidden` text is mostly content (see above).
+    if attrs.aria_hidden && tag == "figure" {
+        return (Verdict::Junk, "aria-hidden figure");
+    }
+    // A `<header>` inside a `<section>` heads that section (its title and intro), whatever
+    // its class says: the site's banner is not nested in a section.
+    if tag == "header" && in_section && !in_content {
+        return (Verdict::Normal, "");
     }
     if attrs.itemprop.eq_ignore_ascii_case("articlebody")
         || attrs.itemprop.eq_ignore_ascii_case("text")
@@ -397,59 +418,68 @@ mod tests {
 
     #[test]
     fn chrome_by_tag_role_and_name() {
-        assert_eq!(judge("nav", &attrs("", ""), false).0, Verdict::Boiler);
-        assert_eq!(judge("footer", &attrs("", ""), false).0, Verdict::Boiler);
-        assert_eq!(judge("footer", &attrs("", ""), true).0, Verdict::Normal);
         assert_eq!(
-            judge("div", &attrs("cookie-banner", ""), false).0,
+            judge("nav", &attrs("", ""), false, false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("", "CybotCookiebotDialog"), false).0,
+            judge("footer", &attrs("", ""), false, false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("site-footer__inner", ""), false).0,
+            judge("footer", &attrs("", ""), true, false).0,
+            Verdict::Normal
+        );
+        assert_eq!(
+            judge("div", &attrs("cookie-banner", ""), false, false).0,
             Verdict::Boiler
         );
         assert_eq!(
-            judge("div", &attrs("sidebar-layout", ""), false).0,
+            judge("div", &attrs("", "CybotCookiebotDialog"), false, false).0,
+            Verdict::Boiler
+        );
+        assert_eq!(
+            judge("div", &attrs("site-footer__inner", ""), false, false).0,
+            Verdict::Boiler
+        );
+        assert_eq!(
+            judge("div", &attrs("sidebar-layout", ""), false, false).0,
             Verdict::SoftBoiler
         );
         assert_eq!(
-            judge("h1", &attrs("header__heading", ""), false).0,
+            judge("h1", &attrs("header__heading", ""), false, false).0,
             Verdict::Normal
         );
         let role = Attrs {
             role: "navigation",
             ..Attrs::default()
         };
-        assert_eq!(judge("div", &role, false).0, Verdict::Boiler);
+        assert_eq!(judge("div", &role, false, false).0, Verdict::Boiler);
     }
 
     #[test]
     fn content_names_are_not_chrome() {
         assert_eq!(
-            judge("div", &attrs("post-header", ""), false).0,
+            judge("div", &attrs("post-header", ""), false, false).0,
             Verdict::Normal
         );
         assert_eq!(
-            judge("div", &attrs("entry-content", ""), false).0,
+            judge("div", &attrs("entry-content", ""), false, false).0,
             Verdict::Content
         );
         assert_eq!(
-            judge("div", &attrs("shadow download", ""), false).0,
+            judge("div", &attrs("shadow download", ""), false, false).0,
             Verdict::Normal
         );
         assert_eq!(
-            judge("div", &attrs("comment-content", ""), false).0,
+            judge("div", &attrs("comment-content", ""), false, false).0,
             Verdict::Boiler
         );
         let body = Attrs {
             itemprop: "articleBody",
             ..Attrs::default()
         };
-        assert_eq!(judge("div", &body, false).0, Verdict::Content);
+        assert_eq!(judge("div", &body, false, false).0, Verdict::Content);
     }
 
     #[test]
@@ -458,21 +488,27 @@ mod tests {
             disclosure: true,
             ..Attrs::default()
         };
-        assert_eq!(judge("button", &faq, false).0, Verdict::Normal);
-        assert_eq!(judge("button", &attrs("cta", ""), false).0, Verdict::Junk);
+        assert_eq!(judge("button", &faq, false, false).0, Verdict::Normal);
+        assert_eq!(
+            judge("button", &attrs("cta", ""), false, false).0,
+            Verdict::Junk
+        );
     }
 
     #[test]
     fn hidden_things() {
-        assert_eq!(judge("script", &attrs("", ""), false).0, Verdict::Junk);
         assert_eq!(
-            judge("span", &attrs("sr-only", ""), false).0,
+            judge("script", &attrs("", ""), false, false).0,
+            Verdict::Junk
+        );
+        assert_eq!(
+            judge("span", &attrs("sr-only", ""), false, false).0,
             Verdict::Normal
         );
         let style = Attrs {
             style: "color:red; display : none",
             ..Attrs::default()
         };
-        assert_eq!(judge("div", &style, false).0, Verdict::SoftBoiler);
+        assert_eq!(judge("div", &style, false, false).0, Verdict::SoftBoiler);
     }
 }

@@ -134,6 +134,7 @@ struct Open {
     anchor: bool,
     heading: Option<u8>,
     pre: bool,
+    section: bool,
     kind: Option<BlockKind>,
 }
 
@@ -148,6 +149,8 @@ struct Builder {
     chrome: Vec<u32>,
     hard_chrome: u32,
     content_depth: u32,
+    /// Open `<section>` elements: a `<header>` in one heads that section, not the site.
+    section_depth: u32,
     anchor_depth: u32,
     /// Block depth (`block_elem.len()`) at which the innermost open link started: text in a
     /// block nested deeper is a card wrapped in a link (heading, description, "read more"),
@@ -283,6 +286,7 @@ pub fn walk(html: &Html) -> Walk {
         chrome: Vec::new(),
         hard_chrome: 0,
         content_depth: 0,
+        section_depth: 0,
         anchor_depth: 0,
         anchor_blocks: Vec::new(),
         pre_depth: 0,
@@ -368,7 +372,8 @@ pub fn walk(html: &Html) -> Walk {
                             _ => {}
                         }
                         let attrs = Attrs::of(element);
-                        let (verdict, reason) = boiler::judge(tag, &attrs, b.content_depth > 0);
+                        let (verdict, reason) =
+                            boiler::judge(tag, &attrs, b.content_depth > 0, b.section_depth > 0);
                         if verdict == Verdict::Junk {
                             skip = Some(node.id());
                             // The closing edge of a skipped node pops this.
@@ -436,6 +441,10 @@ pub fn walk(html: &Html) -> Walk {
                             b.pre_depth += 1;
                             open.pre = true;
                         }
+                        if tag == "section" {
+                            b.section_depth += 1;
+                            open.section = true;
+                        }
                         if let Some(BlockKind::Heading(level)) = open.kind {
                             open.heading = Some(level);
                         }
@@ -488,6 +497,9 @@ pub fn walk(html: &Html) -> Walk {
                 if open.pre {
                     b.pre_depth -= 1;
                 }
+                if open.section {
+                    b.section_depth -= 1;
+                }
                 if open.kind.is_some() {
                     b.kinds.pop();
                 }
@@ -513,6 +525,7 @@ fn inline() -> Open {
         anchor: false,
         heading: None,
         pre: false,
+        section: false,
         kind: None,
     }
 }

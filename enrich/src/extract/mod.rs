@@ -375,6 +375,26 @@ mod tests {
     }
 
     #[test]
+    fn section_headers_count_and_mockups_do_not() {
+        let page = extract(
+            "<body><header><a href=/>Acme</a> Call us</header>\
+             <section><header><h2>Pumps for water</h2><p>Centrifugal and dosing pumps.</p></header>\
+             <figure aria-hidden=true><div>Card number</div><div>1234 1234</div></figure>\
+             <p>Built in Lyon since 1982.</p></section>\
+             <main><p>We service every pump we sell, for as long as it runs.</p>\
+             <div class=hero-illustration><p>ENG-2085</p><p>Todo 71</p></div>\
+             <div class=copy-legal><p>*Prices exclude VAT and shipping.</p></div></main></body>",
+        );
+        let text = page.main_text();
+        assert!(text.contains("Pumps for water\nCentrifugal"), "{text}");
+        assert!(!text.contains("Call us"), "{text}");
+        assert!(!text.contains("Card number"), "{text}");
+        assert!(!text.contains("ENG-2085"), "{text}");
+        assert!(!text.contains("exclude VAT"), "{text}");
+        assert!(text.contains("We service every pump"), "{text}");
+    }
+
+    #[test]
     fn language_falls_back_to_html_lang() {
         assert_eq!(
             page_language("Kontakt", Some("de-DE")).as_deref(),

@@ -101,22 +101,50 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
     }
 }
 
-/// Whether the page says it is an article (news, blog post): OpenGraph `og:type=article` or a
-/// JSON-LD `Article` / `NewsArticle` / `BlogPosting`.
+/// Whether the page says it is an article (news, blog post): a JSON-LD `Article` /
+/// `NewsArticle` / `BlogPosting`, or OpenGraph `og:type=article` unless the JSON-LD calls the
+/// page a plain `WebPage` and no meta tag dates it (WordPress SEO plugins mark every page so).
 pub(crate) fn is_article(walk: &Walk) -> bool {
-    walk.metas
+    let ld_article = walk.jsonld.iter().any(|ld| {
+        [
+            "\"Article\"",
+            "\"NewsArticle\"",
+            "\"BlogPosting\"",
+            "\"ReportageNewsArticle\"",
+        ]
         .iter()
-        .any(|(k, v)| k == "og:type" && v.eq_ignore_ascii_case("article"))
-        || walk.jsonld.iter().any(|ld| {
-            [
-                "\"Article\"",
-                "\"NewsArticle\"",
-                "\"BlogPosting\"",
-                "\"ReportageNewsArticle\"",
-            ]
-            .iter()
-            .any(|t| ld.contains(t))
-        })
+        .any(|t| ld.contains(t))
+    });
+    if ld_article {
+        return true;
+    }
+    let og_article = walk
+        .metas
+        .iter()
+        .any(|(k, v)| k == "og:type" && v.eq_ignore_ascii_case("article"));
+    // SEO plugins set `og:type=article` on every page of a site; when the page's own JSON-LD
+    // calls it a plain `WebPage` and no publication date is given, it is a page, not an article.
+    og_article && (!declared_web_page(walk) || has_publication_date(walk))
+}
+
+/// The JSON-LD describes the page as a plain `WebPage`.
+fn declared_web_page(walk: &Walk) -> bool {
+    walk.jsonld.iter().any(|ld| ld.contains("\"WebPage\""))
+}
+
+/// A meta tag gives the date the page was published.
+fn has_publication_date(walk: &Walk) -> bool {
+    const KEYS: &[&str] = &[
+        "article:published_time",
+        "pubdate",
+        "publish-date",
+        "date",
+        "dc.date",
+        "dc.date.issued",
+        "sailthru.date",
+        "parsely-pub-date",
+    ];
+    walk.metas.iter().any(|(k, _)| KEYS.contains(&k.as_str()))
 }
 
 /// A news or blog article by its JSON-LD type: for these the tighter readability choice beats
@@ -160,6 +188,7 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                     && b.kind != BlockKind::Preformatted
                     && !is_legal_line(&b.text)
                     && !is_cookie_notice(&b.text)
+                    && !is_marquee(&b.text)
             })
             .collect();
     }
@@ -278,9 +307,24 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
 }
 
 /// Rules of class-named chrome that stay chrome inside `<main>` on company pages: share bars,
-/// related-content teasers, overlays, author boxes, promos and sidebars. Unlike the other
+/// related-content teasers, overlays, author boxes, promos, sidebars, fine print (`legal`),
+/// in-page navigation and illustrations (product mock-ups drawn in HTML). Unlike the other
 /// class-named chrome in `<main>` (mostly content), their text is mostly not main text on WCXB.
-const TEASER_CHROME: &[&str] = &["social", "related", "overlay", "author", "promo", "sidebar"];
+/// A section of them with headings and prose is still content (see [`settle_chrome`]).
+const TEASER_CHROME: &[&str] = &[
+    "social",
+    "related",
+    "overlay",
+    "author",
+    "promo",
+    "sidebar",
+    "legal",
+    "nav",
+    "navigation",
+    "menu",
+    "illustration",
+    "graphic",
+];
 
 /// The longest period [`drop_repeats`] looks for, in main blocks.
 const MAX_REPEAT_PERIOD: usize = 200;
@@ -429,6 +473,27 @@ fn up_the_tree(elements: &[super::dom::Elem], values: &mut [f64]) {
     }
 }
 
+/// A ticker: one short phrase written three or more times in a row in one block ("Book now *
+/// Book now * Book now * …"), the text of a scrolling marquee.
+fn is_marquee(text: &str) -> bool {
+    const MAX_LEN: usize = 2000;
+    const MAX_UNIT: usize = 120;
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    if !(6..=MAX_LEN).contains(&n) {
+        return false;
+    }
+    (2..=(n / 3).min(MAX_UNIT)).any(|p| {
+        bytes[p] == bytes[0]
+            && bytes[p..] == bytes[..n - p]
+            && bytes[..p]
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .count()
+                >= 2
+    })
+}
+
 /// A copyright or "all rights reserved" line: site chrome wherever it sits.
 pub(crate) fn is_legal_line(text: &str) -> bool {
     if text.len() > 300 {
@@ -481,6 +546,7 @@ pub(crate) fn is_cookie_notice(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::dom::Walk;
 
     fn block(text: &str, kind: BlockKind, in_content: bool) -> Block {
         Block {
@@ -570,6 +636,39 @@ mod tests {
         assert!(main.iter().all(|m| *m));
         assert!(is_teaser_heading("You may also like"));
         assert!(!is_teaser_heading("More than 50,000 teams use it"));
+    }
+
+    #[test]
+    fn marquees() {
+        assert!(is_marquee(
+            "Book Now *Book Now *Book Now *Book Now *Book No"
+        ));
+        assert!(!is_marquee("Book Now *Book Now *"));
+        assert!(!is_marquee("★★★★★"));
+        assert!(!is_marquee("We pump water, we pump oil, we pump gas."));
+    }
+
+    #[test]
+    fn og_article_on_a_declared_web_page_is_a_page() {
+        let walk = |metas: &[(&str, &str)], ld: &str| Walk {
+            metas: metas
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            jsonld: vec![ld.to_owned()],
+            ..Walk::default()
+        };
+        let web_page = r#"{"@graph":[{"@type":"WebPage","name":"Pumps"}]}"#;
+        assert!(!is_article(&walk(&[("og:type", "article")], web_page)));
+        assert!(is_article(&walk(
+            &[
+                ("og:type", "article"),
+                ("article:published_time", "2024-01-02")
+            ],
+            web_page
+        )));
+        assert!(is_article(&walk(&[("og:type", "article")], "")));
+        assert!(is_article(&walk(&[], r#"{"@type":["WebPage","Article"]}"#)));
     }
 
     #[test]
