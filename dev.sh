@@ -74,8 +74,12 @@ start_postgres() {
   PG_DATA=$ROOT/target/pg
   rm -rf "$PG_DATA"; mkdir -p "$PG_DATA"
   local as=()
-  if [ "$(id -u)" -eq 0 ]; then  # the server refuses to run as root
-    chown postgres: "$PG_DATA"; as=(runuser -u postgres --)
+  if [ "$(id -u)" -eq 0 ]; then  # the server refuses to run as root: it runs as `postgres`
+    as=(runuser -u postgres --)
+    if ! "${as[@]}" test -x "$ROOT/target"; then  # a checkout `postgres` cannot enter
+      rm -rf "$PG_DATA"; PG_DATA=$(mktemp -d /tmp/leadcrawl-pg.XXXXXX)
+    fi
+    chown postgres: "$PG_DATA"
   fi
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -86,7 +90,7 @@ start_postgres() {
     || { cat "$PG_DATA/server.log" >&2; exit 1; }
   trap 'stop_postgres' EXIT
   export LEADCRAWL_TEST_PG="postgres://leadcrawl@127.0.0.1:$port/postgres"
-  say "PostgreSQL for the tests on port $port (data in target/pg)"
+  say "PostgreSQL for the tests on port $port (data in $PG_DATA)"
 }
 stop_postgres() {
   [ -n "$PG_DATA" ] || return 0
