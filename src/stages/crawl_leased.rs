@@ -13,8 +13,10 @@
 //! A worker stops sending requests to a host at its own reckoning of the lease's end, a third
 //! of the lease before the database's: with the wait the database imposes on the next holder
 //! (old expiry + the host's interval), two holders' requests are always at least
-//! `lease_seconds / 3` + the interval apart, which also covers a robots.txt `Crawl-delay` up to
-//! that long.
+//! `lease_seconds / 3` + the interval apart. A robots.txt `Crawl-delay` longer than the
+//! configured interval is written to the frontier within a fraction of a second of being read
+//! (the worker watches its hosts' pacing), long before the host's next request, which waits
+//! that delay: a later holder waits it too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -172,6 +174,8 @@ fn work(
     // When a claim last came back empty: hosts may still free up (expired leases) while this
     // worker finishes its own, so it asks again every second.
     let mut empty_since: Option<Instant> = None;
+    // Each held host's interval as the frontier knows it.
+    let mut recorded: HashMap<String, Duration> = HashMap::new();
     leases.worker_seen(ctx.stage, totals.0, totals.1)?;
 
     let mut commit = |pending: &mut Pending,
@@ -251,6 +255,7 @@ fn work(
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(claim.unit.clone(), asked + ttl - beat);
                 held.insert(claim.unit.clone());
+                recorded.insert(claim.unit.clone(), budgets.default_interval());
                 in_flight += 1;
                 let (fetcher, budgets, site_cfg, tx, stop, deadlines) = (
                     fetcher.clone(),
@@ -294,6 +299,18 @@ fn work(
             } else {
                 pending.add(done);
             }
+        }
+        // A host that asked for more time between requests (Crawl-delay): into the frontier.
+        let raised: Vec<(String, Duration)> = held
+            .iter()
+            .filter_map(|u| {
+                let now = runtime.block_on(budgets.get(u).interval());
+                (recorded.get(u).is_none_or(|&r| now > r)).then(|| (u.clone(), now))
+            })
+            .collect();
+        if !raised.is_empty() {
+            leases.raise_intervals(ctx.stage, &raised)?;
+            recorded.extend(raised);
         }
         if pending.rows >= c.part_rows
             || pending.bytes >= super::crawl::PART_BYTES

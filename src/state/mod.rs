@@ -251,6 +251,9 @@ pub trait Leases: Send + Sync {
     fn claim(&self, stage: &str, max: usize, ttl: Duration) -> Result<Vec<Claim>>;
     /// Extends the leases of `units` by `ttl`; returns the units whose lease was lost.
     fn heartbeat(&self, stage: &str, units: &[String], ttl: Duration) -> Result<Vec<String>>;
+    /// Raises units' politeness intervals to what their hosts asked (robots.txt `Crawl-delay`),
+    /// so that a worker taking a lease over waits as long as the host wants.
+    fn raise_intervals(&self, stage: &str, intervals: &[(String, Duration)]) -> Result<()>;
     /// Gives up leases without finishing (stopped): the host's next request waits an interval.
     fn release(&self, stage: &str, units: &[String]) -> Result<()>;
     /// Units of the stage not done (claimed or not).

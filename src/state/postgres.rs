@@ -12,7 +12,8 @@
 //! so a host's pages are in the table exactly once. When a lease that expired is claimed again,
 //! its host's `next_allowed_at` is pushed to the old expiry plus the host's interval: the old
 //! holder sent nothing after its expiry (workers stop a host's requests at their own, earlier,
-//! reckoning of it), so the politeness interval holds across the change of hands. Every time is
+//! reckoning of it), so the politeness interval holds across the change of hands; a host's
+//! interval is raised to its robots.txt `Crawl-delay` as soon as a worker learns it. Every time is
 //! the database's clock; workers are told durations, never instants, so their clocks may differ.
 //!
 //! The `postgres` client runs its own small runtime; the store keeps it on a dedicated thread
@@ -626,6 +627,21 @@ impl Leases for PgStore {
                 .map(|r| r.get(0))
                 .collect();
             Ok(units.into_iter().filter(|u| !kept.contains(u)).collect())
+        })
+    }
+
+    fn raise_intervals(&self, stage: &str, intervals: &[(String, Duration)]) -> Result<()> {
+        let stage = stage.to_owned();
+        let units: Vec<String> = intervals.iter().map(|(u, _)| u.clone()).collect();
+        let ms: Vec<i64> = intervals.iter().map(|(_, d)| ms(*d)).collect();
+        self.call(move |c| {
+            c.execute(
+                "UPDATE frontier f SET interval_ms = GREATEST(f.interval_ms, v.ms)
+                 FROM unnest($2::text[], $3::bigint[]) AS v(unit, ms)
+                 WHERE f.stage = $1 AND f.unit = v.unit",
+                &[&stage, &units, &ms],
+            )?;
+            Ok(())
         })
     }
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use crate::web::*;
 
-fn site(pages: usize) -> Handler {
+fn site(pages: usize, robots: &'static str) -> Handler {
     Arc::new(move |path, _| match path {
-        "/robots.txt" => with_headers(200, &[("Content-Type", "text/plain")], b"User-agent: *\n"),
+        "/robots.txt" => with_headers(200, &[("Content-Type", "text/plain")], robots.as_bytes()),
         "/" => {
             let links: Vec<(String, String)> = (0..pages)
                 .map(|i| (format!("/p{i}.html"), format!("Page {i}")))
@@ -54,7 +54,19 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
 fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     const SITES: usize = 12;
     const PAGES: usize = 5;
-    let sites: Vec<Web> = (0..SITES).map(|_| Web::start(site(PAGES))).collect();
+    // One host asks for a second between requests (Crawl-delay): more than the configured 200 ms.
+    let sites: Vec<Web> = (0..SITES)
+        .map(|i| {
+            Web::start(site(
+                PAGES,
+                if i == 0 {
+                    "User-agent: *\nCrawl-delay: 1\n"
+                } else {
+                    "User-agent: *\n"
+                },
+            ))
+        })
+        .collect();
     let mut csv = String::from("name,website\n");
     for (i, s) in sites.iter().enumerate() {
         csv.push_str(&format!("Company {i},{}\n", s.url("/")));
@@ -153,11 +165,24 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     // Politeness across workers and across the kill: the servers' own logs.
     for (i, s) in sites.iter().enumerate() {
         let gap = s.min_gap().expect("requests");
-        assert!(
-            gap >= Duration::from_millis(200),
-            "site {i} got two requests {gap:?} apart"
-        );
+        let want = Duration::from_millis(if i == 0 { 1000 } else { 200 });
+        assert!(gap >= want, "site {i} got two requests {gap:?} apart");
     }
+    // The Crawl-delay reached the frontier, where a worker taking the site over reads it.
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM frontier WHERE interval_ms = 1000"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM frontier WHERE interval_ms = 200"
+        ),
+        SITES as i64 - 1
+    );
     // `leadcrawl status` shows the frontier and the workers.
     let o = run.run(&["status"]);
     let t = text(&o);

@@ -327,13 +327,19 @@ fn postgres_leases_are_exclusive_expire_with_a_politeness_wait_and_fence_commits
         &BTreeMap::new(),
     )
     .unwrap();
-    // Released units are claimable at once, but their host waits an interval from the release.
+    // Released units are claimable at once, but their host waits an interval from the release:
+    // the interval the host asked for (Crawl-delay), once a worker has recorded it; raising
+    // never lowers it.
+    lb.raise_intervals("crawl", &[(got[0].clone(), Duration::from_secs(4))])
+        .unwrap();
+    lb.raise_intervals("crawl", &[(got[0].clone(), Duration::from_millis(10))])
+        .unwrap();
     lb.release("crawl", &got[..1]).unwrap();
     let again = la.claim("crawl", 10, ttl).unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].unit, got[0]);
     assert!(
-        again[0].wait > Duration::from_millis(1000),
+        again[0].wait > Duration::from_millis(3500) && again[0].wait <= Duration::from_secs(4),
         "{:?}",
         again[0].wait
     );
