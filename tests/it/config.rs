@@ -9,6 +9,9 @@ fn validate_lists_every_error_with_its_key() {
         r#"
 [pipeline]
 output_dir = "out"
+[state]
+url = "postgres://leadcrawl:secret@db.internal/leadcrawl"
+lease_seconds = 1.0
 [ingest]
 input = "missing.csv"
 batch_rows = 0
@@ -37,6 +40,8 @@ x = 1
         "crawl.max_pagez: unknown key",
         "registries: unknown section",
         "evaluate.folds: must be in 2..=50, got 1",
+        "state.url: holds a password; remove it from the file and set LEADCRAWL_PG_PASSWORD",
+        "state.lease_seconds: must be between 2 and 3600 seconds, got 1",
         "score.nurture_at: must not exceed score.route_at (0.5), got 0.7",
     ] {
         assert!(t.contains(want), "missing {want:?} in:\n{t}");
@@ -119,6 +124,21 @@ fn unknown_and_unbuilt_stages_are_usage_errors() {
     assert!(text(&o).contains("unknown stage \"bogus\""), "{}", text(&o));
     let o = run.run(&["run", "--stages", "ingest", "--force", "crawl"]);
     assert_eq!(o.status.code(), Some(2));
+    // Workers and --no-local-worker need the shared PostgreSQL store.
+    let o = run.run(&["worker"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("needs a PostgreSQL state store"),
+        "{}",
+        text(&o)
+    );
+    let o = run.run(&["run", "--no-local-worker"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("--no-local-worker needs a PostgreSQL"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
