@@ -68,7 +68,7 @@ pub enum Command {
     Worker {
         #[arg(long, short, default_value = "pipeline.toml")]
         config: PathBuf,
-        /// The stage to work on.
+        /// The stage to work on: crawl (hosts are leased) or extract (crawl parts are leased).
         #[arg(long, default_value = "crawl")]
         stage: String,
         /// This worker's name in leases and `leadcrawl status` (default: hostname:pid). Must be
@@ -223,9 +223,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .into());
             }
             let selected = runner::select(std::slice::from_ref(&stage))?;
-            let Some(stage) = selected.first().copied().filter(|s| s.name() == "crawl") else {
+            let Some(stage) = selected
+                .first()
+                .copied()
+                .filter(|s| matches!(s.name(), "crawl" | "extract"))
+            else {
                 return Err(UsageError(format!(
-                    "--stage {stage}: only the crawl stage is leased to workers in this version"
+                    "--stage {stage}: only the crawl and extract stages are leased to workers in this version"
                 ))
                 .into());
             };

@@ -346,6 +346,7 @@ pub fn work(
     let name = stage.name();
     let mut rounds = 0u64;
     let started = Instant::now();
+    let started_at = chrono::Utc::now().timestamp_micros();
     loop {
         let rec = store.stage(name)?;
         match rec {
@@ -366,6 +367,15 @@ pub fn work(
                 ctx.progress.finish();
                 outcome?;
                 rounds += 1;
+            }
+            // The run this worker came to help finished without it (it was quick).
+            Some(r)
+                if !follow
+                    && r.status == StageStatus::Done
+                    && r.finished_at.is_some_and(|t| t >= started_at) =>
+            {
+                tracing::info!(stage = name, "the {name} stage is done: nothing to do");
+                return Ok(rounds);
             }
             // A worker started just before the run: give the run a moment to start the stage.
             _ if !follow && (rounds > 0 || started.elapsed() > START_WAIT) => {

@@ -33,6 +33,9 @@ fn limiter(interval: Duration, burst: u32) -> DefaultDirectRateLimiter {
 /// The politeness budget of one host (site key).
 pub struct HostBudget {
     pace: tokio::sync::Mutex<Pace>,
+    /// The interval in nanoseconds, readable without waiting for the host's turn (the lock is
+    /// held through a request and the wait before it).
+    interval_ns: std::sync::atomic::AtomicU64,
 }
 
 /// The right to send one request to a host; dropping it records when the exchange ended.
@@ -55,6 +58,9 @@ impl HostBudget {
                 limiter: limiter(interval, burst),
                 last_done: None,
             }),
+            interval_ns: std::sync::atomic::AtomicU64::new(
+                interval.as_nanos().min(u128::from(u64::MAX)) as u64,
+            ),
         }
     }
 
@@ -77,11 +83,20 @@ impl HostBudget {
         if interval > p.interval {
             p.interval = interval;
             p.limiter = limiter(interval, p.burst);
+            self.interval_ns.store(
+                interval.as_nanos().min(u128::from(u64::MAX)) as u64,
+                std::sync::atomic::Ordering::Release,
+            );
         }
     }
 
     pub async fn interval(&self) -> Duration {
         self.pace.lock().await.interval
+    }
+
+    /// The current interval, at once, even while a request to the host is in flight.
+    pub fn current_interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns.load(std::sync::atomic::Ordering::Acquire))
     }
 }
 

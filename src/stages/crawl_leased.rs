@@ -304,7 +304,7 @@ fn work(
         let raised: Vec<(String, Duration)> = held
             .iter()
             .filter_map(|u| {
-                let now = runtime.block_on(budgets.get(u).interval());
+                let now = budgets.get(u).current_interval();
                 (recorded.get(u).is_none_or(|&r| now > r)).then(|| (u.clone(), now))
             })
             .collect();

@@ -95,6 +95,9 @@ impl Stage for ExtractStage {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        if let Some(leases) = ctx.store.leases() {
+            return run_leased(ctx, leases, &rules, workers);
+        }
         let leads = lead_ids(&table::read_registered(
             ctx.store,
             ctx.output_dir(),
@@ -336,6 +339,26 @@ fn commit(
     if pending.is_empty() {
         return Ok(());
     }
+    commit_named(
+        ctx,
+        pending,
+        &format!("part-{:05}.parquet", *part_seq),
+        &[],
+        counters,
+    )?;
+    *part_seq += 1;
+    Ok(())
+}
+
+/// Commits `pending` as part `name`, with `extra` units (a leased crawl part) in the same
+/// transaction.
+fn commit_named(
+    ctx: &StageContext<'_>,
+    pending: &mut Vec<LeadResult>,
+    name: &str,
+    extra: &[UnitOutcome],
+    counters: &mut BTreeMap<String, u64>,
+) -> anyhow::Result<()> {
     let results = std::mem::take(pending);
     let mut part_counters = BTreeMap::new();
     part_counters.insert("leads".to_owned(), results.len() as u64);
@@ -347,17 +370,18 @@ fn commit(
         "leads_without_pages".to_owned(),
         results.iter().filter(|r| r.texts.is_empty()).count() as u64,
     );
-    let units: Vec<UnitOutcome> = results
+    let mut units: Vec<UnitOutcome> = results
         .iter()
         .map(|r| match &r.failure {
             None => UnitOutcome::done(&r.lead_id),
             Some(why) => UnitOutcome::failed(&r.lead_id, why),
         })
         .collect();
+    units.extend_from_slice(extra);
     let text = page_text_batch(&results)?;
     let features = web_features_batch(&results)?;
     ctx.commit_parts(
-        &format!("part-{:05}.parquet", *part_seq),
+        name,
         &[(&PAGE_TEXT, vec![text]), (&WEB_FEATURES, vec![features])],
         &[(
             "leadcrawl.extractor_version".into(),
@@ -369,7 +393,6 @@ fn commit(
     for (k, v) in part_counters {
         *counters.entry(k).or_default() += v;
     }
-    *part_seq += 1;
     Ok(())
 }
 
@@ -660,4 +683,170 @@ fn founding_year(f: &CompanyFeatures) -> Option<u16> {
         .and_then(|y| y.parse::<u16>().ok())
         .filter(|y| (1000..=2100).contains(y));
     f.founding_years.iter().copied().chain(ld).min()
+}
+
+/// Units of the leased extract that stand for a crawl part (the lead batch a worker claims).
+const PART_UNIT: &str = "crawl-part:";
+
+/// The extract on a shared PostgreSQL store: each crawl part (a batch of whole sites) is leased
+/// to one worker, which extracts its leads and commits them in one part together with the
+/// crawl part's own unit, fenced by the lease like the crawl's commits. The run then writes the
+/// rows of the leads without any page.
+fn run_leased(
+    ctx: &StageContext<'_>,
+    leases: &dyn crate::state::Leases,
+    rules: &TemplateRules,
+    workers: usize,
+) -> anyhow::Result<StageOutcome> {
+    use super::Role;
+    let leads = lead_ids(&table::read_registered(
+        ctx.store,
+        ctx.output_dir(),
+        "ingest",
+        "leads",
+    )?)?;
+    let crawl_parts: Vec<String> = ctx
+        .store
+        .parts("crawl")?
+        .into_iter()
+        .filter(|p| p.table == "pages")
+        .map(|p| format!("{PART_UNIT}{}", p.file))
+        .collect();
+    let local_worker = match ctx.role {
+        Role::Run { local_worker } => {
+            // Units: the leads, and the crawl parts that were leased.
+            ctx.store
+                .set_units_total(ctx.stage, (leads.len() + crawl_parts.len()) as u64)?;
+            let finished = ctx.store.finished_units(ctx.stage)?;
+            let todo: Vec<String> = crawl_parts
+                .iter()
+                .filter(|u| !finished.contains(*u))
+                .cloned()
+                .collect();
+            leases.enqueue(ctx.stage, &todo, std::time::Duration::ZERO)?;
+            tracing::info!(
+                crawl_parts = todo.len(),
+                "extract frontier ready; workers may join"
+            );
+            local_worker
+        }
+        Role::Worker { .. } => true,
+    };
+    ctx.progress.set_total(crawl_parts.len() as u64);
+    let ttl = std::time::Duration::from_secs_f64(ctx.config.state.lease_seconds);
+    let prefix = {
+        let s: String = leases
+            .owner()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        format!("part-{s}-")
+    };
+    let mut seq = ctx
+        .store
+        .parts(ctx.stage)?
+        .iter()
+        .filter_map(|p| {
+            let name = p.file.rsplit('/').next()?;
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".parquet")?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .map_or(0, |m| m + 1);
+    let mut counters = BTreeMap::new();
+    // A site (so a lead) is in one crawl part only, and a crawl part is leased to one worker at a
+    // time: what was finished before this worker started is all it must skip.
+    let finished = ctx.store.finished_units(ctx.stage)?;
+    loop {
+        while local_worker && !ctx.should_stop() {
+            let Some(claim) = leases.claim(ctx.stage, 1, ttl)?.into_iter().next() else {
+                break;
+            };
+            let file = claim.unit.trim_start_matches(PART_UNIT);
+            let batches = table::read_file(&ctx.output_dir().join(file))?;
+            let todo: Vec<SitePages> = site_pages(&batches)
+                .with_context(|| format!("reading {file}"))?
+                .into_iter()
+                .filter_map(|mut s| {
+                    s.leads.retain(|l| !finished.contains(l));
+                    (!s.leads.is_empty()).then_some(s)
+                })
+                .collect();
+            drop(batches);
+            let mut pending = extract_sites(todo, workers, rules);
+            let name = format!("{prefix}{seq:05}.parquet");
+            seq += 1;
+            let done = [UnitOutcome::done(claim.unit.clone())];
+            let r = if pending.is_empty() {
+                ctx.store
+                    .commit(ctx.stage, &[], &done, &BTreeMap::new())
+                    .map_err(anyhow::Error::from)
+            } else {
+                commit_named(ctx, &mut pending, &name, &done, &mut counters)
+            };
+            if let Err(e) = r {
+                match e.downcast_ref::<crate::state::StateError>() {
+                    Some(crate::state::StateError::LeaseLost { .. }) => {
+                        tracing::warn!("{e:#}");
+                        for dir in ["page_text", "web_features"] {
+                            let _ = std::fs::remove_file(ctx.output_dir().join(dir).join(format!(
+                                "{}{}-{name}",
+                                table::TMP_PREFIX,
+                                ctx.prov.run_id
+                            )));
+                        }
+                    }
+                    _ => return Err(e),
+                }
+            }
+            ctx.progress.inc(1, file);
+        }
+        if ctx.should_stop() {
+            return Ok(StageOutcome::Interrupted);
+        }
+        if leases.unfinished(ctx.stage)? == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    if let Role::Run { .. } = ctx.role {
+        // Leads without any crawled page still get their (empty) features row.
+        let finished = ctx.store.finished_units(ctx.stage)?;
+        let mut pending: Vec<LeadResult> = leads
+            .into_iter()
+            .filter(|l| !finished.contains(l))
+            .map(|lead| LeadResult {
+                lead_id: lead,
+                site: None,
+                texts: Vec::new(),
+                features: CompanyFeatures::default(),
+                failure: None,
+            })
+            .collect();
+        if !pending.is_empty() {
+            let name = format!("{prefix}{seq:05}.parquet");
+            commit_named(ctx, &mut pending, &name, &[], &mut counters)?;
+        }
+        let registered: Vec<String> = ctx
+            .store
+            .parts(ctx.stage)?
+            .into_iter()
+            .map(|p| p.file)
+            .collect();
+        for def in [&PAGE_TEXT, &WEB_FEATURES] {
+            for f in table::remove_unregistered(ctx.output_dir(), def, &registered) {
+                tracing::info!(file = %f.display(), "removed a part no worker committed");
+            }
+        }
+    }
+    let failed = ctx
+        .store
+        .stage(ctx.stage)?
+        .map(|r| r.units_failed)
+        .unwrap_or(0);
+    Ok(StageOutcome::Completed {
+        units_failed: failed,
+    })
 }

@@ -71,6 +71,7 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     for (i, s) in sites.iter().enumerate() {
         csv.push_str(&format!("Company {i},{}\n", s.url("/")));
     }
+    csv.push_str("No Website Ltd,\n");
     let url = pg_database();
     let run = Run::new();
     run.write("leads.csv", &csv);
@@ -106,9 +107,10 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
         ) == SITES as i64
     });
     let worker = |id: &str| {
+        let log = std::fs::File::create(run.path().join(format!("{id}.log"))).unwrap();
         run.cmd(&["worker", "--id", id])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .unwrap()
     };
@@ -131,9 +133,18 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     w1.wait().unwrap();
     assert!(held_when_killed > 0, "w1 held no lease when killed");
 
+    let t = Instant::now();
     let code = wait_exit(&mut coordinator, Duration::from_secs(120));
     let out = coordinator.wait_with_output().unwrap();
-    assert_eq!(code, Some(0), "{}", text(&out));
+    let logs: String = ["w1", "w2", "w3"]
+        .iter()
+        .map(|id| {
+            let log = std::fs::read_to_string(run.path().join(format!("{id}.log")));
+            format!("--- {id}\n{}", log.unwrap_or_default())
+        })
+        .collect();
+    eprintln!("crawl: {:?} with 3 workers, one killed", t.elapsed());
+    assert_eq!(code, Some(0), "{}\n{logs}", text(&out));
     for (id, w) in [("w2", &mut w2), ("w3", &mut w3)] {
         assert_eq!(wait_exit(w, Duration::from_secs(30)), Some(0), "{id}");
     }
@@ -144,9 +155,9 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     );
 
     // Every site exactly once: the same URL never twice, every site's pages all there.
-    let rows = rows(&run.out().join("pages"));
+    let pages = rows(&run.out().join("pages"));
     let mut per_site: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in &rows {
+    for r in &pages {
         per_site
             .entry(get(r, "site").unwrap().to_string())
             .or_default()
@@ -193,4 +204,61 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     let st = status_json(&run);
     assert_eq!(stage_status(&st, "crawl")["status"], "done");
     assert_eq!(stage_status(&st, "crawl")["units_done"], SITES as u64);
+
+    // The extract leases crawl parts the same way: two workers, every lead once.
+    let mut coordinator = run
+        .cmd(&["run", "--stages", "extract", "--no-local-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let extract_worker = |id: &str| {
+        run.cmd(&["worker", "--stage", "extract", "--id", id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut e1 = extract_worker("e1");
+    let mut e2 = extract_worker("e2");
+    let t = Instant::now();
+    let code = wait_exit(&mut coordinator, Duration::from_secs(120));
+    let out = coordinator.wait_with_output().unwrap();
+    eprintln!("extract: {:?} with 2 workers", t.elapsed());
+    assert_eq!(code, Some(0), "{}", text(&out));
+    for w in [&mut e1, &mut e2] {
+        assert_eq!(wait_exit(w, Duration::from_secs(30)), Some(0));
+    }
+    let features = rows(&run.out().join("web_features"));
+    let leads: BTreeSet<&str> = features
+        .iter()
+        .map(|r| get(r, "lead_id").unwrap())
+        .collect();
+    assert_eq!(
+        features.len(),
+        SITES + 1,
+        "one row per lead, the one without a site too"
+    );
+    assert_eq!(leads.len(), SITES + 1);
+    let texts = rows(&run.out().join("page_text"));
+    let keys: BTreeSet<(&str, &str)> = texts
+        .iter()
+        .map(|r| (get(r, "lead_id").unwrap(), get(r, "url").unwrap()))
+        .collect();
+    assert_eq!(keys.len(), texts.len(), "no page twice");
+    assert_eq!(
+        texts.len(),
+        SITES * (PAGES + 1),
+        "home and pages of every site"
+    );
+    let crawl_parts = count(
+        &mut db,
+        "SELECT COUNT(*) FROM frontier WHERE stage = 'extract' AND done",
+    );
+    assert!(crawl_parts > 1, "{crawl_parts} crawl parts leased");
+    let by_worker = count(
+        &mut db,
+        "SELECT COUNT(DISTINCT split_part(file, '-', 3)) FROM parts WHERE stage = 'extract' AND tbl = 'page_text'",
+    );
+    assert!(by_worker >= 1, "{by_worker}");
 }
