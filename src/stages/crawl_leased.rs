@@ -76,12 +76,12 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
         Role::Worker { .. } => true,
     };
     ctx.progress.set_total(total);
-    let mut jobs: HashMap<String, SiteJob> = jobs.into_iter().map(|j| (j.key.clone(), j)).collect();
+    let jobs: HashMap<String, SiteJob> = jobs.into_iter().map(|j| (j.key.clone(), j)).collect();
     let mut totals = (0u64, 0u64);
     let mut shown = 0u64;
     loop {
         if local_worker {
-            work(ctx, leases, &mut jobs, &mut totals)?;
+            work(ctx, leases, &jobs, &mut totals)?;
         }
         if ctx.should_stop() {
             return Ok(StageOutcome::Interrupted);
@@ -127,7 +127,7 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
 fn work(
     ctx: &StageContext<'_>,
     leases: &dyn Leases,
-    jobs: &mut HashMap<String, SiteJob>,
+    jobs: &HashMap<String, SiteJob>,
     totals: &mut (u64, u64),
 ) -> anyhow::Result<()> {
     let c = &ctx.config.crawl;
@@ -240,7 +240,13 @@ fn work(
             let claims = leases.claim(ctx.stage, concurrency - in_flight, ttl)?;
             empty_since = claims.is_empty().then(Instant::now);
             for claim in claims {
-                let Some(job) = jobs.remove(&claim.unit) else {
+                // A copy: the site may come back to this worker (a lost or released lease).
+                let Some(job) = jobs.get(&claim.unit).map(|j| SiteJob {
+                    key: j.key.clone(),
+                    start: j.start.clone(),
+                    leads: j.leads.clone(),
+                    previous: None,
+                }) else {
                     // A unit this worker's lead list does not know (the lists differ): give it
                     // back rather than lose it.
                     tracing::warn!(unit = %claim.unit, "claimed a site that is not in this worker's leads; released");
@@ -295,7 +301,6 @@ fn work(
                 if held.remove(&key) && !deadline_passed(&deadlines, &key) {
                     leases.release(ctx.stage, std::slice::from_ref(&key))?;
                 }
-                jobs.insert(key, done.job);
             } else {
                 pending.add(done);
             }
