@@ -40,15 +40,6 @@ fn deadline_passed(d: &Deadlines, key: &str) -> bool {
         .is_none_or(|&t| Instant::now() >= t)
 }
 
-/// A file-name-safe form of the worker's name.
-fn part_prefix(owner: &str) -> String {
-    let s: String = owner
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("part-{s}-")
-}
-
 pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<StageOutcome> {
     let c = &ctx.config.crawl;
     let leads = table::read_registered(ctx.store, ctx.output_dir(), "ingest", "leads")?;
@@ -134,20 +125,7 @@ fn work(
     let ttl = Duration::from_secs_f64(ctx.config.state.lease_seconds);
     let beat = ttl / 3;
     let owner = leases.owner().to_owned();
-    let prefix = part_prefix(&owner);
-    let mut part_seq = ctx
-        .store
-        .parts(ctx.stage)?
-        .iter()
-        .filter_map(|p| {
-            let name = p.file.rsplit('/').next()?;
-            name.strip_prefix(&prefix)?
-                .strip_suffix(".parquet")?
-                .parse::<usize>()
-                .ok()
-        })
-        .max()
-        .map_or(0, |m| m + 1);
+    let (prefix, mut part_seq) = super::worker_parts(ctx, &owner)?;
 
     let fetcher = Arc::new(Fetcher::new(fetch_config(c))?);
     let budgets = Arc::new(HostBudgets::new(c.requests_per_second, c.burst));

@@ -734,27 +734,7 @@ fn run_leased(
     };
     ctx.progress.set_total(crawl_parts.len() as u64);
     let ttl = std::time::Duration::from_secs_f64(ctx.config.state.lease_seconds);
-    let prefix = {
-        let s: String = leases
-            .owner()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        format!("part-{s}-")
-    };
-    let mut seq = ctx
-        .store
-        .parts(ctx.stage)?
-        .iter()
-        .filter_map(|p| {
-            let name = p.file.rsplit('/').next()?;
-            name.strip_prefix(&prefix)?
-                .strip_suffix(".parquet")?
-                .parse::<usize>()
-                .ok()
-        })
-        .max()
-        .map_or(0, |m| m + 1);
+    let (prefix, mut seq) = super::worker_parts(ctx, leases.owner())?;
     let mut counters = BTreeMap::new();
     // A site (so a lead) is in one crawl part only, and a crawl part is leased to one worker at a
     // time: what was finished before this worker started is all it must skip.

@@ -81,6 +81,31 @@ pub enum Role {
     Worker { follow: bool },
 }
 
+/// A leased stage's worker writes parts named after itself (`part-<owner>-00007.parquet`), so
+/// that workers on several machines never pick the same name: the prefix for `owner`, and the
+/// next free sequence number among the stage's registered parts.
+pub(crate) fn worker_parts(ctx: &StageContext<'_>, owner: &str) -> anyhow::Result<(String, usize)> {
+    let safe: String = owner
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let prefix = format!("part-{safe}-");
+    let next = ctx
+        .store
+        .parts(ctx.stage)?
+        .iter()
+        .filter_map(|p| {
+            let name = p.file.rsplit('/').next()?;
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".parquet")?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .map_or(0, |m| m + 1);
+    Ok((prefix, next))
+}
+
 /// What a stage is given.
 pub struct StageContext<'a> {
     pub stage: &'static str,
