@@ -55,12 +55,6 @@ fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn this_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Result<StatusView> {
     let mut views = Vec::new();
     for stage in stages::all() {
@@ -89,7 +83,7 @@ pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Resul
         let store = store.expect("a record implies a store");
         let mut status = rec.status;
         if status == StageStatus::Running {
-            let same_host = rec.host.as_deref() == Some(this_host().as_str());
+            let same_host = rec.host.as_deref() == Some(crate::state::hostname().as_str());
             if same_host && !rec.pid.is_some_and(process_alive) {
                 status = StageStatus::Interrupted;
             }

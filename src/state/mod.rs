@@ -263,6 +263,42 @@ pub trait Leases: Send + Sync {
     fn view(&self) -> Result<LeaseView>;
 }
 
+/// Microseconds since the Unix epoch: every time the state store records.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// This machine's name, as recorded with a running stage and a worker.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A stage's counters (stored as JSON) with `add` added to them: what both backends store.
+fn merged_counters(current: Option<&str>, add: &BTreeMap<String, u64>) -> String {
+    let mut map: BTreeMap<String, u64> = current
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    for (k, v) in add {
+        *map.entry(k.clone()).or_default() += v;
+    }
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+}
+
+/// Moves committed parts into place, last in a commit's transaction: a failed rename rolls the
+/// transaction back; a death between the renames and COMMIT leaves unregistered files that the
+/// next run deletes.
+fn move_into_place<'a>(parts: impl IntoIterator<Item = &'a PendingPart>) -> Result<()> {
+    for p in parts {
+        std::fs::rename(&p.tmp_path, &p.final_path).map_err(|source| StateError::Rename {
+            from: p.tmp_path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// A response kept by [`StateStore::cache_put`].
 #[derive(Debug, Clone)]
 pub struct CachedResponse {

@@ -28,8 +28,9 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 
 use super::{
-    CachedResponse, Claim, LeaseView, Leases, PartRecord, PendingPart, Result, StageRecord,
-    StageStatus, StateError, StateStore, UnitOutcome, WorkerRow,
+    hostname, merged_counters, move_into_place, now_micros, CachedResponse, Claim, LeaseView,
+    Leases, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore,
+    UnitOutcome, WorkerRow,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -109,16 +110,6 @@ pub struct PgStore {
     owner: String,
     /// Round trips to the database by this process (for the benchmark's queries per page).
     queries: AtomicU64,
-}
-
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
 }
 
 /// The URL without its password, for messages and `status`.
@@ -455,27 +446,15 @@ impl StateStore for PgStore {
                 )?;
             }
             if !counters.is_empty() {
-                let current: String = tx
+                let current: Option<String> = tx
                     .query_opt("SELECT counters FROM stages WHERE name = $1 FOR UPDATE", &[&stage])?
-                    .map(|r| r.get(0))
-                    .unwrap_or_else(|| "{}".into());
-                let mut map: BTreeMap<String, u64> = serde_json::from_str(&current).unwrap_or_default();
-                for (k, v) in &counters {
-                    *map.entry(k.clone()).or_default() += v;
-                }
+                    .map(|r| r.get(0));
                 tx.execute(
                     "UPDATE stages SET counters = $2 WHERE name = $1",
-                    &[&stage, &serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())],
+                    &[&stage, &merged_counters(current.as_deref(), &counters)],
                 )?;
             }
-            // The files move last: a failed rename rolls the transaction back; a death between
-            // the renames and COMMIT leaves unregistered files that the next run deletes.
-            for (p, _) in &parts {
-                std::fs::rename(&p.tmp_path, &p.final_path).map_err(|source| StateError::Rename {
-                    from: p.tmp_path.clone(),
-                    source,
-                })?;
-            }
+            move_into_place(parts.iter().map(|(p, _)| p))?;
             tx.commit()?;
             Ok(())
         })

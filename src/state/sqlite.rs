@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    CachedResponse, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError,
-    StateStore, UnitOutcome,
+    hostname, merged_counters, move_into_place, now_micros, CachedResponse, PartRecord,
+    PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -59,16 +59,6 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Output folder: part paths are registered relative to it.
     root: PathBuf,
-}
-
-pub fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
 }
 
 impl SqliteStore {
@@ -272,34 +262,19 @@ impl StateStore for SqliteStore {
             )?;
         }
         if !counters.is_empty() {
-            let current: String = tx
+            let current: Option<String> = tx
                 .query_row(
                     "SELECT counters FROM stages WHERE name = ?1",
                     [stage],
                     |r| r.get(0),
                 )
-                .optional()?
-                .unwrap_or_else(|| "{}".into());
-            let mut map: BTreeMap<String, u64> = serde_json::from_str(&current).unwrap_or_default();
-            for (k, v) in counters {
-                *map.entry(k.clone()).or_default() += v;
-            }
+                .optional()?;
             tx.execute(
                 "UPDATE stages SET counters = ?2 WHERE name = ?1",
-                params![
-                    stage,
-                    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
-                ],
+                params![stage, merged_counters(current.as_deref(), counters)],
             )?;
         }
-        // The files move last: if a rename fails the transaction rolls back; if the process dies
-        // after a rename but before COMMIT, the file is unregistered and the next run deletes it.
-        for p in parts {
-            std::fs::rename(&p.tmp_path, &p.final_path).map_err(|source| StateError::Rename {
-                from: p.tmp_path.clone(),
-                source,
-            })?;
-        }
+        move_into_place(parts)?;
         tx.commit()?;
         Ok(())
     }

@@ -108,7 +108,7 @@ impl<'a> Api<'a> {
             reason,
         };
         if let Some(hit) = self.store.cache_get(&key).map_err(|e| err(e.to_string()))? {
-            let now = crate::state::sqlite::now_micros();
+            let now = crate::state::now_micros();
             if now - hit.stored_at <= self.ttl_micros {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok((hit.status != 404).then_some(hit.body));
