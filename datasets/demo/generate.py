@@ -9,13 +9,13 @@ contact / blog pages, French sites in French with a "mentions légales" page car
 Site i is served by `leadcrawl demo` on 127.0.20.(i+1); `__PORT__` in any file is replaced by
 the port the demo server listens on. Two leads point at addresses with no site (dead websites).
 
-The won/lost label is learnable but noisy. Each company has a hidden "fit" in [0, 1] (how
-digital and growth-minded it is); a third of its sentences come from positioning pools, digital
-with probability fit and traditional otherwise (vocab.POSITIONING), and digital companies more
-often carry a marketing-automation tag. The outcome is drawn with
-P(won) = sigmoid(5 (fit - 0.5) + 2 (industry base rate - 0.5)), so the text carries the signal as a
-proportion and the label stays noisy: no feature is a sure tell. Won companies also lean larger
-in the registry. About 12% of leads are still open.
+The won/lost label is learnable but noisy. Each company is secretly "digital" or "traditional"
+(half and half). Half of its sentences (POSITIONED) come from the positioning pools of
+vocab.POSITIONING: digital ones with probability fit = 0.9 for a digital company, 0.1 for a
+traditional one; digital companies also more often carry a marketing-automation tag. The outcome
+is drawn with P(won) = sigmoid(±1.4 + 2 (industry base rate - 0.5)) (+ for digital), so the
+text carries the signal as a proportion and the label stays noisy: no feature is a sure tell.
+Won companies also lean larger in the registry. About 12% of leads are still open.
 """
 import csv, datetime, html, json, math, os, random, re, shutil, sys, unicodedata
 from itertools import chain, count
