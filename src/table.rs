@@ -126,6 +126,26 @@ pub fn write_pending(
     })
 }
 
+/// Writes a whole non-Parquet output file (`evaluation.json`, `report.html`) to a synced
+/// temporary next to `output_dir/name`, as a pending part for the state store to move into place.
+pub fn write_pending_bytes(
+    output_dir: &Path,
+    name: &str,
+    body: &[u8],
+    prov: &Provenance,
+) -> Result<PendingPart, TableError> {
+    let tmp_path = output_dir.join(format!("{TMP_PREFIX}{}-{name}", prov.run_id));
+    let mut file = File::create(&tmp_path).map_err(io(&tmp_path))?;
+    std::io::Write::write_all(&mut file, body).map_err(io(&tmp_path))?;
+    file.sync_all().map_err(io(&tmp_path))?;
+    Ok(PendingPart {
+        table: name.to_owned(),
+        tmp_path,
+        final_path: output_dir.join(name),
+        rows: 1,
+    })
+}
+
 /// Reads one Parquet file whole.
 pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TableError> {
     let file = File::open(path).map_err(io(path))?;

@@ -11,7 +11,6 @@
 //! recompute the numbers from `features.parquet` alone.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -24,7 +23,7 @@ use super::{Stage, StageContext, StageOutcome};
 use crate::config::{Config, EvaluateSection};
 use crate::report::{ControlRow, Coverage, ModelReport, ReportData};
 use crate::schema::TableDef;
-use crate::state::{PendingPart, UnitOutcome};
+use crate::state::UnitOutcome;
 use crate::table;
 
 pub struct EvaluateStage;
@@ -517,22 +516,6 @@ fn threshold(inputs: Option<Inputs>) -> f64 {
     }
 }
 
-fn write_pending(ctx: &StageContext<'_>, name: &str, body: &[u8]) -> anyhow::Result<PendingPart> {
-    let final_path: PathBuf = ctx.output_dir().join(name);
-    let tmp_path = ctx.output_dir().join(format!(
-        "{}{name}.{}",
-        table::TMP_PREFIX,
-        std::process::id()
-    ));
-    std::fs::write(&tmp_path, body).with_context(|| format!("writing {}", tmp_path.display()))?;
-    Ok(PendingPart {
-        table: name.to_owned(),
-        tmp_path,
-        final_path,
-        rows: 1,
-    })
-}
-
 impl Stage for EvaluateStage {
     fn name(&self) -> &'static str {
         "evaluate"
@@ -717,15 +700,17 @@ impl Stage for EvaluateStage {
             notes,
         };
         let pending = vec![
-            write_pending(
-                ctx,
+            table::write_pending_bytes(
+                ctx.output_dir(),
                 "evaluation.json",
                 serde_json::to_string_pretty(&eval)?.as_bytes(),
+                &ctx.prov,
             )?,
-            write_pending(
-                ctx,
+            table::write_pending_bytes(
+                ctx.output_dir(),
                 "report.html",
                 crate::report::render(&report).as_bytes(),
+                &ctx.prov,
             )?,
         ];
         let counters = [
