@@ -346,7 +346,13 @@ pub fn work(
     let name = stage.name();
     let mut rounds = 0u64;
     let started = Instant::now();
-    let started_at = chrono::Utc::now().timestamp_micros();
+    // The run this worker came to help: the one running now, or the next one to start. Told
+    // apart by run id, not by comparing clocks of different machines.
+    let first = store.stage(name)?;
+    let first_running = first
+        .as_ref()
+        .is_some_and(|r| r.status == StageStatus::Running);
+    let first_run_id = first.map(|r| r.run_id);
     loop {
         let rec = store.stage(name)?;
         match rec {
@@ -372,7 +378,7 @@ pub fn work(
             Some(r)
                 if !follow
                     && r.status == StageStatus::Done
-                    && r.finished_at.is_some_and(|t| t >= started_at) =>
+                    && (first_running || first_run_id.as_deref() != Some(r.run_id.as_str())) =>
             {
                 tracing::info!(stage = name, "the {name} stage is done: nothing to do");
                 return Ok(rounds);

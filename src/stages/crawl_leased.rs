@@ -48,7 +48,6 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
     let interval = Duration::from_secs_f64(1.0 / c.requests_per_second);
     let local_worker = match ctx.role {
         Role::Run { local_worker } => {
-            ctx.store.set_units_total(ctx.stage, total)?;
             let finished = ctx.store.finished_units(ctx.stage)?;
             let keys: Vec<String> = jobs
                 .iter()
@@ -56,6 +55,8 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
                 .map(|j| j.key.clone())
                 .collect();
             let added = leases.enqueue(ctx.stage, &keys, interval)?;
+            // Set last: a worker takes an empty frontier for "all done" only once this is set.
+            ctx.store.set_units_total(ctx.stage, total)?;
             tracing::info!(
                 sites = total,
                 todo = keys.len(),
@@ -84,7 +85,9 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
                 .inc(done - shown, &format!("{left} sites left"));
             shown = done;
         }
-        if left == 0 {
+        if left == 0 && !super::frontier_ready(ctx)? {
+            // A worker early: the run has started the stage but not yet filled the frontier.
+        } else if left == 0 {
             if let Role::Run { .. } = ctx.role {
                 // A worker killed between moving a part into place and its commit leaves an
                 // unregistered file: out of the table, so that readers of the folder never see
@@ -187,12 +190,6 @@ fn work(
                     // Another worker owns some of these sites now: nothing was registered. The
                     // sites still ours are given back, to be crawled again by whoever claims them.
                     tracing::warn!(lost = units.len(), "{e:#}");
-                    let tmp = ctx.output_dir().join("pages").join(format!(
-                        "{}{}-{name}",
-                        table::TMP_PREFIX,
-                        ctx.prov.run_id
-                    ));
-                    let _ = std::fs::remove_file(tmp);
                     let lost: HashSet<&String> = units.iter().collect();
                     let ours: Vec<String> =
                         keys.iter().filter(|k| !lost.contains(k)).cloned().collect();
@@ -326,7 +323,11 @@ fn work(
                     sites = lost.len(),
                     "leases lost (this worker was too slow); another worker crawls them"
                 );
-                pending.done.retain(|d| !lost.contains(&d.job.key));
+                // Rebuilt, so that the lost sites' counts go with them.
+                let kept = std::mem::take(&mut pending).done;
+                for d in kept.into_iter().filter(|d| !lost.contains(&d.job.key)) {
+                    pending.add(d);
+                }
                 for u in &lost {
                     held.remove(u);
                 }

@@ -715,8 +715,6 @@ fn run_leased(
     let local_worker = match ctx.role {
         Role::Run { local_worker } => {
             // Units: the leads, and the crawl parts that were leased.
-            ctx.store
-                .set_units_total(ctx.stage, (leads.len() + crawl_parts.len()) as u64)?;
             let finished = ctx.store.finished_units(ctx.stage)?;
             let todo: Vec<String> = crawl_parts
                 .iter()
@@ -724,6 +722,9 @@ fn run_leased(
                 .cloned()
                 .collect();
             leases.enqueue(ctx.stage, &todo, std::time::Duration::ZERO)?;
+            // Set last: a worker takes an empty frontier for "all done" only once this is set.
+            ctx.store
+                .set_units_total(ctx.stage, (leads.len() + crawl_parts.len()) as u64)?;
             tracing::info!(
                 crawl_parts = todo.len(),
                 "extract frontier ready; workers may join"
@@ -768,16 +769,7 @@ fn run_leased(
             };
             if let Err(e) = r {
                 match e.downcast_ref::<crate::state::StateError>() {
-                    Some(crate::state::StateError::LeaseLost { .. }) => {
-                        tracing::warn!("{e:#}");
-                        for dir in ["page_text", "web_features"] {
-                            let _ = std::fs::remove_file(ctx.output_dir().join(dir).join(format!(
-                                "{}{}-{name}",
-                                table::TMP_PREFIX,
-                                ctx.prov.run_id
-                            )));
-                        }
-                    }
+                    Some(crate::state::StateError::LeaseLost { .. }) => tracing::warn!("{e:#}"),
                     _ => return Err(e),
                 }
             }
@@ -786,7 +778,7 @@ fn run_leased(
         if ctx.should_stop() {
             return Ok(StageOutcome::Interrupted);
         }
-        if leases.unfinished(ctx.stage)? == 0 {
+        if leases.unfinished(ctx.stage)? == 0 && super::frontier_ready(ctx)? {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(500));

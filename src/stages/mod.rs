@@ -106,6 +106,15 @@ pub(crate) fn worker_parts(ctx: &StageContext<'_>, owner: &str) -> anyhow::Resul
     Ok((prefix, next))
 }
 
+/// A leased stage's frontier is complete once the run has recorded the stage's unit total
+/// (it does so after enqueueing): before that, an empty frontier means "not filled yet".
+pub(crate) fn frontier_ready(ctx: &StageContext<'_>) -> anyhow::Result<bool> {
+    Ok(ctx
+        .store
+        .stage(ctx.stage)?
+        .is_some_and(|r| r.units_total.is_some()))
+}
+
 /// What a stage is given.
 pub struct StageContext<'a> {
     pub stage: &'static str,
@@ -165,7 +174,13 @@ impl StageContext<'_> {
                 extra_meta,
             )?);
         }
-        self.store.commit(self.stage, &pending, units, counters)?;
+        if let Err(e) = self.store.commit(self.stage, &pending, units, counters) {
+            // Nothing was registered (e.g. a lease was lost): the temporary files go too.
+            for p in &pending {
+                let _ = std::fs::remove_file(&p.tmp_path);
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 }

@@ -413,14 +413,16 @@ impl StateStore for PgStore {
             let mut tx = c.transaction()?;
             let now = now_micros();
             let names: Vec<&str> = units.iter().map(|(u, _)| u.as_str()).collect();
-            // Leased units: this worker must still hold every lease, checked with the rows locked.
+            // Leased units: this worker must still hold every lease. Every row is locked (not only
+            // the lost ones), so a claim committing concurrently is waited for and seen.
             let lost: Vec<String> = tx
                 .query(
-                    "SELECT unit FROM frontier WHERE stage = $1 AND unit = ANY($2)
-                     AND (done OR lease_owner IS DISTINCT FROM $3) FOR UPDATE",
+                    "SELECT unit, (done OR lease_owner IS DISTINCT FROM $3) FROM frontier
+                     WHERE stage = $1 AND unit = ANY($2) FOR UPDATE",
                     &[&stage, &names, &owner],
                 )?
                 .into_iter()
+                .filter(|r| r.get::<_, bool>(1))
                 .map(|r| r.get(0))
                 .collect();
             if !lost.is_empty() {
@@ -431,6 +433,8 @@ impl StateStore for PgStore {
                  WHERE stage = $1 AND unit = ANY($2)",
                 &[&stage, &names],
             )?;
+            // One statement per table, whatever the number of parts and units. Parts keep their
+            // order (seq) as listed.
             for (p, file) in &parts {
                 tx.execute(
                     "INSERT INTO parts (stage, tbl, file, rows, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -438,13 +442,14 @@ impl StateStore for PgStore {
                     &[&stage, &p.table, file, &(p.rows as i64), &now],
                 )?;
             }
-            for (u, failure) in &units {
-                tx.execute(
-                    "INSERT INTO units (stage, unit, failure, updated_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (stage, unit) DO UPDATE SET failure = $3, updated_at = $4",
-                    &[&stage, u, failure, &now],
-                )?;
-            }
+            let failures: Vec<Option<&str>> = units.iter().map(|(_, f)| f.as_deref()).collect();
+            tx.execute(
+                "INSERT INTO units (stage, unit, failure, updated_at)
+                 SELECT $1, u, f, $4 FROM unnest($2::text[], $3::text[]) AS v(u, f)
+                 ON CONFLICT (stage, unit) DO UPDATE SET failure = EXCLUDED.failure,
+                    updated_at = EXCLUDED.updated_at",
+                &[&stage, &names, &failures, &now],
+            )?;
             if !counters.is_empty() {
                 let current: Option<String> = tx
                     .query_opt("SELECT counters FROM stages WHERE name = $1 FOR UPDATE", &[&stage])?
