@@ -89,8 +89,14 @@ impl Centroid {
 
     /// `cos(v, won) − cos(v, lost)`; NaN for a wrong dimension or a non-finite component.
     pub fn score(&self, v: &[f32]) -> f64 {
+        let (won, lost) = self.cosines(v);
+        won - lost
+    }
+
+    /// `(cos(v, won), cos(v, lost))`; NaNs for a wrong dimension or a non-finite component.
+    pub fn cosines(&self, v: &[f32]) -> (f64, f64) {
         if v.len() != self.won.len() || v.iter().any(|x| !x.is_finite()) {
-            return f64::NAN;
+            return (f64::NAN, f64::NAN);
         }
         let v64: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
         let nv = norm(&v64);
@@ -101,7 +107,10 @@ impl Centroid {
                 0.0
             }
         };
-        cos(&self.won, self.won_norm) - cos(&self.lost, self.lost_norm)
+        (
+            cos(&self.won, self.won_norm),
+            cos(&self.lost, self.lost_norm),
+        )
     }
 
     /// The embedding dimension.

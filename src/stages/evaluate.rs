@@ -132,12 +132,13 @@ fn signed_log1p(x: f64) -> f64 {
     x.signum() * x.abs().ln_1p()
 }
 
-/// Reads `features` (and the leads' text) into [`Data`]: the rows with a label, or every row
-/// (`all_rows`, in the batch's order, for scoring the open leads).
+/// Reads `features` (and, `with_text`, the leads' text) into [`Data`]: the rows with a label, or
+/// every row (`all_rows`, in the batch's order, for scoring the open leads).
 pub fn load(
     ctx: &StageContext<'_>,
     max_text: usize,
     all_rows: bool,
+    with_text: bool,
 ) -> anyhow::Result<(Data, RecordBatch)> {
     let batches = table::read_registered(ctx.store, ctx.output_dir(), "features", "features")?;
     let first = batches.first().context("features table is empty")?;
@@ -197,7 +198,11 @@ pub fn load(
                 .collect(),
         );
     }
-    let text = lead_texts(ctx, &lead_ids, max_text)?;
+    let text = if with_text {
+        lead_texts(ctx, &lead_ids, max_text)?
+    } else {
+        vec![String::new(); lead_ids.len()]
+    };
     Ok((
         Data {
             lead_ids,
@@ -283,6 +288,11 @@ pub struct Fitted {
 }
 
 impl Inputs {
+    /// The model reads the leads' text (TF-IDF).
+    pub fn uses_text(&self) -> bool {
+        self.text
+    }
+
     fn numeric(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         if self.firmographics {
@@ -543,7 +553,7 @@ impl Stage for EvaluateStage {
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         let cfg = &ctx.config.evaluate;
-        let (d, all) = load(ctx, cfg.max_text_chars, false)?;
+        let (d, all) = load(ctx, cfg.max_text_chars, false, true)?;
         let n = d.labels.len();
         let won = d.labels.iter().filter(|&&l| l).count();
         let mut notes = Vec::new();

@@ -43,6 +43,8 @@ enum Model {
         fitted: Box<Fitted>,
         /// Mean feature row of the training leads: contributions are measured from it.
         mean: Vec<f64>,
+        /// What each feature is, for people (named once, not per lead).
+        names: Vec<String>,
     },
     Centroid {
         centroid: Centroid,
@@ -50,25 +52,47 @@ enum Model {
     },
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    if aa > 0.0 && bb > 0.0 {
-        ab / (aa.sqrt() * bb.sqrt())
+fn norm(v: &[f32]) -> f64 {
+    v.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Cosine of two vectors whose norms are known (0 when either is zero).
+fn cosine_with(a: &[f32], na: f64, b: &[f32], nb: f64) -> f64 {
+    if na > 0.0 && nb > 0.0 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| f64::from(x) * f64::from(y))
+            .sum::<f64>()
+            / (na * nb)
     } else {
         0.0
     }
 }
 
+/// The `k` won leads nearest to `v` by cosine, nearest first (ties by row).
+fn nearest(v: &[f32], won: &[(usize, &[f32], f64)], k: usize) -> Vec<(usize, f64)> {
+    let nv = norm(v);
+    let mut all: Vec<(usize, f64)> = won
+        .iter()
+        .map(|&(r, u, nu)| (r, cosine_with(v, nv, u, nu)))
+        .collect();
+    let order = |a: &(usize, f64), b: &(usize, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if k > 0 && all.len() > k {
+        all.select_nth_unstable_by(k - 1, order);
+        all.truncate(k);
+    }
+    all.sort_by(order);
+    all.truncate(k);
+    all
+}
+
 /// The `k` largest contributions by magnitude, the embedding's dimensions summed into one.
 fn top_drivers(
     fitted: &Fitted,
-    d: &Data,
+    names: &[String],
     row: &SparseRow,
     mean: &[f64],
     k: usize,
@@ -81,14 +105,14 @@ fn top_drivers(
     for &(j, v) in row {
         x[j as usize] = v;
     }
-    let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, f64> = BTreeMap::new();
     // TF-IDF spreads the text's weight over thousands of terms, each too small to show: their
     // sum is one driver too, next to the terms that moved the score most.
     let mut text_total = None::<f64>;
     for (j, (&wj, (&xj, &mj))) in w.iter().zip(x.iter().zip(mean)).enumerate() {
         let c = wj * (xj - mj);
         if c != 0.0 {
-            let name = fitted.feature_name(d, j);
+            let name = names[j].as_str();
             if name.starts_with("text \"") {
                 *text_total.get_or_insert(0.0) += c;
             }
@@ -96,12 +120,12 @@ fn top_drivers(
         }
     }
     if let Some(t) = text_total {
-        by_name.insert("text (all terms)".into(), t);
+        by_name.insert("text (all terms)", t);
     }
-    let mut v: Vec<(String, f64)> = by_name.into_iter().filter(|(_, c)| *c != 0.0).collect();
-    v.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+    let mut v: Vec<(&str, f64)> = by_name.into_iter().filter(|(_, c)| *c != 0.0).collect();
+    v.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
     v.truncate(k);
-    v
+    v.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()
 }
 
 /// The evaluation's verdict: the best model's name and its out-of-fold scores.
@@ -156,9 +180,13 @@ fn fit(
             }
             let n = train.len().max(1) as f64;
             mean.iter_mut().for_each(|m| *m /= n);
+            let names = (0..fitted.dim())
+                .map(|j| fitted.feature_name(d, j))
+                .collect();
             Ok(Model::Logistic {
                 fitted: Box::new(fitted),
                 mean,
+                names,
             })
         }
         None => {
@@ -318,7 +346,18 @@ impl Stage for ScoreStage {
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         let (best, oof) = read_evaluation(ctx)?;
-        let (d, all) = evaluate::load(ctx, ctx.config.evaluate.max_text_chars, true)?;
+        // The leads' text is read only for a model that uses it.
+        let with_text = best
+            .as_deref()
+            .and_then(|b| MODELS.iter().find(|(n, _, _)| *n == b))
+            .and_then(|(_, _, inputs)| *inputs)
+            .is_some_and(|i| i.uses_text());
+        let (d, all) = evaluate::load(ctx, ctx.config.evaluate.max_text_chars, true, with_text)?;
+        // The won leads with a vector and its norm, once: every open lead is compared to them.
+        let won: Vec<(usize, &[f32], f64)> = (0..d.labels.len())
+            .filter(|&o| d.known[o] && d.labels[o])
+            .filter_map(|o| d.embedding[o].as_deref().map(|u| (o, u, norm(u))))
+            .collect();
         let open: Vec<usize> = (0..d.labels.len()).filter(|&r| !d.known[r]).collect();
         let trained_on = d.known.iter().filter(|&&k| k).count();
         let mut scored = Vec::new();
@@ -333,30 +372,25 @@ impl Stage for ScoreStage {
                 let sc = &ctx.config.score;
                 for &r in &open {
                     let (probability, drivers) = match &model {
-                        Model::Logistic { fitted, mean } => {
+                        Model::Logistic {
+                            fitted,
+                            mean,
+                            names,
+                        } => {
                             let row = fitted.row(&d, r)?;
-                            let p = fitted.score(&d, r)?;
-                            (p, top_drivers(fitted, &d, &row, mean, sc.drivers))
+                            let p = fitted.model.as_ref().map_or(0.5, |m| m.predict_proba(&row));
+                            (p, top_drivers(fitted, names, &row, mean, sc.drivers))
                         }
                         Model::Centroid { centroid, platt } => {
-                            let s = d.embedding[r]
-                                .as_deref()
-                                .map_or(0.0, |v| centroid.score(v));
+                            let cos = d.embedding[r].as_deref().map(|v| centroid.cosines(v));
+                            let s = cos.map_or(0.0, |(won, lost)| won - lost);
                             let p = platt.predict_proba(&learn::dense_row(&[s]));
                             let w = platt.weights()[0];
-                            let drivers = d.embedding[r]
-                                .as_deref()
-                                .map(|v| {
-                                    let cw: Vec<f32> =
-                                        centroid.won().iter().map(|&x| x as f32).collect();
-                                    let cl: Vec<f32> =
-                                        centroid.lost().iter().map(|&x| x as f32).collect();
+                            let drivers = cos
+                                .map(|(won, lost)| {
                                     vec![
-                                        ("cosine to won centroid".to_owned(), w * cosine(v, &cw)),
-                                        (
-                                            "cosine to lost centroid".to_owned(),
-                                            -w * cosine(v, &cl),
-                                        ),
+                                        ("cosine to won centroid".to_owned(), w * won),
+                                        ("cosine to lost centroid".to_owned(), -w * lost),
                                     ]
                                 })
                                 .unwrap_or_default();
@@ -368,15 +402,10 @@ impl Stage for ScoreStage {
                         "score: non-finite probability for lead {}",
                         d.lead_ids[r]
                     );
-                    let mut similar: Vec<(usize, f64)> = match d.embedding[r].as_deref() {
-                        Some(v) => (0..d.labels.len())
-                            .filter(|&o| d.known[o] && d.labels[o])
-                            .filter_map(|o| d.embedding[o].as_deref().map(|u| (o, cosine(v, u))))
-                            .collect(),
-                        None => Vec::new(),
-                    };
-                    similar.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                    similar.truncate(sc.similar);
+                    let similar = d.embedding[r]
+                        .as_deref()
+                        .map(|v| nearest(v, &won, sc.similar))
+                        .unwrap_or_default();
                     scored.push(Scored {
                         row: r,
                         probability,
