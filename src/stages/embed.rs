@@ -119,6 +119,7 @@ impl Stage for EmbedStage {
         let mut run = Run {
             part_seq: ctx.store.parts(ctx.stage)?.len(),
             pending: Vec::new(),
+            pending_chunks: 0,
             counters: BTreeMap::new(),
             started: Instant::now(),
             chunks_done: 0,
@@ -141,8 +142,7 @@ impl Stage for EmbedStage {
                     continue;
                 }
                 let texts = sources(own.get(lead_id.as_str()).copied(), &pages);
-                run.pending
-                    .push(LeadChunks::new(&lead_id, texts, max_tokens, &embedder));
+                run.push(LeadChunks::new(&lead_id, texts, max_tokens, &embedder));
                 if run.full(cfg.part_leads) {
                     run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
                 }
@@ -154,8 +154,7 @@ impl Stage for EmbedStage {
                     continue;
                 }
                 let texts = sources(Some(lead), &[]);
-                run.pending
-                    .push(LeadChunks::new(&lead.lead_id, texts, max_tokens, &embedder));
+                run.push(LeadChunks::new(&lead.lead_id, texts, max_tokens, &embedder));
                 if run.full(cfg.part_leads) {
                     run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
                 }
@@ -326,6 +325,8 @@ impl Cache {
 struct Run {
     part_seq: usize,
     pending: Vec<LeadChunks>,
+    /// Chunks in `pending`.
+    pending_chunks: usize,
     counters: BTreeMap<String, u64>,
     started: Instant,
     chunks_done: u64,
@@ -337,9 +338,13 @@ struct Run {
 const PART_CHUNKS: usize = 4096;
 
 impl Run {
+    fn push(&mut self, lead: LeadChunks) {
+        self.pending_chunks += lead.chunks.len();
+        self.pending.push(lead);
+    }
+
     fn full(&self, part_leads: usize) -> bool {
-        self.pending.len() >= part_leads
-            || self.pending.iter().map(|l| l.chunks.len()).sum::<usize>() >= PART_CHUNKS
+        self.pending.len() >= part_leads || self.pending_chunks >= PART_CHUNKS
     }
 
     fn commit(
@@ -355,6 +360,7 @@ impl Run {
             return Ok(());
         }
         let mut leads = std::mem::take(&mut self.pending);
+        self.pending_chunks = 0;
         // Cache lookups, then one embedding call over every miss of the part.
         let mut missing: Vec<(usize, usize)> = Vec::new();
         let mut cached = 0u64;

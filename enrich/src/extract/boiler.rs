@@ -197,6 +197,32 @@ const BOILER_PARTS: &[&str] = &[
     "taboola",
 ];
 
+/// Rules of class-named chrome that stay chrome inside `<main>` on company pages: share bars,
+/// related-content teasers, overlays, author boxes, promos, sidebars, fine print (`legal`),
+/// in-page navigation and illustrations (product mock-ups drawn in HTML). Unlike the other
+/// class-named chrome in `<main>` (mostly content), their text is mostly not main text on WCXB.
+/// A section of them with headings and prose is still content (see `select::settle_chrome`).
+const STAYS_CHROME_IN_MAIN: &[&str] = &[
+    "social",
+    "related",
+    "overlay",
+    "author",
+    "promo",
+    "sidebar",
+    "legal",
+    "nav",
+    "navigation",
+    "menu",
+    "illustration",
+    "graphic",
+];
+
+/// Whether chrome judged by `rule` (a class token of [`BOILER_TOKENS`] / [`BOILER_PARTS`]) stays
+/// chrome inside `<main>` on company pages.
+pub(crate) fn stays_chrome_in_main(rule: &str) -> bool {
+    STAYS_CHROME_IN_MAIN.contains(&rule)
+}
+
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them
 /// (`post-header` yes, `cookie-content` no: cookie/consent/comment always win).
 const CONTENT_TOKENS: &[&str] = &[

@@ -182,7 +182,7 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                 (!b.boiler
                     || (b.in_content
                         && !walk.chrome_hard(b)
-                        && !TEASER_CHROME.contains(&b.chrome_rule)))
+                        && !super::boiler::stays_chrome_in_main(b.chrome_rule)))
                     && (b.link_density() <= MAX_LINK_DENSITY || linked_content)
                     // Code on a marketing page is a product mock-up (7 % of it in WCXB's text).
                     && b.kind != BlockKind::Preformatted
@@ -305,26 +305,6 @@ fn readability_roots(walk: &Walk) -> Vec<(u32, u32)> {
     }
     roots
 }
-
-/// Rules of class-named chrome that stay chrome inside `<main>` on company pages: share bars,
-/// related-content teasers, overlays, author boxes, promos, sidebars, fine print (`legal`),
-/// in-page navigation and illustrations (product mock-ups drawn in HTML). Unlike the other
-/// class-named chrome in `<main>` (mostly content), their text is mostly not main text on WCXB.
-/// A section of them with headings and prose is still content (see [`settle_chrome`]).
-const TEASER_CHROME: &[&str] = &[
-    "social",
-    "related",
-    "overlay",
-    "author",
-    "promo",
-    "sidebar",
-    "legal",
-    "nav",
-    "navigation",
-    "menu",
-    "illustration",
-    "graphic",
-];
 
 /// The longest period [`drop_repeats`] looks for, in main blocks.
 const MAX_REPEAT_PERIOD: usize = 200;
