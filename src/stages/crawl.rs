@@ -74,6 +74,35 @@ pub fn fetch_config(c: &CrawlSection) -> FetchConfig {
     }
 }
 
+/// What crawls sites: the HTTP client, the per-host budgets, the site settings and the runtime
+/// the site tasks run on. Built once per stage run.
+pub(super) struct Engine {
+    pub(super) fetcher: Arc<Fetcher>,
+    pub(super) budgets: Arc<HostBudgets>,
+    pub(super) site_cfg: Arc<SiteConfig>,
+    pub(super) runtime: tokio::runtime::Runtime,
+}
+
+impl Engine {
+    pub(super) fn new(c: &CrawlSection) -> anyhow::Result<Engine> {
+        Ok(Engine {
+            fetcher: Arc::new(Fetcher::new(fetch_config(c))?),
+            budgets: Arc::new(HostBudgets::new(c.requests_per_second, c.burst)),
+            site_cfg: Arc::new(site_config(c)),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2)
+                        .min(4),
+                )
+                .enable_all()
+                .thread_name("crawl")
+                .build()?,
+        })
+    }
+}
+
 pub fn site_config(c: &CrawlSection) -> SiteConfig {
     SiteConfig {
         agent_token: agent_token(&c.user_agent),
@@ -444,19 +473,12 @@ impl Stage for CrawlStage {
         );
         let mut part_seq = ctx.store.parts(ctx.stage)?.len();
 
-        let fetcher = Arc::new(Fetcher::new(fetch_config(c))?);
-        let budgets = Arc::new(HostBudgets::new(c.requests_per_second, c.burst));
-        let site_cfg = Arc::new(site_config(c));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2)
-                    .min(4),
-            )
-            .enable_all()
-            .thread_name("crawl")
-            .build()?;
+        let Engine {
+            fetcher,
+            budgets,
+            site_cfg,
+            runtime,
+        } = Engine::new(c)?;
         // Bounded: when parts are being written, finished sites wait (holding their concurrency
         // slot), so memory stays bounded by `concurrency` sites plus one part.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Done>(4);

@@ -22,9 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crawler::{Fetcher, HostBudgets};
-
-use super::crawl::{commit_part, fetch_config, site_config, site_jobs, Done, Pending, SiteJob};
+use super::crawl::{commit_part, site_jobs, Done, Engine, Pending, SiteJob};
 use super::{Role, StageContext, StageOutcome};
 use crate::schema::PAGES;
 use crate::state::{Leases, StateError};
@@ -69,11 +67,22 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
     };
     ctx.progress.set_total(total);
     let jobs: HashMap<String, SiteJob> = jobs.into_iter().map(|j| (j.key.clone(), j)).collect();
-    let mut totals = (0u64, 0u64);
+    // Built once, not per round of claims (a worker waiting on others' last sites loops).
+    let mut me = if local_worker {
+        let (prefix, part_seq) = super::worker_parts(ctx, leases.owner())?;
+        Some(Worker {
+            engine: Engine::new(&ctx.config.crawl)?,
+            prefix,
+            part_seq,
+            totals: (0, 0),
+        })
+    } else {
+        None
+    };
     let mut shown = 0u64;
     loop {
-        if local_worker {
-            work(ctx, leases, &jobs, &mut totals)?;
+        if let Some(me) = me.as_mut() {
+            work(ctx, leases, &jobs, me)?;
         }
         if ctx.should_stop() {
             return Ok(StageOutcome::Interrupted);
@@ -118,31 +127,37 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
 }
 
 /// Claims, crawls and commits sites until no claimable one is left and nothing is in flight.
+/// This worker's crawling state across its rounds of claims: built once per stage run.
+struct Worker {
+    engine: Engine,
+    /// Part file names: `<prefix><part_seq>.parquet`.
+    prefix: String,
+    part_seq: usize,
+    /// Sites and pages committed so far.
+    totals: (u64, u64),
+}
+
 fn work(
     ctx: &StageContext<'_>,
     leases: &dyn Leases,
     jobs: &HashMap<String, SiteJob>,
-    totals: &mut (u64, u64),
+    me: &mut Worker,
 ) -> anyhow::Result<()> {
     let c = &ctx.config.crawl;
     let ttl = Duration::from_secs_f64(ctx.config.state.lease_seconds);
     let beat = ttl / 3;
-    let owner = leases.owner().to_owned();
-    let (prefix, mut part_seq) = super::worker_parts(ctx, &owner)?;
-
-    let fetcher = Arc::new(Fetcher::new(fetch_config(c))?);
-    let budgets = Arc::new(HostBudgets::new(c.requests_per_second, c.burst));
-    let site_cfg = Arc::new(site_config(c));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .min(4),
-        )
-        .enable_all()
-        .thread_name("crawl")
-        .build()?;
+    let Worker {
+        engine,
+        prefix,
+        part_seq,
+        totals,
+    } = me;
+    let Engine {
+        fetcher,
+        budgets,
+        site_cfg,
+        runtime,
+    } = &*engine;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Done>(4);
     let deadlines: Deadlines = Arc::default();
     let concurrency = c.concurrency as usize;
@@ -179,7 +194,7 @@ fn work(
             })
             .sum();
         let name = format!("{prefix}{part_seq:05}.parquet");
-        part_seq += 1;
+        *part_seq += 1;
         match commit_part(ctx, pending, &name) {
             Ok(()) => {
                 totals.0 += keys.len() as u64;
@@ -342,6 +357,5 @@ fn work(
         leases.release(ctx.stage, &back)?;
     }
     leases.worker_seen(ctx.stage, totals.0, totals.1)?;
-    runtime.shutdown_background();
     Ok(())
 }
