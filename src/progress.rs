@@ -127,6 +127,18 @@ impl Progress {
         }
     }
 
+    /// Moves the count up to `done` (units other workers finished); never down.
+    pub fn advance_to(&self, done: u64, msg: &str) {
+        let now = self.done.load(Ordering::Relaxed);
+        if done > now {
+            self.inc(done - now, msg);
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

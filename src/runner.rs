@@ -16,7 +16,7 @@ use crate::config::{short_hash, Config};
 use crate::exit::UsageError;
 use crate::progress::ProgressMode;
 use crate::signals::StopFlag;
-use crate::stages::{self, Stage, StageContext, StageOutcome};
+use crate::stages::{self, previous_dir, Stage, StageContext, StageOutcome};
 use crate::state::{StageStatus, StateStore};
 use crate::table::{self, Provenance};
 
@@ -103,11 +103,6 @@ impl RunLock {
     }
 }
 
-/// Where a reset stage's previous output waits until the stage completes again.
-pub fn previous_dir(config: &Config, stage: &str) -> std::path::PathBuf {
-    config.output_dir().join(".previous").join(stage)
-}
-
 /// Resolves `--stages` (empty: all) into stages in pipeline order, with clear errors.
 pub fn select(names: &[String]) -> Result<Vec<&'static dyn Stage>, UsageError> {
     let all = stages::all();
@@ -119,10 +114,6 @@ pub fn select(names: &[String]) -> Result<Vec<&'static dyn Stage>, UsageError> {
         let n = n.trim();
         if all.iter().any(|s| s.name() == n) {
             wanted.insert(n.to_string());
-        } else if stages::PLANNED.contains(&n) {
-            return Err(UsageError(format!(
-                "stage {n:?} is not available in this version of leadcrawl"
-            )));
         } else {
             return Err(UsageError(format!(
                 "unknown stage {n:?}; stages are: {}",
@@ -180,7 +171,7 @@ pub fn run_as(
     for stage in selected {
         let name = stage.name();
         let mut fp_parts = vec![stage.fingerprint(config)?];
-        for up in stage.after() {
+        for up in stages::upstream(*stage) {
             let rec = store.stage(up)?;
             match rec {
                 Some(r) if r.status == StageStatus::Done => {
@@ -250,6 +241,8 @@ pub fn run_as(
         let started = Instant::now();
         let ctx = StageContext {
             stage: name,
+            tables: stage.tables(),
+            reads: stage.reads(),
             role,
             config,
             store,
@@ -359,6 +352,8 @@ pub fn work(
             Some(r) if r.status == StageStatus::Running => {
                 let ctx = StageContext {
                     stage: name,
+                    tables: stage.tables(),
+                    reads: stage.reads(),
                     role: stages::Role::Worker { follow },
                     config,
                     store,

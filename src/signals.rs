@@ -18,6 +18,14 @@ impl StopFlag {
         self.0.store(true, Ordering::SeqCst)
     }
 
+    /// Resolves once the flag is set (polled every 50 ms), so that async work in flight can be
+    /// abandoned at a stop instead of waiting for a server that may never answer.
+    pub async fn wait(&self) {
+        while !self.is_set() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Installs the handlers for SIGINT and SIGTERM.
     pub fn install() -> std::io::Result<StopFlag> {
         let flag = StopFlag::default();

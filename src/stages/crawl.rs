@@ -20,9 +20,9 @@ use arrow::datatypes::Int32Type;
 use crawler::{FetchConfig, Fetcher, HostBudgets, SiteConfig, SiteCrawl, Validators};
 use url::Url;
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{Config, CrawlSection};
-use crate::schema::{TableDef, PAGES};
+use crate::schema::{TableDef, LEADS, PAGES};
 use crate::state::UnitOutcome;
 use crate::table;
 
@@ -425,8 +425,8 @@ impl Stage for CrawlStage {
         "crawl each lead's website politely into `pages` (raw HTML kept)"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest"]
+    fn reads(&self) -> &'static [Read] {
+        &[Read::Table(&LEADS)]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -445,7 +445,7 @@ impl Stage for CrawlStage {
         if c.contact_url.is_empty() && !c.allow_private_networks {
             tracing::warn!("crawl.contact_url is empty: set it so that site owners can reach you");
         }
-        let leads = table::read_registered(ctx.store, ctx.output_dir(), "ingest", "leads")?;
+        let leads = ctx.read(&LEADS)?;
         let jobs = site_jobs(&leads)?;
         ctx.store.set_units_total(ctx.stage, jobs.len() as u64)?;
         ctx.progress.set_total(jobs.len() as u64);

@@ -23,10 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::crawl::{commit_part, site_jobs, Done, Engine, Pending, SiteJob};
-use super::{Role, StageContext, StageOutcome};
-use crate::schema::PAGES;
+use super::{StageContext, StageOutcome};
+use crate::engine::{Leased, PartNames};
+use crate::schema::LEADS;
 use crate::state::{Leases, StateError};
-use crate::table;
 
 /// The worker's view of its leases: when each one ends, by its own clock.
 type Deadlines = Arc<Mutex<HashMap<String, Instant>>>;
@@ -40,46 +40,21 @@ fn deadline_passed(d: &Deadlines, key: &str) -> bool {
 
 pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<StageOutcome> {
     let c = &ctx.config.crawl;
-    let leads = table::read_registered(ctx.store, ctx.output_dir(), "ingest", "leads")?;
-    let jobs = site_jobs(&leads)?;
-    let total = jobs.len() as u64;
+    let jobs = site_jobs(&ctx.read(&LEADS)?)?;
     let interval = Duration::from_secs_f64(1.0 / c.requests_per_second);
-    let local_worker = match ctx.role {
-        Role::Run { local_worker } => {
-            let finished = ctx.store.finished_units(ctx.stage)?;
-            let keys: Vec<String> = jobs
-                .iter()
-                .filter(|j| !finished.contains(&j.key))
-                .map(|j| j.key.clone())
-                .collect();
-            let added = leases.enqueue(ctx.stage, &keys, interval)?;
-            // Set last: a worker takes an empty frontier for "all done" only once this is set.
-            ctx.store.set_units_total(ctx.stage, total)?;
-            tracing::info!(
-                sites = total,
-                todo = keys.len(),
-                enqueued = added,
-                "crawl frontier ready; workers may join (leadcrawl worker)"
-            );
-            local_worker
-        }
-        Role::Worker { .. } => true,
-    };
-    ctx.progress.set_total(total);
+    let keys: Vec<String> = jobs.iter().map(|j| j.key.clone()).collect();
+    let frontier = Leased::open(ctx, leases, &keys, interval)?;
     let jobs: HashMap<String, SiteJob> = jobs.into_iter().map(|j| (j.key.clone(), j)).collect();
     // Built once, not per round of claims (a worker waiting on others' last sites loops).
-    let mut me = if local_worker {
-        let (prefix, part_seq) = super::worker_parts(ctx, leases.owner())?;
+    let mut me = if frontier.local_worker {
         Some(Worker {
             engine: Engine::new(&ctx.config.crawl)?,
-            prefix,
-            part_seq,
+            names: frontier.part_names()?,
             totals: (0, 0),
         })
     } else {
         None
     };
-    let mut shown = 0u64;
     loop {
         if let Some(me) = me.as_mut() {
             work(ctx, leases, &jobs, me)?;
@@ -87,35 +62,13 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
         if ctx.should_stop() {
             return Ok(StageOutcome::Interrupted);
         }
-        let left = leases.unfinished(ctx.stage)?;
-        let done = total.saturating_sub(left);
-        if done > shown {
-            ctx.progress
-                .inc(done - shown, &format!("{left} sites left"));
-            shown = done;
-        }
-        if left == 0 && !super::frontier_ready(ctx)? {
-            // A worker early: the run has started the stage but not yet filled the frontier.
-        } else if left == 0 {
-            if let Role::Run { .. } = ctx.role {
-                // A worker killed between moving a part into place and its commit leaves an
-                // unregistered file: out of the table, so that readers of the folder never see
-                // a site twice.
-                let registered: Vec<String> = ctx
-                    .store
-                    .parts(ctx.stage)?
-                    .into_iter()
-                    .map(|p| p.file)
-                    .collect();
-                for f in table::remove_unregistered(ctx.output_dir(), &PAGES, &registered) {
-                    tracing::info!(file = %f.display(), "removed a part no worker committed");
-                }
-            }
+        if frontier.all_done()? {
             break;
         }
         // Sites held by other workers (or by a dead one, until its leases expire).
-        std::thread::sleep(Duration::from_millis(500));
+        frontier.pause();
     }
+    frontier.finish(ctx)?;
     let failed = ctx
         .store
         .stage(ctx.stage)?
@@ -130,9 +83,7 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
 /// This worker's crawling state across its rounds of claims: built once per stage run.
 struct Worker {
     engine: Engine,
-    /// Part file names: `<prefix><part_seq>.parquet`.
-    prefix: String,
-    part_seq: usize,
+    names: PartNames,
     /// Sites and pages committed so far.
     totals: (u64, u64),
 }
@@ -148,8 +99,7 @@ fn work(
     let beat = ttl / 3;
     let Worker {
         engine,
-        prefix,
-        part_seq,
+        names,
         totals,
     } = me;
     let Engine {
@@ -193,8 +143,7 @@ fn work(
                     .count() as u64
             })
             .sum();
-        let name = format!("{prefix}{part_seq:05}.parquet");
-        *part_seq += 1;
+        let name = names.next();
         match commit_part(ctx, pending, &name) {
             Ok(()) => {
                 totals.0 += keys.len() as u64;

@@ -8,7 +8,7 @@
 //! the misses go to the model, in length-sorted batches. A lead's vector is the weighted mean of
 //! its chunk vectors (weights by source, `embed.weights`), L2-normalised.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,10 +21,11 @@ use arrow::array::{
 use embed::{EmbedOptions, Embedder, ModelDir};
 use sha2::{Digest, Sha256};
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{Config, EmbedSection};
+use crate::engine::{self, Output, UnitStage};
 use crate::exit::UsageError;
-use crate::schema::{TableDef, CHUNKS, LEAD_EMBEDDINGS};
+use crate::schema::{TableDef, CHUNKS, LEADS, LEAD_EMBEDDINGS, PAGE_TEXT};
 use crate::state::UnitOutcome;
 use crate::table;
 
@@ -61,8 +62,8 @@ impl Stage for EmbedStage {
         "chunk page text and lead descriptions, embed them with the ONNX model into `chunks` and `lead_embeddings`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "extract"]
+    fn reads(&self) -> &'static [Read] {
+        &[Read::Table(&LEADS), Read::Table(&PAGE_TEXT)]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -82,6 +83,71 @@ impl Stage for EmbedStage {
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+        engine::run_units(self, ctx)
+    }
+}
+
+/// A unit: one lead, its own text, and the `page_text` part that holds its pages.
+pub struct LeadUnit {
+    text: LeadText,
+    part: Option<usize>,
+}
+
+/// What an embed worker keeps across parts.
+pub struct Embedding {
+    embedder: Embedder,
+    cache: Cache,
+    weights: Weights,
+    model_id: String,
+    dim: usize,
+    max_tokens: usize,
+    /// `page_text`'s parts, and the last one read, by lead (a part's leads are adjacent).
+    parts: Vec<crate::state::PartRecord>,
+    loaded: Option<(usize, HashMap<String, Vec<PageRow>>)>,
+    started: Instant,
+    chunks_done: u64,
+}
+
+impl UnitStage for EmbedStage {
+    type Unit = LeadUnit;
+    type Worker<'a> = Embedding;
+
+    fn units(&self, ctx: &StageContext<'_>) -> anyhow::Result<Vec<LeadUnit>> {
+        let texts = lead_texts(&ctx.read(&LEADS)?)?;
+        let order: Vec<String> = texts.iter().map(|l| l.lead_id.clone()).collect();
+        let mut own: HashMap<String, LeadText> =
+            texts.into_iter().map(|l| (l.lead_id.clone(), l)).collect();
+        // Leads with pages, part by part (so that a batch reads few parts), then the others.
+        let mut units = Vec::with_capacity(order.len());
+        for (i, part) in ctx.parts_of(&PAGE_TEXT)?.iter().enumerate() {
+            for b in ctx.read_part_columns(part, &["lead_id"])? {
+                for id in b.column(0).as_string::<i32>().iter().flatten() {
+                    if let Some(text) = own.remove(id) {
+                        units.push(LeadUnit {
+                            text,
+                            part: Some(i),
+                        });
+                    }
+                }
+            }
+        }
+        for id in order {
+            if let Some(text) = own.remove(&id) {
+                units.push(LeadUnit { text, part: None });
+            }
+        }
+        Ok(units)
+    }
+
+    fn key(unit: &LeadUnit) -> &str {
+        &unit.text.lead_id
+    }
+
+    fn part_units(&self, ctx: &StageContext<'_>) -> usize {
+        ctx.config.embed.part_leads
+    }
+
+    fn open<'a>(&'a self, ctx: &'a StageContext<'a>) -> anyhow::Result<Embedding> {
         let cfg = &ctx.config.embed;
         let (model, ort) = open_model(cfg)?;
         let max_tokens = match cfg.max_tokens {
@@ -93,79 +159,54 @@ impl Stage for EmbedStage {
             batch_size: cfg.batch_size,
             group_size: cfg.batch_size,
         };
-        let mut embedder =
+        let embedder =
             Embedder::load(model, &ort, options).map_err(|e| UsageError(format!("embed: {e}")))?;
         let model_id = embedder.model.id.clone();
         let dim = embedder.dimension();
-        let mut cache = Cache::open(&ctx.output_dir().join("embed-cache.sqlite"), &model_id)?;
-
-        let leads = lead_texts(&table::read_registered(
-            ctx.store,
-            ctx.output_dir(),
-            "ingest",
-            "leads",
-        )?)?;
-        ctx.store.set_units_total(ctx.stage, leads.len() as u64)?;
-        ctx.progress.set_total(leads.len() as u64);
-        let finished = ctx.store.finished_units(ctx.stage)?;
-        ctx.progress.inc(
-            leads
-                .iter()
-                .filter(|l| finished.contains(&l.lead_id))
-                .count() as u64,
-            "already done",
-        );
-        let own: HashMap<&str, &LeadText> = leads.iter().map(|l| (l.lead_id.as_str(), l)).collect();
-        let mut run = Run {
-            part_seq: ctx.store.parts(ctx.stage)?.len(),
-            pending: Vec::new(),
-            pending_chunks: 0,
-            counters: BTreeMap::new(),
+        let cache = Cache::open(&ctx.output_dir().join("embed-cache.sqlite"), &model_id)?;
+        Ok(Embedding {
+            embedder,
+            cache,
+            weights: Weights::new(cfg),
+            model_id,
+            dim,
+            max_tokens,
+            parts: ctx.parts_of(&PAGE_TEXT)?,
+            loaded: None,
             started: Instant::now(),
             chunks_done: 0,
-        };
-        let mut seen: HashSet<String> = HashSet::new();
-        let extract_parts: Vec<_> = ctx
-            .store
-            .parts("extract")?
-            .into_iter()
-            .filter(|p| p.table == "page_text")
-            .collect();
-        let weights = Weights::new(cfg);
-        for part in extract_parts {
-            if ctx.should_stop() {
-                break;
-            }
-            let batches = table::read_file(&ctx.output_dir().join(&part.file))?;
-            for (lead_id, pages) in page_texts(&batches)? {
-                if finished.contains(&lead_id) || !seen.insert(lead_id.clone()) {
-                    continue;
+        })
+    }
+
+    fn work(
+        &self,
+        w: &mut Embedding,
+        ctx: &StageContext<'_>,
+        units: &[&LeadUnit],
+    ) -> anyhow::Result<Output> {
+        let mut leads = Vec::with_capacity(units.len());
+        for u in units {
+            let pages = match u.part {
+                Some(i) => {
+                    if w.loaded.as_ref().is_none_or(|(l, _)| *l != i) {
+                        let part = w.parts.get(i).context("page_text part list changed")?;
+                        w.loaded =
+                            Some((i, page_texts(&ctx.read_part(part)?)?.into_iter().collect()));
+                    }
+                    let (_, by_lead) = w.loaded.as_mut().expect("loaded above");
+                    by_lead.remove(&u.text.lead_id).unwrap_or_default()
                 }
-                let texts = sources(own.get(lead_id.as_str()).copied(), &pages);
-                run.push(LeadChunks::new(&lead_id, texts, max_tokens, &embedder));
-                if run.full(cfg.part_leads) {
-                    run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
-                }
-            }
+                None => Vec::new(),
+            };
+            let texts = sources(Some(&u.text), &pages);
+            leads.push(LeadChunks::new(
+                &u.text.lead_id,
+                texts,
+                w.max_tokens,
+                &w.embedder,
+            ));
         }
-        if !ctx.should_stop() {
-            for lead in &leads {
-                if finished.contains(&lead.lead_id) || seen.contains(&lead.lead_id) {
-                    continue;
-                }
-                let texts = sources(Some(lead), &[]);
-                run.push(LeadChunks::new(&lead.lead_id, texts, max_tokens, &embedder));
-                if run.full(cfg.part_leads) {
-                    run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
-                }
-            }
-        }
-        run.commit(ctx, &mut embedder, &mut cache, &weights, &model_id, dim)?;
-        if ctx.should_stop() {
-            return Ok(StageOutcome::Interrupted);
-        }
-        tracing::info!(counters = ?run.counters, "embed finished");
-        Ok(StageOutcome::Completed { units_failed: 0 })
+        embed_leads(w, ctx, leads)
     }
 }
 
@@ -177,6 +218,7 @@ struct LeadText {
 }
 
 /// One page of `page_text`.
+#[derive(Default)]
 struct PageRow {
     url: String,
     page_type: String,
@@ -322,139 +364,119 @@ impl Cache {
     }
 }
 
-struct Run {
-    part_seq: usize,
-    pending: Vec<LeadChunks>,
-    /// Chunks in `pending`.
-    pending_chunks: usize,
-    counters: BTreeMap<String, u64>,
-    started: Instant,
-    chunks_done: u64,
-}
+/// Texts per embedding call: the stop flag is checked between calls, so a stop waits for at
+/// most one of them; each call still sorts its texts by length, and the texts are sorted by
+/// token count before they are cut into calls.
+const STOP_CHECK_TEXTS: usize = 256;
 
-/// Chunks held before a part is cut whatever `part_leads` says: a part's texts, vectors and
-/// Arrow batches are what the stage holds in memory, so this bounds it (with the model's) for
-/// any number of leads and pages.
-const PART_CHUNKS: usize = 4096;
-
-impl Run {
-    fn push(&mut self, lead: LeadChunks) {
-        self.pending_chunks += lead.chunks.len();
-        self.pending.push(lead);
-    }
-
-    fn full(&self, part_leads: usize) -> bool {
-        self.pending.len() >= part_leads || self.pending_chunks >= PART_CHUNKS
-    }
-
-    fn commit(
-        &mut self,
-        ctx: &StageContext<'_>,
-        embedder: &mut Embedder,
-        cache: &mut Cache,
-        weights: &Weights,
-        model_id: &str,
-        dim: usize,
-    ) -> anyhow::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let mut leads = std::mem::take(&mut self.pending);
-        self.pending_chunks = 0;
-        // Cache lookups, then one embedding call over every miss of the part.
-        let mut missing: Vec<(usize, usize)> = Vec::new();
-        let mut cached = 0u64;
-        for (li, lead) in leads.iter_mut().enumerate() {
-            lead.vectors = vec![Vec::new(); lead.chunks.len()];
-            for (ci, chunk) in lead.chunks.iter().enumerate() {
-                match cache.get(&chunk.5)? {
-                    Some(v) if v.len() == dim => {
-                        lead.vectors[ci] = v;
-                        cached += 1;
-                    }
-                    _ => missing.push((li, ci)),
+/// Embeds a part's leads (cache first, then the misses, each distinct text once) into its
+/// `chunks` and `lead_embeddings` rows. At a stop, nothing of the part is kept: its leads stay
+/// pending (the vectors already computed are in the cache).
+fn embed_leads(
+    w: &mut Embedding,
+    ctx: &StageContext<'_>,
+    mut leads: Vec<LeadChunks>,
+) -> anyhow::Result<Output> {
+    let dim = w.dim;
+    // Cache lookups, then the embedding calls over every miss of the part.
+    let mut missing: Vec<(usize, usize)> = Vec::new();
+    let mut cached = 0u64;
+    for (li, lead) in leads.iter_mut().enumerate() {
+        lead.vectors = vec![Vec::new(); lead.chunks.len()];
+        for (ci, chunk) in lead.chunks.iter().enumerate() {
+            match w.cache.get(&chunk.5)? {
+                Some(v) if v.len() == dim => {
+                    lead.vectors[ci] = v;
+                    cached += 1;
                 }
+                _ => missing.push((li, ci)),
             }
         }
-        // A text repeated within the part (same hash) is embedded once.
-        let mut first: HashMap<&str, usize> = HashMap::new();
-        let mut unique: Vec<(usize, usize)> = Vec::new();
-        let slot: Vec<usize> = missing
+    }
+    // A text repeated within the part (same hash) is embedded once.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut unique: Vec<(usize, usize)> = Vec::new();
+    let slot: Vec<usize> = missing
+        .iter()
+        .map(|&(li, ci)| {
+            *first
+                .entry(leads[li].chunks[ci].5.as_str())
+                .or_insert_with(|| {
+                    unique.push((li, ci));
+                    unique.len() - 1
+                })
+        })
+        .collect();
+    drop(first);
+    let mut order: Vec<usize> = (0..unique.len()).collect();
+    order.sort_by_key(|&k| leads[unique[k].0].chunks[unique[k].1].4);
+    let mut fresh: Vec<Vec<f32>> = vec![Vec::new(); unique.len()];
+    for call in order.chunks(STOP_CHECK_TEXTS) {
+        if ctx.should_stop() {
+            return Ok(Output::default());
+        }
+        let texts: Vec<&str> = call
             .iter()
-            .map(|&(li, ci)| {
-                *first
-                    .entry(leads[li].chunks[ci].5.as_str())
-                    .or_insert_with(|| {
-                        unique.push((li, ci));
-                        unique.len() - 1
-                    })
-            })
+            .map(|&k| leads[unique[k].0].chunks[unique[k].1].3.as_str())
             .collect();
-        drop(first);
-        let texts: Vec<&str> = unique
+        let tokens: Vec<usize> = call
             .iter()
-            .map(|&(li, ci)| leads[li].chunks[ci].3.as_str())
+            .map(|&k| leads[unique[k].0].chunks[unique[k].1].4 as usize)
             .collect();
-        let tokens: Vec<usize> = unique
-            .iter()
-            .map(|&(li, ci)| leads[li].chunks[ci].4 as usize)
-            .collect();
-        let fresh = embedder
+        let vectors = w
+            .embedder
             .embed_counted(&texts, &tokens)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        drop(texts);
-        for (&(li, ci), &k) in missing.iter().zip(&slot) {
-            leads[li].vectors[ci] = fresh[k].clone();
-        }
-        drop(fresh);
-        let entries: Vec<(&str, &[f32])> = unique
+        let entries: Vec<(&str, &[f32])> = call
             .iter()
-            .map(|&(li, ci)| {
+            .zip(&vectors)
+            .map(|(&k, v)| {
                 (
-                    leads[li].chunks[ci].5.as_str(),
-                    leads[li].vectors[ci].as_slice(),
+                    leads[unique[k].0].chunks[unique[k].1].5.as_str(),
+                    v.as_slice(),
                 )
             })
             .collect();
         // The cache may run ahead of the tables (a crash between the two only saves work later).
-        cache.put(&entries)?;
+        w.cache.put(&entries)?;
         drop(entries);
-
-        let n_chunks: u64 = leads.iter().map(|l| l.chunks.len() as u64).sum();
-        let mut part_counters = BTreeMap::new();
-        part_counters.insert("leads".to_owned(), leads.len() as u64);
-        part_counters.insert("chunks".to_owned(), n_chunks);
-        part_counters.insert("embedded".to_owned(), unique.len() as u64);
-        part_counters.insert("repeated".to_owned(), (missing.len() - unique.len()) as u64);
-        part_counters.insert("cached".to_owned(), cached);
-        let units: Vec<UnitOutcome> = leads
-            .iter()
-            .map(|l| UnitOutcome::done(&l.lead_id))
-            .collect();
-        let chunks = chunks_batch(&leads, dim)?;
-        let pooled = lead_batch(&leads, weights, model_id, dim)?;
-        ctx.commit_parts(
-            &format!("part-{:05}.parquet", self.part_seq),
-            &[(&CHUNKS, vec![chunks]), (&LEAD_EMBEDDINGS, vec![pooled])],
-            &[
-                ("leadcrawl.model_id".into(), model_id.into()),
-                ("leadcrawl.dimension".into(), dim.to_string()),
-            ],
-            &units,
-            &part_counters,
-        )?;
-        self.part_seq += 1;
-        self.chunks_done += n_chunks;
-        let rate = self.chunks_done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        ctx.progress.inc(
-            leads.len() as u64,
-            &format!("{} chunks, {rate:.0} chunks/s", self.chunks_done),
-        );
-        for (k, v) in part_counters {
-            *self.counters.entry(k).or_default() += v;
+        for (&k, v) in call.iter().zip(vectors) {
+            fresh[k] = v;
         }
-        Ok(())
     }
+    for (&(li, ci), &k) in missing.iter().zip(&slot) {
+        leads[li].vectors[ci] = fresh[k].clone();
+    }
+    drop(fresh);
+
+    let n_chunks: u64 = leads.iter().map(|l| l.chunks.len() as u64).sum();
+    let mut out = Output::default();
+    out.counters.insert("leads".to_owned(), leads.len() as u64);
+    out.counters.insert("chunks".to_owned(), n_chunks);
+    out.counters
+        .insert("embedded".to_owned(), unique.len() as u64);
+    out.counters
+        .insert("repeated".to_owned(), (missing.len() - unique.len()) as u64);
+    out.counters.insert("cached".to_owned(), cached);
+    out.units = leads
+        .iter()
+        .map(|l| UnitOutcome::done(&l.lead_id))
+        .collect();
+    out.tables = vec![
+        (&CHUNKS, vec![chunks_batch(&leads, dim)?]),
+        (
+            &LEAD_EMBEDDINGS,
+            vec![lead_batch(&leads, &w.weights, &w.model_id, dim)?],
+        ),
+    ];
+    out.meta = vec![
+        ("leadcrawl.model_id".into(), w.model_id.clone()),
+        ("leadcrawl.dimension".into(), dim.to_string()),
+    ];
+    w.chunks_done += n_chunks;
+    let rate = w.chunks_done as f64 / w.started.elapsed().as_secs_f64().max(1e-3);
+    out.note = format!("{} chunks, {rate:.0} chunks/s", w.chunks_done);
+    Ok(out)
 }
 
 fn vectors_array<'a>(rows: impl Iterator<Item = Option<&'a [f32]>>, dim: usize) -> ArrayRef {

@@ -19,14 +19,20 @@ use arrow::datatypes::{DataType, Float32Type};
 use learn::{Centroid, LearnError, Logistic, Metrics, OneHot, SparseRow, Standardizer, Tfidf};
 use serde::Serialize;
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{FileDef, Read, Stage, StageContext, StageOutcome};
 use crate::config::{Config, EvaluateSection};
 use crate::report::{ControlRow, Coverage, ModelReport, ReportData};
-use crate::schema::TableDef;
+use crate::schema::{TableDef, FEATURES, LEADS, PAGE_TEXT};
 use crate::state::UnitOutcome;
 use crate::table;
 
 pub struct EvaluateStage;
+
+/// `evaluation.json`: every metric, out-of-fold score and fold, read by `score`.
+pub const EVALUATION: FileDef = FileDef {
+    name: "evaluation.json",
+    stage: "evaluate",
+};
 
 /// Numeric columns of `features` by source, and how they are transformed.
 const FIRMO_NUMERIC: &[&str] = &[
@@ -140,7 +146,7 @@ pub fn load(
     all_rows: bool,
     with_text: bool,
 ) -> anyhow::Result<(Data, RecordBatch)> {
-    let batches = table::read_registered(ctx.store, ctx.output_dir(), "features", "features")?;
+    let batches = ctx.read(&FEATURES)?;
     let first = batches.first().context("features table is empty")?;
     let batch = arrow::compute::concat_batches(&first.schema(), &batches)?;
     let col = |n: &str| {
@@ -241,7 +247,7 @@ fn lead_texts(ctx: &StageContext<'_>, ids: &[String], max: usize) -> anyhow::Res
             t.push_str(if s.len() <= room { s } else { &s[..cut] });
         }
     };
-    for b in table::read_registered(ctx.store, ctx.output_dir(), "ingest", "leads")? {
+    for b in ctx.read(&LEADS)? {
         let id = b
             .column_by_name("lead_id")
             .context("leads.lead_id")?
@@ -258,12 +264,8 @@ fn lead_texts(ctx: &StageContext<'_>, ids: &[String], max: usize) -> anyhow::Res
             }
         }
     }
-    for part in ctx.store.parts("extract")? {
-        if part.table != "page_text" {
-            continue;
-        }
-        let path = ctx.output_dir().join(&part.file);
-        for b in table::read_columns(&path, &["lead_id", "text"])? {
+    for part in ctx.parts_of(&PAGE_TEXT)? {
+        for b in ctx.read_part_columns(&part, &["lead_id", "text"])? {
             let id = b.column(0).as_string::<i32>();
             let text = b.column(1).as_string::<i32>();
             for r in 0..b.num_rows() {
@@ -535,8 +537,12 @@ impl Stage for EvaluateStage {
         "cross-validated won/lost baselines into `evaluation.json` and `report.html`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "extract", "features"]
+    fn reads(&self) -> &'static [Read] {
+        &[
+            Read::Table(&FEATURES),
+            Read::Table(&LEADS),
+            Read::Table(&PAGE_TEXT),
+        ]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -712,7 +718,7 @@ impl Stage for EvaluateStage {
         let pending = vec![
             table::write_pending_bytes(
                 ctx.output_dir(),
-                "evaluation.json",
+                EVALUATION.name,
                 serde_json::to_string_pretty(&eval)?.as_bytes(),
                 &ctx.prov,
             )?,

@@ -7,7 +7,7 @@
 //! readable page (no website, dead site) get a `web_features` row with `pages = 0`, so the
 //! table has exactly one row per lead.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -22,18 +22,17 @@ use enrich::extract::site::TemplateRules;
 use enrich::extract::EXTRACTOR_VERSION;
 use enrich::pagetype::PageType;
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::Config;
-use crate::schema::{TableDef, PAGE_TEXT, WEB_FEATURES};
+use crate::engine::{self, Output, UnitStage};
+use crate::schema::{TableDef, LEADS, PAGES, PAGE_TEXT, WEB_FEATURES};
 use crate::state::UnitOutcome;
 use crate::table;
 
 pub struct ExtractStage;
 
-/// Text held before a part is cut whatever `part_leads` says.
-const PART_TEXT_BYTES: usize = 16 << 20;
-
 /// One HTML page of a lead, as read from `pages`.
+#[derive(Clone)]
 struct RawPage {
     url: String,
     body: Vec<u8>,
@@ -68,8 +67,8 @@ impl Stage for ExtractStage {
         "main text, page types and company signals from crawled pages into `page_text` and `web_features`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "crawl"]
+    fn reads(&self) -> &'static [Read] {
+        &[Read::Table(&LEADS), Read::Table(&PAGES)]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -86,103 +85,133 @@ impl Stage for ExtractStage {
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
-        let cfg = &ctx.config.extract;
-        let rules = TemplateRules {
-            share: cfg.template_share,
-            min_pages: cfg.template_min_pages,
-        };
-        let workers = match cfg.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        };
-        if let Some(leases) = ctx.store.leases() {
-            return run_leased(ctx, leases, &rules, workers);
-        }
-        let leads = lead_ids(&table::read_registered(
-            ctx.store,
-            ctx.output_dir(),
-            "ingest",
-            "leads",
-        )?)?;
-        ctx.store.set_units_total(ctx.stage, leads.len() as u64)?;
-        ctx.progress.set_total(leads.len() as u64);
-        let finished = ctx.store.finished_units(ctx.stage)?;
-        ctx.progress.inc(
-            leads.iter().filter(|l| finished.contains(*l)).count() as u64,
-            "already done",
-        );
-        let mut part_seq = ctx.store.parts(ctx.stage)?.len();
-        let mut pending: Vec<LeadResult> = Vec::new();
-        let mut pending_bytes = 0usize;
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+        engine::run_units(self, ctx)
+    }
+}
 
-        let crawl_parts: Vec<_> = ctx
-            .store
-            .parts("crawl")?
-            .into_iter()
-            .filter(|p| p.table == "pages")
-            .collect();
-        for part in crawl_parts {
-            if ctx.should_stop() {
-                break;
-            }
-            let batches = table::read_file(&ctx.output_dir().join(&part.file))?;
-            let todo: Vec<SitePages> = site_pages(&batches)
-                .with_context(|| format!("reading {}", part.file))?
-                .into_iter()
-                .filter_map(|mut s| {
-                    s.leads
-                        .retain(|l| !finished.contains(l) && seen.insert(l.clone()));
-                    (!s.leads.is_empty()).then_some(s)
-                })
-                .collect();
-            drop(batches);
-            for result in extract_sites(todo, workers, &rules) {
-                pending_bytes += result.texts.iter().map(|t| t.text.len()).sum::<usize>();
-                pending.push(result);
-                ctx.progress.inc(1, "");
-                if pending.len() >= cfg.part_leads || pending_bytes >= PART_TEXT_BYTES {
-                    commit(ctx, &mut pending, &mut part_seq, &mut counters)?;
-                    pending_bytes = 0;
+/// A unit: one lead, and the crawl part that holds its site's pages (none: no page).
+pub struct LeadUnit {
+    lead_id: String,
+    part: Option<usize>,
+}
+
+/// What an extract worker keeps across parts.
+pub struct Extraction {
+    rules: TemplateRules,
+    workers: usize,
+    /// `pages`' parts, and the last one read, as sites (a part's leads are adjacent).
+    parts: Vec<crate::state::PartRecord>,
+    loaded: Option<(usize, Vec<SitePages>)>,
+}
+
+impl UnitStage for ExtractStage {
+    type Unit = LeadUnit;
+    type Worker<'a> = Extraction;
+
+    fn units(&self, ctx: &StageContext<'_>) -> anyhow::Result<Vec<LeadUnit>> {
+        let mut without: Vec<String> = lead_ids(&ctx.read(&LEADS)?)?;
+        let mut pending: HashSet<String> = without.iter().cloned().collect();
+        // Leads with pages, crawl part by crawl part (a site never spans two parts, so a
+        // batch's sites are read from few parts), then the leads without any.
+        let mut units = Vec::new();
+        for (i, part) in ctx.parts_of(&PAGES)?.iter().enumerate() {
+            for b in ctx.read_part_columns(part, &["lead_id"])? {
+                for id in b.column(0).as_string::<i32>().iter().flatten() {
+                    if pending.remove(id) {
+                        units.push(LeadUnit {
+                            lead_id: id.to_owned(),
+                            part: Some(i),
+                        });
+                    }
                 }
             }
         }
-        if ctx.should_stop() {
-            commit(ctx, &mut pending, &mut part_seq, &mut counters)?;
-            return Ok(StageOutcome::Interrupted);
-        }
-        // Leads without any crawled page still get their (empty) features row.
-        for lead in leads {
-            if finished.contains(&lead) || seen.contains(&lead) {
-                continue;
-            }
-            pending.push(LeadResult {
-                lead_id: lead,
-                site: None,
-                texts: Vec::new(),
-                features: CompanyFeatures::default(),
-                failure: None,
-            });
-            ctx.progress.inc(1, "");
-            if pending.len() >= cfg.part_leads {
-                commit(ctx, &mut pending, &mut part_seq, &mut counters)?;
-            }
-        }
-        commit(ctx, &mut pending, &mut part_seq, &mut counters)?;
-        tracing::info!(
-            leads = counters.get("leads").copied().unwrap_or(0),
-            pages = counters.get("pages").copied().unwrap_or(0),
-            "extract finished"
-        );
-        let failed = ctx
-            .store
-            .stage(ctx.stage)?
-            .map(|r| r.units_failed)
-            .unwrap_or(0);
-        Ok(StageOutcome::Completed {
-            units_failed: failed,
+        without.retain(|l| pending.contains(l));
+        units.extend(without.into_iter().map(|lead_id| LeadUnit {
+            lead_id,
+            part: None,
+        }));
+        Ok(units)
+    }
+
+    fn key(unit: &LeadUnit) -> &str {
+        &unit.lead_id
+    }
+
+    fn part_units(&self, ctx: &StageContext<'_>) -> usize {
+        ctx.config.extract.part_leads
+    }
+
+    fn open<'a>(&'a self, ctx: &'a StageContext<'a>) -> anyhow::Result<Extraction> {
+        let cfg = &ctx.config.extract;
+        Ok(Extraction {
+            rules: TemplateRules {
+                share: cfg.template_share,
+                min_pages: cfg.template_min_pages,
+            },
+            workers: match cfg.workers {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            },
+            parts: ctx.parts_of(&PAGES)?,
+            loaded: None,
         })
+    }
+
+    fn work(
+        &self,
+        w: &mut Extraction,
+        ctx: &StageContext<'_>,
+        units: &[&LeadUnit],
+    ) -> anyhow::Result<Output> {
+        let mut results = Vec::with_capacity(units.len());
+        let mut i = 0;
+        while i < units.len() {
+            let Some(part) = units[i].part else {
+                // Leads without any crawled page still get their (empty) features row.
+                results.push(LeadResult {
+                    lead_id: units[i].lead_id.clone(),
+                    site: None,
+                    texts: Vec::new(),
+                    features: CompanyFeatures::default(),
+                    failure: None,
+                });
+                i += 1;
+                continue;
+            };
+            let run = units[i..]
+                .iter()
+                .take_while(|u| u.part == Some(part))
+                .count();
+            let wanted: HashSet<&str> = units[i..i + run]
+                .iter()
+                .map(|u| u.lead_id.as_str())
+                .collect();
+            i += run;
+            if w.loaded.as_ref().is_none_or(|(l, _)| *l != part) {
+                let rec = w.parts.get(part).context("pages part list changed")?;
+                let sites = site_pages(&ctx.read_part(rec)?)
+                    .with_context(|| format!("reading {}", rec.file))?;
+                w.loaded = Some((part, sites));
+            }
+            let (_, sites) = w.loaded.as_ref().expect("loaded above");
+            let todo: Vec<SitePages> = sites
+                .iter()
+                .filter(|s| s.leads.iter().any(|l| wanted.contains(l.as_str())))
+                .map(|s| SitePages {
+                    site: s.site.clone(),
+                    leads: s
+                        .leads
+                        .iter()
+                        .filter(|l| wanted.contains(l.as_str()))
+                        .cloned()
+                        .collect(),
+                    pages: s.pages.clone(),
+                })
+                .collect();
+            results.extend(extract_sites(todo, w.workers, &w.rules));
+        }
+        rows(results)
     }
 }
 
@@ -330,70 +359,35 @@ fn site_pages(batches: &[RecordBatch]) -> anyhow::Result<Vec<SitePages>> {
     Ok(sites)
 }
 
-fn commit(
-    ctx: &StageContext<'_>,
-    pending: &mut Vec<LeadResult>,
-    part_seq: &mut usize,
-    counters: &mut BTreeMap<String, u64>,
-) -> anyhow::Result<()> {
-    if pending.is_empty() {
-        return Ok(());
-    }
-    commit_named(
-        ctx,
-        pending,
-        &format!("part-{:05}.parquet", *part_seq),
-        &[],
-        counters,
-    )?;
-    *part_seq += 1;
-    Ok(())
-}
-
-/// Commits `pending` as part `name`, with `extra` units (a leased crawl part) in the same
-/// transaction.
-fn commit_named(
-    ctx: &StageContext<'_>,
-    pending: &mut Vec<LeadResult>,
-    name: &str,
-    extra: &[UnitOutcome],
-    counters: &mut BTreeMap<String, u64>,
-) -> anyhow::Result<()> {
-    let results = std::mem::take(pending);
-    let mut part_counters = BTreeMap::new();
-    part_counters.insert("leads".to_owned(), results.len() as u64);
-    part_counters.insert(
+/// A batch of extracted leads as `page_text` and `web_features` rows.
+fn rows(results: Vec<LeadResult>) -> anyhow::Result<Output> {
+    let mut out = Output::default();
+    out.counters
+        .insert("leads".to_owned(), results.len() as u64);
+    out.counters.insert(
         "pages".to_owned(),
         results.iter().map(|r| r.texts.len() as u64).sum(),
     );
-    part_counters.insert(
+    out.counters.insert(
         "leads_without_pages".to_owned(),
         results.iter().filter(|r| r.texts.is_empty()).count() as u64,
     );
-    let mut units: Vec<UnitOutcome> = results
+    out.units = results
         .iter()
         .map(|r| match &r.failure {
             None => UnitOutcome::done(&r.lead_id),
             Some(why) => UnitOutcome::failed(&r.lead_id, why),
         })
         .collect();
-    units.extend_from_slice(extra);
-    let text = page_text_batch(&results)?;
-    let features = web_features_batch(&results)?;
-    ctx.commit_parts(
-        name,
-        &[(&PAGE_TEXT, vec![text]), (&WEB_FEATURES, vec![features])],
-        &[(
-            "leadcrawl.extractor_version".into(),
-            EXTRACTOR_VERSION.into(),
-        )],
-        &units,
-        &part_counters,
-    )?;
-    for (k, v) in part_counters {
-        *counters.entry(k).or_default() += v;
-    }
-    Ok(())
+    out.tables = vec![
+        (&PAGE_TEXT, vec![page_text_batch(&results)?]),
+        (&WEB_FEATURES, vec![web_features_batch(&results)?]),
+    ];
+    out.meta = vec![(
+        "leadcrawl.extractor_version".into(),
+        EXTRACTOR_VERSION.into(),
+    )];
+    Ok(out)
 }
 
 fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
@@ -683,142 +677,4 @@ fn founding_year(f: &CompanyFeatures) -> Option<u16> {
         .and_then(|y| y.parse::<u16>().ok())
         .filter(|y| (1000..=2100).contains(y));
     f.founding_years.iter().copied().chain(ld).min()
-}
-
-/// Units of the leased extract that stand for a crawl part (the lead batch a worker claims).
-const PART_UNIT: &str = "crawl-part:";
-
-/// The extract on a shared PostgreSQL store: each crawl part (a batch of whole sites) is leased
-/// to one worker, which extracts its leads and commits them in one part together with the
-/// crawl part's own unit, fenced by the lease like the crawl's commits. The run then writes the
-/// rows of the leads without any page.
-fn run_leased(
-    ctx: &StageContext<'_>,
-    leases: &dyn crate::state::Leases,
-    rules: &TemplateRules,
-    workers: usize,
-) -> anyhow::Result<StageOutcome> {
-    use super::Role;
-    let leads = lead_ids(&table::read_registered(
-        ctx.store,
-        ctx.output_dir(),
-        "ingest",
-        "leads",
-    )?)?;
-    let crawl_parts: Vec<String> = ctx
-        .store
-        .parts("crawl")?
-        .into_iter()
-        .filter(|p| p.table == "pages")
-        .map(|p| format!("{PART_UNIT}{}", p.file))
-        .collect();
-    let local_worker = match ctx.role {
-        Role::Run { local_worker } => {
-            // Units: the leads, and the crawl parts that were leased.
-            let finished = ctx.store.finished_units(ctx.stage)?;
-            let todo: Vec<String> = crawl_parts
-                .iter()
-                .filter(|u| !finished.contains(*u))
-                .cloned()
-                .collect();
-            leases.enqueue(ctx.stage, &todo, std::time::Duration::ZERO)?;
-            // Set last: a worker takes an empty frontier for "all done" only once this is set.
-            ctx.store
-                .set_units_total(ctx.stage, (leads.len() + crawl_parts.len()) as u64)?;
-            tracing::info!(
-                crawl_parts = todo.len(),
-                "extract frontier ready; workers may join"
-            );
-            local_worker
-        }
-        Role::Worker { .. } => true,
-    };
-    ctx.progress.set_total(crawl_parts.len() as u64);
-    let ttl = std::time::Duration::from_secs_f64(ctx.config.state.lease_seconds);
-    let (prefix, mut seq) = super::worker_parts(ctx, leases.owner())?;
-    let mut counters = BTreeMap::new();
-    // A site (so a lead) is in one crawl part only, and a crawl part is leased to one worker at a
-    // time: what was finished before this worker started is all it must skip.
-    let finished = ctx.store.finished_units(ctx.stage)?;
-    loop {
-        while local_worker && !ctx.should_stop() {
-            let Some(claim) = leases.claim(ctx.stage, 1, ttl)?.into_iter().next() else {
-                break;
-            };
-            let file = claim.unit.trim_start_matches(PART_UNIT);
-            let batches = table::read_file(&ctx.output_dir().join(file))?;
-            let todo: Vec<SitePages> = site_pages(&batches)
-                .with_context(|| format!("reading {file}"))?
-                .into_iter()
-                .filter_map(|mut s| {
-                    s.leads.retain(|l| !finished.contains(l));
-                    (!s.leads.is_empty()).then_some(s)
-                })
-                .collect();
-            drop(batches);
-            let mut pending = extract_sites(todo, workers, rules);
-            let name = format!("{prefix}{seq:05}.parquet");
-            seq += 1;
-            let done = [UnitOutcome::done(claim.unit.clone())];
-            let r = if pending.is_empty() {
-                ctx.store
-                    .commit(ctx.stage, &[], &done, &BTreeMap::new())
-                    .map_err(anyhow::Error::from)
-            } else {
-                commit_named(ctx, &mut pending, &name, &done, &mut counters)
-            };
-            if let Err(e) = r {
-                match e.downcast_ref::<crate::state::StateError>() {
-                    Some(crate::state::StateError::LeaseLost { .. }) => tracing::warn!("{e:#}"),
-                    _ => return Err(e),
-                }
-            }
-            ctx.progress.inc(1, file);
-        }
-        if ctx.should_stop() {
-            return Ok(StageOutcome::Interrupted);
-        }
-        if leases.unfinished(ctx.stage)? == 0 && super::frontier_ready(ctx)? {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-    if let Role::Run { .. } = ctx.role {
-        // Leads without any crawled page still get their (empty) features row.
-        let finished = ctx.store.finished_units(ctx.stage)?;
-        let mut pending: Vec<LeadResult> = leads
-            .into_iter()
-            .filter(|l| !finished.contains(l))
-            .map(|lead| LeadResult {
-                lead_id: lead,
-                site: None,
-                texts: Vec::new(),
-                features: CompanyFeatures::default(),
-                failure: None,
-            })
-            .collect();
-        if !pending.is_empty() {
-            let name = format!("{prefix}{seq:05}.parquet");
-            commit_named(ctx, &mut pending, &name, &[], &mut counters)?;
-        }
-        let registered: Vec<String> = ctx
-            .store
-            .parts(ctx.stage)?
-            .into_iter()
-            .map(|p| p.file)
-            .collect();
-        for def in [&PAGE_TEXT, &WEB_FEATURES] {
-            for f in table::remove_unregistered(ctx.output_dir(), def, &registered) {
-                tracing::info!(file = %f.display(), "removed a part no worker committed");
-            }
-        }
-    }
-    let failed = ctx
-        .store
-        .stage(ctx.stage)?
-        .map(|r| r.units_failed)
-        .unwrap_or(0);
-    Ok(StageOutcome::Completed {
-        units_failed: failed,
-    })
 }

@@ -17,11 +17,10 @@ use arrow::array::{
 use arrow::compute::{cast, concat_batches, take};
 use arrow::datatypes::{DataType, Int64Type, TimestampMicrosecondType};
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::Config;
-use crate::schema::{TableDef, FEATURES};
+use crate::schema::{TableDef, FEATURES, LEADS, LEAD_EMBEDDINGS, PAGES, REGISTRY, WEB_FEATURES};
 use crate::state::UnitOutcome;
-use crate::table;
 
 pub struct FeaturesStage;
 
@@ -32,8 +31,9 @@ struct Source {
 }
 
 impl Source {
-    fn read(ctx: &StageContext<'_>, stage: &str, name: &str) -> anyhow::Result<Option<Source>> {
-        let batches = table::read_registered(ctx.store, ctx.output_dir(), stage, name)?;
+    fn read(ctx: &StageContext<'_>, def: &TableDef) -> anyhow::Result<Option<Source>> {
+        let name = def.name;
+        let batches = ctx.read(def)?;
         let Some(first) = batches.first() else {
             return Ok(None);
         };
@@ -88,8 +88,14 @@ impl Stage for FeaturesStage {
         "one row per lead joining label, firmographics, web features and embedding into `features.parquet`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "crawl", "extract", "registry", "embed"]
+    fn reads(&self) -> &'static [Read] {
+        &[
+            Read::Table(&LEADS),
+            Read::Table(&PAGES),
+            Read::Table(&WEB_FEATURES),
+            Read::Table(&REGISTRY),
+            Read::Table(&LEAD_EMBEDDINGS),
+        ]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -101,7 +107,7 @@ impl Stage for FeaturesStage {
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
-        let leads = Source::read(ctx, "ingest", "leads")?.context("no leads")?;
+        let leads = Source::read(ctx, &LEADS)?.context("no leads")?;
         let ids: Vec<String> = {
             let col = leads
                 .batch
@@ -112,9 +118,9 @@ impl Stage for FeaturesStage {
         };
         let n = ids.len();
         ctx.progress.set_total(n as u64);
-        let web = Source::read(ctx, "extract", "web_features")?;
-        let reg = Source::read(ctx, "registry", "registry")?;
-        let emb = Source::read(ctx, "embed", "lead_embeddings")?;
+        let web = Source::read(ctx, &WEB_FEATURES)?;
+        let reg = Source::read(ctx, &REGISTRY)?;
+        let emb = Source::read(ctx, &LEAD_EMBEDDINGS)?;
 
         let schema_dim = emb
             .as_ref()
@@ -310,12 +316,8 @@ fn crawl_times(
 ) -> anyhow::Result<(TimestampMicrosecondArray, TimestampMicrosecondArray)> {
     let mut range: HashMap<&str, (i64, i64)> = HashMap::new();
     let index: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-    for part in ctx.store.parts("crawl")? {
-        if part.table != "pages" {
-            continue;
-        }
-        let path = ctx.output_dir().join(&part.file);
-        for b in table::read_columns(&path, &["lead_id", "fetched_at"])? {
+    for part in ctx.parts_of(&PAGES)? {
+        for b in ctx.read_part_columns(&part, &["lead_id", "fetched_at"])? {
             let lead = b.column(0).as_string::<i32>();
             let at = cast(b.column(1), &DataType::Int64)?;
             let at = at.as_primitive::<Int64Type>();

@@ -16,7 +16,7 @@ use arrow::array::{
 use arrow::datatypes::Int32Type;
 use unicode_normalization::UnicodeNormalization;
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{short_hash, ColumnMap, Config};
 use crate::exit::UsageError;
 use crate::input::{self, RawRow, RawTable};
@@ -552,7 +552,7 @@ impl Stage for IngestStage {
         "read the lead list (CSV/Parquet) into `leads`, invalid rows into `rejects`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
+    fn reads(&self) -> &'static [Read] {
         &[]
     }
 

@@ -36,22 +36,57 @@ pub enum StageOutcome {
     Interrupted,
 }
 
+/// What a stage reads: a table of another stage, or a whole file another stage writes.
+#[derive(Clone, Copy)]
+pub enum Read {
+    Table(&'static TableDef),
+    File(&'static FileDef),
+}
+
+impl Read {
+    /// The stage that writes it.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Read::Table(t) => t.stage,
+            Read::File(f) => f.stage,
+        }
+    }
+}
+
+/// A whole non-Parquet output file (`evaluation.json`), read by later stages.
+#[derive(Debug)]
+pub struct FileDef {
+    pub name: &'static str,
+    pub stage: &'static str,
+}
+
 /// One stage of the pipeline.
 pub trait Stage: Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help` and `status`.
     fn about(&self) -> &'static str;
-    /// Stages whose output this one reads.
-    fn after(&self) -> &'static [&'static str];
+    /// What this stage reads. The stages it runs after are the writers of these.
+    fn reads(&self) -> &'static [Read];
     /// Tables this stage writes.
     fn tables(&self) -> &'static [&'static TableDef];
     /// Fingerprint of this stage's own inputs (files, config section). The runner adds the
-    /// output fingerprints of the stages in [`Stage::after`].
+    /// output fingerprints of the stages it reads.
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String>;
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome>;
 }
 
-/// Every stage this build knows, in pipeline order.
+/// The stages whose output `stage` reads, each once, in the order of its reads.
+pub fn upstream(stage: &dyn Stage) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in stage.reads() {
+        if !out.contains(&r.stage()) {
+            out.push(r.stage());
+        }
+    }
+    out
+}
+
+/// Every stage this build knows, in pipeline order: each after the stages it reads.
 pub fn all() -> Vec<&'static dyn Stage> {
     vec![
         &ingest::IngestStage,
@@ -65,11 +100,6 @@ pub fn all() -> Vec<&'static dyn Stage> {
     ]
 }
 
-/// The names of the stages the pipeline will have, for clear messages about those not built yet.
-pub const PLANNED: &[&str] = &[
-    "ingest", "crawl", "extract", "registry", "embed", "features", "evaluate", "score",
-];
-
 /// Who runs a stage: the process that runs the pipeline, or a `leadcrawl worker` helping with a
 /// leased stage (on a PostgreSQL state store) that another process started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,43 +111,18 @@ pub enum Role {
     Worker { follow: bool },
 }
 
-/// A leased stage's worker writes parts named after itself (`part-<owner>-00007.parquet`), so
-/// that workers on several machines never pick the same name: the prefix for `owner`, and the
-/// next free sequence number among the stage's registered parts.
-pub(crate) fn worker_parts(ctx: &StageContext<'_>, owner: &str) -> anyhow::Result<(String, usize)> {
-    let safe: String = owner
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let prefix = format!("part-{safe}-");
-    let next = ctx
-        .store
-        .parts(ctx.stage)?
-        .iter()
-        .filter_map(|p| {
-            let name = p.file.rsplit('/').next()?;
-            name.strip_prefix(&prefix)?
-                .strip_suffix(".parquet")?
-                .parse::<usize>()
-                .ok()
-        })
-        .max()
-        .map_or(0, |m| m + 1);
-    Ok((prefix, next))
-}
-
-/// A leased stage's frontier is complete once the run has recorded the stage's unit total
-/// (it does so after enqueueing): before that, an empty frontier means "not filled yet".
-pub(crate) fn frontier_ready(ctx: &StageContext<'_>) -> anyhow::Result<bool> {
-    Ok(ctx
-        .store
-        .stage(ctx.stage)?
-        .is_some_and(|r| r.units_total.is_some()))
+/// Where a reset stage's previous output waits until the stage completes again.
+pub fn previous_dir(config: &Config, stage: &str) -> std::path::PathBuf {
+    config.output_dir().join(".previous").join(stage)
 }
 
 /// What a stage is given.
 pub struct StageContext<'a> {
     pub stage: &'static str,
+    /// The tables the stage writes.
+    pub tables: &'static [&'static TableDef],
+    /// What the stage reads (checked by [`StageContext::read`]).
+    pub reads: &'static [Read],
     pub role: Role,
     pub config: &'a Config,
     pub store: &'a dyn StateStore,
@@ -137,7 +142,65 @@ impl StageContext<'_> {
 
     /// The output this stage had before it was last reset, if any (see the runner).
     pub fn previous_dir(&self) -> std::path::PathBuf {
-        crate::runner::previous_dir(self.config, self.stage)
+        previous_dir(self.config, self.stage)
+    }
+
+    /// Every registered part of `def`, in commit order (a stage reads only what it declares).
+    pub fn parts_of(&self, def: &TableDef) -> anyhow::Result<Vec<crate::state::PartRecord>> {
+        debug_assert!(
+            self.reads
+                .iter()
+                .any(|r| matches!(r, Read::Table(t) if t.name == def.name)),
+            "stage {} reads {} without declaring it",
+            self.stage,
+            def.name
+        );
+        Ok(self
+            .store
+            .parts(def.stage)?
+            .into_iter()
+            .filter(|p| p.table == def.name)
+            .collect())
+    }
+
+    /// One registered part of a table, whole.
+    pub fn read_part(&self, part: &crate::state::PartRecord) -> anyhow::Result<Vec<RecordBatch>> {
+        Ok(table::read_file(&self.output_dir().join(&part.file))?)
+    }
+
+    /// One registered part of a table, only the named columns.
+    pub fn read_part_columns(
+        &self,
+        part: &crate::state::PartRecord,
+        columns: &[&str],
+    ) -> anyhow::Result<Vec<RecordBatch>> {
+        Ok(table::read_columns(
+            &self.output_dir().join(&part.file),
+            columns,
+        )?)
+    }
+
+    /// A whole table: every registered part of `def`, in commit order.
+    pub fn read(&self, def: &TableDef) -> anyhow::Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        for p in self.parts_of(def)? {
+            out.extend(self.read_part(&p)?);
+        }
+        Ok(out)
+    }
+
+    /// A whole output file another stage wrote (`evaluation.json`).
+    pub fn read_file(&self, def: &FileDef) -> anyhow::Result<Vec<u8>> {
+        debug_assert!(
+            self.reads
+                .iter()
+                .any(|r| matches!(r, Read::File(f) if f.name == def.name)),
+            "stage {} reads {} without declaring it",
+            self.stage,
+            def.name
+        );
+        let path = self.output_dir().join(def.name);
+        std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     pub fn should_stop(&self) -> bool {

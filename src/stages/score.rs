@@ -21,9 +21,9 @@ use arrow::datatypes::{DataType, Field};
 use learn::{Centroid, Logistic, SparseRow};
 
 use super::evaluate::{self, Data, Fitted, MODELS};
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::Config;
-use crate::schema::{self, TableDef, SCORES};
+use crate::schema::{self, TableDef, FEATURES, LEADS, PAGE_TEXT, SCORES};
 use crate::state::UnitOutcome;
 use crate::table;
 
@@ -132,11 +132,12 @@ fn top_drivers(
 fn read_evaluation(
     ctx: &StageContext<'_>,
 ) -> anyhow::Result<(Option<String>, HashMap<String, f64>)> {
-    let path = ctx.output_dir().join("evaluation.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (run the evaluate stage first)", path.display()))?;
+    let path = ctx.output_dir().join(evaluate::EVALUATION.name);
+    let text = ctx
+        .read_file(&evaluate::EVALUATION)
+        .context("run the evaluate stage first")?;
     let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
     let best = v["best"].as_str().map(str::to_owned);
     let mut oof = HashMap::new();
     if let Some(best) = &best {
@@ -328,8 +329,13 @@ impl Stage for ScoreStage {
         "the open leads' probability of being won, rank, tier and drivers into `scores.parquet`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "extract", "features", "evaluate"]
+    fn reads(&self) -> &'static [Read] {
+        &[
+            Read::Table(&FEATURES),
+            Read::Table(&LEADS),
+            Read::Table(&PAGE_TEXT),
+            Read::File(&super::evaluate::EVALUATION),
+        ]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {

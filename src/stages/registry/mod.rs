@@ -9,18 +9,18 @@ pub mod api;
 pub mod batch;
 pub mod resolve;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
 use futures_util::StreamExt;
 
-use super::{Stage, StageContext, StageOutcome};
+use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::Config;
-use crate::schema::{TableDef, REGISTRY};
+use crate::engine::{self, Output, UnitStage};
+use crate::schema::{TableDef, LEADS, REGISTRY, WEB_FEATURES};
 use crate::state::UnitOutcome;
-use crate::table;
 use resolve::{LeadIn, Resolved, Resolver};
 
 pub struct RegistryStage;
@@ -34,8 +34,8 @@ impl Stage for RegistryStage {
         "match leads to public company registries (SIRENE, SEC EDGAR, GLEIF, Companies House) into `registry`"
     }
 
-    fn after(&self) -> &'static [&'static str] {
-        &["ingest", "extract"]
+    fn reads(&self) -> &'static [Read] {
+        &[Read::Table(&LEADS), Read::Table(&WEB_FEATURES)]
     }
 
     fn tables(&self) -> &'static [&'static TableDef] {
@@ -66,19 +66,25 @@ impl Stage for RegistryStage {
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
-        let cfg = &ctx.config.registry;
-        let mut leads = read_leads(&table::read_registered(
-            ctx.store,
-            ctx.output_dir(),
-            "ingest",
-            "leads",
-        )?)?;
-        let web = read_web(&table::read_registered(
-            ctx.store,
-            ctx.output_dir(),
-            "extract",
-            "web_features",
-        )?)?;
+        engine::run_units(self, ctx)
+    }
+}
+
+/// What a registry worker keeps across parts: the resolver (its HTTP client, the per-registry
+/// rates, the SEC name index once loaded) and the runtime its lookups run on.
+pub struct Lookups<'a> {
+    resolver: Resolver<'a>,
+    runtime: tokio::runtime::Runtime,
+    run_day: chrono::NaiveDate,
+}
+
+impl UnitStage for RegistryStage {
+    type Unit = LeadIn;
+    type Worker<'a> = Lookups<'a>;
+
+    fn units(&self, ctx: &StageContext<'_>) -> anyhow::Result<Vec<LeadIn>> {
+        let mut leads = read_leads(&ctx.read(&LEADS)?)?;
+        let web = read_web(&ctx.read(&WEB_FEATURES)?)?;
         for lead in &mut leads {
             if let Some(w) = web.get(&lead.lead_id) {
                 lead.web_sirens = w.web_sirens.clone();
@@ -88,128 +94,99 @@ impl Stage for RegistryStage {
                 lead.city = w.city.clone();
             }
         }
-        drop(web);
-        ctx.store.set_units_total(ctx.stage, leads.len() as u64)?;
-        ctx.progress.set_total(leads.len() as u64);
-        let finished = ctx.store.finished_units(ctx.stage)?;
-        ctx.progress.inc(
-            leads
-                .iter()
-                .filter(|l| finished.contains(&l.lead_id))
-                .count() as u64,
-            "already done",
-        );
-        leads.retain(|l| !finished.contains(&l.lead_id));
+        Ok(leads)
+    }
+
+    fn key(unit: &LeadIn) -> &str {
+        &unit.lead_id
+    }
+
+    fn part_units(&self, ctx: &StageContext<'_>) -> usize {
+        ctx.config.registry.part_leads
+    }
+
+    fn open<'a>(&'a self, ctx: &'a StageContext<'a>) -> anyhow::Result<Lookups<'a>> {
+        let cfg = &ctx.config.registry;
         for why in resolve::disabled_reasons(cfg) {
             tracing::warn!("{why}");
         }
-        let run_day = chrono::Utc::now().date_naive();
-        let resolver = Resolver::new(cfg, api::Api::new(cfg, ctx.store)?);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let mut part_seq = ctx.store.parts(ctx.stage)?.len();
-        let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-        let mut failed = 0u64;
-        let mut interrupted = false;
-        for part in leads.chunks(cfg.part_leads.max(1)) {
-            if ctx.should_stop() {
-                interrupted = true;
-                break;
-            }
-            let before = counters_now(&resolver);
-            let results: Vec<(usize, Result<Resolved, api::ApiError>)> = runtime.block_on(
-                futures_util::stream::iter(part.iter().enumerate())
-                    .map(|(i, lead)| {
-                        let r = &resolver;
-                        let stop = ctx.stop;
-                        async move {
-                            if stop.is_set() {
-                                return (i, None);
-                            }
-                            let got = r.resolve(lead).await;
-                            (i, Some(got))
-                        }
-                    })
-                    .buffer_unordered(cfg.concurrency.max(1))
-                    .filter_map(|(i, r)| async move { r.map(|r| (i, r)) })
-                    .collect(),
-            );
-            let mut rows: Vec<(&LeadIn, Resolved)> = Vec::new();
-            let mut units = Vec::new();
-            let mut counters: BTreeMap<String, u64> = BTreeMap::new();
-            let mut results = results;
-            results.sort_by_key(|(i, _)| *i);
-            for (i, got) in results {
-                let lead = &part[i];
-                let resolved = match got {
-                    Ok(r) => {
-                        units.push(UnitOutcome::done(&lead.lead_id));
-                        r
-                    }
-                    Err(e) => {
-                        tracing::warn!(lead = %lead.lead_id, error = %e, "registry lookup failed");
-                        units.push(UnitOutcome::failed(&lead.lead_id, e.to_string()));
-                        failed += 1;
-                        resolve::Resolved::error(e.to_string())
-                    }
-                };
-                *counters
-                    .entry(resolved.status.as_str().to_owned())
-                    .or_default() += 1;
-                if let Some(m) = resolved.method {
-                    *counters.entry(format!("by_{m}")).or_default() += 1;
-                }
-                rows.push((lead, resolved));
-            }
-            let after = counters_now(&resolver);
-            counters.insert("requests".into(), after.0 - before.0);
-            counters.insert("cache_hits".into(), after.1 - before.1);
-            counters.insert("request_errors".into(), after.2 - before.2);
-            let complete = rows.len() == part.len();
-            if !rows.is_empty() {
-                let batch = batch::registry_batch(&rows, run_day)?;
-                ctx.commit_parts(
-                    &format!("part-{part_seq:05}.parquet"),
-                    &[(&REGISTRY, vec![batch])],
-                    &[],
-                    &units,
-                    &counters,
-                )?;
-                part_seq += 1;
-                ctx.progress.inc(
-                    rows.len() as u64,
-                    &format!(
-                        "{} matched, {} requests, {} from cache",
-                        counters.get("matched").copied().unwrap_or(0),
-                        counters["requests"],
-                        counters["cache_hits"]
-                    ),
-                );
-            }
-            for (k, v) in counters {
-                *totals.entry(k).or_default() += v;
-            }
-            if !complete {
-                interrupted = true;
-                break;
-            }
-        }
-        tracing::info!(
-            matched = totals.get("matched").copied().unwrap_or(0),
-            ambiguous = totals.get("ambiguous").copied().unwrap_or(0),
-            unmatched = totals.get("unmatched").copied().unwrap_or(0),
-            requests = totals.get("requests").copied().unwrap_or(0),
-            cache_hits = totals.get("cache_hits").copied().unwrap_or(0),
-            sec_companies = resolver.sec_companies().unwrap_or(0),
-            "registry lookups"
-        );
-        if interrupted {
-            return Ok(StageOutcome::Interrupted);
-        }
-        Ok(StageOutcome::Completed {
-            units_failed: failed,
+        Ok(Lookups {
+            resolver: Resolver::new(cfg, api::Api::new(cfg, ctx.store)?),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            run_day: chrono::Utc::now().date_naive(),
         })
+    }
+
+    fn work(
+        &self,
+        w: &mut Lookups<'_>,
+        ctx: &StageContext<'_>,
+        part: &[&LeadIn],
+    ) -> anyhow::Result<Output> {
+        let cfg = &ctx.config.registry;
+        let before = counters_now(&w.resolver);
+        let resolver = &w.resolver;
+        // Lookups in flight are abandoned at a stop (their leads stay pending): a registry
+        // that never answers must not hold the process.
+        let results: Vec<(usize, Result<Resolved, api::ApiError>)> = w.runtime.block_on(async {
+            let mut lookups = futures_util::stream::iter(part.iter().enumerate())
+                .map(|(i, lead)| async move { (i, resolver.resolve(lead).await) })
+                .buffer_unordered(cfg.concurrency.max(1));
+            let mut got = Vec::new();
+            loop {
+                tokio::select! {
+                    next = lookups.next() => match next {
+                        Some(r) => got.push(r),
+                        None => break,
+                    },
+                    _ = ctx.stop.wait() => break,
+                }
+            }
+            got
+        });
+        let mut rows: Vec<(&LeadIn, Resolved)> = Vec::new();
+        let mut out = Output::default();
+        let mut results = results;
+        results.sort_by_key(|(i, _)| *i);
+        for (i, got) in results {
+            let lead = part[i];
+            let resolved = match got {
+                Ok(r) => {
+                    out.units.push(UnitOutcome::done(&lead.lead_id));
+                    r
+                }
+                Err(e) => {
+                    tracing::warn!(lead = %lead.lead_id, error = %e, "registry lookup failed");
+                    out.units
+                        .push(UnitOutcome::failed(&lead.lead_id, e.to_string()));
+                    resolve::Resolved::error(e.to_string())
+                }
+            };
+            *out.counters
+                .entry(resolved.status.as_str().to_owned())
+                .or_default() += 1;
+            if let Some(m) = resolved.method {
+                *out.counters.entry(format!("by_{m}")).or_default() += 1;
+            }
+            rows.push((lead, resolved));
+        }
+        let after = counters_now(&w.resolver);
+        out.counters.insert("requests".into(), after.0 - before.0);
+        out.counters.insert("cache_hits".into(), after.1 - before.1);
+        out.counters
+            .insert("request_errors".into(), after.2 - before.2);
+        if !rows.is_empty() {
+            out.tables = vec![(&REGISTRY, vec![batch::registry_batch(&rows, w.run_day)?])];
+        }
+        out.note = format!(
+            "{} matched, {} requests, {} from cache",
+            out.counters.get("matched").copied().unwrap_or(0),
+            out.counters["requests"],
+            out.counters["cache_hits"]
+        );
+        Ok(out)
     }
 }
 
