@@ -62,13 +62,14 @@ pub enum Command {
         #[arg(long)]
         no_local_worker: bool,
     },
-    /// Help with a leased stage (the crawl) started by `leadcrawl run` on a PostgreSQL state
-    /// store: claim hosts, crawl them, commit, until none is left. Run one per machine (or
+    /// Help with a leased stage (crawl, extract, registry, embed) started by `leadcrawl run` on
+    /// a PostgreSQL state store: claim units, work on them, commit, until none is left. Run one per machine (or
     /// more); they share the config, the database and the output folder.
     Worker {
         #[arg(long, short, default_value = "pipeline.toml")]
         config: PathBuf,
-        /// The stage to work on: crawl (hosts are leased) or extract (crawl parts are leased).
+        /// The stage to work on: crawl (sites are leased), extract, registry or embed (leads are
+        /// leased, a part's worth at a time).
         #[arg(long, default_value = "crawl")]
         stage: String,
         /// This worker's name in leases and `leadcrawl status` (default: hostname:pid). Must be
@@ -223,13 +224,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .into());
             }
             let selected = runner::select(std::slice::from_ref(&stage))?;
-            let Some(stage) = selected
-                .first()
-                .copied()
-                .filter(|s| matches!(s.name(), "crawl" | "extract"))
-            else {
+            let Some(stage) = selected.first().copied().filter(|s| s.leased()) else {
                 return Err(UsageError(format!(
-                    "--stage {stage}: only the crawl and extract stages are leased to workers in this version"
+                    "--stage {stage}: workers help with the stages whose units are leased: crawl, extract, registry, embed"
                 ))
                 .into());
             };

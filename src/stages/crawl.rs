@@ -437,6 +437,10 @@ impl Stage for CrawlStage {
         Ok(format!("crawl={}", config.section_hash("crawl")))
     }
 
+    fn leased(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         if let Some(leases) = ctx.store.leases() {
             return super::crawl_leased::run(ctx, leases);

@@ -82,6 +82,10 @@ impl Stage for EmbedStage {
         ))
     }
 
+    fn leased(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         engine::run_units(self, ctx)
     }
@@ -184,6 +188,9 @@ impl UnitStage for EmbedStage {
         ctx: &StageContext<'_>,
         units: &[&LeadUnit],
     ) -> anyhow::Result<Output> {
+        // Part by part (claims on a shared store come in any order), each part read once.
+        let mut units = units.to_vec();
+        units.sort_by_key(|u| u.part);
         let mut leads = Vec::with_capacity(units.len());
         for u in units {
             let pages = match u.part {

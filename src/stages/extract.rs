@@ -84,6 +84,10 @@ impl Stage for ExtractStage {
         ))
     }
 
+    fn leased(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         engine::run_units(self, ctx)
     }
@@ -164,6 +168,10 @@ impl UnitStage for ExtractStage {
         ctx: &StageContext<'_>,
         units: &[&LeadUnit],
     ) -> anyhow::Result<Output> {
+        // Part by part (claims on a shared store come in any order), each part read once.
+        let mut units = units.to_vec();
+        units.sort_by_key(|u| u.part.is_none());
+        units.sort_by_key(|u| u.part);
         let mut results = Vec::with_capacity(units.len());
         let mut i = 0;
         while i < units.len() {

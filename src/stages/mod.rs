@@ -73,6 +73,10 @@ pub trait Stage: Sync {
     /// output fingerprints of the stages it reads.
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String>;
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome>;
+    /// Whether the stage's units are leased to workers on a shared store (`leadcrawl worker`).
+    fn leased(&self) -> bool {
+        false
+    }
 }
 
 /// The stages whose output `stage` reads, each once, in the order of its reads.

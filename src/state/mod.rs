@@ -249,6 +249,10 @@ pub trait Leases: Send + Sync {
     fn enqueue(&self, stage: &str, units: &[String], interval: Duration) -> Result<u64>;
     /// Claims up to `max` unfinished units whose lease is free or expired, for `ttl`.
     fn claim(&self, stage: &str, max: usize, ttl: Duration) -> Result<Vec<Claim>>;
+    /// Reserves the next request slot of a rate shared by every worker (a registry's published
+    /// rate): slots of one `key` are at least `interval` apart, by the database's clock.
+    /// Returns how long to wait before the slot.
+    fn pace(&self, key: &str, interval: Duration) -> Result<Duration>;
     /// Extends the leases of `units` by `ttl`; returns the units whose lease was lost.
     fn heartbeat(&self, stage: &str, units: &[String], ttl: Duration) -> Result<Vec<String>>;
     /// Raises units' politeness intervals to what their hosts asked (robots.txt `Crawl-delay`),

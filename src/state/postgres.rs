@@ -84,6 +84,11 @@ CREATE TABLE IF NOT EXISTS frontier (
     PRIMARY KEY (stage, unit)
 );
 CREATE INDEX IF NOT EXISTS frontier_todo ON frontier (stage, next_allowed_at) WHERE NOT done;
+ALTER TABLE frontier ADD COLUMN IF NOT EXISTS pos BIGINT;
+CREATE TABLE IF NOT EXISTS pacing (
+    key TEXT PRIMARY KEY,
+    next_at TIMESTAMPTZ NOT NULL
+);
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -554,8 +559,8 @@ impl Leases for PgStore {
         let interval = ms(interval);
         self.call(move |c| {
             let n = c.execute(
-                "INSERT INTO frontier (stage, unit, interval_ms)
-                 SELECT $1, u, $3 FROM unnest($2::text[]) AS u
+                "INSERT INTO frontier (stage, unit, interval_ms, pos)
+                 SELECT $1, u, $3, n FROM unnest($2::text[]) WITH ORDINALITY AS v(u, n)
                  ON CONFLICT (stage, unit) DO NOTHING",
                 &[&stage, &units, &interval],
             )?;
@@ -571,7 +576,7 @@ impl Leases for PgStore {
                 "WITH c AS (
                     SELECT stage, unit FROM frontier
                     WHERE stage = $1 AND NOT done AND (lease_owner IS NULL OR lease_expires_at < now())
-                    ORDER BY next_allowed_at NULLS FIRST, unit
+                    ORDER BY next_allowed_at NULLS FIRST, pos NULLS LAST, unit
                     LIMIT $2 FOR UPDATE SKIP LOCKED)
                  UPDATE frontier f SET
                     next_allowed_at = CASE WHEN f.lease_owner IS NULL THEN f.next_allowed_at
@@ -592,6 +597,24 @@ impl Leases for PgStore {
                 wait: Duration::from_millis(r.get::<_, i64>(2).max(0) as u64),
             })
             .collect())
+        })
+    }
+
+    fn pace(&self, key: &str, interval: Duration) -> Result<Duration> {
+        let key = key.to_owned();
+        let interval = ms(interval);
+        self.call(move |c| {
+            // The slot is the later of now and the key's next free time; the key's next free
+            // time moves one interval past it. Measured by the database's clock only.
+            let row = c.query_one(
+                "INSERT INTO pacing (key, next_at) VALUES ($1, now() + $2::bigint * interval '1 millisecond')
+                 ON CONFLICT (key) DO UPDATE SET next_at =
+                    GREATEST(pacing.next_at, now()) + $2::bigint * interval '1 millisecond'
+                 RETURNING GREATEST(0, EXTRACT(EPOCH FROM
+                    (next_at - $2::bigint * interval '1 millisecond' - now())) * 1000)::bigint",
+                &[&key, &interval],
+            )?;
+            Ok(Duration::from_millis(row.get::<_, i64>(0).max(0) as u64))
         })
     }
 

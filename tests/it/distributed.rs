@@ -1,6 +1,8 @@
-//! Several crawl workers on one PostgreSQL frontier: three `leadcrawl worker` processes, one
-//! SIGKILLed while it holds leases; the stage still completes with every site crawled exactly
-//! once, and no site ever saw two requests closer than its interval, across all workers.
+//! Several workers on one PostgreSQL frontier: three crawl workers, one SIGKILLed while it holds
+//! leases; the stage still completes with every site crawled exactly once, and no site ever saw
+//! two requests closer than its interval, across all workers. Then the same engine's other
+//! leased stages: two extract workers; two registry workers and two embed workers, one of each
+//! SIGKILLed mid-stage, every lead's row once, and the registry's rate held across workers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Stdio};
@@ -261,4 +263,177 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
         "SELECT COUNT(DISTINCT split_part(file, '-', 3)) FROM parts WHERE stage = 'extract' AND tbl = 'page_text'",
     );
     assert!(by_worker >= 1, "{by_worker}");
+}
+
+/// The mock API Recherche d'entreprises for the registry workers: one company per name, found
+/// after a short think (so that a part is in flight when a worker dies).
+fn sirene_by_name() -> Handler {
+    Arc::new(|path, _| {
+        let q: String = path
+            .split_once('?')
+            .map(|(_, q)| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "q")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let n: u32 = q
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = serde_json::json!({
+            "results": [{
+                "siren": format!("{:09}", 100_000_000 + n),
+                "nom_complet": format!("SOCIETE NUMERO {n}"),
+                "nom_raison_sociale": format!("SOCIETE NUMERO {n}"),
+                "etat_administratif": "A",
+                "siege": {"code_postal": "75001", "libelle_commune": "PARIS"},
+            }],
+            "total_results": 1, "page": 1, "per_page": 10, "total_pages": 1,
+        });
+        Reply::Delay(
+            Duration::from_millis(50),
+            Box::new(with_headers(
+                200,
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )),
+        )
+    })
+}
+
+/// Runs `--stages STAGE --no-local-worker` with two workers of that stage, SIGKILLs the first
+/// once it holds leases, and waits for the run; returns how many units the killed one held.
+fn two_workers_one_killed(run: &Run, db: &mut postgres::Client, stage: &str) -> i64 {
+    let count = |db: &mut postgres::Client, sql: &str| -> i64 {
+        db.query_opt(sql, &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get::<_, i64>(0))
+    };
+    let mut coordinator = run
+        .cmd(&["run", "--stages", stage, "--no-local-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let worker = |id: &str, slow: bool| {
+        let log = std::fs::File::create(run.path().join(format!("{id}.log"))).unwrap();
+        let mut c = run.cmd(&["worker", "--stage", stage, "--id", id]);
+        if slow {
+            // The victim lingers before each commit, so that it dies holding leases.
+            c.env("LEADCRAWL_TEST_UNIT_DELAY_MS", "3000");
+        }
+        c.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    };
+    let victim = format!("{stage}-victim");
+    let mut w1 = worker(&victim, true);
+    let held = format!("SELECT COUNT(*) FROM frontier WHERE stage = '{stage}' AND lease_owner = '{victim}' AND NOT done");
+    wait_for("the victim to hold leases", Duration::from_secs(60), || {
+        count(db, &held) > 0
+    });
+    let mut w2 = worker(&format!("{stage}-survivor"), false);
+    std::thread::sleep(Duration::from_millis(300));
+    let held_when_killed = count(db, &held);
+    w1.kill().unwrap(); // SIGKILL
+    w1.wait().unwrap();
+    let code = wait_exit(&mut coordinator, Duration::from_secs(180));
+    let out = coordinator.wait_with_output().unwrap();
+    let log = std::fs::read_to_string(run.path().join(format!("{stage}-survivor.log")))
+        .unwrap_or_default();
+    assert_eq!(code, Some(0), "{}\n--- survivor\n{log}", text(&out));
+    assert_eq!(
+        wait_exit(&mut w2, Duration::from_secs(60)),
+        Some(0),
+        "{log}"
+    );
+    assert!(held_when_killed > 0, "the victim held no lease when killed");
+    assert!(
+        count(
+            db,
+            &format!("SELECT COUNT(*) FROM frontier WHERE stage = '{stage}' AND claims > 1")
+        ) >= held_when_killed,
+        "every unit the victim held was taken over"
+    );
+    held_when_killed
+}
+
+#[test]
+fn registry_and_embed_workers_one_killed_every_lead_once_and_the_registry_rate_holds() {
+    const LEADS: usize = 24;
+    let sirene = Web::start(sirene_by_name());
+    let mut csv = String::from("name,country,description\n");
+    for i in 0..LEADS {
+        csv.push_str(&format!(
+            "Societe Numero {i},FR,\"Company {i} sells {} to {} customers.\"\n",
+            ["software", "bread", "insurance", "steel"][i % 4],
+            ["small", "large", "public", "foreign"][i % 3],
+        ));
+    }
+    let url = pg_database();
+    let run = Run::new();
+    run.write("leads.csv", &csv);
+    // Sirene at 5 requests/s: slots 200 ms apart for all workers together.
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[state]\nurl = \"{url}\"\nlease_seconds = 2.0\n\
+         [ingest]\ninput = \"leads.csv\"\n\
+         [registry]\nregistries = [\"sirene\"]\nsirene_url = \"{}\"\nallow_private_networks = true\n\
+         sirene_rps = 5.0\ntimeout_secs = 5.0\nmax_retries = 0\npart_leads = 3\nconcurrency = 2\n\
+         [embed]\npart_leads = 3\n",
+        sirene.url("")
+    ));
+    let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+
+    two_workers_one_killed(&run, &mut db, "registry");
+    let reg = rows(&run.out().join("registry"));
+    let ids: BTreeSet<&str> = reg.iter().map(|r| get(r, "lead_id").unwrap()).collect();
+    assert_eq!(reg.len(), LEADS, "one registry row per lead");
+    assert_eq!(ids.len(), LEADS, "no lead twice");
+    let matched = reg
+        .iter()
+        .filter(|r| get(r, "match_status") == Some("matched"))
+        .count();
+    assert_eq!(matched, LEADS, "each lead found its company");
+    // The registry's rate held across the two workers and the kill, by the server's own log.
+    // Slots are 200 ms apart by the database's clock; a request leaves within a few
+    // milliseconds of its slot, so the server sees at least 90 % of the interval.
+    let gap = sirene.min_gap().expect("requests");
+    eprintln!("registry: smallest gap between requests across workers {gap:?} (slots 200 ms)");
+    assert!(
+        gap >= Duration::from_millis(180),
+        "two registry requests {gap:?} apart"
+    );
+    let hits = sirene.hits().len();
+    assert!(hits >= LEADS, "{hits} requests for {LEADS} leads");
+
+    two_workers_one_killed(&run, &mut db, "embed");
+    let emb = rows(&run.out().join("lead_embeddings"));
+    let ids: BTreeSet<&str> = emb.iter().map(|r| get(r, "lead_id").unwrap()).collect();
+    assert_eq!(emb.len(), LEADS, "one embedding row per lead");
+    assert_eq!(ids.len(), LEADS, "no lead twice");
+    let chunks = rows(&run.out().join("chunks"));
+    let keys: BTreeSet<(&str, &str, &str)> = chunks
+        .iter()
+        .map(|r| {
+            (
+                get(r, "lead_id").unwrap(),
+                get(r, "source").unwrap(),
+                get(r, "chunk_index").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), chunks.len(), "no chunk twice");
+    let st = status_json(&run);
+    for stage in ["registry", "embed"] {
+        assert_eq!(stage_status(&st, stage)["status"], "done", "{stage}");
+        assert_eq!(
+            stage_status(&st, stage)["units_done"],
+            LEADS as u64,
+            "{stage}"
+        );
+    }
 }

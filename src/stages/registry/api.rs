@@ -1,7 +1,8 @@
 //! Registry API calls: polite and cached.
 //!
 //! Every registry has its own [`HostBudget`] at its published rate (one request at a time, the
-//! next one starting at least `1/rps` after the previous answer), requests go through the
+//! next one starting at least `1/rps` after the previous answer; on a shared PostgreSQL store,
+//! also a slot of the rate shared by every worker, [`crate::state::Leases::pace`]), requests go through the
 //! crawler's [`Fetcher`] (retries with backoff, `Retry-After`, timeouts, size cap, address
 //! policy), and answers — 2xx bodies and 404s — are cached in the state store keyed by URL
 //! for `registry.cache_ttl_days`, so a re-run asks nothing the store already knows. Secrets
@@ -37,6 +38,8 @@ pub struct ApiCounters {
 pub struct Api<'a> {
     fetcher: Fetcher,
     budgets: [HostBudget; 4],
+    /// Used under a shared rate, whose slot already spaced the request.
+    unpaced: HostBudget,
     store: &'a dyn StateStore,
     ttl_micros: i64,
     pub counters: ApiCounters,
@@ -87,6 +90,7 @@ impl<'a> Api<'a> {
                 budget(cfg.gleif_rps),
                 budget(cfg.companies_house_rps),
             ],
+            unpaced: HostBudget::new(Duration::ZERO, 1),
             store,
             ttl_micros: (cfg.cache_ttl_days * 86_400e6) as i64,
             counters: ApiCounters::default(),
@@ -116,10 +120,26 @@ impl<'a> Api<'a> {
         }
         let parsed = Url::parse(url).map_err(|e| err(format!("invalid URL: {e}")))?;
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let got = self
-            .fetcher
-            .fetch_api(&parsed, &self.budgets[slot(registry)], headers)
-            .await;
+        let budget = &self.budgets[slot(registry)];
+        let got = match self.store.leases() {
+            None => self.fetcher.fetch_api(&parsed, budget, headers).await,
+            Some(leases) => {
+                // Workers on several machines share the registry's rate: this worker's turn
+                // first (one request at a time), then a slot of the shared rate, taken only
+                // now so that no local wait can push the request towards the next slot.
+                let _turn = budget.acquire().await;
+                let wait = leases
+                    .pace(
+                        &format!("registry:{}", registry.as_str()),
+                        budget.current_interval(),
+                    )
+                    .map_err(|e| err(e.to_string()))?;
+                tokio::time::sleep(wait).await;
+                self.fetcher
+                    .fetch_api(&parsed, &self.unpaced, headers)
+                    .await
+            }
+        };
         match (got.status, &got.error) {
             (Some(s @ 200..=299), None) => {
                 let body = got.body.unwrap_or_default();

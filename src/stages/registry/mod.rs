@@ -65,6 +65,10 @@ impl Stage for RegistryStage {
         ))
     }
 
+    fn leased(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         engine::run_units(self, ctx)
     }
