@@ -97,15 +97,14 @@ fn run_local<S: UnitStage>(
         .inc((units.len() - todo.len()) as u64, "already done");
     if !todo.is_empty() {
         let mut worker = stage.open(ctx)?;
-        let mut seq = ctx.store.parts(ctx.stage)?.len();
-        for batch in todo.chunks(stage.part_units(ctx).max(1)) {
+        let first = ctx.store.parts(ctx.stage)?.len();
+        for (seq, batch) in (first..).zip(todo.chunks(stage.part_units(ctx).max(1))) {
             if ctx.should_stop() {
                 return Ok(StageOutcome::Interrupted);
             }
             let out = stage.work(&mut worker, ctx, batch)?;
             let complete = out.units.len() == batch.len();
             commit(ctx, &format!("part-{seq:05}.parquet"), out)?;
-            seq += 1;
             if !complete {
                 return Ok(StageOutcome::Interrupted);
             }
@@ -119,8 +118,7 @@ fn commit(ctx: &StageContext<'_>, name: &str, out: Output) -> anyhow::Result<usi
     if out.units.is_empty() {
         return Ok(0);
     }
-    let tables: Vec<(&TableDef, Vec<RecordBatch>)> =
-        out.tables.into_iter().map(|(d, b)| (d, b)).collect();
+    let tables: Vec<(&TableDef, Vec<RecordBatch>)> = out.tables.into_iter().collect();
     ctx.commit_parts(name, &tables, &out.meta, &out.units, &out.counters)?;
     ctx.progress.inc(out.units.len() as u64, &out.note);
     Ok(out.units.len())
@@ -148,80 +146,50 @@ fn run_leased<S: UnitStage>(
     let keys: Vec<String> = units.iter().map(|u| S::key(u).to_owned()).collect();
     let frontier = Leased::open(ctx, leases, &keys, Duration::ZERO)?;
     let by_key: HashMap<&str, &S::Unit> = units.iter().map(|u| (S::key(u), u)).collect();
-    let mut worker = None;
-    let mut names = frontier.part_names()?;
-    while frontier.local_worker {
-        while !ctx.should_stop() {
-            let claims = leases.claim(ctx.stage, stage.part_units(ctx).max(1), frontier.ttl)?;
-            if claims.is_empty() {
-                break;
-            }
-            let mut batch = Vec::new();
-            let mut claimed = Vec::new();
-            for c in claims {
-                match by_key.get(c.unit.as_str()) {
-                    Some(u) => {
-                        batch.push(*u);
-                        claimed.push(c.unit);
-                    }
-                    None => {
-                        // The lists differ (another input): give it back rather than lose it.
-                        tracing::warn!(unit = %c.unit, "claimed a unit this worker's input does not have; released");
-                        leases.release(ctx.stage, std::slice::from_ref(&c.unit))?;
+    if frontier.local_worker {
+        let mut worker = None;
+        let mut names = frontier.part_names()?;
+        loop {
+            while !ctx.should_stop() {
+                let claims = leases.claim(ctx.stage, stage.part_units(ctx).max(1), frontier.ttl)?;
+                if claims.is_empty() {
+                    break;
+                }
+                let mut batch = Vec::new();
+                let mut claimed = Vec::new();
+                for c in claims {
+                    match by_key.get(c.unit.as_str()) {
+                        Some(u) => {
+                            batch.push(*u);
+                            claimed.push(c.unit);
+                        }
+                        None => {
+                            // The lists differ (another input): give it back rather than lose it.
+                            tracing::warn!(unit = %c.unit, "claimed a unit this worker's input does not have; released");
+                            leases.release(ctx.stage, std::slice::from_ref(&c.unit))?;
+                        }
                     }
                 }
+                if batch.is_empty() {
+                    continue;
+                }
+                if worker.is_none() {
+                    worker = Some(stage.open(ctx)?);
+                }
+                let w = worker.as_mut().expect("opened above");
+                let out = frontier.with_heartbeat(&claimed, || stage.work(w, ctx, &batch))?;
+                frontier.commit(&names.next(), claimed, out)?;
             }
-            if batch.is_empty() {
-                continue;
+            if ctx.should_stop() {
+                return Ok(StageOutcome::Interrupted);
             }
-            if worker.is_none() {
-                worker = Some(stage.open(ctx)?);
+            if frontier.all_done()? {
+                break;
             }
-            let w = worker.as_mut().expect("opened above");
-            let out = frontier.with_heartbeat(&claimed, || stage.work(w, ctx, &batch))?;
-            let recorded: HashSet<String> = out.units.iter().map(|u| u.unit.clone()).collect();
-            match commit(ctx, &names.next(), out) {
-                Ok(_) => {}
-                Err(e) => match e.downcast_ref::<StateError>() {
-                    // Another worker holds these units now; it redoes them. Ours are given back.
-                    Some(StateError::LeaseLost { units, .. }) => {
-                        tracing::warn!("{e:#}");
-                        let lost: HashSet<&String> = units.iter().collect();
-                        let ours: Vec<String> = claimed
-                            .iter()
-                            .filter(|k| !lost.contains(k))
-                            .cloned()
-                            .collect();
-                        leases.release(ctx.stage, &ours)?;
-                        continue;
-                    }
-                    _ => return Err(e),
-                },
-            }
-            let left: Vec<String> = claimed
-                .into_iter()
-                .filter(|k| !recorded.contains(k))
-                .collect();
-            if !left.is_empty() {
-                leases.release(ctx.stage, &left)?;
-            }
+            frontier.pause();
         }
-        if ctx.should_stop() {
-            return Ok(StageOutcome::Interrupted);
-        }
-        if frontier.all_done()? {
-            break;
-        }
-        frontier.pause();
-        if ctx.should_stop() {
-            return Ok(StageOutcome::Interrupted);
-        }
-    }
-    if !frontier.local_worker {
-        match frontier.wait_all_done()? {
-            true => {}
-            false => return Ok(StageOutcome::Interrupted),
-        }
+    } else if !frontier.wait_all_done()? {
+        return Ok(StageOutcome::Interrupted);
     }
     frontier.finish(ctx)?;
     completed(ctx)
@@ -333,6 +301,31 @@ impl<'c> Leased<'c> {
             done.store(true, Ordering::Relaxed);
             out
         })
+    }
+
+    /// Commits a batch's output, fenced by the leases of `claimed`: a lease lost on the way
+    /// (this worker stalled past it) registers nothing, and whoever holds the units now redoes
+    /// them; the units the batch left pending (a stop) are given back.
+    pub fn commit(&self, name: &str, claimed: Vec<String>, out: Output) -> anyhow::Result<()> {
+        let recorded: HashSet<String> = out.units.iter().map(|u| u.unit.clone()).collect();
+        if let Err(e) = commit(self.ctx, name, out) {
+            let Some(StateError::LeaseLost { units, .. }) = e.downcast_ref::<StateError>() else {
+                return Err(e);
+            };
+            tracing::warn!("{e:#}");
+            let lost: HashSet<&String> = units.iter().collect();
+            let ours: Vec<String> = claimed.into_iter().filter(|k| !lost.contains(k)).collect();
+            self.leases.release(self.ctx.stage, &ours)?;
+            return Ok(());
+        }
+        let left: Vec<String> = claimed
+            .into_iter()
+            .filter(|k| !recorded.contains(k))
+            .collect();
+        if !left.is_empty() {
+            self.leases.release(self.ctx.stage, &left)?;
+        }
+        Ok(())
     }
 
     /// Whether every unit is done (an empty frontier before the run filled it is not "done").
