@@ -374,7 +374,7 @@ impl Cache {
 /// Texts per embedding call: the stop flag is checked between calls, so a stop waits for at
 /// most one of them; each call still sorts its texts by length, and the texts are sorted by
 /// token count before they are cut into calls.
-const STOP_CHECK_TEXTS: usize = 256;
+const STOP_CHECK_TEXTS: usize = 64;
 
 /// Embeds a part's leads (cache first, then the misses, each distinct text once) into its
 /// `chunks` and `lead_embeddings` rows. At a stop, nothing of the part is kept: its leads stay

@@ -217,14 +217,21 @@ impl UnitStage for ExtractStage {
                     pages: s.pages.clone(),
                 })
                 .collect();
-            results.extend(extract_sites(todo, w.workers, &w.rules));
+            results.extend(extract_sites(todo, w.workers, &w.rules, ctx.stop));
         }
         rows(results)
     }
 }
 
 /// Extracts sites on `workers` threads; results come back in input order, one per lead.
-fn extract_sites(todo: Vec<SitePages>, workers: usize, rules: &TemplateRules) -> Vec<LeadResult> {
+/// At a stop, sites not started are left out (their leads stay pending): a stop waits for the
+/// sites in flight only.
+fn extract_sites(
+    todo: Vec<SitePages>,
+    workers: usize,
+    rules: &TemplateRules,
+    stop: &crate::signals::StopFlag,
+) -> Vec<LeadResult> {
     let next = AtomicUsize::new(0);
     let mut results: Vec<Vec<LeadResult>> = (0..todo.len()).map(|_| Vec::new()).collect();
     std::thread::scope(|scope| {
@@ -236,6 +243,9 @@ fn extract_sites(todo: Vec<SitePages>, workers: usize, rules: &TemplateRules) ->
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(site) = todo.get(i) else { break };
+                        if stop.is_set() {
+                            break;
+                        }
                         done.push((i, extract_site_guarded(site, rules)));
                     }
                     done

@@ -16,4 +16,5 @@ mod registry_match;
 mod resume;
 mod robots_corpus;
 mod state_store;
+mod stop;
 mod web;

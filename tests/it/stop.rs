@@ -1,0 +1,232 @@
+//! SIGTERM in each per-lead stage, whatever the servers do: the process exits 130 within a few
+//! seconds (the README promises a stop after the unit in flight; a registry request in flight
+//! is abandoned, a long embedding part is cut between model calls), and the re-run's table
+//! equals an uninterrupted run's.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::web::*;
+
+/// Sends SIGTERM and returns the exit code and how long the process took to exit.
+fn term(child: &mut Child) -> (Option<i32>, Duration) {
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s.code(), t.elapsed());
+        }
+        if t.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("no exit within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !ok() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A table's rows keyed by lead, without the columns that record when something happened.
+fn by_lead(
+    run: &Run,
+    table: &str,
+    drop: &[&str],
+) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    rows(&run.out().join(table))
+        .into_iter()
+        .map(|mut r| {
+            for d in drop {
+                r.remove(*d);
+            }
+            (get(&r, "lead_id").unwrap().to_owned(), r)
+        })
+        .collect()
+}
+
+/// The mock API Recherche d'entreprises: one company per name; while `hang` is set it accepts
+/// every request and never answers.
+fn sirene(hang: Arc<AtomicBool>) -> Handler {
+    Arc::new(move |path, _| {
+        if hang.load(Ordering::SeqCst) {
+            return Reply::Delay(Duration::from_secs(3600), Box::new(status(500)));
+        }
+        let q: String = path
+            .split_once('?')
+            .and_then(|(_, q)| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "q")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .unwrap_or_default();
+        let n: u32 = q
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = serde_json::json!({
+            "results": [{
+                "siren": format!("{:09}", 200_000_000 + n),
+                "nom_complet": format!("MAISON {n}"),
+                "nom_raison_sociale": format!("MAISON {n}"),
+                "etat_administratif": "A",
+                "siege": {"code_postal": "69001", "libelle_commune": "LYON"},
+            }],
+            "total_results": 1, "page": 1, "per_page": 10, "total_pages": 1,
+        });
+        with_headers(
+            200,
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+    })
+}
+
+fn registry_run(server: &Web, leads: usize) -> Run {
+    let run = Run::new();
+    let mut csv = String::from("name,country\n");
+    for i in 0..leads {
+        csv.push_str(&format!("Maison {i},FR\n"));
+    }
+    run.write("leads.csv", csv);
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+         [registry]\nregistries = [\"sirene\"]\nsirene_url = \"{}\"\nallow_private_networks = true\n\
+         sirene_rps = 50.0\ntimeout_secs = 600.0\nmax_retries = 0\n",
+        server.url("")
+    ));
+    let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    run
+}
+
+#[test]
+fn sigterm_abandons_a_registry_request_that_never_answers_and_the_rerun_equals_a_clean_run() {
+    const LEADS: usize = 12;
+    let hang = Arc::new(AtomicBool::new(true));
+    let server = Web::start(sirene(hang.clone()));
+    let run = registry_run(&server, LEADS);
+    let mut child = run
+        .cmd(&["run", "--stages", "registry"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("a registry request", || !server.hits().is_empty());
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took) = term(&mut child);
+    eprintln!("registry: exited {code:?} {took:?} after SIGTERM, a request in flight");
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    let st = status_json(&run);
+    assert_eq!(stage_status(&st, "registry")["status"], "interrupted");
+
+    // The registry answers again: the re-run does what is left; the table equals a clean run's.
+    hang.store(false, Ordering::SeqCst);
+    let o = run.run(&["run", "--stages", "registry"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let clean = registry_run(&server, LEADS);
+    let o = clean.run(&["run", "--stages", "registry"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let got = by_lead(&run, "registry", &[]);
+    assert_eq!(got.len(), LEADS);
+    assert_eq!(got, by_lead(&clean, "registry", &[]));
+}
+
+fn embed_run(leads: usize) -> Run {
+    let run = Run::new();
+    let mut csv = String::from("name,description\n");
+    for i in 0..leads {
+        csv.push_str(&format!(
+            "Lead {i},\"Company number {i} designs {} for {} clients in {} markets. It was founded in {} and employs {} people.\"\n",
+            ["software", "bread", "insurance", "steel", "furniture"][i % 5],
+            ["small", "large", "public", "foreign"][i % 4],
+            ["European", "Asian", "American"][i % 3],
+            1950 + i % 70,
+            10 + i * 7
+        ));
+    }
+    run.write("leads.csv", csv);
+    // One long part: the stop must come between model calls, not at the part's end.
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+         [registry]\nregistries = []\n[embed]\npart_leads = {leads}\nthreads = 1\n"
+    ));
+    let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    run
+}
+
+#[test]
+fn sigterm_cuts_a_long_embedding_part_between_model_calls_and_the_rerun_equals_a_clean_run() {
+    const LEADS: usize = 600;
+    let run = embed_run(LEADS);
+    let log = run.path().join("embed.log");
+    let mut child = run
+        .cmd(&["run", "--stages", "embed"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Once the model is loaded and the part under way (the cache fills as calls finish).
+    let cache = run.out().join("embed-cache.sqlite");
+    wait_for("the embedding cache", || cache.exists());
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, took) = term(&mut child);
+    eprintln!("embed: exited {code:?} {took:?} after SIGTERM, one part of {LEADS} leads in flight");
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert!(
+        rows(&run.out().join("lead_embeddings")).is_empty(),
+        "the part in flight is not committed"
+    );
+    let o = run.run(&["run", "--stages", "embed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let clean = embed_run(LEADS);
+    let o = clean.run(&["run", "--stages", "embed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The same vectors (to float noise: the resumed run embeds in other batches).
+    let vectors = |r: &Run| -> BTreeMap<String, Vec<f32>> {
+        let mut out = BTreeMap::new();
+        for b in read_table(&r.out().join("lead_embeddings")) {
+            use arrow::array::{Array, AsArray};
+            let ids = b.column_by_name("lead_id").unwrap().as_string::<i32>();
+            let v = b.column_by_name("vector").unwrap().as_fixed_size_list();
+            for i in 0..b.num_rows() {
+                let x = v.value(i);
+                let x = x.as_primitive::<arrow::datatypes::Float32Type>();
+                out.insert(ids.value(i).to_owned(), x.values().to_vec());
+            }
+        }
+        out
+    };
+    let (a, b) = (vectors(&run), vectors(&clean));
+    assert_eq!(a.len(), LEADS);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, x) in &a {
+        let dot: f32 = x.iter().zip(&b[k]).map(|(p, q)| p * q).sum();
+        assert!(dot > 0.9999, "{k}: cosine {dot}");
+    }
+}
