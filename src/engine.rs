@@ -97,14 +97,14 @@ fn run_local<S: UnitStage>(
         .inc((units.len() - todo.len()) as u64, "already done");
     if !todo.is_empty() {
         let mut worker = stage.open(ctx)?;
-        let first = ctx.store.parts(ctx.stage)?.len();
-        for (seq, batch) in (first..).zip(todo.chunks(stage.part_units(ctx).max(1))) {
+        let mut names = PartNames::after_registered(ctx, "part-")?;
+        for batch in todo.chunks(stage.part_units(ctx).max(1)) {
             if ctx.should_stop() {
                 return Ok(StageOutcome::Interrupted);
             }
             let out = stage.work(&mut worker, ctx, batch)?;
             let complete = out.units.len() == batch.len();
-            commit(ctx, &format!("part-{seq:05}.parquet"), out)?;
+            commit(ctx, &names.next(), out)?;
             if !complete {
                 return Ok(StageOutcome::Interrupted);
             }
@@ -255,22 +255,7 @@ impl<'c> Leased<'c> {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        let prefix = format!("part-{safe}-");
-        let next = self
-            .ctx
-            .store
-            .parts(self.ctx.stage)?
-            .iter()
-            .filter_map(|p| {
-                let name = p.file.rsplit('/').next()?;
-                name.strip_prefix(&prefix)?
-                    .strip_suffix(".parquet")?
-                    .parse::<usize>()
-                    .ok()
-            })
-            .max()
-            .map_or(0, |m| m + 1);
-        Ok(PartNames { prefix, next })
+        PartNames::after_registered(self.ctx, &format!("part-{safe}-"))
     }
 
     /// Runs `f` while a thread renews the leases of `units` every third of the lease.
@@ -392,6 +377,28 @@ pub struct PartNames {
 }
 
 impl PartNames {
+    /// Names after the highest registered one with this prefix: never a registered part's name,
+    /// even after parts were taken back (a damaged part).
+    pub fn after_registered(ctx: &StageContext<'_>, prefix: &str) -> anyhow::Result<PartNames> {
+        let next = ctx
+            .store
+            .parts(ctx.stage)?
+            .iter()
+            .filter_map(|p| {
+                let name = p.file.rsplit('/').next()?;
+                name.strip_prefix(prefix)?
+                    .strip_suffix(".parquet")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max()
+            .map_or(0, |m| m + 1);
+        Ok(PartNames {
+            prefix: prefix.to_owned(),
+            next,
+        })
+    }
+
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> String {
         let name = format!("{}{:05}.parquet", self.prefix, self.next);

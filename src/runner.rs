@@ -103,6 +103,43 @@ impl RunLock {
     }
 }
 
+/// Unregisters a damaged part and the parts committed with it, deletes their files, and says
+/// which units go back to be done.
+fn forget_damaged(
+    config: &Config,
+    store: &dyn StateStore,
+    stage: &str,
+    file: &str,
+    why: &str,
+) -> anyhow::Result<()> {
+    let reason = format!("damaged part {file}: {why}; its units are done again by the next run");
+    let forgotten = store.forget_damaged(stage, file, &reason)?;
+    for p in &forgotten.parts {
+        let _ = std::fs::remove_file(config.output_dir().join(&p.file));
+    }
+    let shown: Vec<&str> = forgotten
+        .units
+        .iter()
+        .take(10)
+        .map(String::as_str)
+        .collect();
+    tracing::error!(
+        stage,
+        file,
+        why,
+        parts = forgotten.parts.len(),
+        units = forgotten.units.len(),
+        "damaged part taken back; its units ({}{}) will be done again",
+        shown.join(", "),
+        if forgotten.units.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
 /// Resolves `--stages` (empty: all) into stages in pipeline order, with clear errors.
 pub fn select(names: &[String]) -> Result<Vec<&'static dyn Stage>, UsageError> {
     let all = stages::all();
@@ -168,6 +205,23 @@ pub fn run_as(
     };
     std::fs::create_dir_all(config.output_dir())
         .with_context(|| format!("creating output_dir {}", config.output_dir().display()))?;
+    // The parts every selected stage builds on, and its own, are what was committed (a stat
+    // each); a damaged one is taken back with its units, which its stage then does again.
+    let mut checked: Vec<&str> = Vec::new();
+    for stage in selected {
+        for name in stages::upstream(*stage).into_iter().chain([stage.name()]) {
+            if !checked.contains(&name) {
+                checked.push(name);
+                for part in store.parts(name)? {
+                    if let Err(table::TableError::Damaged { stage, file, why }) =
+                        table::check_size(config.output_dir(), name, &part)
+                    {
+                        forget_damaged(config, store, &stage, &file, &why)?;
+                    }
+                }
+            }
+        }
+    }
     for stage in selected {
         let name = stage.name();
         let mut fp_parts = vec![stage.fingerprint(config)?];
@@ -296,6 +350,14 @@ pub fn run_as(
                 return Ok(report);
             }
             Err(e) => {
+                // A part read back differs from what was committed: taken back, so that the
+                // next run redoes its units (and everything after them).
+                if let Some(table::TableError::Damaged { stage, file, why }) = e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<table::TableError>())
+                {
+                    forget_damaged(config, store, stage, file, why)?;
+                }
                 let msg = format!("{e:#}");
                 store.finish_stage(name, StageStatus::Failed, None, Some(&msg))?;
                 if e.downcast_ref::<UsageError>().is_some()

@@ -27,6 +27,9 @@ pub struct StageView {
     /// table → (files, rows)
     pub outputs: BTreeMap<String, TableFiles>,
     pub failures: Vec<(String, String)>,
+    /// Registered parts whose file is not what was committed (size), with why; the next run
+    /// takes them back and redoes their units.
+    pub damaged: Vec<(String, String)>,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -77,6 +80,7 @@ pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Resul
                 counters: BTreeMap::new(),
                 outputs: BTreeMap::new(),
                 failures: vec![],
+                damaged: vec![],
             });
             continue;
         };
@@ -89,7 +93,13 @@ pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Resul
             }
         }
         let mut outputs: BTreeMap<String, TableFiles> = BTreeMap::new();
+        let mut damaged = Vec::new();
         for p in store.parts(stage.name())? {
+            if let Err(crate::table::TableError::Damaged { file, why, .. }) =
+                crate::table::check_size(config.output_dir(), stage.name(), &p)
+            {
+                damaged.push((file, why));
+            }
             let t = outputs.entry(p.table.clone()).or_default();
             t.files.push(p.file);
             t.rows += p.rows;
@@ -108,6 +118,7 @@ pub fn collect(config: &Config, store: Option<&dyn StateStore>) -> anyhow::Resul
             counters: rec.counters.clone(),
             outputs,
             failures: store.failures(stage.name(), 20)?,
+            damaged,
         });
     }
     Ok(StatusView {
@@ -180,6 +191,12 @@ pub fn render(v: &StatusView) -> String {
         }
         for (unit, why) in st.failures.iter().take(5) {
             s.push_str(&format!("{:<10} failed {unit}: {why}\n", ""));
+        }
+        for (file, why) in &st.damaged {
+            s.push_str(&format!(
+                "{:<10} DAMAGED {file}: {why} (the next run redoes its units)\n",
+                ""
+            ));
         }
     }
     if let Some(l) = &v.leases {

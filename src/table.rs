@@ -33,6 +33,38 @@ pub enum TableError {
         path: PathBuf,
         source: arrow::error::ArrowError,
     },
+    /// A registered part whose file is not what was committed (truncated, overwritten, gone).
+    #[error("damaged part {file} of stage {stage}: {why}")]
+    Damaged {
+        stage: String,
+        /// Relative to the output folder, as registered.
+        file: String,
+        why: String,
+    },
+}
+
+/// A writer that counts and checksums what passes through it.
+struct Summing<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Summing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The CRC-32 of `bytes` as recorded with parts.
+pub fn checksum(bytes: &[u8]) -> String {
+    format!("{:08x}", crc32fast::hash(bytes))
 }
 
 /// Provenance stamped into every file.
@@ -105,7 +137,11 @@ pub fn write_pending(
         .set_max_row_group_size(def.row_group_rows)
         .set_key_value_metadata(Some(meta))
         .build();
-    let file = File::create(&tmp_path).map_err(io(&tmp_path))?;
+    let file = Summing {
+        inner: File::create(&tmp_path).map_err(io(&tmp_path))?,
+        crc: crc32fast::Hasher::new(),
+        bytes: 0,
+    };
     let pq = |source| TableError::Parquet {
         path: tmp_path.clone(),
         source,
@@ -116,13 +152,15 @@ pub fn write_pending(
         rows += b.num_rows() as u64;
         writer.write(b).map_err(pq)?;
     }
-    let file = writer.into_inner().map_err(pq)?;
-    file.sync_all().map_err(io(&tmp_path))?;
+    let summed = writer.into_inner().map_err(pq)?;
+    summed.inner.sync_all().map_err(io(&tmp_path))?;
     Ok(PendingPart {
         table: def.name.to_string(),
         tmp_path,
         final_path,
         rows,
+        bytes: summed.bytes,
+        checksum: format!("{:08x}", summed.crc.finalize()),
     })
 }
 
@@ -143,6 +181,8 @@ pub fn write_pending_bytes(
         tmp_path,
         final_path: output_dir.join(name),
         rows: 1,
+        bytes: body.len() as u64,
+        checksum: checksum(body),
     })
 }
 
@@ -161,6 +201,92 @@ pub fn read_file(path: &Path) -> Result<Vec<RecordBatch>, TableError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| TableError::Arrow {
             path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// A registered part's bytes, checked against the size and checksum recorded at commit.
+pub fn part_bytes(
+    output_dir: &Path,
+    stage: &str,
+    part: &crate::state::PartRecord,
+) -> Result<bytes::Bytes, TableError> {
+    let damaged = |why: String| TableError::Damaged {
+        stage: stage.to_owned(),
+        file: part.file.clone(),
+        why,
+    };
+    let path = output_dir.join(&part.file);
+    let body = std::fs::read(&path).map_err(|e| damaged(format!("cannot be read: {e}")))?;
+    if let Some(want) = part.bytes {
+        if body.len() as u64 != want {
+            return Err(damaged(format!(
+                "{} bytes, {want} were committed",
+                body.len()
+            )));
+        }
+    }
+    if let Some(want) = &part.checksum {
+        let got = checksum(&body);
+        if &got != want {
+            return Err(damaged(format!("checksum {got}, {want} was committed")));
+        }
+    }
+    Ok(bytes::Bytes::from(body))
+}
+
+/// The first damage [`part_bytes`] would find, by size alone (a `stat`, no read): what every
+/// run checks of the parts it builds on.
+pub fn check_size(
+    output_dir: &Path,
+    stage: &str,
+    part: &crate::state::PartRecord,
+) -> Result<(), TableError> {
+    let damaged = |why: String| TableError::Damaged {
+        stage: stage.to_owned(),
+        file: part.file.clone(),
+        why,
+    };
+    let meta = std::fs::metadata(output_dir.join(&part.file))
+        .map_err(|e| damaged(format!("cannot be read: {e}")))?;
+    match part.bytes {
+        Some(want) if meta.len() != want => Err(damaged(format!(
+            "{} bytes, {want} were committed",
+            meta.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a registered part (verified), only the named columns when `columns` is given.
+pub fn read_part(
+    output_dir: &Path,
+    stage: &str,
+    part: &crate::state::PartRecord,
+    columns: Option<&[&str]>,
+) -> Result<Vec<RecordBatch>, TableError> {
+    let body = part_bytes(output_dir, stage, part)?;
+    let path = output_dir.join(&part.file);
+    let pq = |source| TableError::Parquet {
+        path: path.clone(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(body).map_err(pq)?;
+    let builder = match columns {
+        Some(columns) => {
+            let mask = parquet::arrow::ProjectionMask::columns(
+                builder.parquet_schema(),
+                columns.iter().copied(),
+            );
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    let reader = builder.build().map_err(pq)?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TableError::Arrow {
+            path: path.clone(),
             source,
         })
 }
@@ -221,20 +347,6 @@ pub fn remove_unregistered(
         }
     }
     removed
-}
-
-/// Reads every registered part of `table` written by `stage`, in commit order.
-pub fn read_registered(
-    store: &dyn crate::state::StateStore,
-    output_dir: &Path,
-    stage: &str,
-    table: &str,
-) -> anyhow::Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for p in store.parts(stage)?.into_iter().filter(|p| p.table == table) {
-        out.extend(read_file(&output_dir.join(&p.file))?);
-    }
-    Ok(out)
 }
 
 /// A dictionary-encoded string column (`dictionary<int32, string>`), for low-cardinality values.

@@ -168,7 +168,15 @@ fn previous_pages(
         return Ok(out);
     };
     for e in entries.flatten() {
-        for b in table::read_file(&e.path())? {
+        // Only an optimisation (conditional requests): a damaged old part is skipped.
+        let batches = match table::read_file(&e.path()) {
+            Ok(b) => b,
+            Err(err) => {
+                tracing::warn!(error = %err, "previous crawl part unreadable; its pages are fetched afresh");
+                continue;
+            }
+        };
+        for b in batches {
             let s = |n: &str| b.column_by_name(n).map(|c| c.as_string::<i32>().clone());
             let (Some(site), Some(url), Some(etag), Some(lastmod), Some(ctype)) = (
                 s("site"),
@@ -364,13 +372,12 @@ impl CrawlStage {
         &self,
         ctx: &StageContext<'_>,
         pending: &mut Pending,
-        part_seq: &mut usize,
+        names: &mut crate::engine::PartNames,
     ) -> anyhow::Result<()> {
         if pending.done.is_empty() {
             return Ok(());
         }
-        commit_part(ctx, pending, &format!("part-{:05}.parquet", *part_seq))?;
-        *part_seq += 1;
+        commit_part(ctx, pending, &names.next())?;
         Ok(())
     }
 }
@@ -475,7 +482,7 @@ impl Stage for CrawlStage {
             todo = todo.len(),
             "crawling"
         );
-        let mut part_seq = ctx.store.parts(ctx.stage)?.len();
+        let mut part_seq = crate::engine::PartNames::after_registered(ctx, "part-")?;
 
         let Engine {
             fetcher,

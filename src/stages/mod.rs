@@ -167,9 +167,25 @@ impl StageContext<'_> {
             .collect())
     }
 
-    /// One registered part of a table, whole.
+    /// One registered part of a table, whole (checked against what was committed).
     pub fn read_part(&self, part: &crate::state::PartRecord) -> anyhow::Result<Vec<RecordBatch>> {
-        Ok(table::read_file(&self.output_dir().join(&part.file))?)
+        Ok(table::read_part(
+            self.output_dir(),
+            self.writer_of(part),
+            part,
+            None,
+        )?)
+    }
+
+    /// The stage that wrote a part this stage reads.
+    fn writer_of(&self, part: &crate::state::PartRecord) -> &'static str {
+        self.reads
+            .iter()
+            .find_map(|r| match r {
+                Read::Table(t) if t.name == part.table => Some(t.stage),
+                _ => None,
+            })
+            .unwrap_or(self.stage)
     }
 
     /// One registered part of a table, only the named columns.
@@ -178,9 +194,11 @@ impl StageContext<'_> {
         part: &crate::state::PartRecord,
         columns: &[&str],
     ) -> anyhow::Result<Vec<RecordBatch>> {
-        Ok(table::read_columns(
-            &self.output_dir().join(&part.file),
-            columns,
+        Ok(table::read_part(
+            self.output_dir(),
+            self.writer_of(part),
+            part,
+            Some(columns),
         )?)
     }
 
@@ -203,8 +221,19 @@ impl StageContext<'_> {
             self.stage,
             def.name
         );
-        let path = self.output_dir().join(def.name);
-        std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let part = self
+            .store
+            .parts(def.stage)?
+            .into_iter()
+            .find(|p| p.table == def.name)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} is not registered (stage {} not run)",
+                    def.name,
+                    def.stage
+                )
+            })?;
+        Ok(table::part_bytes(self.output_dir(), def.stage, &part)?.to_vec())
     }
 
     pub fn should_stop(&self) -> bool {

@@ -123,6 +123,9 @@ pub struct PendingPart {
     /// Final path; its file name is what the store registers.
     pub final_path: PathBuf,
     pub rows: u64,
+    /// The file's size and CRC-32 (hex), recorded with the part and checked when it is read.
+    pub bytes: u64,
+    pub checksum: String,
 }
 
 /// A registered output file of a stage.
@@ -132,6 +135,17 @@ pub struct PartRecord {
     /// Path relative to the output folder (`leads/part-00000.parquet`, `evaluation.json`).
     pub file: String,
     pub rows: u64,
+    /// Size and CRC-32 at commit (none for parts registered by an older leadcrawl).
+    pub bytes: Option<u64>,
+    pub checksum: Option<String>,
+}
+
+/// What [`StateStore::forget_damaged`] took back: the parts committed together with the damaged
+/// one (their files are to be deleted) and the units they held (to be done again).
+#[derive(Debug, Clone, Default)]
+pub struct Forgotten {
+    pub parts: Vec<PartRecord>,
+    pub units: Vec<String>,
 }
 
 /// The outcome of one unit of work.
@@ -186,6 +200,10 @@ pub trait StateStore: Send + Sync {
         output_fingerprint: Option<&str>,
         error: Option<&str>,
     ) -> Result<()>;
+    /// Unregisters a damaged part with the parts committed with it, forgets the units they
+    /// held (the stage is no longer done: its next run redoes them) and records why. A part of
+    /// an older store, whose units are not known, resets the stage.
+    fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<Forgotten>;
     /// Registered parts of a stage, in commit order.
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>>;
     /// Failed units of a stage with their reasons (at most `limit`).

@@ -85,6 +85,10 @@ CREATE TABLE IF NOT EXISTS frontier (
 );
 CREATE INDEX IF NOT EXISTS frontier_todo ON frontier (stage, next_allowed_at) WHERE NOT done;
 ALTER TABLE frontier ADD COLUMN IF NOT EXISTS pos BIGINT;
+ALTER TABLE parts ADD COLUMN IF NOT EXISTS bytes BIGINT;
+ALTER TABLE parts ADD COLUMN IF NOT EXISTS checksum TEXT;
+ALTER TABLE parts ADD COLUMN IF NOT EXISTS batch TEXT;
+ALTER TABLE units ADD COLUMN IF NOT EXISTS batch TEXT;
 CREATE TABLE IF NOT EXISTS pacing (
     key TEXT PRIMARY KEY,
     next_at TIMESTAMPTZ NOT NULL
@@ -305,7 +309,7 @@ fn read_stage(c: &mut impl postgres::GenericClient, name: &str) -> Result<Option
 
 fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<PartRecord>> {
     Ok(c.query(
-        "SELECT tbl, file, rows FROM parts WHERE stage = $1 ORDER BY seq",
+        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = $1 ORDER BY seq",
         &[&stage],
     )?
     .into_iter()
@@ -313,6 +317,8 @@ fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<Par
         table: r.get(0),
         file: r.get(1),
         rows: r.get::<_, i64>(2) as u64,
+        bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
+        checksum: r.get(4),
     })
     .collect())
 }
@@ -440,20 +446,23 @@ impl StateStore for PgStore {
             )?;
             // One statement per table, whatever the number of parts and units. Parts keep their
             // order (seq) as listed.
+            let batch: Option<&String> = parts.first().map(|(_, f)| f);
             for (p, file) in &parts {
                 tx.execute(
-                    "INSERT INTO parts (stage, tbl, file, rows, created_at) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (file) DO UPDATE SET stage = $1, tbl = $2, rows = $4, created_at = $5",
-                    &[&stage, &p.table, file, &(p.rows as i64), &now],
+                    "INSERT INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (file) DO UPDATE SET stage = $1, tbl = $2, rows = $4, created_at = $5,
+                        bytes = $6, checksum = $7, batch = $8",
+                    &[&stage, &p.table, file, &(p.rows as i64), &now, &(p.bytes as i64), &p.checksum, &batch],
                 )?;
             }
             let failures: Vec<Option<&str>> = units.iter().map(|(_, f)| f.as_deref()).collect();
             tx.execute(
-                "INSERT INTO units (stage, unit, failure, updated_at)
-                 SELECT $1, u, f, $4 FROM unnest($2::text[], $3::text[]) AS v(u, f)
+                "INSERT INTO units (stage, unit, failure, updated_at, batch)
+                 SELECT $1, u, f, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(u, f)
                  ON CONFLICT (stage, unit) DO UPDATE SET failure = EXCLUDED.failure,
-                    updated_at = EXCLUDED.updated_at",
-                &[&stage, &names, &failures, &now],
+                    updated_at = EXCLUDED.updated_at, batch = EXCLUDED.batch",
+                &[&stage, &names, &failures, &now, &batch],
             )?;
             if !counters.is_empty() {
                 let current: Option<String> = tx
@@ -493,6 +502,66 @@ impl StateStore for PgStore {
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>> {
         let stage = stage.to_owned();
         self.call(move |c| parts_of(c, &stage))
+    }
+
+    fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
+        let (stage, file, why) = (stage.to_owned(), file.to_owned(), why.to_owned());
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            let mut out = super::Forgotten::default();
+            let Some(row) = tx.query_opt(
+                "SELECT batch FROM parts WHERE stage = $1 AND file = $2 FOR UPDATE",
+                &[&stage, &file],
+            )?
+            else {
+                return Ok(out);
+            };
+            let batch: Option<String> = row.get(0);
+            match batch {
+                Some(batch) => {
+                    out.parts = tx
+                        .query(
+                            "DELETE FROM parts WHERE stage = $1 AND batch = $2
+                             RETURNING tbl, file, rows, bytes, checksum",
+                            &[&stage, &batch],
+                        )?
+                        .into_iter()
+                        .map(|r| PartRecord {
+                            table: r.get(0),
+                            file: r.get(1),
+                            rows: r.get::<_, i64>(2) as u64,
+                            bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
+                            checksum: r.get(4),
+                        })
+                        .collect();
+                    out.units = tx
+                        .query(
+                            "DELETE FROM units WHERE stage = $1 AND batch = $2 RETURNING unit",
+                            &[&stage, &batch],
+                        )?
+                        .into_iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    tx.execute(
+                        "UPDATE frontier SET done = false, lease_owner = NULL, lease_expires_at = NULL
+                         WHERE stage = $1 AND unit = ANY($2)",
+                        &[&stage, &out.units],
+                    )?;
+                }
+                None => {
+                    out.parts = parts_of(&mut tx, &stage)?;
+                    tx.execute("DELETE FROM parts WHERE stage = $1", &[&stage])?;
+                    tx.execute("DELETE FROM units WHERE stage = $1", &[&stage])?;
+                    tx.execute("DELETE FROM frontier WHERE stage = $1", &[&stage])?;
+                }
+            }
+            tx.execute(
+                "UPDATE stages SET status = 'interrupted', output_fingerprint = NULL, error = $2 WHERE name = $1",
+                &[&stage, &why],
+            )?;
+            tx.commit()?;
+            Ok(out)
+        })
     }
 
     fn failures(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>> {

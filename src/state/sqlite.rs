@@ -12,7 +12,7 @@ use super::{
     PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,6 +53,34 @@ CREATE TABLE IF NOT EXISTS http_cache (
 );
 ";
 
+/// Schema 2: parts carry their size and checksum and the commit (`batch`: the commit's first
+/// part) they came in; units the commit that recorded them, so a damaged part's units are known.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    };
+    for (table, column, ty) in [
+        ("parts", "bytes", "INTEGER"),
+        ("parts", "checksum", "TEXT"),
+        ("parts", "batch", "TEXT"),
+        ("units", "batch", "TEXT"),
+    ] {
+        if !has(table, column)? {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+        }
+    }
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?1",
+        [SCHEMA_VERSION.to_string()],
+    )?;
+    Ok(())
+}
+
 /// The embedded default store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -79,6 +107,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        migrate(&conn).map_err(open_err)?;
         let found: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -249,16 +278,19 @@ impl StateStore for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let now = now_micros();
+        let batch = parts.first().map(|p| self.relative(&p.final_path));
         for p in parts {
             tx.execute(
-                "INSERT OR REPLACE INTO parts (stage, tbl, file, rows, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![stage, p.table, self.relative(&p.final_path), p.rows as i64, now],
+                "INSERT OR REPLACE INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![stage, p.table, self.relative(&p.final_path), p.rows as i64, now,
+                        p.bytes as i64, p.checksum, batch],
             )?;
         }
         for u in units {
             tx.execute(
-                "INSERT OR REPLACE INTO units (stage, unit, failure, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                params![stage, u.unit, u.failure, now],
+                "INSERT OR REPLACE INTO units (stage, unit, failure, updated_at, batch) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![stage, u.unit, u.failure, now, batch],
             )?;
         }
         if !counters.is_empty() {
@@ -304,6 +336,57 @@ impl StateStore for SqliteStore {
         Ok(parts_of(&self.conn(), stage)?)
     }
 
+    fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let batch: Option<Option<String>> = tx
+            .query_row(
+                "SELECT batch FROM parts WHERE stage = ?1 AND file = ?2",
+                params![stage, file],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut out = super::Forgotten::default();
+        match batch {
+            None => return Ok(out),
+            Some(Some(batch)) => {
+                {
+                    let mut stmt = tx.prepare(
+                        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 AND batch = ?2",
+                    )?;
+                    out.parts = stmt
+                        .query_map(params![stage, batch], part_row)?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let mut stmt =
+                        tx.prepare("SELECT unit FROM units WHERE stage = ?1 AND batch = ?2")?;
+                    out.units = stmt
+                        .query_map(params![stage, batch], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?;
+                }
+                tx.execute(
+                    "DELETE FROM parts WHERE stage = ?1 AND batch = ?2",
+                    params![stage, batch],
+                )?;
+                tx.execute(
+                    "DELETE FROM units WHERE stage = ?1 AND batch = ?2",
+                    params![stage, batch],
+                )?;
+            }
+            // Registered before parts knew their commit: the whole stage is redone.
+            Some(None) => {
+                out.parts = parts_of(&tx, stage)?;
+                tx.execute("DELETE FROM parts WHERE stage = ?1", [stage])?;
+                tx.execute("DELETE FROM units WHERE stage = ?1", [stage])?;
+            }
+        }
+        tx.execute(
+            "UPDATE stages SET status = 'interrupted', output_fingerprint = NULL, error = ?2 WHERE name = ?1",
+            params![stage, why],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn failures(&self, stage: &str, limit: usize) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
@@ -344,14 +427,19 @@ impl StateStore for SqliteStore {
 }
 
 fn parts_of(conn: &Connection, stage: &str) -> rusqlite::Result<Vec<PartRecord>> {
-    let mut stmt =
-        conn.prepare("SELECT tbl, file, rows FROM parts WHERE stage = ?1 ORDER BY seq")?;
-    let rows = stmt.query_map([stage], |r| {
-        Ok(PartRecord {
-            table: r.get(0)?,
-            file: r.get(1)?,
-            rows: r.get::<_, i64>(2)? as u64,
-        })
-    })?;
+    let mut stmt = conn.prepare(
+        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([stage], part_row)?;
     rows.collect()
+}
+
+fn part_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartRecord> {
+    Ok(PartRecord {
+        table: r.get(0)?,
+        file: r.get(1)?,
+        rows: r.get::<_, i64>(2)? as u64,
+        bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
+        checksum: r.get(4)?,
+    })
 }

@@ -22,6 +22,8 @@ fn pending(root: &Path, table: &str, name: &str, rows: u64) -> PendingPart {
         tmp_path: tmp,
         final_path: dir.join(name),
         rows,
+        bytes: name.len() as u64,
+        checksum: leadcrawl::table::checksum(name.as_bytes()),
     }
 }
 
@@ -105,6 +107,8 @@ fn behaviour(store: &dyn StateStore, root: &Path) {
         tmp_path: root.join("pages/.tmp-never-written"),
         final_path: root.join("pages/part-00002.parquet"),
         rows: 1,
+        bytes: 0,
+        checksum: String::new(),
     };
     let e = store
         .commit(
