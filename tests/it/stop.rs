@@ -211,7 +211,7 @@ fn sigterm_cuts_a_long_embedding_part_between_model_calls_and_the_rerun_equals_a
     let vectors = |r: &Run| -> BTreeMap<String, Vec<f32>> {
         let mut out = BTreeMap::new();
         for b in read_table(&r.out().join("lead_embeddings")) {
-            use arrow::array::{Array, AsArray};
+            use arrow::array::AsArray;
             let ids = b.column_by_name("lead_id").unwrap().as_string::<i32>();
             let v = b.column_by_name("vector").unwrap().as_fixed_size_list();
             for i in 0..b.num_rows() {
