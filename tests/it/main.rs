@@ -13,6 +13,7 @@ mod readback;
 mod registry;
 mod resume;
 mod state_store;
-// The crawler's test server, shared with the crawler crate's own tests.
+// The crawler's test server, shared with the crawler crate's own tests (which use all of it).
+#[allow(dead_code)]
 #[path = "../../crawler/tests/it/web.rs"]
 mod web;

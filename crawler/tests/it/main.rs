@@ -2,6 +2,7 @@
 //! misbehave (see `web`), and the real robots.txt corpora of the shared data folder.
 
 mod crawl;
+mod hostile;
 mod robots_corpus;
 mod web;
 
