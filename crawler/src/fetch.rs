@@ -471,7 +471,10 @@ impl Fetcher {
             Err(e) => return Err((ErrorKind::Dns, format!("DNS lookup failed: {host}: {e}"))),
         };
         if addrs.is_empty() {
-            return Err((ErrorKind::Dns, format!("DNS lookup failed: {host} has no address")));
+            return Err((
+                ErrorKind::Dns,
+                format!("DNS lookup failed: {host} has no address"),
+            ));
         }
         for a in addrs {
             if let Err(r) = check_ip(a.ip(), false) {
@@ -869,7 +872,9 @@ mod tests {
         assert!(looks_binary(b"%PDF-1.7\n"));
         let noise: Vec<u8> = (0..2048u32).map(|i| (i * 7919 % 251) as u8).collect();
         assert!(looks_binary(&noise));
-        assert!(!looks_binary(b"<!DOCTYPE html><html><body>caf\xe9</body></html>"));
+        assert!(!looks_binary(
+            b"<!DOCTYPE html><html><body>caf\xe9</body></html>"
+        ));
         assert!(!looks_binary("<html>\u{c9}t\u{e9}\t\r\n</html>".as_bytes()));
         let utf16: Vec<u8> = [0xff, 0xfe]
             .into_iter()

@@ -71,7 +71,11 @@ fn the_time_budget_bounds_the_whole_site_retries_waits_and_sitemaps_included() {
         .iter()
         .filter(|a| kind_of(a) == Some("time_budget"))
         .collect();
-    assert_eq!(cut.len(), 1, "one fetch was under way when the budget ran out");
+    assert_eq!(
+        cut.len(),
+        1,
+        "one fetch was under way when the budget ran out"
+    );
     assert!(
         cut[0]
             .fetched
@@ -256,7 +260,8 @@ fn environment_proxies_are_not_used_unless_configured() {
         cmd.env(v, &proxy.url);
     }
     let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "the child test ran: {text}");
     assert_eq!(
@@ -325,9 +330,7 @@ fn a_configured_proxy_is_used_and_targets_are_checked_before_anything_is_sent() 
     assert!(c.failure.is_none(), "{:?}", c.failure);
     assert_eq!(c.pages_ok, 2);
     assert!(
-        proxy
-            .paths()
-            .contains(&format!("{target}/about.html")),
+        proxy.paths().contains(&format!("{target}/about.html")),
         "requests went through the proxy: {:?}",
         proxy.paths()
     );
@@ -389,7 +392,12 @@ fn binary_bytes_labelled_html_and_answers_that_are_not_http() {
     assert!(logo.charset.is_none(), "never decoded");
     for path in ["/bad-header.html", "/not-http.html"] {
         let r = row(&c, path);
-        assert_eq!(kind_of(r), Some("protocol"), "{path}: {:?}", r.fetched.error);
+        assert_eq!(
+            kind_of(r),
+            Some("protocol"),
+            "{path}: {:?}",
+            r.fetched.error
+        );
         assert_eq!(r.fetched.attempts, 1, "a malformed answer is not retried");
     }
     assert!(row(&c, "/ok.html").fetched.ok());
