@@ -54,6 +54,7 @@ fn the_time_budget_bounds_the_whole_site_retries_waits_and_sitemaps_included() {
     let started = Instant::now();
     let c = crawl_with(&web.url("/"), patient_fetch_cfg(), sc, 1000.0);
     let took = started.elapsed();
+    println!("trickling pages and sitemap: the site ended after {took:?}, budget {budget:?}");
     // Without the bound: the sitemap alone takes 4 timeouts of 2 s, each page as much.
     assert!(
         took < budget + Duration::from_secs(2),
@@ -105,6 +106,7 @@ fn a_trickling_robots_txt_fails_the_site_within_its_budget() {
     let started = Instant::now();
     let c = crawl_with(&web.url("/"), patient_fetch_cfg(), sc, 1000.0);
     let took = started.elapsed();
+    println!("trickling robots.txt: the site ended after {took:?}, budget {budget:?}");
     assert!(took < budget + Duration::from_secs(2), "took {took:?}");
     assert!(
         c.failure
