@@ -6,7 +6,8 @@
 //! and jitter, `Retry-After` honoured up to a cap. Bodies are read in chunks and abandoned past
 //! `max_body_bytes` (counted after decompression, so a gzip bomb costs at most that much
 //! memory). A caller's deadline bounds everything: waits for the host's turn, retries, backoff
-//! and a body trickling in. Every outcome, good or bad, is a [`Fetched`].
+//! and a body trickling in; a caller's stop request ends any of them within [`STOP_POLL`].
+//! Every outcome, good or bad, is a [`Fetched`].
 //!
 //! No proxy is used unless one is given ([`Fetcher::with_proxy`]): `HTTP_PROXY` and the like in
 //! the environment are ignored, because a proxy connects on our behalf and the address checks
@@ -73,6 +74,8 @@ pub enum ErrorKind {
     Protocol,
     /// The caller's deadline (the site's time budget) passed before the exchange ended.
     TimeBudget,
+    /// The caller asked to stop (a signal, a lost lease) before the exchange ended.
+    Stopped,
     /// The address (or the one connected to) is private, loopback, … and not allowed.
     Forbidden,
     /// Non-2xx final status (the status is in [`Fetched::status`]).
@@ -98,6 +101,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Protocol => "protocol",
             ErrorKind::TimeBudget => "time_budget",
+            ErrorKind::Stopped => "stopped",
             ErrorKind::Forbidden => "forbidden_address",
             ErrorKind::Http => "http_status",
             ErrorKind::TooLarge => "too_large",
@@ -198,7 +202,13 @@ pub struct Request<'a> {
     /// When the fetch is abandoned, whatever it is doing (an [`ErrorKind::TimeBudget`]
     /// outcome): the end of the site's time budget.
     pub deadline: Option<Instant>,
+    /// Polled every [`STOP_POLL`] while the fetch waits: true abandons it (an
+    /// [`ErrorKind::Stopped`] outcome).
+    pub stop: Option<&'a (dyn Fn() -> bool + Sync)>,
 }
+
+/// How often a fetch in progress asks its caller whether to stop.
+pub const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// The HTTP client with leadcrawl's limits; cheap to share (`Arc`).
 pub struct Fetcher {
@@ -350,21 +360,65 @@ fn classify(e: &reqwest::Error) -> (ErrorKind, String) {
     (kind, msg)
 }
 
-/// Runs `f` unless `deadline` passes first (`None`).
-async fn before<F: Future>(deadline: Option<Instant>, f: F) -> Option<F::Output> {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, f).await.ok(),
-        None => Some(f.await),
+/// What ends a fetch from outside.
+#[derive(Clone, Copy)]
+struct Limits<'a> {
+    deadline: Option<Instant>,
+    stop: Option<&'a (dyn Fn() -> bool + Sync)>,
+}
+
+/// Why a wait was cut short.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    Deadline,
+    Stopped,
+}
+
+impl Cut {
+    /// The outcome of a cut fetch, keeping the error that led there, if any.
+    fn outcome(self, while_: &str, last: Option<(ErrorKind, String)>) -> (ErrorKind, String) {
+        let (kind, mut msg) = match self {
+            Cut::Deadline => (
+                ErrorKind::TimeBudget,
+                format!("site time budget reached {while_}"),
+            ),
+            Cut::Stopped => (ErrorKind::Stopped, format!("stopped {while_}")),
+        };
+        if let Some((kind, why)) = last {
+            msg.push_str(&format!(" (last error {}: {why})", kind.as_str()));
+        }
+        (kind, msg)
     }
 }
 
-/// The outcome of a fetch cut by its deadline, keeping the error that led there, if any.
-fn budget_reached(while_: &str, last: Option<(ErrorKind, String)>) -> (ErrorKind, String) {
-    let mut msg = format!("site time budget reached {while_}");
-    if let Some((kind, why)) = last {
-        msg.push_str(&format!(" (last error {}: {why})", kind.as_str()));
+impl Limits<'_> {
+    /// Runs `f` unless the deadline passes or a stop is asked first.
+    async fn run<F: Future>(self, f: F) -> Result<F::Output, Cut> {
+        let stop = async {
+            match self.stop {
+                Some(stop) => loop {
+                    if stop() {
+                        return Cut::Stopped;
+                    }
+                    tokio::time::sleep(STOP_POLL).await;
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let bounded = async {
+            match self.deadline {
+                Some(d) => tokio::time::timeout_at(d, f)
+                    .await
+                    .map_err(|_| Cut::Deadline),
+                None => Ok(f.await),
+            }
+        };
+        tokio::select! {
+            biased;
+            cut = stop => Err(cut),
+            done = bounded => done,
+        }
     }
-    (ErrorKind::TimeBudget, msg)
 }
 
 /// Which budget paces a request.
@@ -444,15 +498,18 @@ impl Fetcher {
         exp.mul_f64(0.5 + fastrand::f64()).min(self.cfg.retry_cap)
     }
 
-    /// Waits `wait` before a retry, or records why not (the deadline comes first) and returns
-    /// false.
-    async fn pause(&self, wait: Duration, deadline: Option<Instant>, out: &mut Fetched) -> bool {
+    /// Waits `wait` before a retry, or records why not (the deadline comes first, or a stop)
+    /// and returns false.
+    async fn pause(&self, wait: Duration, limits: Limits<'_>, out: &mut Fetched) -> bool {
         let end = Instant::now().checked_add(wait);
-        if deadline.is_some_and(|d| end.is_none_or(|e| e >= d)) {
-            out.error = Some(budget_reached("before a retry", out.error.take()));
+        if limits.deadline.is_some_and(|d| end.is_none_or(|e| e >= d)) {
+            out.error = Some(Cut::Deadline.outcome("before a retry", out.error.take()));
             return false;
         }
-        tokio::time::sleep(wait).await;
+        if let Err(cut) = limits.run(tokio::time::sleep(wait)).await {
+            out.error = Some(cut.outcome("before a retry", out.error.take()));
+            return false;
+        }
         true
     }
 
@@ -510,6 +567,7 @@ impl Fetcher {
             validators: None,
             in_scope: &same_host,
             deadline: None,
+            stop: None,
         };
         self.fetch_inner(&req, Pacing::One(budget), headers).await
     }
@@ -520,8 +578,11 @@ impl Fetcher {
         pacing: Pacing<'_>,
         headers: &[(&str, &str)],
     ) -> Fetched {
-        let (url, policy, validators, deadline) =
-            (req.url, req.policy, req.validators, req.deadline);
+        let (url, policy, validators) = (req.url, req.policy, req.validators);
+        let limits = Limits {
+            deadline: req.deadline,
+            stop: req.stop,
+        };
         let mut extra = HeaderMap::new();
         for (k, v) in headers {
             match (
@@ -561,14 +622,14 @@ impl Fetcher {
                 }
             }
             if self.proxy.is_some() {
-                match before(deadline, self.check_target(&current)).await {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => {
+                match limits.run(self.check_target(&current)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
                         out.error = Some(e);
                         break;
                     }
-                    None => {
-                        out.error = Some(budget_reached("while resolving the host", None));
+                    Err(cut) => {
+                        out.error = Some(cut.outcome("while resolving the host", None));
                         break;
                     }
                 }
@@ -577,12 +638,14 @@ impl Fetcher {
             let mut tries = 0u32;
             loop {
                 tries += 1;
-                let Some(permit) = before(deadline, budget.acquire()).await else {
-                    out.error = Some(budget_reached(
-                        "while waiting for the host's turn",
-                        out.error.take(),
-                    ));
-                    break 'hops;
+                let permit = match limits.run(budget.acquire()).await {
+                    Ok(p) => p,
+                    Err(cut) => {
+                        out.error = Some(
+                            cut.outcome("while waiting for the host's turn", out.error.take()),
+                        );
+                        break 'hops;
+                    }
                 };
                 out.attempts += 1;
                 out.fetched_at = SystemTime::now();
@@ -603,9 +666,9 @@ impl Fetcher {
                         request = request.header(IF_MODIFIED_SINCE, m);
                     }
                 }
-                let resp = match before(deadline, request.send()).await {
-                    Some(Ok(r)) => r,
-                    Some(Err(e)) => {
+                let resp = match limits.run(request.send()).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
                         drop(permit);
                         let (kind, msg) = classify(&e);
                         out.error = Some((kind, msg));
@@ -613,14 +676,14 @@ impl Fetcher {
                             kind,
                             ErrorKind::Forbidden | ErrorKind::Dns | ErrorKind::Protocol
                         ) && tries <= self.cfg.max_retries
-                            && self.pause(self.backoff(tries), deadline, &mut out).await
+                            && self.pause(self.backoff(tries), limits, &mut out).await
                         {
                             continue;
                         }
                         break 'hops;
                     }
-                    None => {
-                        out.error = Some(budget_reached("while waiting for the answer", None));
+                    Err(cut) => {
+                        out.error = Some(cut.outcome("while waiting for the answer", None));
                         break 'hops;
                     }
                 };
@@ -707,7 +770,7 @@ impl Fetcher {
                         Some(w) => w,
                         None => self.backoff(tries),
                     };
-                    if !self.pause(wait, deadline, &mut out).await {
+                    if !self.pause(wait, limits, &mut out).await {
                         break 'hops;
                     }
                     continue;
@@ -759,12 +822,15 @@ impl Fetcher {
                 let mut buf: Vec<u8> =
                     Vec::with_capacity(declared.unwrap_or(16 * 1024).min(cap) as usize);
                 loop {
-                    let Some(next) = before(deadline, resp.chunk()).await else {
-                        out.error = Some(budget_reached(
-                            &format!("while reading the body ({} bytes in)", out.bytes),
-                            None,
-                        ));
-                        break 'hops;
+                    let next = match limits.run(resp.chunk()).await {
+                        Ok(next) => next,
+                        Err(cut) => {
+                            out.error = Some(cut.outcome(
+                                &format!("while reading the body ({} bytes in)", out.bytes),
+                                None,
+                            ));
+                            break 'hops;
+                        }
                     };
                     match next {
                         Ok(Some(chunk)) => {
@@ -813,7 +879,7 @@ impl Fetcher {
                         && matches!(kind, ErrorKind::Body | ErrorKind::Timeout)
                     {
                         out.bytes = 0;
-                        if self.pause(self.backoff(tries), deadline, &mut out).await {
+                        if self.pause(self.backoff(tries), limits, &mut out).await {
                             continue;
                         }
                     }

@@ -411,6 +411,7 @@ struct SiteRun<'a> {
     budgets: &'a HostBudgets,
     /// The end of the site's time budget.
     deadline: Instant,
+    stop: &'a (dyn Fn() -> bool + Sync),
     robots: Robots,
     scope: Scope,
     out: SiteCrawl,
@@ -423,7 +424,8 @@ struct SiteRun<'a> {
 }
 
 /// Crawls one site. `previous` holds validators of an earlier crawl (conditional requests);
-/// `stop` is polled before every request.
+/// `stop` is polled before every request and while one is under way (every
+/// [`crate::fetch::STOP_POLL`]): a stop ends the site within that, however slow the server.
 pub async fn crawl_site(
     fetcher: &Fetcher,
     budgets: &HostBudgets,
@@ -447,6 +449,7 @@ pub async fn crawl_site(
         deadline: started
             .checked_add(cfg.time_budget)
             .unwrap_or(started + Duration::from_secs(100 * 365 * 86_400)),
+        stop,
         robots: Robots::AllowAll,
         scope,
         out: SiteCrawl::default(),
@@ -469,6 +472,9 @@ pub async fn crawl_site(
             break;
         }
         let f = run.fetch_robots(&cand).await;
+        if run.stopped() {
+            return run.out;
+        }
         match (&f.error, f.status) {
             (Some((kind, msg)), None) if kind.is_network() => {
                 // The URL as given explains best why the site is unreachable.
@@ -508,12 +514,14 @@ pub async fn crawl_site(
             return run.out;
         }
         robots_tries += 1;
-        tokio::time::sleep(cfg.robots_retry_delay).await;
-        if stop() {
-            run.out.interrupted = true;
+        run.sleep(cfg.robots_retry_delay).await;
+        if run.stopped() {
             return run.out;
         }
         run.fetch_robots(&origin).await;
+        if run.stopped() {
+            return run.out;
+        }
     }
     if let Some(d) = run.robots.crawl_delay() {
         budgets.for_url(&origin).at_least(d).await;
@@ -533,10 +541,14 @@ pub async fn crawl_site(
                     validators: run.validators(&seed),
                     in_scope: &|_| true,
                     deadline: Some(run.deadline),
+                    stop: Some(stop),
                 },
                 budgets,
             )
             .await;
+        if run.stopped() {
+            return run.out;
+        }
         let moved = (!run.scope.contains(&f.final_url))
             .then(|| Scope::of(&f.final_url))
             .flatten();
@@ -591,6 +603,7 @@ pub async fn crawl_site(
                     validators: run.validators(&next.url),
                     in_scope: &in_scope,
                     deadline: Some(run.deadline),
+                    stop: Some(stop),
                 },
                 budgets,
             )
@@ -607,6 +620,15 @@ pub async fn crawl_site(
             continue;
         }
         run.record_page(f, next.depth, next.source);
+    }
+    // A fetch abandoned for a stop leaves the site incomplete, even when it was the last one.
+    if run
+        .out
+        .attempts
+        .iter()
+        .any(|a| matches!(a.fetched.error, Some((ErrorKind::Stopped, _))))
+    {
+        run.out.interrupted = true;
     }
     if run.out.pages_ok == 0 && run.out.failure.is_none() && !run.out.interrupted {
         let first_err = run
@@ -634,6 +656,22 @@ pub async fn crawl_site(
 impl<'a> SiteRun<'a> {
     fn validators(&self, url: &Url) -> Option<&'a Validators> {
         self.previous.and_then(|p| p.get(url.as_str()))
+    }
+
+    /// Whether a stop was asked (and, if so, the result marked incomplete).
+    fn stopped(&mut self) -> bool {
+        if (self.stop)() {
+            self.out.interrupted = true;
+        }
+        self.out.interrupted
+    }
+
+    /// Waits, for at most `d`, and less if a stop is asked.
+    async fn sleep(&self, d: Duration) {
+        let until = Instant::now().checked_add(d).unwrap_or(self.deadline);
+        while Instant::now() < until && !(self.stop)() {
+            tokio::time::sleep_until(until.min(Instant::now() + crate::fetch::STOP_POLL)).await;
+        }
     }
 
     /// Whether the site's time budget is spent (and, if so, the site marked cut short).
@@ -670,6 +708,7 @@ impl<'a> SiteRun<'a> {
                     validators: None,
                     in_scope: &in_scope,
                     deadline: Some(self.deadline),
+                    stop: Some(self.stop),
                 },
                 self.budgets,
             )
@@ -733,6 +772,7 @@ impl<'a> SiteRun<'a> {
                         validators: None,
                         in_scope: &in_scope,
                         deadline: Some(self.deadline),
+                        stop: Some(self.stop),
                     },
                     self.budgets,
                 )

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,6 +122,48 @@ fn a_trickling_robots_txt_fails_the_site_within_its_budget() {
         "no page without robots.txt: {:?}",
         web.paths()
     );
+}
+
+#[test]
+fn a_stop_ends_a_site_at_once_however_slow_the_server() {
+    let web = Web::start(Arc::new(|path, _| match path {
+        "/robots.txt" | "/sitemap.xml" => status(404),
+        "/" => html(&page("Home", &[("/slow.html", "Slow")])),
+        _ => trickle(1000, Duration::from_millis(300)),
+    }));
+    let stop = AtomicBool::new(false);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fetcher = Fetcher::new(patient_fetch_cfg()).unwrap();
+    let budgets = HostBudgets::new(1000.0, 1);
+    let (c, ended, asked) = std::thread::scope(|s| {
+        // The stop comes while the slow page trickles in (a SIGTERM, a lost lease).
+        let asked = s.spawn(|| {
+            while !web.paths().contains(&"/slow.html".to_string()) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            stop.store(true, Ordering::SeqCst);
+            Instant::now()
+        });
+        let c = rt.block_on(crawl_site(
+            &fetcher,
+            &budgets,
+            &site_cfg(),
+            &Url::parse(&web.url("/")).unwrap(),
+            None,
+            &|| stop.load(Ordering::SeqCst),
+        ));
+        (c, Instant::now(), asked.join().unwrap())
+    });
+    let after = ended - asked;
+    println!("stopped {after:?} after the stop was asked");
+    // Without the poll: four 2 s timeouts and the backoff between them.
+    assert!(after < Duration::from_secs(1), "{after:?}");
+    assert!(c.interrupted);
+    assert_eq!(kind_of(row(&c, "/slow.html")), Some("stopped"));
 }
 
 /// A robots.txt of `total` bytes: a rule, filler comments, and after 1 MB a rule that must not
