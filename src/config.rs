@@ -204,6 +204,9 @@ pub struct CrawlSection {
     pub max_sitemaps: u32,
     pub part_rows: usize,
     pub allow_private_networks: bool,
+    /// Forward proxy for every crawl request (`http://host:port`); empty: direct connections.
+    /// `HTTP_PROXY` and the like in the environment are never used on their own.
+    pub proxy: String,
 }
 
 impl Default for CrawlSection {
@@ -230,6 +233,7 @@ impl Default for CrawlSection {
             max_sitemaps: 4,
             part_rows: 2000,
             allow_private_networks: false,
+            proxy: String::new(),
         }
     }
 }

@@ -18,7 +18,10 @@ pub mod site;
 pub mod sitemap;
 pub mod urls;
 
-pub use fetch::{BodyPolicy, ErrorKind, FetchConfig, Fetched, Fetcher, Validators};
+pub use fetch::{
+    parse_proxy, BodyPolicy, ErrorKind, FetchConfig, Fetched, Fetcher, FetcherError, Request,
+    Validators,
+};
 pub use politeness::{HostBudget, HostBudgets};
 pub use site::{crawl_site, site_key, Attempt, Kind, SiteConfig, SiteCrawl, Source};
 pub use urls::{canonicalize, parse_website, registrable_domain, UrlError};

@@ -1,7 +1,9 @@
 //! Per-host politeness: one request at a time per host, spaced by the host's interval.
 //!
 //! A [`HostBudget`] belongs to a *site key* (the registrable domain: `www.acme.fr`, `acme.fr`,
-//! http and https share one budget). Holding its [`Permit`] is the right to one request; the
+//! http and https share one budget). Each request is paced by the budget of the URL it actually
+//! goes to ([`HostBudgets::for_url`]), redirect hops included, so a host's pace holds whichever
+//! site's crawl reaches it (a lead whose site redirects to another lead's). Holding its [`Permit`] is the right to one request; the
 //! permit is released when the response has been read. With a burst of 1 the next request
 //! starts at least one interval after the previous response *ended*, so the server never sees
 //! two requests closer than the interval, however late the previous one reached it. With a
@@ -123,6 +125,14 @@ impl HostBudgets {
         m.entry(key.to_string())
             .or_insert_with(|| Arc::new(HostBudget::new(self.interval, self.burst)))
             .clone()
+    }
+
+    /// The budget of the host `url` goes to: its site key ([`crate::site::site_key`]).
+    pub fn for_url(&self, url: &url::Url) -> Arc<HostBudget> {
+        match crate::site::site_key(url) {
+            Some(k) => self.get(&k),
+            None => self.get(url.host_str().unwrap_or_default()),
+        }
     }
 
     pub fn default_interval(&self) -> Duration {

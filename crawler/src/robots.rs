@@ -1,6 +1,7 @@
 //! robots.txt under RFC 9309: fetched once per site, obeyed for every URL.
 //!
-//! - 2xx: the rules apply (parsed from at most [`MAX_ROBOTS_BYTES`]).
+//! - 2xx: the rules apply, parsed from the first [`MAX_ROBOTS_BYTES`] (a longer file is read
+//!   that far and the rest ignored, as Google does; never a failure).
 //! - 4xx: "unavailable": everything is allowed.
 //! - 5xx, timeout, connection error: "unreachable": nothing is allowed for now; the caller
 //!   retries later.
@@ -36,8 +37,18 @@ pub enum Robots {
 impl Robots {
     /// Builds the policy from a successful (2xx) body. `agent` is our product token
     /// (`leadcrawl`), matched case-insensitively against `User-agent` lines.
+    /// A body of [`MAX_ROBOTS_BYTES`] or more is read up to that size, its last (possibly cut)
+    /// line dropped: a rule cut in half could allow or forbid more than the site meant.
     pub fn from_body(bytes: &[u8], agent: &str) -> Robots {
-        let cut = &bytes[..bytes.len().min(MAX_ROBOTS_BYTES)];
+        let cut = if bytes.len() >= MAX_ROBOTS_BYTES {
+            let head = &bytes[..MAX_ROBOTS_BYTES];
+            match head.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+                Some(end) => &head[..=end],
+                None => head,
+            }
+        } else {
+            bytes
+        };
         let body = clip_long_lines(&String::from_utf8_lossy(cut));
         let (crawl_delay, sitemaps) = scan_extensions(&body, agent);
         Robots::Rules {
@@ -210,6 +221,22 @@ mod tests {
             "rules after the long line still apply"
         );
         assert!(r.allowed("leadcrawl", &u("http://a.com/z")));
+    }
+
+    #[test]
+    fn only_the_first_500_kib_count_and_a_cut_rule_is_dropped() {
+        let mut body = "User-agent: *\nDisallow: /early/\n".to_string();
+        while body.len() < MAX_ROBOTS_BYTES - 10 {
+            body.push_str("# filler filler filler filler\n");
+        }
+        body.push_str("Disallow: /abcdefghijklmnopqrstuvwxyz\nDisallow: /late/\n");
+        let r = Robots::from_body(body.as_bytes(), "leadcrawl");
+        assert!(!r.allowed("leadcrawl", &u("http://a.com/early/x")));
+        assert!(
+            r.allowed("leadcrawl", &u("http://a.com/abc")),
+            "the rule cut at 500 KiB is not read as `Disallow: /abc`"
+        );
+        assert!(r.allowed("leadcrawl", &u("http://a.com/late/x")));
     }
 
     #[test]

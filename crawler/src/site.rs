@@ -8,20 +8,22 @@
 //! 4. Fetch pages best-first: pages that describe a company (about, products, customers,
 //!    pricing, careers, contact, legal; English and French) before the rest, up to
 //!    `max_pages` and `max_depth`, never the same URL twice, never a disallowed one, skipping
-//!    calendar-style traps; stop early on the site's time budget or after `breaker_threshold`
-//!    consecutive failures.
+//!    calendar-style traps; stop early after `breaker_threshold` consecutive failures.
+//!
+//! The site's time budget bounds all of it: robots.txt and its retries, sitemaps, pages, their
+//! retries and backoff waits, a body trickling in. A fetch under way when it runs out is
+//! abandoned (`time_budget`), and the site ends `cut_short` at once.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use url::Url;
 
-use crate::fetch::{BodyPolicy, ErrorKind, Fetched, Fetcher, Validators};
-use crate::politeness::{HostBudget, HostBudgets};
-use crate::robots::Robots;
+use crate::fetch::{BodyPolicy, ErrorKind, Fetched, Fetcher, Request, Validators};
+use crate::politeness::HostBudgets;
+use crate::robots::{Robots, MAX_ROBOTS_BYTES};
 use crate::sitemap;
 use crate::urls::{canonicalize, registrable_domain};
 
@@ -32,6 +34,7 @@ pub struct SiteConfig {
     pub agent_token: String,
     pub max_pages: u32,
     pub max_depth: u32,
+    /// Wall time for the whole site, every request, retry and wait included.
     pub time_budget: Duration,
     /// Consecutive failed pages after which the site is abandoned.
     pub breaker_threshold: u32,
@@ -405,7 +408,10 @@ fn origin_candidates(start: &Url) -> Vec<Url> {
 struct SiteRun<'a> {
     fetcher: &'a Fetcher,
     cfg: &'a SiteConfig,
-    budget: Arc<HostBudget>,
+    budgets: &'a HostBudgets,
+    /// The end of the site's time budget.
+    deadline: Instant,
+    stop: &'a (dyn Fn() -> bool + Sync),
     robots: Robots,
     scope: Scope,
     out: SiteCrawl,
@@ -418,7 +424,8 @@ struct SiteRun<'a> {
 }
 
 /// Crawls one site. `previous` holds validators of an earlier crawl (conditional requests);
-/// `stop` is polled before every request.
+/// `stop` is polled before every request and while one is under way (every
+/// [`crate::fetch::STOP_POLL`]): a stop ends the site within that, however slow the server.
 pub async fn crawl_site(
     fetcher: &Fetcher,
     budgets: &HostBudgets,
@@ -434,11 +441,15 @@ pub async fn crawl_site(
             ..Default::default()
         };
     };
-    let key = site_key(start).unwrap_or_default();
     let mut run = SiteRun {
         fetcher,
         cfg,
-        budget: budgets.get(&key),
+        budgets,
+        // A budget too large to add up is no budget (the config's ranges should prevent it).
+        deadline: started
+            .checked_add(cfg.time_budget)
+            .unwrap_or(started + Duration::from_secs(100 * 365 * 86_400)),
+        stop,
         robots: Robots::AllowAll,
         scope,
         out: SiteCrawl::default(),
@@ -457,7 +468,13 @@ pub async fn crawl_site(
             run.out.interrupted = true;
             return run.out;
         }
+        if run.out_of_time() {
+            break;
+        }
         let f = run.fetch_robots(&cand).await;
+        if run.stopped() {
+            return run.out;
+        }
         match (&f.error, f.status) {
             (Some((kind, msg)), None) if kind.is_network() => {
                 // The URL as given explains best why the site is unreachable.
@@ -484,52 +501,68 @@ pub async fn crawl_site(
     };
     let mut robots_tries = 0;
     while let Robots::Unreachable(why) = &run.robots {
-        if robots_tries >= cfg.robots_retries {
+        let no_time = Instant::now()
+            .checked_add(cfg.robots_retry_delay)
+            .is_none_or(|t| t >= run.deadline);
+        if robots_tries >= cfg.robots_retries || no_time {
             run.out.failure = Some(format!(
                 "robots.txt unavailable ({why}); nothing fetched, retry later"
             ));
+            if no_time && robots_tries < cfg.robots_retries {
+                run.out.cut_short = Some("time_budget");
+            }
             return run.out;
         }
         robots_tries += 1;
-        tokio::time::sleep(cfg.robots_retry_delay).await;
-        if stop() {
-            run.out.interrupted = true;
+        run.sleep(cfg.robots_retry_delay).await;
+        if run.stopped() {
             return run.out;
         }
         run.fetch_robots(&origin).await;
+        if run.stopped() {
+            return run.out;
+        }
     }
     if let Some(d) = run.robots.crawl_delay() {
-        run.budget.at_least(d).await;
+        budgets.for_url(&origin).at_least(d).await;
     }
     // 2. the start page, where one move to another domain is allowed
     let seed = canonicalize(&origin);
     run.seen.insert(dedupe_key(&seed));
-    if run.robots.allowed(&cfg.agent_token, &seed) {
+    if run.out_of_time() {
+        // Nothing left for the start page: robots.txt took the whole budget.
+    } else if run.robots.allowed(&cfg.agent_token, &seed) {
         let f = run
             .fetcher
             .fetch(
-                &seed,
-                &run.budget,
-                BodyPolicy::Html,
-                run.validators(&seed),
-                &|_| true,
+                Request {
+                    url: &seed,
+                    policy: BodyPolicy::Html,
+                    validators: run.validators(&seed),
+                    in_scope: &|_| true,
+                    deadline: Some(run.deadline),
+                    stop: Some(stop),
+                },
+                budgets,
             )
             .await;
+        if run.stopped() {
+            return run.out;
+        }
         let moved = (!run.scope.contains(&f.final_url))
             .then(|| Scope::of(&f.final_url))
             .flatten();
         if let Some(new_scope) = moved {
             run.out.moved_to = Some(new_scope.domain.clone());
             run.scope = new_scope;
-            if let Some(k) = site_key(&f.final_url) {
-                run.budget = budgets.get(&k);
-            }
             origin = f.final_url.clone();
             run.seen.insert(dedupe_key(&f.final_url));
             run.record_page(f, 0, Source::Seed);
-            run.fetch_robots(&origin).await;
-            if let Some(d) = run.robots.crawl_delay() {
-                run.budget.at_least(d).await;
+            if !run.out_of_time() {
+                run.fetch_robots(&origin).await;
+                if let Some(d) = run.robots.crawl_delay() {
+                    budgets.for_url(&origin).at_least(d).await;
+                }
             }
         } else {
             run.record_page(f, 0, Source::Seed);
@@ -548,8 +581,7 @@ pub async fn crawl_site(
         if run.pages_attempted() >= cfg.max_pages {
             break;
         }
-        if started.elapsed() > cfg.time_budget {
-            run.out.cut_short = Some("time_budget");
+        if run.out_of_time() {
             break;
         }
         if run.consecutive_failures >= cfg.breaker_threshold {
@@ -565,11 +597,15 @@ pub async fn crawl_site(
         let f = run
             .fetcher
             .fetch(
-                &next.url,
-                &run.budget,
-                BodyPolicy::Html,
-                run.validators(&next.url),
-                &in_scope,
+                Request {
+                    url: &next.url,
+                    policy: BodyPolicy::Html,
+                    validators: run.validators(&next.url),
+                    in_scope: &in_scope,
+                    deadline: Some(run.deadline),
+                    stop: Some(stop),
+                },
+                budgets,
             )
             .await;
         if f.final_url != next.url && !run.seen.insert(dedupe_key(&f.final_url)) && f.ok() {
@@ -584,6 +620,15 @@ pub async fn crawl_site(
             continue;
         }
         run.record_page(f, next.depth, next.source);
+    }
+    // A fetch abandoned for a stop leaves the site incomplete, even when it was the last one.
+    if run
+        .out
+        .attempts
+        .iter()
+        .any(|a| matches!(a.fetched.error, Some((ErrorKind::Stopped, _))))
+    {
+        run.out.interrupted = true;
     }
     if run.out.pages_ok == 0 && run.out.failure.is_none() && !run.out.interrupted {
         let first_err = run
@@ -613,6 +658,31 @@ impl<'a> SiteRun<'a> {
         self.previous.and_then(|p| p.get(url.as_str()))
     }
 
+    /// Whether a stop was asked (and, if so, the result marked incomplete).
+    fn stopped(&mut self) -> bool {
+        if (self.stop)() {
+            self.out.interrupted = true;
+        }
+        self.out.interrupted
+    }
+
+    /// Waits, for at most `d`, and less if a stop is asked.
+    async fn sleep(&self, d: Duration) {
+        let until = Instant::now().checked_add(d).unwrap_or(self.deadline);
+        while Instant::now() < until && !(self.stop)() {
+            tokio::time::sleep_until(until.min(Instant::now() + crate::fetch::STOP_POLL)).await;
+        }
+    }
+
+    /// Whether the site's time budget is spent (and, if so, the site marked cut short).
+    fn out_of_time(&mut self) -> bool {
+        let out = Instant::now() >= self.deadline;
+        if out {
+            self.out.cut_short = Some("time_budget");
+        }
+        out
+    }
+
     fn pages_attempted(&self) -> u32 {
         self.out
             .attempts
@@ -630,13 +700,28 @@ impl<'a> SiteRun<'a> {
         let in_scope = move |u: &Url| scope.as_ref().is_some_and(|s| s.contains(u));
         let f = self
             .fetcher
-            .fetch(&url, &self.budget, BodyPolicy::Any, None, &in_scope)
+            .fetch(
+                Request {
+                    url: &url,
+                    // A huge robots.txt is read up to the limit parsers read, not refused.
+                    policy: BodyPolicy::Prefix(MAX_ROBOTS_BYTES as u64),
+                    validators: None,
+                    in_scope: &in_scope,
+                    deadline: Some(self.deadline),
+                    stop: Some(self.stop),
+                },
+                self.budgets,
+            )
             .await;
         self.robots = match (&f.error, f.status, &f.body) {
             (None, Some(s), Some(body)) if (200..300).contains(&s) => {
                 Robots::from_body(body, &self.cfg.agent_token)
             }
             (_, Some(s), _) if (400..500).contains(&s) => Robots::AllowAll,
+            // An error after a 2xx status (a body cut short) says more than the status.
+            (Some((k, m)), _, _) if *k != ErrorKind::Http => {
+                Robots::Unreachable(format!("{}: {m}", k.as_str()))
+            }
             (_, Some(s), _) => Robots::Unreachable(format!("HTTP {s}")),
             (Some((k, m)), None, _) => Robots::Unreachable(format!("{}: {m}", k.as_str())),
             (None, None, _) => Robots::Unreachable("no answer".into()),
@@ -672,12 +757,25 @@ impl<'a> SiteRun<'a> {
             if fetched >= self.cfg.max_sitemaps || stop() || !done.insert(sm.clone()) {
                 continue;
             }
+            if self.out_of_time() {
+                break;
+            }
             fetched += 1;
             let scope = self.scope.clone();
             let in_scope = move |u: &Url| scope.contains(u);
             let f = self
                 .fetcher
-                .fetch(&sm, &self.budget, BodyPolicy::Any, None, &in_scope)
+                .fetch(
+                    Request {
+                        url: &sm,
+                        policy: BodyPolicy::Any,
+                        validators: None,
+                        in_scope: &in_scope,
+                        deadline: Some(self.deadline),
+                        stop: Some(self.stop),
+                    },
+                    self.budgets,
+                )
                 .await;
             if let (true, Some(body)) = (f.ok(), &f.body) {
                 let parsed = sitemap::parse(body);

@@ -86,7 +86,10 @@ pub(super) struct Engine {
 impl Engine {
     pub(super) fn new(c: &CrawlSection) -> anyhow::Result<Engine> {
         Ok(Engine {
-            fetcher: Arc::new(Fetcher::new(fetch_config(c))?),
+            fetcher: Arc::new(Fetcher::with_proxy(
+                fetch_config(c),
+                crawler::parse_proxy(&c.proxy).context("crawl.proxy")?,
+            )?),
             budgets: Arc::new(HostBudgets::new(c.requests_per_second, c.burst)),
             site_cfg: Arc::new(site_config(c)),
             runtime: tokio::runtime::Builder::new_multi_thread()

@@ -3,7 +3,6 @@
 
 mod common;
 mod config;
-mod crawl;
 mod crawl_stage;
 mod demo;
 mod distributed;
@@ -12,9 +11,10 @@ mod extract;
 mod ingest;
 mod readback;
 mod registry;
-mod registry_match;
 mod resume;
-mod robots_corpus;
 mod state_store;
 mod stop;
+// The crawler's test server, shared with the crawler crate's own tests (which use all of it).
+#[allow(dead_code)]
+#[path = "../../crawler/tests/it/web.rs"]
 mod web;

@@ -32,7 +32,7 @@ pub fn site_cfg() -> SiteConfig {
     }
 }
 
-fn crawl_with(start: &str, fc: FetchConfig, sc: SiteConfig, rps: f64) -> SiteCrawl {
+pub fn crawl_with(start: &str, fc: FetchConfig, sc: SiteConfig, rps: f64) -> SiteCrawl {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,7 +53,7 @@ fn crawl(web: &Web) -> SiteCrawl {
     crawl_with(&web.url("/"), fetch_cfg(), site_cfg(), 1000.0)
 }
 
-fn row<'a>(c: &'a SiteCrawl, path: &str) -> &'a Attempt {
+pub fn row<'a>(c: &'a SiteCrawl, path: &str) -> &'a Attempt {
     c.attempts
         .iter()
         .find(|a| {
@@ -70,7 +70,7 @@ fn row<'a>(c: &'a SiteCrawl, path: &str) -> &'a Attempt {
         })
 }
 
-fn kind_of(a: &Attempt) -> Option<&'static str> {
+pub fn kind_of(a: &Attempt) -> Option<&'static str> {
     a.fetched.error.as_ref().map(|(k, _)| k.as_str())
 }
 

@@ -1,6 +1,7 @@
 //! A real HTTP/1.1 server for tests, one per loopback address, that logs every request (time,
 //! path, head) and answers through a handler that can misbehave: delays, resets, hangs,
-//! endless bodies, gzip bombs.
+//! endless or chunked bodies, bodies trickling a byte at a time, gzip bombs, bytes that are not
+//! HTTP. The crawler's tests and the root package's tests share it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,13 +31,23 @@ pub enum Reply {
     Delay(Duration, Box<Reply>),
     /// Close the connection without a response.
     Reset,
-    /// Headers, then `count` copies of `chunk` (no Content-Length unless given in headers).
+    /// Headers, then `count` copies of `chunk` (no Content-Length unless given in headers;
+    /// each copy a chunk of the chunked encoding when the headers say
+    /// `Transfer-Encoding: chunked`).
     Stream {
         status: u16,
         headers: Vec<(String, String)>,
         chunk: Vec<u8>,
         count: usize,
     },
+    /// Headers (with the Content-Length of the whole body), then the body one byte per `every`.
+    Trickle {
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        every: Duration,
+    },
+    /// These bytes as they are, then close: not necessarily HTTP.
+    Raw(Vec<u8>),
 }
 
 pub fn html(body: &str) -> Reply {
@@ -208,9 +219,42 @@ async fn serve(
                 }
                 h.push_str("\r\n");
                 s.write_all(h.as_bytes()).await?;
+                let chunked = h
+                    .to_ascii_lowercase()
+                    .contains("transfer-encoding: chunked");
                 for _ in 0..count {
-                    s.write_all(&chunk).await?;
+                    if chunked {
+                        s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                            .await?;
+                        s.write_all(&chunk).await?;
+                        s.write_all(b"\r\n").await?;
+                    } else {
+                        s.write_all(&chunk).await?;
+                    }
                 }
+                if chunked {
+                    s.write_all(b"0\r\n\r\n").await?;
+                }
+                return Ok(());
+            }
+            Reply::Trickle {
+                headers,
+                body,
+                every,
+            } => {
+                let mut h = format!("HTTP/1.1 200 X\r\nContent-Length: {}\r\n", body.len());
+                for (k, v) in headers {
+                    h.push_str(&format!("{k}: {v}\r\n"));
+                }
+                h.push_str("\r\n");
+                s.write_all(h.as_bytes()).await?;
+                for b in body {
+                    tokio::time::sleep(every).await;
+                    s.write_all(&[b]).await?;
+                }
+            }
+            Reply::Raw(bytes) => {
+                s.write_all(&bytes).await?;
                 return Ok(());
             }
             Reply::Delay(..) => unreachable!(),

@@ -12,7 +12,7 @@ use enrich::registry::matching::{self, Candidate, Decision, MatchConfig, NameInd
 const SHORT_LIST: usize = 20;
 
 fn data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
 }
 
 /// One candidate per CIK, with every distinct title the ticker file gives it.

@@ -9,7 +9,7 @@ use crawler::robots::Robots;
 use url::Url;
 
 fn shared_robots() -> PathBuf {
-    let p = crate::common::repo().join("../shared/data/robots");
+    let p = crate::repo().join("../shared/data/robots");
     assert!(
         p.is_dir(),
         "{} is missing: the robots corpus lives in the shared data folder beside the repo",
