@@ -208,7 +208,7 @@ pub const PAGES: TableDef = TableDef {
         col("bytes", u64t, false, "Body bytes received (after decompression)."),
         col("etag", utf8, true, "ETag header (for conditional re-crawls)."),
         col("last_modified", utf8, true, "Last-Modified header (for conditional re-crawls)."),
-        col("error_kind", dict_utf8, true, "Null on success; else `dns`, `connect`, `timeout`, `forbidden_address`, `http_status`, `too_large`, `too_many_redirects`, `redirect_loop`, `off_site_redirect`, `content_type`, `body`, `invalid_url`."),
+        col("error_kind", dict_utf8, true, "Null on success; else `dns`, `connect`, `timeout`, `protocol` (a malformed answer), `time_budget` (the site's `site_time_budget_secs` ran out), `stopped` (a stop cut the request), `forbidden_address`, `http_status`, `too_large`, `too_many_redirects`, `redirect_loop`, `off_site_redirect`, `content_type`, `body`, `invalid_url`."),
         col("error", utf8, true, "Human-readable error."),
         col("attempts", u32t, false, "Requests made for this URL (retries included, redirects not)."),
         col("html", binary, true, "Raw body bytes as received (decompressed, not decoded) for HTML pages, robots.txt and sitemaps that were read successfully; null otherwise."),
