@@ -264,8 +264,11 @@ impl LeadReader {
             source,
         };
         let mut file = File::open(path).map_err(io)?;
-        std::io::copy(&mut (&mut file).take(decoding.bom_len as u64), &mut std::io::sink())
-            .map_err(io)?;
+        std::io::copy(
+            &mut (&mut file).take(decoding.bom_len as u64),
+            &mut std::io::sink(),
+        )
+        .map_err(io)?;
         let text: Box<dyn BufRead> = if decoding.passthrough {
             Box::new(BufReader::with_capacity(1 << 16, file))
         } else {
@@ -417,25 +420,20 @@ impl LeadReader {
 /// column mapping. Unnamed columns (trailing delimiters) are left alone.
 fn check_duplicate_columns(path: &Path, headers: &[String]) -> Result<(), InputError> {
     let key = |h: &str| h.trim().to_lowercase().replace(['_', '-'], " ");
+    let keys: Vec<String> = headers.iter().map(|h| key(h)).collect();
     let mut dups: Vec<String> = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        let k = key(h);
-        if k.is_empty() {
+    for (i, k) in keys.iter().enumerate() {
+        // Each name once, where it first appears, with every column that repeats it.
+        if k.is_empty() || keys[..i].contains(k) || !keys[i + 1..].contains(k) {
             continue;
         }
-        let first = headers.iter().position(|o| key(o) == k).unwrap_or(i);
-        if first != i {
-            let same: Vec<String> = headers
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| key(o) == k)
-                .map(|(j, o)| format!("{o:?} (column {})", j + 1))
-                .collect();
-            let entry = same.join(" = ");
-            if !dups.contains(&entry) {
-                dups.push(entry);
-            }
-        }
+        let same: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| *o == k)
+            .map(|(j, _)| format!("{:?} (column {})", headers[j], j + 1))
+            .collect();
+        dups.push(same.join(" = "));
     }
     if dups.is_empty() {
         Ok(())
@@ -866,9 +864,9 @@ impl<R: BufRead> CsvRecords<R> {
     fn looks_like_row(&self, text: &str) -> bool {
         !text.contains('"')
             && !text.trim().is_empty()
-            && self.width.is_some_and(|w| {
-                text.bytes().filter(|&b| b == self.delimiter).count() + 1 == w
-            })
+            && self
+                .width
+                .is_some_and(|w| text.bytes().filter(|&b| b == self.delimiter).count() + 1 == w)
     }
 
     /// The next non-blank record.
@@ -920,9 +918,7 @@ impl<R: BufRead> CsvRecords<R> {
                                         list_lines(&row_like)
                                     ))
                                 } else if held.len() >= MAX_QUOTED_LINES {
-                                    Some(format!(
-                                        "is still open {MAX_QUOTED_LINES} lines later"
-                                    ))
+                                    Some(format!("is still open {MAX_QUOTED_LINES} lines later"))
                                 } else if cut.current.len() - kept.1 > MAX_QUOTED_BYTES {
                                     Some(format!(
                                         "holds more than {} KiB of text by line {}",
@@ -1000,8 +996,15 @@ impl ParquetRows {
                 .iter()
                 .zip(batch.schema().fields())
                 .map(|(c, f)| {
+                    if let Some(text) = whole_floats_as_integers(c) {
+                        return Ok(text);
+                    }
                     let text = arrow::compute::cast(c, &DataType::Utf8).map_err(|e| {
-                        format!("column {:?} ({}) cannot be read as text: {e}", f.name(), f.data_type())
+                        format!(
+                            "column {:?} ({}) cannot be read as text: {e}",
+                            f.name(),
+                            f.data_type()
+                        )
                     })?;
                     text.as_any()
                         .downcast_ref::<StringArray>()
@@ -1031,6 +1034,38 @@ impl ParquetRows {
             fields,
         })))
     }
+}
+
+/// pandas stores an integer column with a missing value as floats, so a CIK or SIREN arrives
+/// as `320193.0`; a whole number is written as one. Other columns: `None` (cast as they are).
+fn whole_floats_as_integers(column: &arrow::array::ArrayRef) -> Option<StringArray> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Float32Type, Float64Type};
+    let values: Vec<Option<f64>> = match column.data_type() {
+        DataType::Float64 => column.as_primitive::<Float64Type>().iter().collect(),
+        DataType::Float32 => column
+            .as_primitive::<Float32Type>()
+            .iter()
+            .map(|v| v.map(f64::from))
+            .collect(),
+        _ => return None,
+    };
+    // Beyond 2^53 a float no longer holds every integer: its digits would be invented.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    Some(
+        values
+            .into_iter()
+            .map(|v| {
+                v.map(|x| {
+                    if x.fract() == 0.0 && x.abs() < EXACT {
+                        format!("{}", x as i64)
+                    } else {
+                        x.to_string()
+                    }
+                })
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -1199,7 +1234,10 @@ mod tests {
         );
         assert_eq!(m.fields, vec!["Acme Five,five.com,stray quote"]);
         assert_eq!(recs[4], row(6, 6, &["Co 6", "co6.com", ""]));
-        assert_eq!(recs[7], row(9, 9, &["Nine \"Ltd\"", "nine.com", "closes it"]));
+        assert_eq!(
+            recs[7],
+            row(9, 9, &["Nine \"Ltd\"", "nine.com", "closes it"])
+        );
         assert_eq!(recs[18], row(20, 20, &["Co 20", "co20.com", ""]));
     }
 
@@ -1224,7 +1262,10 @@ mod tests {
     #[test]
     fn a_long_note_that_reads_as_prose_is_one_field() {
         let note: Vec<String> = (0..50).map(|i| format!("note line {i}")).collect();
-        let text = format!("name,website,notes\nA,a.com,\"{}\"\nB,b.com,\n", note.join("\n"));
+        let text = format!(
+            "name,website,notes\nA,a.com,\"{}\"\nB,b.com,\n",
+            note.join("\n")
+        );
         let (_, recs, _) = records(&text, b',');
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0], row(2, 51, &["A", "a.com", &note.join("\n")]));
@@ -1235,7 +1276,11 @@ mod tests {
         let Record::Malformed(m) = &recs[0] else {
             panic!("{:?}", recs[0]);
         };
-        assert!(m.reason.contains("is still open 200 lines later"), "{}", m.reason);
+        assert!(
+            m.reason.contains("is still open 200 lines later"),
+            "{}",
+            m.reason
+        );
     }
 
     #[test]

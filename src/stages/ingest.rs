@@ -333,9 +333,8 @@ impl<'a> Normaliser<'a> {
         cols: &'a Columns,
         cfg: &crate::config::IngestSection,
     ) -> Normaliser<'a> {
-        let lower = |xs: &[String]| -> Vec<String> {
-            xs.iter().map(|s| s.trim().to_lowercase()).collect()
-        };
+        let lower =
+            |xs: &[String]| -> Vec<String> { xs.iter().map(|s| s.trim().to_lowercase()).collect() };
         Normaliser {
             headers: headers.to_vec(),
             cols,
@@ -503,7 +502,9 @@ impl<'a> Normaliser<'a> {
 pub fn website(raw: &str) -> Result<url::Url, String> {
     let s = raw.trim();
     if s.to_ascii_lowercase().starts_with("mailto:") {
-        return Err(format!("{s:?} is an e-mail address (mailto:), not a website"));
+        return Err(format!(
+            "{s:?} is an e-mail address (mailto:), not a website"
+        ));
     }
     let several = || {
         let sites: Vec<&str> = s
@@ -549,7 +550,8 @@ pub fn website(raw: &str) -> Result<url::Url, String> {
     }
     match url.host() {
         Some(url::Host::Domain(host)) => {
-            let label_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+            let label_char =
+                |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
             if !host.chars().all(label_char) {
                 return Err(several().unwrap_or_else(|| format!("{host:?} is not a domain name")));
             }
