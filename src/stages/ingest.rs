@@ -4,6 +4,8 @@
 //! trimmed names, canonical website and registrable domain, ISO country, identifiers checked
 //! with their check digits) and deduplicated on `lead_id`, the first occurrence winning. The
 //! unit of work is a batch of `ingest.batch_rows` input rows, written as one part of each table.
+//! The input is streamed (see `input`): memory holds one batch and the duplicate index, whatever
+//! the size of the lead list.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -560,17 +562,23 @@ pub fn website(raw: &str) -> Result<url::Url, String> {
                 return Err(format!("{s:?} is a number, not a domain name"));
             }
         }
-        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)) => {
+        // An address written out (a test server, an intranet site) is kept: the crawler's
+        // address policy decides about it. A number that only parses as one is not.
+        Some(url::Host::Ipv4(_)) => {
             let host = url.host_str().unwrap_or_default();
             let bare = s.rsplit("://").next().unwrap_or(s);
-            let host_part = bare.split('/').next().unwrap_or(bare);
-            let literal = host_part.contains(['[', ':']) || host_part.split('.').count() == 4;
-            return Err(if literal {
-                format!("{s:?} is an IP address ({host}), not a company's domain name")
-            } else {
-                format!("{s:?} is a number (read as the IP address {host}), not a domain name")
-            });
+            let authority = bare.split(['/', '?', '#']).next().unwrap_or(bare);
+            let written = match authority.rsplit_once(':') {
+                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+                _ => authority,
+            };
+            if written != host {
+                return Err(format!(
+                    "{s:?} is a number (read as the IP address {host}), not a domain name"
+                ));
+            }
         }
+        Some(url::Host::Ipv6(_)) => {}
         None => {}
     }
     Ok(url)

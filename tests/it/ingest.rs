@@ -523,11 +523,12 @@ fn junk_websites_are_rejected_with_their_reason() {
          Creds,user:pass@host.com\n\
          Email,sales@acme.com\n\
          Phone,tel:+33123456789\n\
-         Ip,192.168.1.10\n\
+         Hex,0x7f.1\n\
          Spaced,acme.com shop.acme.com\n\
          Port Ok,acme.com:8080\n\
          Query Ok,\"https://shop.example.org/?ids=1,2\"\n\
-         Plain Ok,www.example.co.uk\n",
+         Plain Ok,www.example.co.uk\n\
+         Address Ok,http://203.0.113.7:8080/about\n",
     );
     run.config(&simple_config("leads.csv", ""));
     let o = run.run(&["run", "--stages", "ingest"]);
@@ -541,7 +542,8 @@ fn junk_websites_are_rejected_with_their_reason() {
         vec![
             "https://acme.com:8080/",
             "https://shop.example.org/?ids=1%2C2",
-            "https://www.example.co.uk/"
+            "https://www.example.co.uk/",
+            "http://203.0.113.7:8080/about"
         ]
     );
     let got: Vec<String> = reasons(&run)
@@ -557,7 +559,7 @@ fn junk_websites_are_rejected_with_their_reason() {
             "5: invalid website: \"user:pass@host.com\" holds a user name and password; give the site's address alone",
             "6: invalid website: \"sales@acme.com\" is an e-mail address, not a website",
             "7: invalid website: \"tel:+33123456789\" is a tel: address, not a website",
-            "8: invalid website: \"192.168.1.10\" is an IP address (192.168.1.10), not a company's domain name",
+            "8: invalid website: \"0x7f.1\" is a number (read as the IP address 127.0.0.1), not a domain name",
             "9: invalid website: \"acme.com shop.acme.com\" holds 2 websites; keep one per lead",
         ]
     );
