@@ -82,6 +82,8 @@ pub struct Malformed {
     pub line: u64,
     pub end_line: u64,
     pub reason: String,
+    /// What went wrong, without what is done about it (for the header, which has no reject).
+    pub problem: String,
     /// The fields as far as they could be cut (the unclosed one runs to the end of its line).
     pub fields: Vec<String>,
 }
@@ -308,7 +310,7 @@ impl LeadReader {
                 return Err(InputError::Csv {
                     path: path.to_path_buf(),
                     line: m.line,
-                    message: format!("the header row is not readable: {}", m.reason),
+                    message: format!("the header row is not readable: {}", m.problem),
                 })
             }
             Some(Record::Row(r)) => r
@@ -953,6 +955,9 @@ impl<R: BufRead> CsvRecords<R> {
                             reason: format!(
                                 "unbalanced quote: the quoted field opened on line {open_line} {why}; \
                                  {lines} rejected, the lines after it read as rows"
+                            ),
+                            problem: format!(
+                                "unbalanced quote: the quoted field opened on line {open_line} {why}"
                             ),
                             fields,
                         })));

@@ -154,10 +154,14 @@ pub fn resolve_columns(
     file: &Path,
 ) -> Result<Columns, UsageError> {
     let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
+    // A binary file read as text has headers of any length: each is shown up to 60 characters.
     let found = || {
         headers
             .iter()
-            .map(|h| format!("{h:?}"))
+            .map(|h| match h.char_indices().nth(60) {
+                Some((cut, _)) => format!("{:?}…", &h[..cut]),
+                None => format!("{h:?}"),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
