@@ -32,9 +32,17 @@ pub const MAX_QUOTED_LINES: usize = 200;
 /// A quoted field holding more text than this is taken for an unbalanced quote (Excel caps a cell
 /// at 32,767 characters; Salesforce's long text at 131,072).
 pub const MAX_QUOTED_BYTES: usize = 1 << 20;
-/// This many lines inside one quoted field that each split into exactly as many fields as the
-/// header are rows swallowed by an unbalanced quote, not a multi-line note.
-pub const ROW_LIKE_LINES: usize = 2;
+/// Lines inside one quoted field that each split into exactly as many fields as the header are
+/// rows swallowed by an unbalanced quote, not a multi-line note, once there are this many. With
+/// three columns or fewer a line of prose splits that way by chance (two commas in a sentence),
+/// so one more is asked for.
+pub fn row_like_lines_needed(width: usize) -> usize {
+    if width >= 4 {
+        2
+    } else {
+        3
+    }
+}
 /// Parquet rows decoded at a time.
 const PARQUET_BATCH_ROWS: usize = 4096;
 
@@ -914,7 +922,8 @@ impl<R: BufRead> CsvRecords<R> {
                                     row_like.push(line.no);
                                 }
                                 held.push(line);
-                                if row_like.len() >= ROW_LIKE_LINES {
+                                if row_like.len() >= row_like_lines_needed(self.width.unwrap_or(0))
+                                {
                                     Some(format!(
                                         "runs on over lines that read as rows of their own ({})",
                                         list_lines(&row_like)
@@ -1235,7 +1244,7 @@ mod tests {
         assert_eq!(
             m.reason,
             "unbalanced quote: the quoted field opened on line 5 runs on over lines that read \
-             as rows of their own (lines 6 and 7); line 5 rejected, the lines after it read as rows"
+             as rows of their own (lines 6, 7 and 8); line 5 rejected, the lines after it read as rows"
         );
         assert_eq!(m.fields, vec!["Acme Five,five.com,stray quote"]);
         assert_eq!(recs[4], row(6, 6, &["Co 6", "co6.com", ""]));
@@ -1244,6 +1253,28 @@ mod tests {
             row(9, 9, &["Nine \"Ltd\"", "nine.com", "closes it"])
         );
         assert_eq!(recs[18], row(20, 20, &["Co 20", "co20.com", ""]));
+    }
+
+    #[test]
+    fn prose_with_commas_in_a_narrow_file_is_still_a_note() {
+        let text = "name,website,notes\nA,a.com,\"Met at the fair\nin Paris, France, in May\n\
+                    with John, the CEO, and Ann\nto call back\"\nB,b.com,\n";
+        let (_, recs, _) = records(text, b',');
+        assert_eq!(
+            recs,
+            vec![
+                row(
+                    2,
+                    5,
+                    &[
+                        "A",
+                        "a.com",
+                        "Met at the fair\nin Paris, France, in May\nwith John, the CEO, and Ann\nto call back"
+                    ]
+                ),
+                row(6, 6, &["B", "b.com", ""]),
+            ]
+        );
     }
 
     #[test]
