@@ -879,6 +879,45 @@ impl<R: BufRead> CsvRecords<R> {
                 .is_some_and(|w| text.bytes().filter(|&b| b == self.delimiter).count() + 1 == w)
     }
 
+    /// Whether `text` alone, read from a fresh start, is a row of the header's width.
+    fn parses_as_row(&self, text: &str) -> bool {
+        let mut cut = FieldCutter::new(self.delimiter);
+        !text.trim().is_empty() && !cut.feed(0, text) && self.width == Some(cut.fields.len() + 1)
+    }
+
+    /// A quote that closed a few lines on, leaving a record of the wrong width, where some of
+    /// those lines read alone as rows: a stray quote that met the next quoted field. The reason,
+    /// or `None` for a record that stands (a multi-line note; a wrong width is then the
+    /// normaliser's reject, for the whole record).
+    fn stray_close(&self, cut: &FieldCutter, held: &[Line], closing: &Line) -> Option<String> {
+        let w = self.width?;
+        let n = cut.fields.len() + 1;
+        let extra = n > w
+            && (cut.fields[w.min(cut.fields.len())..]
+                .iter()
+                .any(|f| !f.trim().is_empty())
+                || !cut.current.trim().is_empty());
+        if n >= w && !extra {
+            return None;
+        }
+        let rows: Vec<u64> = held
+            .iter()
+            .chain([closing])
+            .filter(|l| self.parses_as_row(&l.text))
+            .map(|l| l.no)
+            .collect();
+        (!rows.is_empty()).then(|| {
+            format!(
+                "closes on line {}, leaving {n} fields where the header has {w}, and {}",
+                closing.no,
+                match rows.as_slice() {
+                    [one] => format!("line {one} reads as a row of its own"),
+                    many => format!("{} read as rows of their own", list_lines(many)),
+                }
+            )
+        })
+    }
+
     /// The next non-blank record.
     fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
         loop {
@@ -907,10 +946,17 @@ impl<R: BufRead> CsvRecords<R> {
                             end = line.no;
                             let row = self.looks_like_row(&line.text);
                             if !cut.feed(line.no, &line.text) {
-                                break;
-                            }
-                            cut.current.push_str(line.term);
-                            if cut.quote_line == line.no {
+                                match self.stray_close(&cut, &held, &line) {
+                                    Some(why) => {
+                                        held.push(line);
+                                        Some(why)
+                                    }
+                                    None => break,
+                                }
+                            } else if {
+                                cut.current.push_str(line.term);
+                                cut.quote_line == line.no
+                            } {
                                 // The quote closed and another opened on this line.
                                 held.clear();
                                 row_like.clear();
@@ -944,8 +990,12 @@ impl<R: BufRead> CsvRecords<R> {
                     };
                     if let Some(why) = why {
                         let mut fields = cut.fields;
+                        // The quoted field, whether a delimiter after its close moved it on.
+                        let mut last = match fields.get_mut(kept.0) {
+                            Some(f) => std::mem::take(f),
+                            None => cut.current,
+                        };
                         fields.truncate(kept.0);
-                        let mut last = cut.current;
                         // Without the line break that ended the opening line.
                         let upto = last[..kept.1].trim_end_matches(['\r', '\n']).len();
                         last.truncate(upto);
@@ -1273,6 +1323,40 @@ mod tests {
                     ]
                 ),
                 row(6, 6, &["B", "b.com", ""]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stray_quote_closed_by_the_next_quoted_field_rejects_only_its_line() {
+        let text = "name,website,notes\n\"Stray,stray.com,\nB,b.com,\"met, in Paris\"\nC,c.com,\n";
+        let (_, recs, _) = records(text, b',');
+        let Record::Malformed(m) = &recs[0] else {
+            panic!("{recs:#?}");
+        };
+        assert_eq!(
+            m.reason,
+            "unbalanced quote: the quoted field opened on line 2 closes on line 3, leaving 2 \
+             fields where the header has 3, and line 3 reads as a row of its own; line 2 \
+             rejected, the lines after it read as rows"
+        );
+        assert_eq!(m.fields, vec!["Stray,stray.com,"]);
+        assert_eq!(
+            recs[1..],
+            [
+                row(3, 3, &["B", "b.com", "met, in Paris"]),
+                row(4, 4, &["C", "c.com", ""])
+            ]
+        );
+        // A note of the right width stands, and one of the wrong width without row-like lines
+        // is left whole for the normaliser to reject.
+        let text = "name,website,notes\nA,a.com,\"two\nlines\"\nB,\"b\nc\"\n";
+        let (_, recs, _) = records(text, b',');
+        assert_eq!(
+            recs,
+            [
+                row(2, 3, &["A", "a.com", "two\nlines"]),
+                row(4, 5, &["B", "b\nc"])
             ]
         );
     }
