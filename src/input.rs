@@ -945,7 +945,11 @@ impl<R: BufRead> CsvRecords<R> {
                         Some(line) => {
                             end = line.no;
                             let row = self.looks_like_row(&line.text);
-                            if !cut.feed(line.no, &line.text) {
+                            let still_open = cut.feed(line.no, &line.text);
+                            if still_open {
+                                cut.current.push_str(line.term);
+                            }
+                            if !still_open {
                                 match self.stray_close(&cut, &held, &line) {
                                     Some(why) => {
                                         held.push(line);
@@ -953,10 +957,7 @@ impl<R: BufRead> CsvRecords<R> {
                                     }
                                     None => break,
                                 }
-                            } else if {
-                                cut.current.push_str(line.term);
-                                cut.quote_line == line.no
-                            } {
+                            } else if cut.quote_line == line.no {
                                 // The quote closed and another opened on this line.
                                 held.clear();
                                 row_like.clear();
