@@ -671,6 +671,13 @@ impl Config {
                 "ingest.input",
                 "required: the path of your lead list (CSV or Parquet)".into(),
             ),
+            Some(p) if p.is_dir() => bad(
+                "ingest.input",
+                format!(
+                    "{} is a directory; give the path of the lead list file (CSV or Parquet)",
+                    p.display()
+                ),
+            ),
             Some(p) if !p.is_file() => bad(
                 "ingest.input",
                 format!(

@@ -4,6 +4,8 @@
 //! trimmed names, canonical website and registrable domain, ISO country, identifiers checked
 //! with their check digits) and deduplicated on `lead_id`, the first occurrence winning. The
 //! unit of work is a batch of `ingest.batch_rows` input rows, written as one part of each table.
+//! The input is streamed (see `input`): memory holds one batch and the duplicate index, whatever
+//! the size of the lead list.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -14,12 +16,13 @@ use arrow::array::{
     ArrayRef, ListBuilder, RecordBatch, StringBuilder, StringDictionaryBuilder, UInt64Builder,
 };
 use arrow::datatypes::Int32Type;
+use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{short_hash, ColumnMap, Config};
 use crate::exit::UsageError;
-use crate::input::{self, RawRow, RawTable};
+use crate::input::{LeadReader, Malformed, RawRow, Record};
 use crate::schema::{TableDef, LEADS, REJECTS};
 use crate::state::UnitOutcome;
 
@@ -151,10 +154,14 @@ pub fn resolve_columns(
     file: &Path,
 ) -> Result<Columns, UsageError> {
     let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
+    // A binary file read as text has headers of any length: each is shown up to 60 characters.
     let found = || {
         headers
             .iter()
-            .map(|h| format!("{h:?}"))
+            .map(|h| match h.char_indices().nth(60) {
+                Some((cut, _)) => format!("{:?}…", &h[..cut]),
+                None => format!("{h:?}"),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -315,155 +322,270 @@ fn clean_name(s: &str) -> String {
         .join(" ")
 }
 
-/// Normalises every row, in input order, deduplicating on `lead_id`.
-pub fn normalise(
-    table: &RawTable,
-    cols: &Columns,
-    cfg: &crate::config::IngestSection,
-) -> Vec<Result<Lead, Reject>> {
-    let won: Vec<String> = cfg
-        .status
-        .won
-        .iter()
-        .map(|s| s.trim().to_lowercase())
-        .collect();
-    let lost: Vec<String> = cfg
-        .status
-        .lost
-        .iter()
-        .map(|s| s.trim().to_lowercase())
-        .collect();
-    let header_of = |field: &str| cols.0.get(field).map(|&i| table.headers[i].clone());
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let width = table.headers.len();
-    table
-        .rows
-        .iter()
-        .map(|row| {
-            let reject = |column: Option<String>, reason: String| Reject {
-                source_line: row.line,
-                column,
-                reason,
-                raw: row.fields.clone(),
+/// Turns records into leads or rejects, in input order, deduplicating on `lead_id`. It holds
+/// one 8-byte key and a line number per lead seen, never the rows, so memory stays small
+/// whatever the size of the input.
+pub struct Normaliser<'a> {
+    headers: Vec<String>,
+    cols: &'a Columns,
+    won: Vec<String>,
+    lost: Vec<String>,
+    seen: HashMap<u64, u64>,
+}
+
+impl<'a> Normaliser<'a> {
+    pub fn new(
+        headers: &[String],
+        cols: &'a Columns,
+        cfg: &crate::config::IngestSection,
+    ) -> Normaliser<'a> {
+        let lower =
+            |xs: &[String]| -> Vec<String> { xs.iter().map(|s| s.trim().to_lowercase()).collect() };
+        Normaliser {
+            headers: headers.to_vec(),
+            cols,
+            won: lower(&cfg.status.won),
+            lost: lower(&cfg.status.lost),
+            seen: HashMap::new(),
+        }
+    }
+
+    pub fn record(&mut self, record: Record) -> Result<Lead, Reject> {
+        match record {
+            Record::Row(row) => self.row(&row),
+            Record::Malformed(m) => Err(Reject {
+                source_line: m.line,
+                column: None,
+                reason: m.reason,
+                raw: m.fields,
+            }),
+        }
+    }
+
+    fn header_of(&self, field: &str) -> Option<String> {
+        self.cols.0.get(field).map(|&i| self.headers[i].clone())
+    }
+
+    pub fn row(&mut self, row: &RawRow) -> Result<Lead, Reject> {
+        let cols = self.cols;
+        let reject = |column: Option<String>, reason: String| Reject {
+            source_line: row.line,
+            column,
+            reason,
+            raw: row.fields.clone(),
+        };
+        let width = self.headers.len();
+        let extra_nonempty = row.fields.iter().skip(width).any(|f| !f.trim().is_empty());
+        if row.fields.len() < width || extra_nonempty {
+            let lines = if row.end_line > row.line {
+                format!(" on lines {}–{}", row.line, row.end_line)
+            } else {
+                String::new()
             };
-            let extra_nonempty = row.fields.iter().skip(width).any(|f| !f.trim().is_empty());
-            if row.fields.len() < width || extra_nonempty {
-                return Err(reject(
-                    None,
-                    format!(
-                        "expected {width} fields, found {} (a stray quote or delimiter?)",
-                        row.fields.len()
-                    ),
-                ));
+            return Err(reject(
+                None,
+                format!(
+                    "expected {width} fields, found {}{lines} (a stray quote or delimiter?)",
+                    row.fields.len()
+                ),
+            ));
+        }
+        let mut lead = Lead {
+            source_line: row.line,
+            ..Lead::default()
+        };
+        lead.name = cols.get("name", row).map(clean_name).unwrap_or_default();
+        if lead.name.is_empty() {
+            return Err(reject(self.header_of("name"), "empty company name".into()));
+        }
+        if let Some(w) = cols.get("website", row) {
+            match website(w) {
+                Ok(url) => {
+                    lead.host = url.host_str().map(str::to_string);
+                    lead.domain = lead.host.as_deref().and_then(crawler::registrable_domain);
+                    lead.website = Some(url.to_string());
+                }
+                Err(e) => {
+                    return Err(reject(
+                        self.header_of("website"),
+                        format!("invalid website: {e}"),
+                    ))
+                }
             }
-            let mut lead = Lead {
-                source_line: row.line,
-                ..Lead::default()
-            };
-            lead.name = cols.get("name", row).map(clean_name).unwrap_or_default();
-            if lead.name.is_empty() {
-                return Err(reject(header_of("name"), "empty company name".into()));
-            }
-            if let Some(w) = cols.get("website", row) {
-                match crawler::parse_website(w) {
-                    Ok(url) => {
-                        lead.host = url.host_str().map(str::to_string);
-                        lead.domain = lead.host.as_deref().and_then(crawler::registrable_domain);
-                        lead.website = Some(url.to_string());
+        }
+        type Norm = fn(&str) -> Result<String, enrich::IdError>;
+        let ids: [(&str, Norm); 5] = [
+            ("siren", enrich::normalize_siren),
+            ("siret", enrich::normalize_siret),
+            ("cik", enrich::normalize_cik),
+            ("lei", enrich::normalize_lei),
+            ("company_number", enrich::normalize_uk_company_number),
+        ];
+        let mut values: HashMap<&str, String> = HashMap::new();
+        for (field, norm) in ids {
+            if let Some(v) = cols.get(field, row) {
+                match norm(v) {
+                    Ok(id) => {
+                        values.insert(field, id);
                     }
                     Err(e) => {
                         return Err(reject(
-                            header_of("website"),
-                            format!("invalid website: {e}"),
+                            self.header_of(field),
+                            format!("invalid {}: {e}", field.replace('_', " ")),
                         ))
                     }
                 }
             }
-            type Norm = fn(&str) -> Result<String, enrich::IdError>;
-            let ids: [(&str, Norm); 5] = [
-                ("siren", enrich::normalize_siren),
-                ("siret", enrich::normalize_siret),
-                ("cik", enrich::normalize_cik),
-                ("lei", enrich::normalize_lei),
-                ("company_number", enrich::normalize_uk_company_number),
-            ];
-            let mut values: HashMap<&str, String> = HashMap::new();
-            for (field, norm) in ids {
-                if let Some(v) = cols.get(field, row) {
-                    match norm(v) {
-                        Ok(id) => {
-                            values.insert(field, id);
-                        }
-                        Err(e) => {
-                            return Err(reject(
-                                header_of(field),
-                                format!("invalid {}: {e}", field.replace('_', " ")),
-                            ))
-                        }
-                    }
+        }
+        lead.siret = values.remove("siret");
+        lead.siren = values.remove("siren");
+        if let Some(siret) = &lead.siret {
+            match &lead.siren {
+                None => lead.siren = Some(siret[..9].to_string()),
+                Some(siren) if siren != &siret[..9] => {
+                    return Err(reject(
+                        self.header_of("siret"),
+                        format!("SIRET {siret} does not belong to SIREN {siren}"),
+                    ))
                 }
+                Some(_) => {}
             }
-            lead.siret = values.remove("siret");
-            lead.siren = values.remove("siren");
-            if let Some(siret) = &lead.siret {
-                match &lead.siren {
-                    None => lead.siren = Some(siret[..9].to_string()),
-                    Some(siren) if siren != &siret[..9] => {
-                        return Err(reject(
-                            header_of("siret"),
-                            format!("SIRET {siret} does not belong to SIREN {siren}"),
-                        ))
-                    }
-                    Some(_) => {}
-                }
+        }
+        lead.cik = values.remove("cik");
+        lead.lei = values.remove("lei");
+        lead.company_number = values.remove("company_number");
+        lead.country_raw = cols.get("country", row).map(clean_text);
+        lead.country = lead
+            .country_raw
+            .as_deref()
+            .and_then(country_code)
+            .map(str::to_string);
+        lead.status_raw = cols.get("status", row).map(clean_text);
+        lead.status = match lead.status_raw.as_deref().map(str::to_lowercase) {
+            Some(s) if self.won.contains(&s) => "won",
+            Some(s) if self.lost.contains(&s) => "lost",
+            _ => "open",
+        };
+        lead.description = cols.get("description", row).map(clean_text);
+        lead.notes = cols.get("notes", row).map(clean_text);
+        lead.external_id = cols.get("id", row).map(clean_text);
+        lead.lead_id = match &lead.external_id {
+            Some(id) => short_hash(format!("id\u{1f}{id}").as_bytes()),
+            None => {
+                let key = [
+                    lead.name.to_lowercase(),
+                    lead.domain.clone().unwrap_or_default(),
+                    lead.country
+                        .clone()
+                        .or(lead.country_raw.clone())
+                        .unwrap_or_default(),
+                    lead.siren.clone().unwrap_or_default(),
+                    lead.cik.clone().unwrap_or_default(),
+                    lead.lei.clone().unwrap_or_default(),
+                    lead.company_number.clone().unwrap_or_default(),
+                ]
+                .join("\u{1f}");
+                short_hash(key.as_bytes())
             }
-            lead.cik = values.remove("cik");
-            lead.lei = values.remove("lei");
-            lead.company_number = values.remove("company_number");
-            lead.country_raw = cols.get("country", row).map(clean_text);
-            lead.country = lead
-                .country_raw
-                .as_deref()
-                .and_then(country_code)
-                .map(str::to_string);
-            lead.status_raw = cols.get("status", row).map(clean_text);
-            lead.status = match lead.status_raw.as_deref().map(str::to_lowercase) {
-                Some(s) if won.contains(&s) => "won",
-                Some(s) if lost.contains(&s) => "lost",
-                _ => "open",
+        };
+        // `short_hash` is 16 hex digits: the same 8 bytes as a number key the map cheaply.
+        let key = u64::from_str_radix(&lead.lead_id, 16).unwrap_or_default();
+        if let Some(first) = self.seen.get(&key) {
+            return Err(reject(
+                None,
+                format!("duplicate of line {first} (same lead_id {})", lead.lead_id),
+            ));
+        }
+        self.seen.insert(key, row.line);
+        Ok(lead)
+    }
+}
+
+/// A lead's website, checked beyond what parses as a URL: a CRM's website column also holds
+/// e-mail addresses, several sites, numbers and credentials, which the URL parser would turn
+/// into a crawlable but wrong address (`1.5` → `https://1.0.0.5/`). Such values reject the row
+/// with the reason, like any other invalid website, rather than becoming a lead without one.
+pub fn website(raw: &str) -> Result<url::Url, String> {
+    let s = raw.trim();
+    if s.to_ascii_lowercase().starts_with("mailto:") {
+        return Err(format!(
+            "{s:?} is an e-mail address (mailto:), not a website"
+        ));
+    }
+    let several = || {
+        let sites: Vec<&str> = s
+            .split(|c: char| c == ',' || c == ';' || c == '|' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .collect();
+        (sites.len() > 1
+            && sites
+                .iter()
+                .all(|p| p.contains('.') && crawler::parse_website(p).is_ok()))
+        .then(|| format!("{s:?} holds {} websites; keep one per lead", sites.len()))
+    };
+    // `scheme:` without `//` (tel:, javascript:, …), but not `host:port` nor `user:pass@host`.
+    if let Some((scheme, rest)) = s.split_once(':') {
+        let port = rest.split('/').next().unwrap_or("");
+        let is_port = !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
+        if !rest.starts_with("//")
+            && !is_port
+            && !rest.contains('@')
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-')
+        {
+            return Err(format!("{s:?} is a {scheme}: address, not a website"));
+        }
+    }
+    let url = match crawler::parse_website(s) {
+        Ok(url) => url,
+        Err(e) => return Err(several().unwrap_or_else(|| e.to_string())),
+    };
+    if url.password().is_some() {
+        return Err(format!(
+            "{s:?} holds a user name and password; give the site's address alone"
+        ));
+    }
+    if !url.username().is_empty() {
+        return Err(if s.contains("://") {
+            format!("{s:?} holds a user name; give the site's address alone")
+        } else {
+            format!("{s:?} is an e-mail address, not a website")
+        });
+    }
+    match url.host() {
+        Some(url::Host::Domain(host)) => {
+            let label_char =
+                |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+            if !host.chars().all(label_char) {
+                return Err(several().unwrap_or_else(|| format!("{host:?} is not a domain name")));
+            }
+            let tld = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+            if tld.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!("{s:?} is a number, not a domain name"));
+            }
+        }
+        // An address written out (a test server, an intranet site) is kept: the crawler's
+        // address policy decides about it. A number that only parses as one is not.
+        Some(url::Host::Ipv4(_)) => {
+            let host = url.host_str().unwrap_or_default();
+            let bare = s.rsplit("://").next().unwrap_or(s);
+            let authority = bare.split(['/', '?', '#']).next().unwrap_or(bare);
+            let written = match authority.rsplit_once(':') {
+                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+                _ => authority,
             };
-            lead.description = cols.get("description", row).map(clean_text);
-            lead.notes = cols.get("notes", row).map(clean_text);
-            lead.external_id = cols.get("id", row).map(clean_text);
-            lead.lead_id = match &lead.external_id {
-                Some(id) => short_hash(format!("id\u{1f}{id}").as_bytes()),
-                None => {
-                    let key = [
-                        lead.name.to_lowercase(),
-                        lead.domain.clone().unwrap_or_default(),
-                        lead.country
-                            .clone()
-                            .or(lead.country_raw.clone())
-                            .unwrap_or_default(),
-                        lead.siren.clone().unwrap_or_default(),
-                        lead.cik.clone().unwrap_or_default(),
-                        lead.lei.clone().unwrap_or_default(),
-                        lead.company_number.clone().unwrap_or_default(),
-                    ]
-                    .join("\u{1f}");
-                    short_hash(key.as_bytes())
-                }
-            };
-            if let Some(first) = seen.get(&lead.lead_id) {
-                return Err(reject(
-                    None,
-                    format!("duplicate of line {first} (same lead_id {})", lead.lead_id),
+            if written != host {
+                return Err(format!(
+                    "{s:?} is a number (read as the IP address {host}), not a domain name"
                 ));
             }
-            seen.insert(lead.lead_id.clone(), row.line);
-            Ok(lead)
-        })
-        .collect()
+        }
+        Some(url::Host::Ipv6(_)) => {}
+        None => {}
+    }
+    Ok(url)
 }
 
 fn leads_batch(leads: &[&Lead]) -> anyhow::Result<RecordBatch> {
@@ -534,13 +656,75 @@ fn input_path(config: &Config) -> anyhow::Result<&Path> {
         .ok_or_else(|| UsageError("ingest.input: required".into()).into())
 }
 
-/// Reads the input and checks its columns: what `validate` does for this stage.
-pub fn check_input(config: &Config) -> anyhow::Result<(RawTable, Columns)> {
+/// Opens the input, settles how it is read and maps its columns.
+fn open_input(config: &Config) -> anyhow::Result<(LeadReader, Columns)> {
     let path = input_path(config)?;
     let i = &config.ingest;
-    let table = input::read(path, i.format, &i.encoding, &i.delimiter)?;
-    let cols = resolve_columns(&table.headers, &i.columns, path)?;
-    Ok((table, cols))
+    let reader = LeadReader::open(path, i.format, &i.encoding, &i.delimiter)?;
+    let cols = resolve_columns(reader.headers(), &i.columns, path)?;
+    Ok((reader, cols))
+}
+
+/// What a pass over the whole input found, before any row is normalised.
+#[derive(Debug, Clone, Default)]
+pub struct InputSurvey {
+    /// Data records (rows and unbalanced-quote stretches), each one lead or reject.
+    pub records: u64,
+    pub blank_rows: u64,
+    /// Lines where an unbalanced quote was caught (each is rejected).
+    pub unbalanced_quotes: Vec<u64>,
+}
+
+/// Reads every record once, keeping only counts: the unit total of a run, and what `validate`
+/// reports. Streams like the run itself.
+fn survey(reader: &mut LeadReader) -> anyhow::Result<InputSurvey> {
+    let mut s = InputSurvey::default();
+    while let Some(rec) = reader.next_record()? {
+        s.records += 1;
+        if let Record::Malformed(Malformed { line, .. }) = rec {
+            s.unbalanced_quotes.push(line);
+        }
+    }
+    s.blank_rows = reader.blank_rows();
+    Ok(s)
+}
+
+/// Says, once per pass, what about the input deserves a look before the results do.
+fn warn_about(path: &Path, reader: &LeadReader, survey: &InputSurvey) {
+    let bad = reader.invalid_utf8();
+    if bad.count > 0 {
+        tracing::warn!(
+            invalid_sequences = bad.count,
+            "{}: read as UTF-8, but {} invalid byte sequence(s) were replaced by \u{fffd} on {}; \
+             check those rows, or set ingest.encoding if the file is in another encoding",
+            path.display(),
+            bad.count,
+            bad.describe_lines()
+        );
+    }
+    if survey.records == 0 {
+        tracing::warn!(
+            "{}: the file has a header row but no data rows: ingest makes 0 leads",
+            path.display()
+        );
+    }
+    if let Some(first) = survey.unbalanced_quotes.first() {
+        tracing::warn!(
+            unbalanced_quotes = survey.unbalanced_quotes.len(),
+            "{}: {} unbalanced quote(s), the first on line {first}: each record where one opens \
+             goes to rejects and the lines after it are read as rows",
+            path.display(),
+            survey.unbalanced_quotes.len()
+        );
+    }
+}
+
+/// Reads the whole input, streaming, and checks its columns: what `validate` does for this stage.
+pub fn check_input(config: &Config) -> anyhow::Result<InputSurvey> {
+    let (mut reader, _) = open_input(config)?;
+    let s = survey(&mut reader)?;
+    warn_about(input_path(config)?, &reader, &s);
+    Ok(s)
 }
 
 impl Stage for IngestStage {
@@ -562,36 +746,62 @@ impl Stage for IngestStage {
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
         let path = input_path(config)?;
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        // Streamed: the same digest as `short_hash` of the whole file, without holding it.
+        let mut file =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut digest = Sha256::new();
+        std::io::copy(&mut file, &mut digest)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let input: String = digest
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(format!(
-            "input={} ingest={}",
-            short_hash(&bytes),
+            "input={input} ingest={}",
             config.section_hash("ingest")
         ))
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
-        let (table, cols) = check_input(ctx.config)?;
+        let path = input_path(ctx.config)?;
+        // Two streaming passes: the first counts the records (the unit total), the second
+        // normalises and commits them a batch at a time. Finished batches are normalised again
+        // on a resume, so that duplicates of their leads are still found later on.
+        let (mut counting, cols) = open_input(ctx.config)?;
+        let mut reader = counting.reopen()?;
+        let survey = survey(&mut counting)?;
+        drop(counting);
+        warn_about(path, &reader, &survey);
         tracing::info!(
-            rows = table.rows.len(),
-            encoding = %table.encoding,
-            delimiter = ?table.delimiter,
-            blank = table.blank_rows,
+            rows = survey.records,
+            encoding = %reader.encoding(),
+            delimiter = ?reader.delimiter(),
+            blank = survey.blank_rows,
             "read {}",
-            input_path(ctx.config)?.display()
+            path.display()
         );
-        let outcomes = normalise(&table, &cols, &ctx.config.ingest);
+        let mut normaliser = Normaliser::new(reader.headers(), &cols, &ctx.config.ingest);
         let per = ctx.config.ingest.batch_rows;
-        let n_units = outcomes.len().div_ceil(per).max(1);
+        let n_units = (survey.records as usize).div_ceil(per).max(1);
         ctx.store.set_units_total(ctx.stage, n_units as u64)?;
         ctx.progress.set_total(n_units as u64);
         let finished = ctx.store.finished_units(ctx.stage)?;
         let meta = vec![(
             "leadcrawl.input_encoding".to_string(),
-            table.encoding.clone(),
+            reader.encoding().to_string(),
         )];
+        let mut chunk: Vec<Result<Lead, Reject>> = Vec::with_capacity(per.min(1 << 16));
         for k in 0..n_units {
             let unit = format!("rows-{k:05}");
+            chunk.clear();
+            while chunk.len() < per {
+                match reader.next_record()? {
+                    Some(rec) => chunk.push(normaliser.record(rec)),
+                    None => break,
+                }
+            }
             if finished.contains(&unit) {
                 ctx.progress.inc(1, "already done");
                 continue;
@@ -599,8 +809,6 @@ impl Stage for IngestStage {
             if ctx.should_stop() {
                 return Ok(StageOutcome::Interrupted);
             }
-            let chunk =
-                &outcomes[(k * per).min(outcomes.len())..((k + 1) * per).min(outcomes.len())];
             let leads: Vec<&Lead> = chunk.iter().filter_map(|o| o.as_ref().ok()).collect();
             let rejects: Vec<&Reject> = chunk.iter().filter_map(|o| o.as_ref().err()).collect();
             let mut counters = BTreeMap::new();
@@ -608,7 +816,15 @@ impl Stage for IngestStage {
             counters.insert("leads".to_string(), leads.len() as u64);
             counters.insert("rejects".to_string(), rejects.len() as u64);
             if k == 0 {
-                counters.insert("blank_rows".to_string(), table.blank_rows);
+                counters.insert("blank_rows".to_string(), survey.blank_rows);
+                counters.insert(
+                    "invalid_utf8_sequences".to_string(),
+                    reader.invalid_utf8().count,
+                );
+                counters.insert(
+                    "unbalanced_quotes".to_string(),
+                    survey.unbalanced_quotes.len() as u64,
+                );
             }
             ctx.commit_parts(
                 &format!("part-{k:05}.parquet"),
