@@ -222,6 +222,24 @@ pub fn run_as(
             }
         }
     }
+    // Every stage's inputs are either done or made by a stage selected before it: checked
+    // before any work, so a missing stage is a usage error at once, not after hours.
+    for (i, stage) in selected.iter().enumerate() {
+        for up in stages::upstream(*stage) {
+            let earlier = selected[..i].iter().any(|s| s.name() == up);
+            let done = store
+                .stage(up)?
+                .is_some_and(|r| r.status == StageStatus::Done);
+            if !earlier && !done {
+                return Err(UsageError(format!(
+                    "stage {} reads the output of {up}, which is not done; run with --stages {up},{}",
+                    stage.name(),
+                    stage.name()
+                ))
+                .into());
+            }
+        }
+    }
     for stage in selected {
         let name = stage.name();
         let mut fp_parts = vec![stage.fingerprint(config)?];

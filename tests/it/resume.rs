@@ -329,3 +329,23 @@ fn a_damaged_part_is_detected_named_and_redone() {
     let st = status_json(&run);
     assert_eq!(stage_status(&st, "ingest")["units_done"], 3);
 }
+
+/// `--stages` without a stage that a selected one needs is a usage error before any work: the
+/// earlier selected stages do not run first.
+#[test]
+fn a_missing_earlier_stage_is_refused_before_any_work() {
+    let run = Run::new();
+    run.write("leads.csv", "name,website\nA,a.com\nB,b.com\n");
+    run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
+    let o = run.run(&["run", "--stages", "ingest,registry"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("stage registry reads the output of extract, which is not done"),
+        "{t}"
+    );
+    assert!(
+        !run.out().join("leads").exists(),
+        "ingest did not run before the refusal"
+    );
+}
