@@ -5,7 +5,6 @@
 //! resuming, fingerprints and status is the runner's ([`crate::runner`]).
 
 pub mod crawl;
-mod crawl_leased;
 pub mod embed;
 pub mod evaluate;
 pub mod extract;

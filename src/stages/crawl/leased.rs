@@ -22,10 +22,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::crawl::{commit_part, site_jobs, Done, Engine, Pending, SiteJob};
-use super::{StageContext, StageOutcome};
+use super::sites::{commit_part, site_jobs, Done, Engine, Pending, SiteJob};
 use crate::engine::{Leased, PartNames};
 use crate::schema::LEADS;
+use crate::stages::{StageContext, StageOutcome};
 use crate::state::{Leases, StateError};
 
 /// The worker's view of its leases: when each one ends, by its own clock.
@@ -257,7 +257,7 @@ fn work(
             recorded.extend(raised);
         }
         if pending.rows >= c.part_rows
-            || pending.bytes >= super::crawl::PART_BYTES
+            || pending.bytes >= super::sites::PART_BYTES
             || (!pending.done.is_empty()
                 && (in_flight == 0 || last_commit.elapsed() > Duration::from_secs(10)))
         {

@@ -8,16 +8,15 @@
 //! the misses go to the model, in length-sorted batches. A lead's vector is the weighted mean of
 //! its chunk vectors (weights by source, `embed.weights`), L2-normalised.
 
+mod rows;
+use rows::*;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use arrow::array::{
-    Array, ArrayRef, AsArray, FixedSizeListBuilder, Float32Builder, RecordBatch, StringArray,
-    UInt32Array,
-};
+use arrow::array::{Array, AsArray, RecordBatch};
 use embed::{EmbedOptions, Embedder, ModelDir};
 use sha2::{Digest, Sha256};
 
@@ -27,7 +26,6 @@ use crate::engine::{self, Output, UnitStage};
 use crate::exit::UsageError;
 use crate::schema::{TableDef, CHUNKS, LEADS, LEAD_EMBEDDINGS, PAGE_TEXT};
 use crate::state::UnitOutcome;
-use crate::table;
 
 pub struct EmbedStage;
 
@@ -484,111 +482,6 @@ fn embed_leads(
     let rate = w.chunks_done as f64 / w.started.elapsed().as_secs_f64().max(1e-3);
     out.note = format!("{} chunks, {rate:.0} chunks/s", w.chunks_done);
     Ok(out)
-}
-
-fn vectors_array<'a>(rows: impl Iterator<Item = Option<&'a [f32]>>, dim: usize) -> ArrayRef {
-    let mut b = FixedSizeListBuilder::new(Float32Builder::new(), dim as i32).with_field(Arc::new(
-        arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, false),
-    ));
-    for row in rows {
-        match row {
-            Some(v) => {
-                b.values().append_slice(v);
-                b.append(true);
-            }
-            None => {
-                b.values().append_slice(&vec![0.0; dim]);
-                b.append(false);
-            }
-        }
-    }
-    Arc::new(b.finish())
-}
-
-fn chunks_batch(leads: &[LeadChunks], dim: usize) -> anyhow::Result<RecordBatch> {
-    let rows: Vec<(&LeadChunks, usize)> = leads
-        .iter()
-        .flat_map(|l| (0..l.chunks.len()).map(move |i| (l, i)))
-        .collect();
-    let s = |f: &dyn Fn(&LeadChunks, usize) -> &str| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|&(l, i)| Some(f(l, i)))
-                .collect::<StringArray>(),
-        )
-    };
-    let cols: Vec<ArrayRef> = vec![
-        s(&|l, _| l.lead_id.as_str()),
-        s(&|l, i| l.chunks[i].0.as_str()),
-        table::dict(rows.iter().map(|&(l, i)| l.chunks[i].1.as_str())),
-        Arc::new(
-            rows.iter()
-                .map(|&(l, i)| l.chunks[i].2)
-                .collect::<UInt32Array>(),
-        ),
-        s(&|l, i| l.chunks[i].3.as_str()),
-        Arc::new(
-            rows.iter()
-                .map(|&(l, i)| l.chunks[i].4)
-                .collect::<UInt32Array>(),
-        ),
-        s(&|l, i| l.chunks[i].5.as_str()),
-        vectors_array(
-            rows.iter().map(|&(l, i)| Some(l.vectors[i].as_slice())),
-            dim,
-        ),
-    ];
-    Ok(RecordBatch::try_new(
-        CHUNKS.arrow_schema_with_dim(dim as i32),
-        cols,
-    )?)
-}
-
-/// The weighted, L2-normalised mean of a lead's chunk vectors; `None` without any weight.
-fn pool(lead: &LeadChunks, weights: &Weights, dim: usize) -> (Option<Vec<f32>>, u32) {
-    let mut sum = vec![0f32; dim];
-    let mut n = 0u32;
-    for (chunk, v) in lead.chunks.iter().zip(&lead.vectors) {
-        let w = weights.of(&chunk.1);
-        if w <= 0.0 || v.len() != dim {
-            continue;
-        }
-        n += 1;
-        for (s, x) in sum.iter_mut().zip(v) {
-            *s += w * x;
-        }
-    }
-    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n == 0 || norm == 0.0 {
-        return (None, 0);
-    }
-    (Some(sum.into_iter().map(|x| x / norm).collect()), n)
-}
-
-fn lead_batch(
-    leads: &[LeadChunks],
-    weights: &Weights,
-    model_id: &str,
-    dim: usize,
-) -> anyhow::Result<RecordBatch> {
-    let pooled: Vec<(Option<Vec<f32>>, u32)> =
-        leads.iter().map(|l| pool(l, weights, dim)).collect();
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(
-            leads
-                .iter()
-                .map(|l| Some(l.lead_id.as_str()))
-                .collect::<StringArray>(),
-        ),
-        vectors_array(pooled.iter().map(|(v, _)| v.as_deref()), dim),
-        Arc::new(pooled.iter().map(|(_, n)| *n).collect::<UInt32Array>()),
-        table::dict(leads.iter().map(|_| model_id)),
-        Arc::new(leads.iter().map(|_| dim as u32).collect::<UInt32Array>()),
-    ];
-    Ok(RecordBatch::try_new(
-        LEAD_EMBEDDINGS.arrow_schema_with_dim(dim as i32),
-        cols,
-    )?)
 }
 
 fn lead_texts(batches: &[RecordBatch]) -> anyhow::Result<Vec<LeadText>> {
