@@ -434,7 +434,7 @@ impl Stage for CrawlStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        Ok(format!("crawl={}", config.section_hash("crawl")))
+        Ok(format!("crawl={}", config.fingerprint("crawl")))
     }
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {

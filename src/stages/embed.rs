@@ -70,14 +70,11 @@ impl Stage for EmbedStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        let c = &config.embed;
-        let (model, _) = open_model(c)?;
-        let weights: Vec<String> = c.weights.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let (model, _) = open_model(&config.embed)?;
         Ok(format!(
-            "model={};max_tokens={};weights={}",
+            "model={};embed={}",
             model.id,
-            c.max_tokens,
-            weights.join(",")
+            config.fingerprint("embed")
         ))
     }
 

@@ -77,11 +77,9 @@ impl Stage for ExtractStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        // Only what changes the output: threads and part sizes do not.
-        let e = &config.extract;
         Ok(format!(
-            "extract=share:{},min_pages:{};rules={EXTRACTOR_VERSION}",
-            e.template_share, e.template_min_pages
+            "extract={};rules={EXTRACTOR_VERSION}",
+            config.fingerprint("extract")
         ))
     }
 

@@ -566,7 +566,7 @@ impl Stage for IngestStage {
         Ok(format!(
             "input={} ingest={}",
             short_hash(&bytes),
-            config.section_hash("ingest")
+            config.fingerprint("ingest")
         ))
     }
 
