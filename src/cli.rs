@@ -226,7 +226,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
             );
             // Written however the run ended, before the error (if any) reaches the exit code.
-            let results = run_results::collect(&config, store.as_ref(), &report, result.as_ref().err());
+            let results =
+                run_results::collect(&config, store.as_ref(), &report, result.as_ref().err());
             match run_results::write(config.output_dir(), &results) {
                 Ok(path) => tracing::info!(
                     exit_code = results.exit_code,

@@ -759,7 +759,11 @@ impl Section for CrawlSection {
                 self.connect_timeout_secs,
                 0.1..=600.0,
             ),
-            ("crawl.read_timeout_secs", self.read_timeout_secs, 0.1..=3600.0),
+            (
+                "crawl.read_timeout_secs",
+                self.read_timeout_secs,
+                0.1..=3600.0,
+            ),
             (
                 "crawl.site_time_budget_secs",
                 self.site_time_budget_secs,
@@ -1213,12 +1217,10 @@ fn merge_keys<S: Section>(
             _ => {
                 let mut trial = accepted.clone();
                 let value = serde_json::to_value(v).unwrap_or_default();
-                if let Some(slot) = path
-                    .iter()
-                    .try_fold(&mut trial, |node, p| node.as_object_mut().map(|m| {
-                        m.entry(p.clone()).or_insert(serde_json::Value::Null)
-                    }))
-                {
+                if let Some(slot) = path.iter().try_fold(&mut trial, |node, p| {
+                    node.as_object_mut()
+                        .map(|m| m.entry(p.clone()).or_insert(serde_json::Value::Null))
+                }) {
                     *slot = value;
                 }
                 match serde_json::from_value::<S>(trial.clone()) {

@@ -79,7 +79,10 @@ pub struct Failure {
 
 /// The share of a stage's units that failed.
 pub fn failed_share(s: &StageReport) -> f64 {
-    let total = s.units_total.unwrap_or(0).max(s.units_done + s.units_failed);
+    let total = s
+        .units_total
+        .unwrap_or(0)
+        .max(s.units_done + s.units_failed);
     if total == 0 {
         0.0
     } else {
