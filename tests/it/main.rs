@@ -15,5 +15,6 @@ mod registry;
 mod registry_match;
 mod resume;
 mod robots_corpus;
+mod run_results;
 mod state_store;
 mod web;
