@@ -1223,7 +1223,7 @@ fn merge_keys<S: Section>(
                 }) {
                     *slot = value;
                 }
-                match serde_json::from_value::<S>(trial.clone()) {
+                match S::deserialize(&trial) {
                     Ok(_) => *accepted = trial,
                     Err(e) => issues.add(dotted, key_message(&e.to_string())),
                 }

@@ -101,6 +101,14 @@ pub fn verdict(report: &RunReport) -> (u8, String) {
             ),
         );
     }
+    if let Some(next) = &report.stopped_before {
+        return (
+            exit::INTERRUPTED,
+            format!(
+                "interrupted by a signal before the {next} stage; committed work is kept, run again to resume"
+            ),
+        );
+    }
     if let Some(s) = report.stages.iter().find(|s| s.result == "failed") {
         return (
             exit::STAGE_FAILED,
@@ -273,4 +281,84 @@ pub fn markdown() -> String {
         s.push_str(&format!("| `{name}` | {ty} | {doc} |\n"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(name: &str, result: &str, total: Option<u64>, done: u64, failed: u64) -> StageReport {
+        StageReport {
+            stage: name.into(),
+            result: result.into(),
+            units_total: total,
+            units_done: done,
+            units_failed: failed,
+            units_skipped: 0,
+            seconds: 1.0,
+            counters: BTreeMap::new(),
+            error: (result == "failed").then(|| "disk full".to_string()),
+        }
+    }
+
+    fn report(share: f64, stages: Vec<StageReport>) -> RunReport {
+        RunReport {
+            run_id: "r".into(),
+            started_at: chrono::Utc::now(),
+            finished_at: None,
+            max_failed_share: share,
+            stages,
+            stopped_before: None,
+        }
+    }
+
+    #[test]
+    fn failed_units_within_the_share_exit_0_above_it_3() {
+        let one_of_20 = || {
+            vec![
+                stage("ingest", "done", Some(1), 1, 0),
+                stage("crawl", "done_with_failures", Some(20), 19, 1),
+            ]
+        };
+        let (code, why) = verdict(&report(0.2, one_of_20()));
+        assert_eq!(code, exit::SUCCESS, "{why}");
+        assert!(why.contains("crawl 1 of 20 units failed (5.0%)"), "{why}");
+        let (code, why) = verdict(&report(0.0, one_of_20()));
+        assert_eq!(code, exit::UNITS_FAILED, "{why}");
+        assert!(why.contains("above pipeline.max_failed_share = 0"), "{why}");
+        // Exactly at the share is within it; the total may be unknown (done + failed then).
+        let r = report(0.25, vec![stage("registry", "done", None, 3, 1)]);
+        assert_eq!(verdict(&r).0, exit::SUCCESS);
+        let r = report(0.2, vec![stage("registry", "done", None, 3, 1)]);
+        assert_eq!(verdict(&r).0, exit::UNITS_FAILED);
+        let r = report(0.0, vec![stage("features", "done", None, 0, 0)]);
+        assert_eq!(
+            verdict(&r),
+            (
+                exit::SUCCESS,
+                "every stage finished without a failed unit".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_stage_or_a_signal_wins_over_failed_units() {
+        let r = report(
+            0.2,
+            vec![
+                stage("crawl", "done", Some(20), 10, 10),
+                stage("extract", "failed", Some(4), 0, 0),
+            ],
+        );
+        let (code, why) = verdict(&r);
+        assert_eq!(code, exit::STAGE_FAILED);
+        assert_eq!(why, "the extract stage failed: disk full");
+        let r = report(0.2, vec![stage("crawl", "interrupted", Some(20), 3, 0)]);
+        assert_eq!(verdict(&r).0, exit::INTERRUPTED);
+        let mut r = report(0.2, vec![stage("crawl", "done", Some(20), 20, 0)]);
+        r.stopped_before = Some("extract".into());
+        let (code, why) = verdict(&r);
+        assert_eq!(code, exit::INTERRUPTED);
+        assert!(why.contains("before the extract stage"), "{why}");
+    }
 }

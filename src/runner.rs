@@ -50,6 +50,8 @@ pub struct RunReport {
     /// `pipeline.max_failed_share`: decides between exit codes 0 and 3.
     pub max_failed_share: f64,
     pub stages: Vec<StageReport>,
+    /// The stage a signal kept from starting, when one came between two stages.
+    pub stopped_before: Option<String>,
 }
 
 impl RunReport {
@@ -61,10 +63,11 @@ impl RunReport {
             finished_at: None,
             max_failed_share: config.pipeline.max_failed_share,
             stages: Vec::new(),
+            stopped_before: None,
         }
     }
     pub fn interrupted(&self) -> bool {
-        self.stages.iter().any(|s| s.result == "interrupted")
+        self.stopped_before.is_some() || self.stages.iter().any(|s| s.result == "interrupted")
     }
     pub fn failed(&self) -> bool {
         self.stages.iter().any(|s| s.result == "failed")
@@ -239,7 +242,7 @@ fn run_stages(
     };
     std::fs::create_dir_all(config.output_dir())
         .with_context(|| format!("creating output_dir {}", config.output_dir().display()))?;
-    for stage in selected {
+    for (i, stage) in selected.iter().enumerate() {
         let name = stage.name();
         let mut fp_parts = vec![stage.fingerprint(config)?];
         for up in stage.after() {
@@ -418,6 +421,8 @@ fn run_stages(
             }
         }
         if stop.is_set() {
+            // Stopped between stages: the run did not do all it was asked.
+            report.stopped_before = selected.get(i + 1).map(|s| s.name().to_string());
             break;
         }
     }

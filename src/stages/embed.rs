@@ -86,7 +86,8 @@ impl Stage for EmbedStage {
             n => n.min(model.max_length),
         };
         let options = EmbedOptions {
-            threads: (cfg.threads > 0).then_some(cfg.threads),
+            // `0 = one per core` was resolved when the config was loaded.
+            threads: Some(cfg.threads.max(1)),
             batch_size: cfg.batch_size,
             group_size: cfg.batch_size,
         };

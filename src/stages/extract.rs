@@ -89,10 +89,8 @@ impl Stage for ExtractStage {
             share: cfg.template_share,
             min_pages: cfg.template_min_pages,
         };
-        let workers = match cfg.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        };
+        // `0 = one per core` was resolved when the config was loaded.
+        let workers = cfg.workers.max(1);
         if let Some(leases) = ctx.store.leases() {
             return run_leased(ctx, leases, &rules, workers);
         }
