@@ -341,6 +341,8 @@ fn run_stages(
         let units_in_store = after.as_ref().map_or(0, |r| r.units_failed);
         match outcome {
             Ok(StageOutcome::Completed { units_failed }) => {
+                // The store is the record (`status` shows it); a stage may count only its own.
+                let units_failed = units_failed.max(units_in_store);
                 let out_fp = short_hash(format!("{fingerprint}\n{run_id}").as_bytes());
                 store.finish_stage(name, StageStatus::Done, Some(&out_fp), None)?;
                 let _ = std::fs::remove_dir_all(previous_dir(config, name));
