@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ConfigIssue};
 use crate::exit::{self, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::progress::ProgressMode;
@@ -304,16 +304,37 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Validate { config: args } => {
             let path = &args.config;
-            let config = args.load()?;
-            let mut problems = Vec::new();
-            if let Err(e) = stages::ingest::check_input(&config) {
-                problems.push(format!("{e:#}"));
+            // The input is checked too, even when other sections have problems, so that one
+            // `validate` shows them all; only a broken `[ingest]` leaves it unread.
+            let (config, mut error) = match Config::load_with(path, &args.set) {
+                Ok(c) => (Some(c), None),
+                Err(mut e) => match e.partial.take() {
+                    Some(c) if !e.issues.iter().any(|i| i.key.starts_with("ingest")) => {
+                        (Some(*c), Some(e))
+                    }
+                    _ => (None, Some(e)),
+                },
+            };
+            if let Some(config) = &config {
+                if let Err(input) = stages::ingest::check_input(config) {
+                    let e = error.get_or_insert_with(|| ConfigError {
+                        path: path.clone(),
+                        issues: Vec::new(),
+                        partial: None,
+                    });
+                    // Input errors name their own key (`ingest.columns.name: …`).
+                    e.issues.push(ConfigIssue {
+                        key: "(input)".into(),
+                        message: format!("{input:#}"),
+                    });
+                }
             }
-            if problems.is_empty() {
-                println!("{}: OK", path.display());
-                Ok(exit::SUCCESS)
-            } else {
-                Err(UsageError(problems.join("\n")).into())
+            match error {
+                None => {
+                    println!("{}: OK", path.display());
+                    Ok(exit::SUCCESS)
+                }
+                Some(e) => Err(e.into()),
             }
         }
         Command::Demo { out, demo_dir } => crate::demo::run(&out, demo_dir.as_deref(), json_logs),

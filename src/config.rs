@@ -40,6 +40,9 @@ impl fmt::Display for ConfigIssue {
 pub struct ConfigError {
     pub path: PathBuf,
     pub issues: Vec<ConfigIssue>,
+    /// The config as read despite the problems (keys in error keep their defaults), when the
+    /// file parsed: `validate` still checks the input with it when `[ingest]` is sound.
+    pub partial: Option<Box<Config>>,
 }
 
 impl fmt::Display for ConfigError {
@@ -1256,6 +1259,7 @@ impl Config {
     pub fn load_with(path: &Path, sets: &[String]) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             path: path.to_path_buf(),
+            partial: None,
             issues: vec![ConfigIssue {
                 key: "(file)".into(),
                 message: format!(
@@ -1273,15 +1277,19 @@ impl Config {
         env: impl Iterator<Item = (String, String)>,
         sets: &[String],
     ) -> Result<Config, ConfigError> {
-        let err = |issues| ConfigError {
+        let err = |issues, partial| ConfigError {
             path: path.to_path_buf(),
             issues,
+            partial,
         };
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            err(vec![ConfigIssue {
-                key: "(syntax)".into(),
-                message: e.to_string().trim().replace('\n', " "),
-            }])
+            err(
+                vec![ConfigIssue {
+                    key: "(syntax)".into(),
+                    message: e.to_string().trim().replace('\n', " "),
+                }],
+                None,
+            )
         })?;
         let mut issues = Issues::default();
         let mut origins = Vec::new();
@@ -1326,7 +1334,7 @@ impl Config {
         if issues.is_empty() {
             Ok(cfg)
         } else {
-            Err(err(issues))
+            Err(err(issues, Some(Box::new(cfg))))
         }
     }
 

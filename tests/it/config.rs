@@ -155,6 +155,26 @@ fn set_overrides_are_checked_with_the_file() {
 }
 
 #[test]
+fn validate_checks_the_input_despite_problems_in_other_sections() {
+    let run = Run::new();
+    run.write("leads.csv", "Account,URL\nAcme,acme.com\n");
+    run.config(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[ingest.columns]\nname = \"Company\"\n[crawl]\nburst = 0\n",
+    );
+    let o = run.run(&["validate", "--set", "score.similar=99"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    for w in [
+        "3 problems",
+        "crawl.burst: must be between 1 and 1000, got 0",
+        "score.similar: must be between 0 and 50, got 99 (from --set score.similar=99)",
+        "(input): ingest.columns.name: column \"Company\" not found in",
+    ] {
+        assert!(t.contains(w), "missing {w:?} in:\n{t}");
+    }
+}
+
+#[test]
 fn leadcrawl_config_names_the_file_when_config_is_absent() {
     let run = Run::new();
     run.write("conf/leads.csv", "name\nAcme\n");
