@@ -273,8 +273,10 @@ pub fn markdown() -> String {
         "## `run_results.json`\n\n\
          Written in `output_dir` at the end of every `leadcrawl run` that took the output folder's \
          lock, however the run ends (success, failed units, a failed stage, an input error, \
-         Ctrl-C/SIGTERM), atomically (a temporary file renamed into place). A scheduler reads \
-         `exit_code` and `why`; `stages[]` says what each stage did and wrote.\n\n\
+         Ctrl-C/SIGTERM), atomically (a temporary file renamed into place). A second signal, \
+         which exits at once, a SIGKILL or a config error found before the run leave the previous \
+         file in place (check its `started_at`). A scheduler reads `exit_code` and `why`; \
+         `stages[]` says what each stage did and wrote.\n\n\
          | field | type | meaning |\n| --- | --- | --- |\n",
     );
     for (name, ty, doc) in fields {
