@@ -450,6 +450,10 @@ pub struct Config {
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// [`Config::hash`] as loaded, before "0 = automatic" values were resolved: the same file
+    /// gives the same hash on machines with different numbers of cores.
+    #[serde(skip)]
+    pub loaded_hash: Option<String>,
     #[serde(skip)]
     pub path: PathBuf,
 }
@@ -555,9 +559,11 @@ pub trait Section: Serialize + for<'de> Deserialize<'de> + Default {
     const NOT_OUTPUT: &'static [&'static str];
     /// Adds a problem to `issues` for every value out of its range.
     fn check(&self, issues: &mut Issues);
-    /// Makes relative paths absolute (against `base`) and replaces "0 = automatic" values by
-    /// what they mean on this machine, once, so that no stage resolves them again.
+    /// Makes relative paths absolute (against `base`).
     fn resolve(&mut self, _base: &Path) {}
+    /// Replaces "0 = automatic" values by what they mean on this machine, once, so that no
+    /// stage resolves them again.
+    fn resolve_auto(&mut self) {}
 }
 
 /// Absolute path of `p` against `base`; `.` parts dropped so that `dir/.` is shown as `dir`.
@@ -844,7 +850,7 @@ impl Section for ExtractSection {
         );
     }
 
-    fn resolve(&mut self, _base: &Path) {
+    fn resolve_auto(&mut self) {
         self.workers = per_core(self.workers);
     }
 }
@@ -1005,6 +1011,9 @@ impl Section for EmbedSection {
                 *p = (!path.as_os_str().is_empty()).then(|| absolute(base, path));
             }
         }
+    }
+
+    fn resolve_auto(&mut self) {
         self.threads = per_core(self.threads);
     }
 }
@@ -1315,9 +1324,12 @@ impl Config {
             evaluate: read_section(&table, &mut issues),
             score: read_section(&table, &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
+            loaded_hash: None,
             path: abs,
         };
         cfg.resolve();
+        cfg.loaded_hash = Some(cfg.hash());
+        cfg.resolve_auto();
         let mut issues = issues.into_vec();
         issues.extend(cfg.validate());
         // Say where an override came from, next to the problem it caused.
@@ -1338,7 +1350,7 @@ impl Config {
         }
     }
 
-    /// Resolves every section's relative paths and automatic values, once.
+    /// Resolves every section's relative paths.
     fn resolve(&mut self) {
         let base = self.base_dir.clone();
         self.pipeline.resolve(&base);
@@ -1350,6 +1362,19 @@ impl Config {
         self.embed.resolve(&base);
         self.evaluate.resolve(&base);
         self.score.resolve(&base);
+    }
+
+    /// Resolves every section's automatic values, once.
+    fn resolve_auto(&mut self) {
+        self.pipeline.resolve_auto();
+        self.state.resolve_auto();
+        self.ingest.resolve_auto();
+        self.crawl.resolve_auto();
+        self.extract.resolve_auto();
+        self.registry.resolve_auto();
+        self.embed.resolve_auto();
+        self.evaluate.resolve_auto();
+        self.score.resolve_auto();
     }
 
     /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
@@ -1426,9 +1451,13 @@ impl Config {
         self.fingerprint(name)
     }
 
-    /// Stable hash of the whole resolved config (written in every Parquet file's metadata).
+    /// Stable hash of the whole config, paths resolved (written in every Parquet file's
+    /// metadata); "0 = automatic" values count as written, not as resolved on this machine.
     pub fn hash(&self) -> String {
-        hash_json(&serde_json::to_value(self).unwrap_or_default())
+        match &self.loaded_hash {
+            Some(h) => h.clone(),
+            None => hash_json(&serde_json::to_value(self).unwrap_or_default()),
+        }
     }
 }
 
@@ -1642,6 +1671,13 @@ mod tests {
         assert_eq!(c.embed.threads, cores.min(MAX_THREADS));
         let c = load(&format!("{input}[embed]\nthreads = 3\n"), &[]).unwrap();
         assert_eq!(c.embed.threads, 3);
+        // The config's hash is the file's, not this machine's: `0` and the number of cores it
+        // resolved to are different configs, and the same file hashes the same everywhere.
+        let auto = load(&format!("{input}[extract]\nworkers = 0\n"), &[]).unwrap();
+        let explicit = load(&format!("{input}[extract]\nworkers = {cores}\n"), &[]).unwrap();
+        assert_eq!(auto.extract.workers, explicit.extract.workers);
+        assert_ne!(auto.hash(), explicit.hash());
+        assert_eq!(auto.hash(), load(&input, &[]).unwrap().hash());
     }
 
     /// Every leaf key of a JSON value, as paths.
