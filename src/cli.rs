@@ -1,12 +1,12 @@
 //! The `leadcrawl` command line: parses arguments, loads the config, and calls the runner.
 //! Errors become exit codes in one place ([`crate::exit`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ConfigIssue};
 use crate::exit::{self, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::progress::ProgressMode;
@@ -14,13 +14,14 @@ use crate::signals::StopFlag;
 use crate::state::postgres::PgStore;
 use crate::state::sqlite::SqliteStore;
 use crate::state::StateStore;
-use crate::{runner, schema, stages, status};
+use crate::{run_results, runner, schema, stages, status};
 
 const EXIT_CODES: &str =
-    "Exit codes: 0 success; 1 a stage failed; 2 usage, config or input error; \
-3 stages completed but some units failed (recorded, see `leadcrawl status`); 4 another run is \
-using the output folder; 130 interrupted \
-(Ctrl-C/SIGTERM): run again to resume.";
+    "Exit codes: 0 success (failed units, e.g. dead websites, within pipeline.max_failed_share of \
+each stage's units); 1 a stage failed; 2 usage, config or input error; 3 stages completed but \
+more units failed than pipeline.max_failed_share allows (recorded, see `leadcrawl status` and \
+run_results.json); 4 another run is using the output folder; 130 interrupted (Ctrl-C/SIGTERM): \
+run again to resume.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,13 +45,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the config is, and the overrides of its values.
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// The config file.
+    #[arg(long, short, env = "LEADCRAWL_CONFIG", default_value = "pipeline.toml")]
+    pub config: PathBuf,
+    /// Override a config value: section.key=value (repeatable). The value is read as TOML
+    /// (2, 1.5, true, "text", ["a", "b"]), else as a string; it is checked like the file's.
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// Loads and validates the config with its overrides.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load_with(&self.config, &self.set)?)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the pipeline's stages in order, skipping work already done and resuming
     /// interrupted stages.
     Run {
-        #[arg(long, short, default_value = "pipeline.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// Comma-separated stages to run (default: all available), e.g. ingest,crawl.
         #[arg(long, value_delimiter = ',')]
         stages: Vec<String>,
@@ -66,8 +86,8 @@ pub enum Command {
     /// a PostgreSQL state store: claim units, work on them, commit, until none is left. Run one per machine (or
     /// more); they share the config, the database and the output folder.
     Worker {
-        #[arg(long, short, default_value = "pipeline.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// The stage to work on: crawl (sites are leased), extract, registry or embed (leads are
         /// leased, a part's worth at a time).
         #[arg(long, default_value = "crawl")]
@@ -85,16 +105,16 @@ pub enum Command {
     /// Show each stage: pending / running / done / failed / interrupted, units done of total,
     /// failures, output files, last run time.
     Status {
-        #[arg(long, short, default_value = "pipeline.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
         /// Machine-readable JSON on stdout.
         #[arg(long)]
         json: bool,
     },
     /// Check the config and inputs without running anything; reports every error at once.
     Validate {
-        #[arg(long, short, default_value = "pipeline.toml")]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Run the whole pipeline offline on the bundled demo (local websites on 127.0.x.y).
     Demo {
@@ -155,10 +175,6 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn load(path: &Path) -> anyhow::Result<Config> {
-    Ok(Config::load(path)?)
-}
-
 /// The configured state store: SQLite (default) or the shared PostgreSQL database.
 pub fn open_store(config: &Config, owner: Option<&str>) -> anyhow::Result<Box<dyn StateStore>> {
     Ok(match config.state.postgres_url() {
@@ -179,7 +195,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             force,
             no_local_worker,
         } => {
-            let config = load(&config)?;
+            let config = config.load()?;
             let selected = runner::select(&stages)?;
             for f in &force {
                 if !selected.iter().any(|s| s.name() == f) {
@@ -197,7 +213,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .into());
             }
             let store = open_store(&config, None)?;
-            let report = runner::run_as(
+            let mut report = runner::RunReport::start(&config);
+            let result = runner::run_into(
+                &mut report,
                 &config,
                 store.as_ref(),
                 &selected,
@@ -207,8 +225,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 stages::Role::Run {
                     local_worker: !no_local_worker,
                 },
-            )?;
-            Ok(run_exit_code(&report))
+            );
+            // Written however the run ended, before the error (if any) reaches the exit code.
+            let results =
+                run_results::collect(&config, store.as_ref(), &report, result.as_ref().err());
+            match run_results::write(config.output_dir(), &results) {
+                Ok(path) => tracing::info!(
+                    exit_code = results.exit_code,
+                    why = %results.why,
+                    "run results in {}",
+                    path.display()
+                ),
+                Err(e) => tracing::error!("{e:#}"),
+            }
+            result?;
+            Ok(results.exit_code)
         }
         Command::Worker {
             config,
@@ -216,7 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             id,
             follow,
         } => {
-            let config = load(&config)?;
+            let config = config.load()?;
             if config.state.postgres_url().is_none() {
                 return Err(UsageError(
                     "leadcrawl worker needs a PostgreSQL state store shared with `leadcrawl run`: set state.url = \"postgres://user@host:port/db\"".into(),
@@ -254,7 +285,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Status { config, json } => {
-            let config = load(&config)?;
+            let config = config.load()?;
             let store: Option<Box<dyn StateStore>> = match config.state.postgres_url() {
                 Some(_) => Some(open_store(&config, None)?),
                 None => SqliteStore::open_existing(&config.state_path(), config.output_dir())?
@@ -268,17 +299,39 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::SUCCESS)
         }
-        Command::Validate { config: path } => {
-            let config = load(&path)?;
-            let mut problems = Vec::new();
-            if let Err(e) = stages::ingest::check_input(&config) {
-                problems.push(format!("{e:#}"));
+        Command::Validate { config: args } => {
+            let path = &args.config;
+            // The input is checked too, even when other sections have problems, so that one
+            // `validate` shows them all; only a broken `[ingest]` leaves it unread.
+            let (config, mut error) = match Config::load_with(path, &args.set) {
+                Ok(c) => (Some(c), None),
+                Err(mut e) => match e.partial.take() {
+                    Some(c) if !e.issues.iter().any(|i| i.key.starts_with("ingest")) => {
+                        (Some(*c), Some(e))
+                    }
+                    _ => (None, Some(e)),
+                },
+            };
+            if let Some(config) = &config {
+                if let Err(input) = stages::ingest::check_input(config) {
+                    let e = error.get_or_insert_with(|| ConfigError {
+                        path: path.clone(),
+                        issues: Vec::new(),
+                        partial: None,
+                    });
+                    // Input errors name their own key (`ingest.columns.name: …`).
+                    e.issues.push(ConfigIssue {
+                        key: "(input)".into(),
+                        message: format!("{input:#}"),
+                    });
+                }
             }
-            if problems.is_empty() {
-                println!("{}: OK", path.display());
-                Ok(exit::SUCCESS)
-            } else {
-                Err(UsageError(problems.join("\n")).into())
+            match error {
+                None => {
+                    println!("{}: OK", path.display());
+                    Ok(exit::SUCCESS)
+                }
+                Some(e) => Err(e.into()),
             }
         }
         Command::Demo { out, demo_dir } => crate::demo::run(&out, demo_dir.as_deref(), json_logs),
@@ -321,15 +374,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The exit code of a completed `run`.
+/// The exit code of a completed `run`: see [`run_results::verdict`].
 pub fn run_exit_code(report: &runner::RunReport) -> u8 {
-    if report.interrupted() {
-        exit::INTERRUPTED
-    } else if report.failed() {
-        exit::STAGE_FAILED
-    } else if report.units_failed() > 0 {
-        exit::UNITS_FAILED
-    } else {
-        exit::SUCCESS
-    }
+    run_results::verdict(report).0
 }

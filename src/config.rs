@@ -1,17 +1,22 @@
 //! `pipeline.toml`: the one validated config that drives every stage.
 //!
-//! Loading happens in three steps, so that a user fixes a config in one pass:
+//! Loading happens in four steps, so that a user fixes a config in one pass:
 //! 1. the file is parsed as TOML (a syntax error is reported with its line);
-//! 2. each section is deserialized on its own (`deny_unknown_fields`), so a mistake in one
-//!    section does not hide the mistakes in another;
-//! 3. [`Config::validate`] checks values and collects every problem, each naming its key.
+//! 2. overrides are applied: `LEADCRAWL__SECTION__KEY=value` from the environment, then
+//!    `--set section.key=value` from the command line (values read as TOML, else a string);
+//! 3. each section is read key by key against its defaults, so that a key of the wrong type or
+//!    an unknown key is reported by name while the section's other keys still count;
+//! 4. each section resolves its relative paths and "0 = automatic" values once, then checks
+//!    its own ranges ([`Section::check`]); every problem names its key.
 //!
-//! Environment variables `LEADCRAWL__SECTION__KEY=value` override file values (values are read
-//! as TOML, falling back to a string); secrets such as API keys are only ever read from the
-//! environment. Relative paths resolve against the config file's folder.
+//! A section also says which of its keys do not change what its stage writes
+//! ([`Section::NOT_OUTPUT`]); every other key is in the stage's fingerprint
+//! ([`Config::fingerprint`]). Secrets such as API keys are only ever read from the environment.
+//! Relative paths resolve against the config file's folder.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +40,9 @@ impl fmt::Display for ConfigIssue {
 pub struct ConfigError {
     pub path: PathBuf,
     pub issues: Vec<ConfigIssue>,
+    /// The config as read despite the problems (keys in error keep their defaults), when the
+    /// file parsed: `validate` still checks the input with it when `[ingest]` is sound.
+    pub partial: Option<Box<Config>>,
 }
 
 impl fmt::Display for ConfigError {
@@ -59,12 +67,16 @@ impl fmt::Display for ConfigError {
 pub struct PipelineSection {
     /// Folder of the run: tables, reports and the state store.
     pub output_dir: PathBuf,
+    /// Largest share of a stage's units that may fail (dead websites, unanswered registries)
+    /// for a run to still exit 0; above it, exit code 3.
+    pub max_failed_share: f64,
 }
 
 impl Default for PipelineSection {
     fn default() -> Self {
         PipelineSection {
             output_dir: PathBuf::from("output"),
+            max_failed_share: 0.2,
         }
     }
 }
@@ -442,6 +454,10 @@ pub struct Config {
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// [`Config::hash`] as loaded, before "0 = automatic" values were resolved: the same file
+    /// gives the same hash on machines with different numbers of cores.
+    #[serde(skip)]
+    pub loaded_hash: Option<String>,
     #[serde(skip)]
     pub path: PathBuf,
 }
@@ -454,198 +470,170 @@ pub const SECTIONS: &[&str] = &[
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
 pub const ENV_PREFIX: &str = "LEADCRAWL__";
 
-fn section<T: for<'de> Deserialize<'de> + Default>(
-    table: &toml::Table,
-    name: &str,
-    issues: &mut Vec<ConfigIssue>,
-) -> T {
-    match table.get(name) {
-        None => T::default(),
-        Some(v) => match T::deserialize(v.clone()) {
-            Ok(t) => t,
-            Err(e) => {
-                issues.push(serde_issue(name, &e.to_string()));
-                T::default()
-            }
-        },
+/// Every problem found in a config, collected so that all of them are reported in one pass.
+#[derive(Debug, Default)]
+pub struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    pub fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<ConfigIssue> {
+        self.0
     }
 }
 
-/// Turns a serde message into an issue naming the offending key where the message allows it.
-fn serde_issue(section: &str, msg: &str) -> ConfigIssue {
-    let msg = msg.trim().replace('\n', " ");
-    // "unknown field `x`, expected one of ..." → key section.x
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        if let Some(end) = rest.find('`') {
-            let field = &rest[..end];
-            return ConfigIssue {
-                key: format!("{section}.{field}"),
-                message: format!("unknown key; {}", rest[end + 1..].trim_start_matches(", ")),
-            };
-        }
-    }
-    ConfigIssue {
-        key: section.to_string(),
-        message: msg,
-    }
+/// A number a range check can show: floats far from 1 in exponent form (`1e300`, not 301
+/// digits), so that a message stays one readable line.
+pub trait Shown: PartialOrd + Copy {
+    fn show(self) -> String;
 }
 
-fn apply_env_overrides(
-    table: &mut toml::Table,
-    vars: impl Iterator<Item = (String, String)>,
-    issues: &mut Vec<ConfigIssue>,
-) {
-    for (k, v) in vars {
-        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
-            continue;
-        };
-        let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-        if parts.len() < 2 || parts.iter().any(String::is_empty) {
-            issues.push(ConfigIssue {
-                key: k.clone(),
-                message: "environment override must look like LEADCRAWL__SECTION__KEY".into(),
-            });
-            continue;
+macro_rules! shown_int {
+    ($($t:ty),*) => {$(impl Shown for $t {
+        fn show(self) -> String {
+            self.to_string()
         }
-        let value: toml::Value = format!("x = {v}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("x"))
-            .unwrap_or(toml::Value::String(v.clone()));
-        let mut cur = &mut *table;
-        for p in &parts[..parts.len() - 1] {
-            let entry = cur
-                .entry(p.clone())
-                .or_insert_with(|| toml::Value::Table(Default::default()));
-            match entry {
-                toml::Value::Table(t) => cur = t,
-                _ => {
-                    issues.push(ConfigIssue {
-                        key: parts.join("."),
-                        message: format!("{k}: not a table"),
-                    });
-                    return;
-                }
-            }
-        }
-        cur.insert(parts[parts.len() - 1].clone(), value);
-    }
+    })*};
 }
+shown_int!(u32, u64, usize);
 
-impl Config {
-    /// Loads, overrides from the environment, resolves paths and validates. Every problem is in
-    /// the error, not just the first.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            issues: vec![ConfigIssue {
-                key: "(file)".into(),
-                message: format!(
-                    "cannot read {}: {e}; pass --config PATH to a pipeline.toml",
-                    path.display()
-                ),
-            }],
-        })?;
-        Self::from_str_at(&text, path, std::env::vars())
-    }
-
-    pub fn from_str_at(
-        text: &str,
-        path: &Path,
-        env: impl Iterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
-        let err = |issues| ConfigError {
-            path: path.to_path_buf(),
-            issues,
-        };
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            err(vec![ConfigIssue {
-                key: "(syntax)".into(),
-                message: e.to_string().trim().replace('\n', " "),
-            }])
-        })?;
-        let mut issues = Vec::new();
-        apply_env_overrides(&mut table, env, &mut issues);
-        for key in table.keys() {
-            if !SECTIONS.contains(&key.as_str()) {
-                issues.push(ConfigIssue {
-                    key: key.clone(),
-                    message: format!("unknown section; expected one of {}", SECTIONS.join(", ")),
-                });
-            }
-        }
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let mut cfg = Config {
-            pipeline: section(&table, "pipeline", &mut issues),
-            state: section(&table, "state", &mut issues),
-            ingest: section(&table, "ingest", &mut issues),
-            crawl: section(&table, "crawl", &mut issues),
-            extract: section(&table, "extract", &mut issues),
-            registry: section(&table, "registry", &mut issues),
-            embed: section(&table, "embed", &mut issues),
-            evaluate: section(&table, "evaluate", &mut issues),
-            score: section(&table, "score", &mut issues),
-            base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
-            path: abs,
-        };
-        cfg.resolve_paths();
-        issues.extend(cfg.validate());
-        if issues.is_empty() {
-            Ok(cfg)
+impl Shown for f64 {
+    fn show(self) -> String {
+        let a = self.abs();
+        if self.is_finite() && a != 0.0 && !(1e-4..1e9).contains(&a) {
+            format!("{self:e}")
         } else {
-            Err(err(issues))
+            self.to_string()
         }
     }
+}
 
-    fn resolve_paths(&mut self) {
-        let base = self.base_dir.clone();
-        // Collecting components drops `.` parts: `dir/.` is shown as `dir`.
-        let abs = |p: &Path| -> PathBuf {
-            let joined = if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base.join(p)
-            };
-            joined.components().collect()
+/// Checks that `v` lies in `range` (a NaN never does); the message names the bounds.
+pub fn in_range<T: Shown>(issues: &mut Issues, key: &str, v: T, range: RangeInclusive<T>) {
+    in_range_of(issues, key, v, range, "");
+}
+
+/// [`in_range`] with what the number is (`"seconds"`, `"(0 = one per core)"`) in the message.
+pub fn in_range_of<T: Shown>(
+    issues: &mut Issues,
+    key: &str,
+    v: T,
+    range: RangeInclusive<T>,
+    what: &str,
+) {
+    if !range.contains(&v) {
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!(" {what}")
         };
-        self.pipeline.output_dir = abs(&self.pipeline.output_dir);
-        if let Some(i) = &self.ingest.input {
-            self.ingest.input = Some(abs(i));
+        issues.add(
+            key,
+            format!(
+                "must be between {} and {}{what}, got {}",
+                range.start().show(),
+                range.end().show(),
+                v.show()
+            ),
+        );
+    }
+}
+
+/// Largest value accepted for a count of rows or leads per part: bounds memory.
+const MAX_PART: usize = 1_000_000;
+/// Threads of a pool: `0` means one per core.
+const MAX_THREADS: usize = 256;
+
+/// One `[section]` of the config: it checks its own values and resolves its own defaults, and
+/// says which of its keys do not change what its stage writes.
+pub trait Section: Serialize + for<'de> Deserialize<'de> + Default {
+    const NAME: &'static str;
+    /// Keys that change how fast or how the work is cut, never the rows written (rates,
+    /// timeouts, concurrency, part sizes). Every other key is part of the section's
+    /// [`Config::fingerprint`], so a new key changes the fingerprint unless listed here.
+    const NOT_OUTPUT: &'static [&'static str];
+    /// Adds a problem to `issues` for every value out of its range.
+    fn check(&self, issues: &mut Issues);
+    /// Makes relative paths absolute (against `base`).
+    fn resolve(&mut self, _base: &Path) {}
+    /// Replaces "0 = automatic" values by what they mean on this machine, once, so that no
+    /// stage resolves them again.
+    fn resolve_auto(&mut self) {}
+}
+
+/// Absolute path of `p` against `base`; `.` parts dropped so that `dir/.` is shown as `dir`.
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    joined.components().collect()
+}
+
+/// Threads for a `0 = one per core` setting.
+fn per_core(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(MAX_THREADS),
+        n => n,
+    }
+}
+
+impl Section for PipelineSection {
+    const NAME: &'static str = "pipeline";
+    const NOT_OUTPUT: &'static [&'static str] = &["output_dir", "max_failed_share"];
+
+    fn check(&self, issues: &mut Issues) {
+        if self.output_dir.as_os_str().is_empty() {
+            issues.add("pipeline.output_dir", "must not be empty");
         }
-        for p in [&mut self.embed.model_dir, &mut self.embed.onnxruntime] {
-            if let Some(path) = p.as_ref() {
-                *p = (!path.as_os_str().is_empty()).then(|| abs(path));
-            }
-        }
+        in_range_of(
+            issues,
+            "pipeline.max_failed_share",
+            self.max_failed_share,
+            0.0..=1.0,
+            "(a share of a stage's units; 0: any failed unit gives exit code 3)",
+        );
     }
 
-    /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
-    pub fn validate(&self) -> Vec<ConfigIssue> {
-        let mut v = Vec::new();
-        let mut bad = |key: &str, message: String| {
-            v.push(ConfigIssue {
-                key: key.into(),
-                message,
-            })
-        };
-        if self.pipeline.output_dir.as_os_str().is_empty() {
-            bad("pipeline.output_dir", "must not be empty".into());
+    fn resolve(&mut self, base: &Path) {
+        if !self.output_dir.as_os_str().is_empty() {
+            self.output_dir = absolute(base, &self.output_dir);
         }
-        if let Some(url) = &self.state.url {
-            if let Some(pg) = self.state.postgres_url() {
+    }
+}
+
+impl Section for StateSection {
+    const NAME: &'static str = "state";
+    const NOT_OUTPUT: &'static [&'static str] = &["url", "lease_seconds"];
+
+    fn check(&self, issues: &mut Issues) {
+        if let Some(url) = &self.url {
+            if let Some(pg) = self.postgres_url() {
                 match pg.parse::<postgres::Config>() {
-                    Err(e) => bad(
+                    Err(e) => issues.add(
                         "state.url",
                         format!("not a PostgreSQL URL ({e}): postgres://user@host:port/database"),
                     ),
-                    Ok(c) if c.get_password().is_some() => bad(
+                    Ok(c) if c.get_password().is_some() => issues.add(
                         "state.url",
-                        "holds a password; remove it from the file and set LEADCRAWL_PG_PASSWORD (or PGPASSWORD) in the environment".into(),
+                        "holds a password; remove it from the file and set LEADCRAWL_PG_PASSWORD (or PGPASSWORD) in the environment",
                     ),
                     Ok(_) => {}
                 }
             } else if !url.starts_with("sqlite:") {
-                bad(
+                issues.add(
                     "state.url",
                     format!(
                         "must be sqlite:PATH, postgres://user@host:port/database, or empty for output_dir/state.sqlite; got {url:?}"
@@ -653,32 +641,36 @@ impl Config {
                 );
             }
         }
-        if !(self.state.lease_seconds.is_finite()
-            && (2.0..=3600.0).contains(&self.state.lease_seconds))
-        {
-            bad(
-                "state.lease_seconds",
-                format!(
-                    "must be between 2 and 3600 seconds, got {}",
-                    self.state.lease_seconds
-                ),
-            );
-        }
-        // ingest
-        let i = &self.ingest;
-        match &i.input {
-            None => bad(
+        in_range_of(
+            issues,
+            "state.lease_seconds",
+            self.lease_seconds,
+            2.0..=3600.0,
+            "seconds",
+        );
+    }
+}
+
+impl Section for IngestSection {
+    const NAME: &'static str = "ingest";
+    // `batch_rows` is not a mere part size here: it numbers the stage's units, so a change
+    // must start the stage over rather than resume it with other units.
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        match &self.input {
+            None => issues.add(
                 "ingest.input",
-                "required: the path of your lead list (CSV or Parquet)".into(),
+                "required: the path of your lead list (CSV or Parquet)",
             ),
-            Some(p) if p.is_dir() => bad(
+            Some(p) if p.is_dir() => issues.add(
                 "ingest.input",
                 format!(
                     "{} is a directory; give the path of the lead list file (CSV or Parquet)",
                     p.display()
                 ),
             ),
-            Some(p) if !p.is_file() => bad(
+            Some(p) if !p.is_file() => issues.add(
                 "ingest.input",
                 format!(
                     "file not found: {} (relative paths start at the config's folder)",
@@ -687,25 +679,24 @@ impl Config {
             ),
             _ => {}
         }
-        if i.batch_rows == 0 {
-            bad("ingest.batch_rows", "must be at least 1, got 0".into());
-        }
-        if i.encoding != "auto" && encoding_rs::Encoding::for_label(i.encoding.as_bytes()).is_none()
+        in_range(issues, "ingest.batch_rows", self.batch_rows, 1..=MAX_PART);
+        if self.encoding != "auto"
+            && encoding_rs::Encoding::for_label(self.encoding.as_bytes()).is_none()
         {
-            bad(
+            issues.add(
                 "ingest.encoding",
                 format!(
                     "unknown encoding {:?}; use auto, utf-8, windows-1252, iso-8859-1, …",
-                    i.encoding
+                    self.encoding
                 ),
             );
         }
-        if crate::input::delimiter_from_config(&i.delimiter).is_none() {
-            bad(
+        if crate::input::delimiter_from_config(&self.delimiter).is_none() {
+            issues.add(
                 "ingest.delimiter",
                 format!(
                     "must be auto or one character such as \",\" \";\" \"\\t\", got {:?}",
-                    i.delimiter
+                    self.delimiter
                 ),
             );
         }
@@ -714,208 +705,197 @@ impl Config {
                 .map(|s| s.trim().to_lowercase())
                 .collect::<Vec<_>>()
         };
-        let (won, lost) = (lower(&i.status.won), lower(&i.status.lost));
+        let (won, lost) = (lower(&self.status.won), lower(&self.status.lost));
         for w in &won {
             if lost.contains(w) {
-                bad(
+                issues.add(
                     "ingest.status",
                     format!("{w:?} is listed as both won and lost"),
                 );
             }
         }
-        // crawl
-        let c = &self.crawl;
-        if c.user_agent.trim().is_empty() {
-            bad(
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        if let Some(i) = &self.input {
+            self.input = Some(absolute(base, i));
+        }
+    }
+}
+
+impl Section for CrawlSection {
+    const NAME: &'static str = "crawl";
+    // The contact URL only tells site owners who is crawling; the pages fetched are the same.
+    const NOT_OUTPUT: &'static [&'static str] = &[
+        "contact_url",
+        "requests_per_second",
+        "burst",
+        "concurrency",
+        "connect_timeout_secs",
+        "read_timeout_secs",
+        "retry_base_ms",
+        "max_retry_wait_secs",
+        "robots_retry_delay_secs",
+        "part_rows",
+        // The route requests take, not what they fetch.
+        "proxy",
+    ];
+
+    fn check(&self, issues: &mut Issues) {
+        if self.user_agent.trim().is_empty() {
+            issues.add(
                 "crawl.user_agent",
-                "must not be empty: sites need to know who is crawling".into(),
+                "must not be empty: sites need to know who is crawling",
             );
         }
-        if !c.contact_url.is_empty() && url::Url::parse(&c.contact_url).is_err() {
-            bad(
+        if let Err(e) = crawler::parse_proxy(&self.proxy) {
+            issues.add("crawl.proxy", e.to_string());
+        }
+        if !self.contact_url.is_empty() && url::Url::parse(&self.contact_url).is_err() {
+            issues.add(
                 "crawl.contact_url",
                 format!(
                     "must be a URL (https://… or mailto:…), got {:?}",
-                    c.contact_url
+                    self.contact_url
                 ),
             );
         }
-        if c.max_pages_per_site < 1 {
-            bad(
-                "crawl.max_pages_per_site",
-                format!("must be at least 1, got {}", c.max_pages_per_site),
-            );
-        }
-        if !(c.requests_per_second > 0.0 && c.requests_per_second.is_finite()) {
-            bad(
-                "crawl.requests_per_second",
-                format!("must be greater than 0, got {}", c.requests_per_second),
-            );
-        }
-        if c.burst < 1 {
-            bad(
-                "crawl.burst",
-                format!("must be at least 1, got {}", c.burst),
-            );
-        }
-        if c.concurrency < 1 {
-            bad(
-                "crawl.concurrency",
-                format!("must be at least 1, got {}", c.concurrency),
-            );
-        }
-        for (k, x) in [
-            ("crawl.connect_timeout_secs", c.connect_timeout_secs),
-            ("crawl.read_timeout_secs", c.read_timeout_secs),
-            ("crawl.site_time_budget_secs", c.site_time_budget_secs),
-            ("crawl.max_retry_wait_secs", c.max_retry_wait_secs),
-        ] {
-            if !(x > 0.0 && x.is_finite()) {
-                bad(k, format!("must be a positive number of seconds, got {x}"));
-            }
-        }
-        if c.max_body_bytes < 1024 {
-            bad(
-                "crawl.max_body_bytes",
-                format!("must be at least 1024, got {}", c.max_body_bytes),
-            );
-        }
-        if !(c.robots_retry_delay_secs >= 0.0 && c.robots_retry_delay_secs.is_finite()) {
-            bad(
+        let i = issues;
+        in_range(
+            i,
+            "crawl.max_pages_per_site",
+            self.max_pages_per_site,
+            1..=100_000,
+        );
+        in_range(i, "crawl.max_depth", self.max_depth, 0..=100);
+        // Below one request per 1000 s a site's crawl would take days: a typo, not a plan.
+        in_range_of(
+            i,
+            "crawl.requests_per_second",
+            self.requests_per_second,
+            0.001..=1e6,
+            "requests per second per host",
+        );
+        in_range(i, "crawl.burst", self.burst, 1..=1000);
+        in_range(i, "crawl.concurrency", self.concurrency, 1..=100_000);
+        for (key, v, range) in [
+            (
+                "crawl.connect_timeout_secs",
+                self.connect_timeout_secs,
+                0.1..=600.0,
+            ),
+            (
+                "crawl.read_timeout_secs",
+                self.read_timeout_secs,
+                0.1..=3600.0,
+            ),
+            (
+                "crawl.site_time_budget_secs",
+                self.site_time_budget_secs,
+                0.1..=86_400.0,
+            ),
+            (
+                "crawl.max_retry_wait_secs",
+                self.max_retry_wait_secs,
+                0.001..=3600.0,
+            ),
+            (
                 "crawl.robots_retry_delay_secs",
-                format!(
-                    "must be zero or more seconds, got {}",
-                    c.robots_retry_delay_secs
-                ),
-            );
+                self.robots_retry_delay_secs,
+                0.0..=86_400.0,
+            ),
+        ] {
+            in_range_of(i, key, v, range, "seconds");
         }
-        if c.breaker_threshold < 1 {
-            bad(
-                "crawl.breaker_threshold",
-                format!("must be at least 1, got {}", c.breaker_threshold),
-            );
-        }
-        if c.part_rows < 1 {
-            bad("crawl.part_rows", "must be at least 1, got 0".into());
-        }
-        if c.max_redirects > 20 {
-            bad(
-                "crawl.max_redirects",
-                format!("must be at most 20, got {}", c.max_redirects),
-            );
-        }
-        // extract
-        let e = &self.extract;
-        if !(e.template_share > 0.0 && e.template_share <= 1.0) {
-            bad(
+        in_range_of(
+            i,
+            "crawl.max_body_bytes",
+            self.max_body_bytes,
+            1024..=1 << 30,
+            "bytes",
+        );
+        in_range(i, "crawl.max_redirects", self.max_redirects, 0..=20);
+        in_range(i, "crawl.max_retries", self.max_retries, 0..=20);
+        in_range_of(
+            i,
+            "crawl.retry_base_ms",
+            self.retry_base_ms,
+            0..=600_000,
+            "milliseconds",
+        );
+        in_range(
+            i,
+            "crawl.breaker_threshold",
+            self.breaker_threshold,
+            1..=1000,
+        );
+        in_range(i, "crawl.robots_retries", self.robots_retries, 0..=100);
+        in_range(i, "crawl.max_sitemaps", self.max_sitemaps, 0..=1000);
+        in_range(i, "crawl.part_rows", self.part_rows, 1..=MAX_PART);
+    }
+}
+
+impl Section for ExtractSection {
+    const NAME: &'static str = "extract";
+    const NOT_OUTPUT: &'static [&'static str] = &["part_leads", "workers"];
+
+    fn check(&self, issues: &mut Issues) {
+        if !(self.template_share > 0.0 && self.template_share <= 1.0) {
+            issues.add(
                 "extract.template_share",
                 format!(
                     "must be in (0, 1] (a share of a site's pages), got {}",
-                    e.template_share
+                    self.template_share.show()
                 ),
             );
         }
-        if e.template_min_pages < 2 {
-            bad(
-                "extract.template_min_pages",
-                format!(
-                    "must be at least 2 (template is text shared by pages), got {}",
-                    e.template_min_pages
-                ),
-            );
-        }
-        if e.part_leads < 1 {
-            bad("extract.part_leads", "must be at least 1, got 0".into());
-        }
-        // embed
-        let m = &self.embed;
-        if m.batch_size < 1 {
-            bad("embed.batch_size", "must be at least 1, got 0".into());
-        }
-        if m.part_leads < 1 {
-            bad("embed.part_leads", "must be at least 1, got 0".into());
-        }
-        if m.threads > 256 {
-            bad(
-                "embed.threads",
-                format!("must be at most 256 (0 = one per core), got {}", m.threads),
-            );
-        }
-        // Sources: the lead's own texts and every page type.
-        let sources: Vec<&str> = ["description", "notes"]
-            .into_iter()
-            .chain(enrich::pagetype::PageType::ALL.iter().map(|t| t.as_str()))
-            .collect();
-        for (k, w) in &m.weights {
-            if !sources.contains(&k.as_str()) {
-                bad(
-                    &format!("embed.weights.{k}"),
-                    format!("unknown source; expected one of {}", sources.join(", ")),
-                );
-            } else if !(w.is_finite() && *w >= 0.0) {
-                bad(
-                    &format!("embed.weights.{k}"),
-                    format!("must be a number ≥ 0, got {w}"),
-                );
-            }
-        }
-        // evaluate
-        let ev = &self.evaluate;
-        if !(2..=50).contains(&ev.folds) {
-            bad(
-                "evaluate.folds",
-                format!("must be in 2..=50, got {}", ev.folds),
-            );
-        }
-        if !(ev.c > 0.0 && ev.c.is_finite()) {
-            bad("evaluate.c", format!("must be a number > 0, got {}", ev.c));
-        }
-        if ev.min_df < 1 {
-            bad("evaluate.min_df", "must be at least 1, got 0".into());
-        }
-        if ev.max_text_chars < 1 {
-            bad(
-                "evaluate.max_text_chars",
-                "must be at least 1, got 0".into(),
-            );
-        }
-        // score
-        let sc = &self.score;
-        for (key, v) in [
-            ("score.route_at", sc.route_at),
-            ("score.nurture_at", sc.nurture_at),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                bad(key, format!("must be a probability in [0, 1], got {v}"));
-            }
-        }
-        if sc.nurture_at > sc.route_at {
-            bad(
-                "score.nurture_at",
-                format!(
-                    "must not exceed score.route_at ({}), got {}; lower it or raise route_at",
-                    sc.route_at, sc.nurture_at
-                ),
-            );
-        }
-        if sc.similar > 50 {
-            bad(
-                "score.similar",
-                format!("must be at most 50, got {}", sc.similar),
-            );
-        }
-        if sc.drivers > 50 {
-            bad(
-                "score.drivers",
-                format!("must be at most 50, got {}", sc.drivers),
-            );
-        }
-        // registry
-        let r = &self.registry;
-        for (i, name) in r.registries.iter().enumerate() {
+        in_range_of(
+            issues,
+            "extract.template_min_pages",
+            self.template_min_pages,
+            2..=100_000,
+            "pages (template is text shared by pages)",
+        );
+        in_range(issues, "extract.part_leads", self.part_leads, 1..=MAX_PART);
+        in_range_of(
+            issues,
+            "extract.workers",
+            self.workers,
+            0..=MAX_THREADS,
+            "(0 = one per core)",
+        );
+    }
+
+    fn resolve_auto(&mut self) {
+        self.workers = per_core(self.workers);
+    }
+}
+
+impl Section for RegistrySection {
+    const NAME: &'static str = "registry";
+    // The e-mail and the key's variable are not in the fingerprint as such: the stage adds
+    // whether each is there, which is what changes the answers (the SEC or Companies House
+    // asked or skipped).
+    const NOT_OUTPUT: &'static [&'static str] = &[
+        "sirene_rps",
+        "sec_rps",
+        "gleif_rps",
+        "companies_house_rps",
+        "contact_email",
+        "companies_house_key_env",
+        "cache_ttl_days",
+        "timeout_secs",
+        "max_retries",
+        "concurrency",
+        "part_leads",
+        "allow_private_networks",
+    ];
+
+    fn check(&self, issues: &mut Issues) {
+        for (i, name) in self.registries.iter().enumerate() {
             if !REGISTRIES.contains(&name.as_str()) {
-                bad(
-                    &format!("registry.registries[{i}]"),
+                issues.add(
+                    format!("registry.registries[{i}]"),
                     format!(
                         "unknown registry {name:?}; expected one of {}",
                         REGISTRIES.join(", ")
@@ -924,83 +904,508 @@ impl Config {
             }
         }
         for (key, url) in [
-            ("registry.sirene_url", &r.sirene_url),
-            ("registry.sec_url", &r.sec_url),
-            ("registry.sec_tickers_url", &r.sec_tickers_url),
-            ("registry.gleif_url", &r.gleif_url),
-            ("registry.companies_house_url", &r.companies_house_url),
+            ("registry.sirene_url", &self.sirene_url),
+            ("registry.sec_url", &self.sec_url),
+            ("registry.sec_tickers_url", &self.sec_tickers_url),
+            ("registry.gleif_url", &self.gleif_url),
+            ("registry.companies_house_url", &self.companies_house_url),
         ] {
             match url::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => bad(key, format!("must be an http(s) URL, got {url:?}")),
+                _ => issues.add(key, format!("must be an http(s) URL, got {url:?}")),
             }
         }
         for (key, rps) in [
-            ("registry.sirene_rps", r.sirene_rps),
-            ("registry.sec_rps", r.sec_rps),
-            ("registry.gleif_rps", r.gleif_rps),
-            ("registry.companies_house_rps", r.companies_house_rps),
+            ("registry.sirene_rps", self.sirene_rps),
+            ("registry.sec_rps", self.sec_rps),
+            ("registry.gleif_rps", self.gleif_rps),
+            ("registry.companies_house_rps", self.companies_house_rps),
         ] {
-            if !(rps > 0.0 && rps <= 1000.0) {
-                bad(
-                    key,
-                    format!("must be a rate in (0, 1000] requests per second, got {rps}"),
-                );
-            }
+            in_range_of(issues, key, rps, 0.001..=1000.0, "requests per second");
         }
         // Empty is allowed (the SEC is then skipped with a warning); a non-address is a mistake.
-        if !r.contact_email.is_empty() && !r.contact_email.contains('@') {
-            bad(
+        if !self.contact_email.is_empty() && !self.contact_email.contains('@') {
+            issues.add(
                 "registry.contact_email",
                 format!(
                     "must be an e-mail address (the SEC requires one in the User-Agent), got {:?}",
-                    r.contact_email
+                    self.contact_email
                 ),
             );
         }
-        if !(r.cache_ttl_days.is_finite() && r.cache_ttl_days >= 0.0) {
-            bad(
-                "registry.cache_ttl_days",
-                format!("must be zero or more days, got {}", r.cache_ttl_days),
+        if self.companies_house_key_env.trim().is_empty() {
+            issues.add(
+                "registry.companies_house_key_env",
+                "must name an environment variable (COMPANIES_HOUSE_API_KEY by default)",
             );
         }
+        in_range_of(
+            issues,
+            "registry.cache_ttl_days",
+            self.cache_ttl_days,
+            0.0..=36_500.0,
+            "days",
+        );
         for (key, x) in [
-            ("registry.accept_score", r.accept_score),
-            ("registry.margin", r.margin),
-            ("registry.website_id_min_name", r.website_id_min_name),
+            ("registry.accept_score", self.accept_score),
+            ("registry.margin", self.margin),
+            ("registry.website_id_min_name", self.website_id_min_name),
         ] {
-            if !(0.0..=1.0).contains(&x) {
-                bad(key, format!("must be in [0, 1], got {x}"));
+            in_range(issues, key, x, 0.0..=1.0);
+        }
+        in_range(
+            issues,
+            "registry.keep_candidates",
+            self.keep_candidates,
+            0..=100,
+        );
+        in_range_of(
+            issues,
+            "registry.timeout_secs",
+            self.timeout_secs,
+            0.1..=3600.0,
+            "seconds",
+        );
+        in_range(issues, "registry.max_retries", self.max_retries, 0..=10);
+        in_range(issues, "registry.concurrency", self.concurrency, 1..=256);
+        in_range(issues, "registry.part_leads", self.part_leads, 1..=MAX_PART);
+    }
+}
+
+impl Section for EmbedSection {
+    const NAME: &'static str = "embed";
+    // The model's own id is added by the stage (two folders may hold the same model).
+    const NOT_OUTPUT: &'static [&'static str] = &[
+        "model_dir",
+        "onnxruntime",
+        "threads",
+        "batch_size",
+        "part_leads",
+    ];
+
+    fn check(&self, issues: &mut Issues) {
+        in_range_of(
+            issues,
+            "embed.threads",
+            self.threads,
+            0..=MAX_THREADS,
+            "(0 = one per core)",
+        );
+        in_range(issues, "embed.batch_size", self.batch_size, 1..=4096);
+        // A chunk needs room for the special tokens and the title line besides its text.
+        if self.max_tokens != 0 && !(16..=8192).contains(&self.max_tokens) {
+            issues.add(
+                "embed.max_tokens",
+                format!(
+                    "must be 0 (the model's maximum) or between 16 and 8192 tokens, got {}",
+                    self.max_tokens
+                ),
+            );
+        }
+        in_range(issues, "embed.part_leads", self.part_leads, 1..=MAX_PART);
+        // Sources: the lead's own texts and every page type.
+        let sources: Vec<&str> = ["description", "notes"]
+            .into_iter()
+            .chain(enrich::pagetype::PageType::ALL.iter().map(|t| t.as_str()))
+            .collect();
+        for (k, w) in &self.weights {
+            let key = format!("embed.weights.{k}");
+            if !sources.contains(&k.as_str()) {
+                issues.add(
+                    key,
+                    format!("unknown source; expected one of {}", sources.join(", ")),
+                );
+            } else {
+                in_range(issues, &key, *w, 0.0..=1000.0);
             }
         }
-        if !(r.timeout_secs > 0.0 && r.timeout_secs.is_finite()) {
-            bad(
-                "registry.timeout_secs",
-                format!("must be more than 0 seconds, got {}", r.timeout_secs),
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        for p in [&mut self.model_dir, &mut self.onnxruntime] {
+            if let Some(path) = p.as_ref() {
+                *p = (!path.as_os_str().is_empty()).then(|| absolute(base, path));
+            }
+        }
+    }
+
+    fn resolve_auto(&mut self) {
+        self.threads = per_core(self.threads);
+    }
+}
+
+impl Section for EvaluateSection {
+    const NAME: &'static str = "evaluate";
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        in_range(issues, "evaluate.folds", self.folds, 2..=50);
+        in_range(issues, "evaluate.c", self.c, 1e-6..=1e6);
+        in_range(issues, "evaluate.min_df", self.min_df, 1..=1_000_000);
+        in_range_of(
+            issues,
+            "evaluate.max_text_chars",
+            self.max_text_chars,
+            1..=10_000_000,
+            "characters",
+        );
+    }
+}
+
+impl Section for ScoreSection {
+    const NAME: &'static str = "score";
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        in_range_of(
+            issues,
+            "score.route_at",
+            self.route_at,
+            0.0..=1.0,
+            "(a probability)",
+        );
+        in_range_of(
+            issues,
+            "score.nurture_at",
+            self.nurture_at,
+            0.0..=1.0,
+            "(a probability)",
+        );
+        if self.nurture_at > self.route_at {
+            issues.add(
+                "score.nurture_at",
+                format!(
+                    "must not exceed score.route_at ({}), got {}; lower it or raise route_at",
+                    self.route_at, self.nurture_at
+                ),
             );
         }
-        if r.concurrency < 1 || r.concurrency > 256 {
-            bad(
-                "registry.concurrency",
-                format!("must be in 1..=256, got {}", r.concurrency),
+        in_range(issues, "score.similar", self.similar, 0..=50);
+        in_range(issues, "score.drivers", self.drivers, 0..=50);
+    }
+}
+
+/// Where an override came from, to say so next to a problem it caused.
+struct Override {
+    /// Dotted key: `crawl.max_pages_per_site`.
+    key: String,
+    /// `--set crawl.max_pages_per_site=2` or `LEADCRAWL__CRAWL__MAX_PAGES_PER_SITE`.
+    origin: String,
+}
+
+/// A value given on the command line or in the environment: TOML if it parses as a TOML value
+/// (`2`, `1.5`, `true`, `"x"`, `["a", "b"]`, `{ home = 2.0 }`), else the text as a string.
+fn override_value(text: &str) -> toml::Value {
+    format!("x = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("x"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Sets `parts` (a dotted key split) in `table` to `value`, making tables on the way.
+fn set_path(table: &mut toml::Table, parts: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = parts.split_last().ok_or("empty key")?;
+    let mut cur = table;
+    for (n, p) in parents.iter().enumerate() {
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        match entry {
+            toml::Value::Table(t) => cur = t,
+            _ => return Err(format!("{} is not a table", parts[..=n].join("."))),
+        }
+    }
+    cur.insert(last.clone(), value);
+    Ok(())
+}
+
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+    issues: &mut Issues,
+    origins: &mut Vec<Override>,
+) {
+    for (k, v) in vars {
+        let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if parts.len() < 2 || parts.iter().any(String::is_empty) {
+            issues.add(
+                k.clone(),
+                "environment override must look like LEADCRAWL__SECTION__KEY",
             );
+            continue;
         }
-        if r.part_leads < 1 {
-            bad("registry.part_leads", "must be at least 1, got 0".into());
+        let key = parts.join(".");
+        match set_path(table, &parts, override_value(&v)) {
+            Ok(()) => origins.push(Override { key, origin: k }),
+            Err(e) => issues.add(key, format!("{k}: {e}")),
         }
-        if r.max_retries > 10 {
-            bad(
-                "registry.max_retries",
-                format!("must be at most 10, got {}", r.max_retries),
+    }
+}
+
+/// Applies `--set section.key=value` overrides, after the file and the environment.
+fn apply_sets(
+    table: &mut toml::Table,
+    sets: &[String],
+    issues: &mut Issues,
+    origins: &mut Vec<Override>,
+) {
+    for s in sets {
+        let Some((key, value)) = s.split_once('=') else {
+            issues.add(
+                format!("--set {s}"),
+                "must look like section.key=value, e.g. --set crawl.max_pages_per_site=5",
             );
-        }
-        if e.workers > 256 {
-            bad(
-                "extract.workers",
-                format!("must be at most 256 (0 = one per core), got {}", e.workers),
+            continue;
+        };
+        let key = key.trim();
+        let parts: Vec<String> = key.split('.').map(str::to_string).collect();
+        if parts.len() < 2 || parts.iter().any(String::is_empty) {
+            issues.add(
+                format!("--set {s}"),
+                "the key must be section.key, e.g. --set crawl.max_pages_per_site=5",
             );
+            continue;
         }
-        v
+        match set_path(table, &parts, override_value(value.trim())) {
+            Ok(()) => origins.push(Override {
+                key: key.to_string(),
+                origin: format!("--set {s}"),
+            }),
+            Err(e) => issues.add(key, format!("--set {s}: {e}")),
+        }
+    }
+}
+
+/// A serde message made readable: the Rust type names replaced by what a user writes.
+fn readable(msg: &str) -> String {
+    let mut m = msg.trim().replace('\n', " ");
+    for (rust, user) in [
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected f64", "expected a number"),
+        ("expected a string", "expected a string (in quotes)"),
+    ] {
+        m = m.replace(rust, user);
+    }
+    m
+}
+
+/// Reads section `S` from the file's table key by key: each key is tried on its own against
+/// what was accepted so far, so that a key of the wrong type or an unknown key is reported by
+/// name while every other key still counts (and is range-checked). Nested tables (`columns`,
+/// `status`, `weights`) merge key by key into their defaults.
+fn read_section<S: Section>(table: &toml::Table, issues: &mut Issues) -> S {
+    let Some(given) = table.get(S::NAME) else {
+        return S::default();
+    };
+    let toml::Value::Table(given) = given else {
+        issues.add(
+            S::NAME,
+            format!("must be a table: a [{}] section with keys", S::NAME),
+        );
+        return S::default();
+    };
+    let mut accepted = serde_json::to_value(S::default()).unwrap_or_default();
+    merge_keys::<S>(&mut accepted, &mut Vec::new(), given, issues);
+    match serde_json::from_value(accepted) {
+        Ok(s) => s,
+        Err(e) => {
+            // Not expected (every accepted key was tried), but never a panic on input.
+            issues.add(S::NAME, readable(&e.to_string()));
+            S::default()
+        }
+    }
+}
+
+fn merge_keys<S: Section>(
+    accepted: &mut serde_json::Value,
+    path: &mut Vec<String>,
+    given: &toml::Table,
+    issues: &mut Issues,
+) {
+    for (k, v) in given {
+        path.push(k.clone());
+        let dotted = format!("{}.{}", S::NAME, path.join("."));
+        let current = path
+            .iter()
+            .try_fold(&*accepted, |node, p| node.get(p.as_str()));
+        match (current, v) {
+            (Some(serde_json::Value::Object(_)), toml::Value::Table(t)) => {
+                merge_keys::<S>(accepted, path, t, issues)
+            }
+            // JSON has no infinity nor NaN: say so here rather than "expected f64, got null".
+            (_, toml::Value::Float(f)) if !f.is_finite() => {
+                issues.add(dotted, format!("must be a finite number, got {f}"))
+            }
+            _ => {
+                let mut trial = accepted.clone();
+                let value = serde_json::to_value(v).unwrap_or_default();
+                if let Some(slot) = path.iter().try_fold(&mut trial, |node, p| {
+                    node.as_object_mut()
+                        .map(|m| m.entry(p.clone()).or_insert(serde_json::Value::Null))
+                }) {
+                    *slot = value;
+                }
+                match S::deserialize(&trial) {
+                    Ok(_) => *accepted = trial,
+                    Err(e) => issues.add(dotted, key_message(&e.to_string())),
+                }
+            }
+        }
+        path.pop();
+    }
+}
+
+/// The message for one key that did not deserialize.
+fn key_message(msg: &str) -> String {
+    let msg = readable(msg);
+    // "unknown field `x`, expected one of ..." → "unknown key; expected one of ..."
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some(end) = rest.find('`') {
+            return format!("unknown key; {}", rest[end + 1..].trim_start_matches(", "));
+        }
+    }
+    msg
+}
+
+impl Config {
+    /// Loads, overrides from the environment, resolves paths and defaults, and validates.
+    /// Every problem is in the error, not just the first.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(path, &[])
+    }
+
+    /// [`Config::load`] with `--set section.key=value` overrides, applied last.
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            partial: None,
+            issues: vec![ConfigIssue {
+                key: "(file)".into(),
+                message: format!(
+                    "cannot read {}: {e}; pass --config PATH (or set LEADCRAWL_CONFIG) to a pipeline.toml",
+                    path.display()
+                ),
+            }],
+        })?;
+        Self::from_str_at(&text, path, std::env::vars(), sets)
+    }
+
+    pub fn from_str_at(
+        text: &str,
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+        sets: &[String],
+    ) -> Result<Config, ConfigError> {
+        let err = |issues, partial| ConfigError {
+            path: path.to_path_buf(),
+            issues,
+            partial,
+        };
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            err(
+                vec![ConfigIssue {
+                    key: "(syntax)".into(),
+                    message: e.to_string().trim().replace('\n', " "),
+                }],
+                None,
+            )
+        })?;
+        let mut issues = Issues::default();
+        let mut origins = Vec::new();
+        apply_env_overrides(&mut table, env, &mut issues, &mut origins);
+        apply_sets(&mut table, sets, &mut issues, &mut origins);
+        for key in table.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                issues.add(
+                    key.clone(),
+                    format!("unknown section; expected one of {}", SECTIONS.join(", ")),
+                );
+            }
+        }
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut cfg = Config {
+            pipeline: read_section(&table, &mut issues),
+            state: read_section(&table, &mut issues),
+            ingest: read_section(&table, &mut issues),
+            crawl: read_section(&table, &mut issues),
+            extract: read_section(&table, &mut issues),
+            registry: read_section(&table, &mut issues),
+            embed: read_section(&table, &mut issues),
+            evaluate: read_section(&table, &mut issues),
+            score: read_section(&table, &mut issues),
+            base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
+            loaded_hash: None,
+            path: abs,
+        };
+        cfg.resolve();
+        cfg.loaded_hash = Some(cfg.hash());
+        cfg.resolve_auto();
+        let mut issues = issues.into_vec();
+        issues.extend(cfg.validate());
+        // Say where an override came from, next to the problem it caused.
+        for issue in &mut issues {
+            if let Some(o) = origins.iter().rev().find(|o| {
+                o.key == issue.key
+                    || o.key.starts_with(&format!("{}.", issue.key))
+                    || issue.key.starts_with(&format!("{}.", o.key))
+                    || issue.key.starts_with(&format!("{}[", o.key))
+            }) {
+                issue.message = format!("{} (from {})", issue.message, o.origin);
+            }
+        }
+        if issues.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(err(issues, Some(Box::new(cfg))))
+        }
+    }
+
+    /// Resolves every section's relative paths.
+    fn resolve(&mut self) {
+        let base = self.base_dir.clone();
+        self.pipeline.resolve(&base);
+        self.state.resolve(&base);
+        self.ingest.resolve(&base);
+        self.crawl.resolve(&base);
+        self.extract.resolve(&base);
+        self.registry.resolve(&base);
+        self.embed.resolve(&base);
+        self.evaluate.resolve(&base);
+        self.score.resolve(&base);
+    }
+
+    /// Resolves every section's automatic values, once.
+    fn resolve_auto(&mut self) {
+        self.pipeline.resolve_auto();
+        self.state.resolve_auto();
+        self.ingest.resolve_auto();
+        self.crawl.resolve_auto();
+        self.extract.resolve_auto();
+        self.registry.resolve_auto();
+        self.embed.resolve_auto();
+        self.evaluate.resolve_auto();
+        self.score.resolve_auto();
+    }
+
+    /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Issues::default();
+        self.pipeline.check(&mut issues);
+        self.state.check(&mut issues);
+        self.ingest.check(&mut issues);
+        self.crawl.check(&mut issues);
+        self.extract.check(&mut issues);
+        self.registry.check(&mut issues);
+        self.embed.check(&mut issues);
+        self.evaluate.check(&mut issues);
+        self.score.check(&mut issues);
+        issues.into_vec()
     }
 
     pub fn output_dir(&self) -> &Path {
@@ -1027,15 +1432,64 @@ impl Config {
         }
     }
 
-    /// Stable hash of one section's resolved values (part of a stage's fingerprint).
-    pub fn section_hash(&self, name: &str) -> String {
-        let v = serde_json::to_value(self).unwrap_or_default();
-        hash_json(v.get(name).unwrap_or(&serde_json::Value::Null))
+    /// The fingerprint of a section's settings that change what its stage writes: the hash of
+    /// its resolved values without its [`Section::NOT_OUTPUT`] keys. A stage adds what is not
+    /// config (an input file's hash, a model's id, its rules' version).
+    pub fn fingerprint(&self, section: &str) -> String {
+        fn of<S: Section>(s: &S) -> String {
+            let mut v = serde_json::to_value(s).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                for k in S::NOT_OUTPUT {
+                    m.remove(*k);
+                }
+            }
+            hash_json(&v)
+        }
+        match section {
+            "pipeline" => of(&self.pipeline),
+            "state" => of(&self.state),
+            "ingest" => of(&self.ingest),
+            "crawl" => of(&self.crawl),
+            "extract" => of(&self.extract),
+            "registry" => of(&self.registry),
+            "embed" => of(&self.embed),
+            "evaluate" => of(&self.evaluate),
+            "score" => of(&self.score),
+            other => {
+                debug_assert!(false, "no config section {other:?}");
+                hash_json(&serde_json::Value::Null)
+            }
+        }
     }
 
-    /// Stable hash of the whole resolved config (written in every Parquet file's metadata).
+    /// Old name of [`Config::fingerprint`], kept while stage code moves to the new one.
+    pub fn section_hash(&self, name: &str) -> String {
+        self.fingerprint(name)
+    }
+
+    /// Stable hash of the whole config, paths resolved (written in every Parquet file's
+    /// metadata); "0 = automatic" values count as written, not as resolved on this machine.
     pub fn hash(&self) -> String {
-        hash_json(&serde_json::to_value(self).unwrap_or_default())
+        match &self.loaded_hash {
+            Some(h) => h.clone(),
+            None => hash_json(&serde_json::to_value(self).unwrap_or_default()),
+        }
+    }
+}
+
+/// The keys each section leaves out of its fingerprint, by section name.
+pub fn not_output(section: &str) -> &'static [&'static str] {
+    match section {
+        "pipeline" => PipelineSection::NOT_OUTPUT,
+        "state" => StateSection::NOT_OUTPUT,
+        "ingest" => IngestSection::NOT_OUTPUT,
+        "crawl" => CrawlSection::NOT_OUTPUT,
+        "extract" => ExtractSection::NOT_OUTPUT,
+        "registry" => RegistrySection::NOT_OUTPUT,
+        "embed" => EmbedSection::NOT_OUTPUT,
+        "evaluate" => EvaluateSection::NOT_OUTPUT,
+        "score" => ScoreSection::NOT_OUTPUT,
+        _ => &[],
     }
 }
 
@@ -1063,13 +1517,31 @@ pub fn defaults_json() -> BTreeMap<String, serde_json::Value> {
 mod tests {
     use super::*;
 
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    fn load_set(text: &str, env: &[(&str, &str)], sets: &[&str]) -> Result<Config, ConfigError> {
         let dir = std::env::temp_dir();
         let env = env
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect::<Vec<_>>();
-        Config::from_str_at(text, &dir.join("p.toml"), env.into_iter())
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        Config::from_str_at(text, &dir.join("p.toml"), env.into_iter(), &sets)
+    }
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load_set(text, env, &[])
+    }
+
+    /// A config whose only file is the input, so that it loads without errors.
+    fn valid_input() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("leads.csv");
+        std::fs::write(&input, "name\nAcme\n").unwrap();
+        let text = format!("[ingest]\ninput = {:?}\n", input.to_str().unwrap());
+        (dir, text)
+    }
+
+    fn keys(e: &ConfigError) -> Vec<&str> {
+        e.issues.iter().map(|i| i.key.as_str()).collect()
     }
 
     #[test]
@@ -1081,9 +1553,9 @@ mod tests {
         .unwrap_err();
         let text = e.to_string();
         for want in [
-            "crawl.max_pages_per_site: must be at least 1, got 0",
-            "crawl.burst: must be at least 1, got 0",
-            "ingest.batch_rows: must be at least 1, got 0",
+            "crawl.max_pages_per_site: must be between 1 and 100000, got 0",
+            "crawl.burst: must be between 1 and 1000, got 0",
+            "ingest.batch_rows: must be between 1 and 1000000, got 0",
             "ingest.input: required",
             "bogus: unknown section",
         ] {
@@ -1094,23 +1566,217 @@ mod tests {
     #[test]
     fn unknown_keys_in_two_sections_both_reported() {
         let e = load("[crawl]\nmax_page = 3\n[ingest]\ninptu = 'x'\n", &[]).unwrap_err();
-        let keys: Vec<_> = e.issues.iter().map(|i| i.key.as_str()).collect();
+        let keys = keys(&e);
         assert!(keys.contains(&"crawl.max_page"), "{keys:?}");
         assert!(keys.contains(&"ingest.inptu"), "{keys:?}");
     }
 
     #[test]
-    fn env_overrides_and_relative_paths() {
-        let e = load(
-            "[ingest]\ninput = 'leads.csv'\n",
+    fn a_type_error_hides_nothing_else_in_its_section() {
+        let (_dir, input) = valid_input();
+        let text = format!(
+            "{input}batch_rows = \"many\"\nencoding = \"klingon\"\n[crawl]\nmax_depth = \"deep\"\nburst = 0\nmax_pagez = 1\nread_timeout_secs = 1e300\n"
+        );
+        let e = load(&text, &[]).unwrap_err();
+        let t = e.to_string();
+        for want in [
+            "ingest.batch_rows: invalid type: string \"many\", expected a whole number ≥ 0",
+            "ingest.encoding: unknown encoding \"klingon\"",
+            "crawl.max_depth: invalid type: string \"deep\"",
+            "crawl.burst: must be between 1 and 1000, got 0",
+            "crawl.max_pagez: unknown key; expected one of",
+            "crawl.read_timeout_secs: must be between 0.1 and 3600 seconds, got 1e300",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in:\n{t}");
+        }
+        // The input was set: a type error elsewhere in the section must not lose it.
+        assert!(!t.contains("ingest.input"), "{t}");
+        assert_eq!(e.issues.len(), 6, "{t}");
+    }
+
+    #[test]
+    fn values_that_would_panic_or_hang_a_stage_are_errors() {
+        let (_dir, input) = valid_input();
+        let text = format!(
+            "{input}[crawl]\nread_timeout_secs = 1e300\nconnect_timeout_secs = 1e300\n\
+             max_retry_wait_secs = 1e300\nrobots_retry_delay_secs = 1e300\nsite_time_budget_secs = 1e300\n\
+             requests_per_second = 1e-300\n[registry]\nsirene_rps = 1e-300\ntimeout_secs = nan\n\
+             [embed]\nweights = {{ home = inf }}\n"
+        );
+        let e = load(&text, &[]).unwrap_err();
+        let keys = keys(&e);
+        for k in [
+            "crawl.read_timeout_secs",
+            "crawl.connect_timeout_secs",
+            "crawl.max_retry_wait_secs",
+            "crawl.robots_retry_delay_secs",
+            "crawl.site_time_budget_secs",
+            "crawl.requests_per_second",
+            "registry.sirene_rps",
+            "registry.timeout_secs",
+            "embed.weights.home",
+        ] {
+            assert!(keys.contains(&k), "{k} not reported: {e}");
+        }
+        assert!(
+            e.to_string().contains("requests_per_second: must be between 0.001 and 1000000 requests per second per host, got 1e-300"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn env_and_set_overrides_apply_in_order_and_are_named_in_errors() {
+        let (_dir, input) = valid_input();
+        let c = load_set(
+            &format!("{input}[crawl]\nmax_depth = 1\n"),
             &[("LEADCRAWL__CRAWL__MAX_DEPTH", "7")],
+            &["crawl.max_pages_per_site=2", "embed.weights.home=5"],
+        )
+        .unwrap();
+        assert_eq!(c.crawl.max_depth, 7);
+        assert_eq!(c.crawl.max_pages_per_site, 2);
+        // A nested override keeps the other defaults of its table.
+        assert_eq!(c.embed.weights["home"], 5.0);
+        assert_eq!(c.embed.weights["description"], 3.0);
+        let c = load_set(
+            &input,
+            &[("LEADCRAWL__CRAWL__MAX_DEPTH", "7")],
+            &["crawl.max_depth=2", "crawl.user_agent=my bot/1.0"],
+        )
+        .unwrap();
+        assert_eq!(c.crawl.max_depth, 2, "--set wins over the environment");
+        assert_eq!(c.crawl.user_agent, "my bot/1.0", "not TOML: a string");
+
+        let e = load_set(
+            &format!("{input}[score]\nroute_at = 2.0\n"),
+            &[],
+            &["crawl.max_pagez=2", "crawl.max_depth=deep", "nodot=1", "x"],
         )
         .unwrap_err();
-        // input does not exist, but the override was applied and the path resolved
+        let t = e.to_string();
+        for want in [
+            "crawl.max_pagez: unknown key; expected one of",
+            "(from --set crawl.max_pagez=2)",
+            "crawl.max_depth: invalid type: string \"deep\"",
+            "(from --set crawl.max_depth=deep)",
+            "--set nodot=1: the key must be section.key",
+            "--set x: must look like section.key=value",
+            "score.route_at: must be between 0 and 1 (a probability), got 2",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in:\n{t}");
+        }
+        let e = load("", &[("LEADCRAWL__CRAWL__MAX_DEPTH", "\"deep\"")]).unwrap_err();
+        assert!(
+            e.issues.iter().any(|i| i.key == "crawl.max_depth"
+                && i.message.contains("(from LEADCRAWL__CRAWL__MAX_DEPTH)")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_and_automatic_values_are_resolved_once() {
+        let e = load("[ingest]\ninput = 'leads.csv'\n", &[]).unwrap_err();
+        // input does not exist, but the path was resolved against the config's folder
         assert!(e
             .to_string()
             .contains(&std::env::temp_dir().join("leads.csv").display().to_string()));
-        let e = load("", &[("LEADCRAWL__CRAWL__MAX_DEPTH", "\"deep\"")]).unwrap_err();
-        assert!(e.issues.iter().any(|i| i.key == "crawl"), "{e}");
+        let (_dir, input) = valid_input();
+        let c = load(&format!("{input}[extract]\nworkers = 0\n"), &[]).unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(c.extract.workers, cores.min(MAX_THREADS));
+        assert_eq!(c.embed.threads, cores.min(MAX_THREADS));
+        let c = load(&format!("{input}[embed]\nthreads = 3\n"), &[]).unwrap();
+        assert_eq!(c.embed.threads, 3);
+        // The config's hash is the file's, not this machine's: `0` and the number of cores it
+        // resolved to are different configs, and the same file hashes the same everywhere.
+        let auto = load(&format!("{input}[extract]\nworkers = 0\n"), &[]).unwrap();
+        let explicit = load(&format!("{input}[extract]\nworkers = {cores}\n"), &[]).unwrap();
+        assert_eq!(auto.extract.workers, explicit.extract.workers);
+        assert_ne!(auto.hash(), explicit.hash());
+        assert_eq!(auto.hash(), load(&input, &[]).unwrap().hash());
+    }
+
+    /// Every leaf key of a JSON value, as paths.
+    fn leaves(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    path.push(k.clone());
+                    leaves(x, path, out);
+                    path.pop();
+                }
+            }
+            _ => out.push(path.clone()),
+        }
+    }
+
+    /// Other values of the same type as `v`, most likely first.
+    fn variants(v: &serde_json::Value) -> Vec<serde_json::Value> {
+        use serde_json::{json, Value};
+        match v {
+            Value::Bool(b) => vec![json!(!b)],
+            Value::Number(n) if n.is_u64() => vec![json!(n.as_u64().unwrap() + 1)],
+            Value::Number(n) => vec![json!(n.as_f64().unwrap() * 2.0 + 1.0)],
+            Value::String(s) => vec![
+                json!(format!("{s}x")),
+                json!("csv"),
+                json!("parquet"),
+                json!(";"),
+            ],
+            Value::Null => vec![json!("x")],
+            Value::Array(a) if a.is_empty() => vec![json!(["x"])],
+            Value::Array(a) => vec![json!(a[..a.len() - 1])],
+            Value::Object(_) => vec![json!({"x": 1.0})],
+        }
+    }
+
+    #[test]
+    fn every_key_is_in_its_fingerprint_or_marked_not_output() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let base = Config::default();
+        let mut paths = Vec::new();
+        leaves(&defaults, &mut Vec::new(), &mut paths);
+        assert!(paths.len() > 80, "{}", paths.len());
+        for path in paths {
+            let (section, key) = (&path[0], &path[1]);
+            let varied = variants(defaults.pointer(&format!("/{}", path.join("/"))).unwrap())
+                .into_iter()
+                .find_map(|value| {
+                    let mut v = defaults.clone();
+                    *v.pointer_mut(&format!("/{}", path.join("/"))).unwrap() = value;
+                    serde_json::from_value::<Config>(v).ok()
+                })
+                .unwrap_or_else(|| panic!("no other value for {}", path.join(".")));
+            let changed = varied.fingerprint(section) != base.fingerprint(section);
+            let excluded = not_output(section).contains(&key.as_str());
+            assert_eq!(
+                changed,
+                !excluded,
+                "{}: {}",
+                path.join("."),
+                if excluded {
+                    "marked NOT_OUTPUT but in the fingerprint"
+                } else {
+                    "changes no fingerprint: list it in its section's NOT_OUTPUT if it does not change the stage's output"
+                }
+            );
+        }
+        for section in SECTIONS {
+            for k in not_output(section) {
+                assert!(
+                    defaults[*section].get(*k).is_some(),
+                    "{section}.NOT_OUTPUT names {k}, which is no key of [{section}]"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_shown_readably() {
+        assert_eq!(1e300.show(), "1e300");
+        assert_eq!(1e-300.show(), "1e-300");
+        assert_eq!(3600.0.show(), "3600");
+        assert_eq!(0.1.show(), "0.1");
+        assert_eq!(f64::NAN.show(), "NaN");
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | success: every selected stage is done |
+//! | 0 | success: every selected stage is done, each with at most `pipeline.max_failed_share` of its units failed |
 //! | 1 | a stage failed (its error is logged and in `leadcrawl status`) |
 //! | 2 | usage or config error: nothing ran (or the input cannot be read) |
-//! | 3 | stages completed, but some units failed and were recorded (e.g. dead websites) |
+//! | 3 | stages completed, but in a stage more than `pipeline.max_failed_share` of its units failed (recorded) |
 //! | 4 | another leadcrawl run is using the same output folder: nothing was done |
 //! | 130 | interrupted by Ctrl-C / SIGTERM: committed work is kept; run again to resume |
 

@@ -12,6 +12,7 @@ pub mod input;
 pub mod logging;
 pub mod progress;
 pub mod report;
+pub mod run_results;
 pub mod runner;
 pub mod schema;
 pub mod signals;

@@ -1,4 +1,5 @@
-//! Logging through `tracing` to stderr: human lines by default, JSON lines for schedulers.
+//! Logging through `tracing` to stderr: human lines by default, JSON lines for schedulers (one
+//! object per line, the event's fields at the top level).
 //! `RUST_LOG` overrides the level (`RUST_LOG=leadcrawl=debug`).
 
 use tracing_subscriber::EnvFilter;
@@ -28,6 +29,12 @@ pub fn init(format: LogFormat, verbose: u8, quiet: bool) {
                 .with_target(false)
                 .try_init()
         }
-        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        // Event fields at the top level (`{"level":…,"stage":"crawl",…}`), not under `fields`,
+        // so that `jq .stage` works.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
     };
 }

@@ -26,7 +26,13 @@ pub struct StageReport {
     pub stage: String,
     /// `skipped` (up to date), `done`, `done_with_failures`, `interrupted`, `failed`.
     pub result: String,
+    /// Units of the stage (`None`: not known, e.g. a whole-table stage that did not say).
+    pub units_total: Option<u64>,
+    /// Units done and failed so far (this run and the earlier ones it resumed).
+    pub units_done: u64,
     pub units_failed: u64,
+    /// Units already finished, done or failed, before this run (resumed or up to date).
+    pub units_skipped: u64,
     pub seconds: f64,
     pub counters: BTreeMap<String, u64>,
     pub error: Option<String>,
@@ -36,12 +42,32 @@ pub struct StageReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run_id: String,
+    /// In `run_results.json` as RFC 3339 text.
+    #[serde(skip)]
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `pipeline.max_failed_share`: decides between exit codes 0 and 3.
+    pub max_failed_share: f64,
     pub stages: Vec<StageReport>,
+    /// The stage a signal kept from starting, when one came between two stages.
+    pub stopped_before: Option<String>,
 }
 
 impl RunReport {
+    /// A run starting now.
+    pub fn start(config: &Config) -> RunReport {
+        RunReport {
+            run_id: new_run_id(),
+            started_at: chrono::Utc::now(),
+            finished_at: None,
+            max_failed_share: config.pipeline.max_failed_share,
+            stages: Vec::new(),
+            stopped_before: None,
+        }
+    }
     pub fn interrupted(&self) -> bool {
-        self.stages.iter().any(|s| s.result == "interrupted")
+        self.stopped_before.is_some() || self.stages.iter().any(|s| s.result == "interrupted")
     }
     pub fn failed(&self) -> bool {
         self.stages.iter().any(|s| s.result == "failed")
@@ -194,14 +220,53 @@ pub fn run_as(
     progress: ProgressMode,
     role: stages::Role,
 ) -> anyhow::Result<RunReport> {
-    let run_id = new_run_id();
+    let mut report = RunReport::start(config);
+    run_into(
+        &mut report,
+        config,
+        store,
+        selected,
+        force,
+        stop,
+        progress,
+        role,
+    )?;
+    Ok(report)
+}
+
+/// [`run_as`] into `report`, which keeps the stages that ran when a later one returns an error
+/// (for `run_results.json`); its end time is set however the run ends.
+#[allow(clippy::too_many_arguments)]
+pub fn run_into(
+    report: &mut RunReport,
+    config: &Config,
+    store: &dyn StateStore,
+    selected: &[&'static dyn Stage],
+    force: &[String],
+    stop: &StopFlag,
+    progress: ProgressMode,
+    role: stages::Role,
+) -> anyhow::Result<()> {
+    let result = run_stages(report, config, store, selected, force, stop, progress, role);
+    report.finished_at = Some(chrono::Utc::now());
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_stages(
+    report: &mut RunReport,
+    config: &Config,
+    store: &dyn StateStore,
+    selected: &[&'static dyn Stage],
+    force: &[String],
+    stop: &StopFlag,
+    progress: ProgressMode,
+    role: stages::Role,
+) -> anyhow::Result<()> {
+    let run_id = report.run_id.clone();
     let prov = Provenance {
         run_id: run_id.clone(),
         config_hash: config.hash(),
-    };
-    let mut report = RunReport {
-        run_id: run_id.clone(),
-        stages: Vec::new(),
     };
     std::fs::create_dir_all(config.output_dir())
         .with_context(|| format!("creating output_dir {}", config.output_dir().display()))?;
@@ -240,7 +305,7 @@ pub fn run_as(
             }
         }
     }
-    for stage in selected {
+    for (i, stage) in selected.iter().enumerate() {
         let name = stage.name();
         let mut fp_parts = vec![stage.fingerprint(config)?];
         for up in stages::upstream(*stage) {
@@ -266,7 +331,10 @@ pub fn run_as(
                 report.stages.push(StageReport {
                     stage: name.into(),
                     result: "skipped".into(),
+                    units_total: prev.units_total,
+                    units_done: prev.units_done,
                     units_failed: prev.units_failed,
+                    units_skipped: prev.units_done + prev.units_failed,
                     seconds: 0.0,
                     counters: prev.counters.clone(),
                     error: None,
@@ -310,6 +378,9 @@ pub fn run_as(
                 tracing::info!(stage = name, file = %removed.display(), "removed an incomplete part");
             }
         }
+        let units_before = store
+            .stage(name)?
+            .map_or(0, |r| r.units_done + r.units_failed);
         let started = Instant::now();
         let ctx = StageContext {
             stage: name,
@@ -325,9 +396,18 @@ pub fn run_as(
         let outcome = stage.run(&ctx);
         ctx.progress.finish();
         let seconds = started.elapsed().as_secs_f64();
-        let counters = store.stage(name)?.map(|r| r.counters).unwrap_or_default();
+        let after = store.stage(name)?;
+        let counters = after
+            .as_ref()
+            .map(|r| r.counters.clone())
+            .unwrap_or_default();
+        let units_total = after.as_ref().and_then(|r| r.units_total);
+        let units_done = after.as_ref().map_or(0, |r| r.units_done);
+        let units_in_store = after.as_ref().map_or(0, |r| r.units_failed);
         match outcome {
             Ok(StageOutcome::Completed { units_failed }) => {
+                // The store is the record (`status` shows it); a stage may count only its own.
+                let units_failed = units_failed.max(units_in_store);
                 let out_fp = short_hash(format!("{fingerprint}\n{run_id}").as_bytes());
                 store.finish_stage(name, StageStatus::Done, Some(&out_fp), None)?;
                 let _ = std::fs::remove_dir_all(previous_dir(config, name));
@@ -340,7 +420,10 @@ pub fn run_as(
                 report.stages.push(StageReport {
                     stage: name.into(),
                     result: result.into(),
+                    units_total,
+                    units_done,
                     units_failed,
+                    units_skipped: units_before,
                     seconds,
                     counters,
                     error: None,
@@ -360,12 +443,15 @@ pub fn run_as(
                 report.stages.push(StageReport {
                     stage: name.into(),
                     result: "interrupted".into(),
-                    units_failed: 0,
+                    units_total,
+                    units_done,
+                    units_failed: units_in_store,
+                    units_skipped: units_before,
                     seconds,
                     counters,
                     error: None,
                 });
-                return Ok(report);
+                return Ok(());
             }
             Err(e) => {
                 // A part read back differs from what was committed: taken back, so that the
@@ -381,25 +467,41 @@ pub fn run_as(
                 if e.downcast_ref::<UsageError>().is_some()
                     || e.downcast_ref::<crate::input::InputError>().is_some()
                 {
+                    report.stages.push(StageReport {
+                        stage: name.into(),
+                        result: "failed".into(),
+                        units_total,
+                        units_done,
+                        units_failed: units_in_store,
+                        units_skipped: units_before,
+                        seconds,
+                        counters,
+                        error: Some(msg),
+                    });
                     return Err(e);
                 }
                 tracing::error!(stage = name, error = %msg, "stage failed");
                 report.stages.push(StageReport {
                     stage: name.into(),
                     result: "failed".into(),
-                    units_failed: 0,
+                    units_total,
+                    units_done,
+                    units_failed: units_in_store,
+                    units_skipped: units_before,
                     seconds,
                     counters,
                     error: Some(msg),
                 });
-                return Ok(report);
+                return Ok(());
             }
         }
         if stop.is_set() {
+            // Stopped between stages: the run did not do all it was asked.
+            report.stopped_before = selected.get(i + 1).map(|s| s.name().to_string());
             break;
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// How long a worker without `--follow` waits for a `leadcrawl run` to start the stage.

@@ -643,5 +643,6 @@ pub fn markdown() -> String {
         s.push_str(&t.to_markdown());
         s.push('\n');
     }
+    s.push_str(&crate::run_results::markdown());
     s
 }

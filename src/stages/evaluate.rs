@@ -550,10 +550,9 @@ impl Stage for EvaluateStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        let e = &config.evaluate;
         Ok(format!(
-            "evaluate=k:{};seed:{};c:{};min_df:{};max_text:{};rules=leadcrawl-evaluate/1",
-            e.folds, e.seed, e.c, e.min_df, e.max_text_chars
+            "evaluate={};rules=leadcrawl-evaluate/1",
+            config.fingerprint("evaluate")
         ))
     }
 

@@ -343,10 +343,9 @@ impl Stage for ScoreStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        let s = &config.score;
         Ok(format!(
-            "score=route:{};nurture:{};similar:{};drivers:{};rules=leadcrawl-score/1",
-            s.route_at, s.nurture_at, s.similar, s.drivers
+            "score={};rules=leadcrawl-score/1",
+            config.fingerprint("score")
         ))
     }
 

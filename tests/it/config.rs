@@ -2,64 +2,228 @@
 
 use crate::common::*;
 
-#[test]
-fn validate_lists_every_error_with_its_key() {
-    let run = Run::new();
-    run.config(
-        r#"
+/// A config with mistakes in every section: wrong types, unknown keys, values out of range.
+const BROKEN: &str = r#"
 [pipeline]
 output_dir = "out"
+max_failed_share = 1.5
 [state]
 url = "postgres://leadcrawl:secret@db.internal/leadcrawl"
 lease_seconds = 1.0
 [ingest]
 input = "missing.csv"
-batch_rows = 0
+batch_rows = "many"
 encoding = "klingon"
+delimiter = "::"
+bogus_key = 1
+[ingest.columns]
+nmae = "Company"
+[ingest.status]
+won = ["won"]
+lost = ["won"]
 [crawl]
 max_pages_per_site = 0
-requests_per_second = -1.0
+requests_per_second = 1e-300
+read_timeout_secs = 1e300
+connect_timeout_secs = 1e300
+max_retry_wait_secs = 1e300
+robots_retry_delay_secs = 1e300
 contact_url = "not a url"
+max_depth = "deep"
 max_pagez = 3
+max_redirects = 50
+[extract]
+template_share = 0.0
+workers = 1000
+[registry]
+registries = ["sirene", "nope"]
+sirene_url = "ftp://example.org"
+gleif_rps = 0.0
+accept_score = 2.0
+[embed]
+batch_size = 0
+weights = { home = -1.0, bogus = 1.0 }
 [evaluate]
 folds = 1
+c = 0.0
 [score]
 route_at = 0.5
 nurture_at = 0.7
 [registries]
 x = 1
-"#,
-    );
+"#;
+
+#[test]
+fn validate_lists_every_error_at_once() {
+    let run = Run::new();
+    run.config(BROKEN);
     let o = run.run(&["validate"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
-    for want in [
-        "ingest.input: file not found:",
-        "ingest.batch_rows: must be at least 1, got 0",
-        "ingest.encoding: unknown encoding \"klingon\"",
-        "crawl.max_pagez: unknown key",
-        "registries: unknown section",
-        "evaluate.folds: must be in 2..=50, got 1",
+    let want = [
+        "pipeline.max_failed_share: must be between 0 and 1",
         "state.url: holds a password; remove it from the file and set LEADCRAWL_PG_PASSWORD",
         "state.lease_seconds: must be between 2 and 3600 seconds, got 1",
-        "score.nurture_at: must not exceed score.route_at (0.5), got 0.7",
-    ] {
-        assert!(t.contains(want), "missing {want:?} in:\n{t}");
-    }
-    // crawl had an unknown key, so its values could not be checked; fix it and they are.
-    let cfg = std::fs::read_to_string(run.path().join("pipeline.toml"))
-        .unwrap()
-        .replace("max_pagez = 3\n", "");
-    run.config(&cfg);
-    let t = text(&run.run(&["validate"]));
-    for want in [
-        "crawl.max_pages_per_site: must be at least 1, got 0",
-        "crawl.requests_per_second: must be greater than 0, got -1",
+        "ingest.input: file not found:",
+        "ingest.batch_rows: invalid type: string \"many\", expected a whole number",
+        "ingest.encoding: unknown encoding \"klingon\"",
+        "ingest.delimiter: must be auto or one character",
+        "ingest.bogus_key: unknown key; expected one of",
+        "ingest.columns.nmae: unknown key; expected one of",
+        "ingest.status: \"won\" is listed as both won and lost",
+        "crawl.max_pages_per_site: must be between 1 and 100000, got 0",
+        "crawl.requests_per_second: must be between 0.001 and 1000000 requests per second per host, got 1e-300",
+        "crawl.read_timeout_secs: must be between 0.1 and 3600 seconds, got 1e300",
+        "crawl.connect_timeout_secs: must be between 0.1 and 600 seconds, got 1e300",
+        "crawl.max_retry_wait_secs: must be between 0.001 and 3600 seconds, got 1e300",
+        "crawl.robots_retry_delay_secs: must be between 0 and 86400 seconds, got 1e300",
         "crawl.contact_url: must be a URL",
-        "ingest.batch_rows: must be at least 1, got 0",
-    ] {
-        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+        "crawl.max_depth: invalid type: string \"deep\"",
+        "crawl.max_pagez: unknown key",
+        "crawl.max_redirects: must be between 0 and 20, got 50",
+        "extract.template_share: must be in (0, 1]",
+        "extract.workers: must be between 0 and 256 (0 = one per core), got 1000",
+        "registry.registries[1]: unknown registry \"nope\"",
+        "registry.sirene_url: must be an http(s) URL",
+        "registry.gleif_rps: must be between 0.001 and 1000 requests per second, got 0",
+        "registry.accept_score: must be between 0 and 1, got 2",
+        "embed.batch_size: must be between 1 and 4096, got 0",
+        "embed.weights.home: must be between 0 and 1000, got -1",
+        "embed.weights.bogus: unknown source",
+        "evaluate.folds: must be between 2 and 50, got 1",
+        "evaluate.c: must be between 1e-6 and 1000000, got 0",
+        "score.nurture_at: must not exceed score.route_at (0.5), got 0.7",
+        "registries: unknown section",
+    ];
+    for w in want {
+        assert!(t.contains(w), "missing {w:?} in:\n{t}");
     }
+    // Nothing else: in particular no "ingest.input: required" although a type error hit the
+    // section, and one line per problem.
+    assert!(!t.contains("required"), "{t}");
+    assert!(
+        t.contains(&format!("{} problems", want.len())),
+        "{} expected:\n{t}",
+        want.len()
+    );
+}
+
+#[test]
+fn set_overrides_are_checked_with_the_file() {
+    let run = Run::new();
+    run.write("leads.csv", "name\nAcme\n");
+    run.config(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[crawl]\nburst = 0\n",
+    );
+    let o = run.run(&[
+        "validate",
+        "--set",
+        "crawl.max_pagez=2",
+        "--set",
+        "crawl.max_depth=deep",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    for w in [
+        "crawl.max_pagez: unknown key; expected one of",
+        "(from --set crawl.max_pagez=2)",
+        "crawl.max_depth: invalid type: string \"deep\", expected a whole number",
+        "(from --set crawl.max_depth=deep)",
+        "crawl.burst: must be between 1 and 1000, got 0",
+        "3 problems",
+    ] {
+        assert!(t.contains(w), "missing {w:?} in:\n{t}");
+    }
+    // A good override fixes the file's mistake; every command that reads the config takes it.
+    let o = run.run(&["validate", "--set", "crawl.burst=2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run.run(&["status", "--set", "crawl.burst=0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o)
+            .contains("crawl.burst: must be between 1 and 1000, got 0 (from --set crawl.burst=0)"),
+        "{}",
+        text(&o)
+    );
+    let o = run.run(&["worker", "--set", "crawl.nope=1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("crawl.nope: unknown key"), "{}", text(&o));
+    let o = run.run(&["run", "--set", "crawl.burst=0", "--set", "bogus.x=1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bogus: unknown section"), "{}", text(&o));
+    assert!(!run.out().exists(), "a config error runs nothing");
+}
+
+#[test]
+fn validate_checks_the_input_despite_problems_in_other_sections() {
+    let run = Run::new();
+    run.write("leads.csv", "Account,URL\nAcme,acme.com\n");
+    run.config(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[ingest.columns]\nname = \"Company\"\n[crawl]\nburst = 0\n",
+    );
+    let o = run.run(&["validate", "--set", "score.similar=99"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    for w in [
+        "3 problems",
+        "crawl.burst: must be between 1 and 1000, got 0",
+        "score.similar: must be between 0 and 50, got 99 (from --set score.similar=99)",
+        "(input): ingest.columns.name: column \"Company\" not found in",
+    ] {
+        assert!(t.contains(w), "missing {w:?} in:\n{t}");
+    }
+}
+
+#[test]
+fn leadcrawl_config_names_the_file_when_config_is_absent() {
+    let run = Run::new();
+    run.write("conf/leads.csv", "name\nAcme\n");
+    run.write(
+        "conf/other.toml",
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n",
+    );
+    let o = run
+        .cmd(&["validate"])
+        .env("LEADCRAWL_CONFIG", "conf/other.toml")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("other.toml: OK"), "{}", text(&o));
+    // --config wins over the variable.
+    let o = run
+        .cmd(&["validate", "--config", "nope.toml"])
+        .env("LEADCRAWL_CONFIG", "conf/other.toml")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nope.toml"), "{}", text(&o));
+}
+
+/// Every stage whose config has a section puts that section's derived fingerprint in its own,
+/// so a key that changes output (see the config's unit test) re-runs the stage.
+#[test]
+fn stage_fingerprints_are_derived_from_their_sections() {
+    let run = Run::new();
+    run.write("leads.csv", "name\nAcme\n");
+    let path = run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
+    let config = leadcrawl::config::Config::load(&path).unwrap();
+    let mut checked = 0;
+    for stage in leadcrawl::stages::all() {
+        if !leadcrawl::config::SECTIONS.contains(&stage.name()) {
+            continue;
+        }
+        let fp = stage.fingerprint(&config).unwrap();
+        assert!(
+            fp.contains(&config.fingerprint(stage.name())),
+            "{}: {fp}",
+            stage.name()
+        );
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 7,
+        "ingest, crawl, extract, registry, embed, evaluate, score"
+    );
 }
 
 #[test]
@@ -72,6 +236,7 @@ fn syntax_errors_and_missing_config_are_usage_errors() {
     let o = run.run(&["status", "--config", "nope.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("pass --config PATH"), "{}", text(&o));
+    assert!(text(&o).contains("LEADCRAWL_CONFIG"), "{}", text(&o));
     let o = run.run(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
 }
@@ -165,7 +330,7 @@ fn schema_docs_match_the_code() {
 }
 
 #[test]
-fn json_logs_are_one_json_object_per_line() {
+fn json_logs_are_one_json_object_per_line_with_fields_at_the_top() {
     let run = Run::new();
     run.write("leads.csv", "name\nAcme\n");
     run.config("[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n");
@@ -174,8 +339,16 @@ fn json_logs_are_one_json_object_per_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() >= 2, "{err}");
+    let mut stages = Vec::new();
     for l in lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+        assert!(v.get("fields").is_none(), "fields nested: {l}");
+        assert!(v["message"].is_string(), "{l}");
+        if let Some(s) = v["stage"].as_str() {
+            stages.push(s.to_string());
+        }
     }
+    // `jq .stage` finds the stage of the stage's own lines.
+    assert!(stages.iter().any(|s| s == "ingest"), "{err}");
 }

@@ -12,6 +12,7 @@ mod ingest;
 mod readback;
 mod registry;
 mod resume;
+mod run_results;
 mod state_store;
 mod stop;
 // The crawler's test server, shared with the crawler crate's own tests (which use all of it).

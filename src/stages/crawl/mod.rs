@@ -58,7 +58,7 @@ impl Stage for CrawlStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        Ok(format!("crawl={}", config.section_hash("crawl")))
+        Ok(format!("crawl={}", config.fingerprint("crawl")))
     }
 
     fn leased(&self) -> bool {

@@ -69,14 +69,11 @@ impl Stage for EmbedStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        let c = &config.embed;
-        let (model, _) = open_model(c)?;
-        let weights: Vec<String> = c.weights.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let (model, _) = open_model(&config.embed)?;
         Ok(format!(
-            "model={};max_tokens={};weights={}",
+            "model={};embed={}",
             model.id,
-            c.max_tokens,
-            weights.join(",")
+            config.fingerprint("embed")
         ))
     }
 
@@ -157,7 +154,8 @@ impl UnitStage for EmbedStage {
             n => n.min(model.max_length),
         };
         let options = EmbedOptions {
-            threads: (cfg.threads > 0).then_some(cfg.threads),
+            // `0 = one per core` was resolved when the config was loaded.
+            threads: Some(cfg.threads.max(1)),
             batch_size: cfg.batch_size,
             group_size: cfg.batch_size,
         };

@@ -73,11 +73,9 @@ impl Stage for ExtractStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        // Only what changes the output: threads and part sizes do not.
-        let e = &config.extract;
         Ok(format!(
-            "extract=share:{},min_pages:{};rules={EXTRACTOR_VERSION}",
-            e.template_share, e.template_min_pages
+            "extract={};rules={EXTRACTOR_VERSION}",
+            config.fingerprint("extract")
         ))
     }
 
@@ -150,10 +148,8 @@ impl UnitStage for ExtractStage {
                 share: cfg.template_share,
                 min_pages: cfg.template_min_pages,
             },
-            workers: match cfg.workers {
-                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-                n => n,
-            },
+            // `0 = one per core` was resolved when the config was loaded.
+            workers: cfg.workers.max(1),
             parts: ctx.parts_of(&PAGES)?,
             loaded: None,
         })

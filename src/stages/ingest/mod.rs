@@ -698,7 +698,7 @@ impl Stage for IngestStage {
             .collect();
         Ok(format!(
             "input={input} ingest={}",
-            config.section_hash("ingest")
+            config.fingerprint("ingest")
         ))
     }
 

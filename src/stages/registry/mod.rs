@@ -43,25 +43,16 @@ impl Stage for RegistryStage {
     }
 
     fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
-        // What changes the answers: registries, their addresses, matching thresholds, and
-        // whether the Companies House key is there. Rates, timeouts and sizes do not.
+        // Besides the settings: whether the SEC's e-mail and the Companies House key are
+        // there (each decides whether a registry is asked), not their values.
         let r = &config.registry;
         let uk_key = std::env::var(&r.companies_house_key_env)
             .map(|k| !k.trim().is_empty())
             .unwrap_or(false);
         Ok(format!(
-            "registry={:?};{};{};{};{};{};email:{};uk_key:{uk_key};accept:{};margin:{};keep:{};web:{};rules=leadcrawl-registry/2",
-            r.registries,
-            r.sirene_url,
-            r.sec_url,
-            r.sec_tickers_url,
-            r.gleif_url,
-            r.companies_house_url,
+            "registry={};email:{};uk_key:{uk_key};rules=leadcrawl-registry/2",
+            config.fingerprint("registry"),
             !r.contact_email.is_empty(),
-            r.accept_score,
-            r.margin,
-            r.keep_candidates,
-            r.website_id_min_name,
         ))
     }
 
