@@ -135,7 +135,7 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
     let eval_path = config.output_dir().join("evaluation.json");
     if let Ok(text) = std::fs::read_to_string(&eval_path) {
         if let Ok(eval) = serde_json::from_str::<serde_json::Value>(&text) {
-            println!("\n{}", crate::report::metrics_text(&eval));
+            println!("\n{}", crate::stages::evaluate::report::metrics_text(&eval));
         }
         println!(
             "report   {}\nscores   {}",

@@ -19,9 +19,11 @@ use arrow::datatypes::{DataType, Float32Type};
 use learn::{Centroid, LearnError, Logistic, Metrics, OneHot, SparseRow, Standardizer, Tfidf};
 use serde::Serialize;
 
+pub mod report;
+
 use super::{FileDef, Read, Stage, StageContext, StageOutcome};
 use crate::config::{Config, EvaluateSection};
-use crate::report::{ControlRow, Coverage, ModelReport, ReportData};
+use report::{ControlRow, Coverage, ModelReport, ReportData};
 use crate::schema::{TableDef, FEATURES, LEADS, PAGE_TEXT};
 use crate::state::UnitOutcome;
 use crate::table;
@@ -725,7 +727,7 @@ impl Stage for EvaluateStage {
             table::write_pending_bytes(
                 ctx.output_dir(),
                 "report.html",
-                crate::report::render(&report).as_bytes(),
+                report::render(&report).as_bytes(),
                 &ctx.prov,
             )?,
         ];

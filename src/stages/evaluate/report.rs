@@ -1257,7 +1257,7 @@ mod tests {
     }
 
     /// Writes the sample page for a visual check: `LEADCRAWL_REPORT_HTML=/tmp/report.html
-    /// cargo test --lib report::tests::write_sample -- --ignored`.
+    /// cargo test --lib stages::evaluate::report::tests::write_sample -- --ignored`.
     #[test]
     #[ignore]
     fn write_sample() {
