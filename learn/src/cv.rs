@@ -401,4 +401,90 @@ mod tests {
         let per_fold = per_fold_metrics(&text, &l.labels, &folds, 5, 0.5).unwrap();
         assert_eq!(per_fold.len(), 5);
     }
+
+    /// 60 leads whose web `pages` carries the label; no embedding, some text.
+    fn web_signal() -> Dataset {
+        use crate::design::{Block, Column};
+        let mut rng = SplitMix64::new(7);
+        let labels: Vec<bool> = (0..60).map(|i| i % 3 != 0).collect();
+        let pages = labels
+            .iter()
+            .map(|&l| Some(rng.below(1000) as f64 / 1000.0 + if l { 1.0 } else { 0.0 }))
+            .collect();
+        Dataset {
+            embedding: vec![None; 60],
+            firmographics: Block::default(),
+            web: Block {
+                numeric: vec![Column::new("pages", pages)],
+                categorical: vec![],
+            },
+            text: (0..60).map(|i| format!("lead number{}", i % 4)).collect(),
+            labels,
+        }
+    }
+
+    #[test]
+    fn every_model_is_cross_validated_against_its_control_and_the_best_is_chosen() {
+        let d = web_signal();
+        let folds = Folds::new(&d.labels, 5, 42).unwrap();
+        assert_ne!(folds.control_labels, d.labels);
+        let mut steps = Vec::new();
+        let cv = cross_validate(&d, &folds, Params { c: 1.0, min_df: 2 }, |s| {
+            steps.push(s.to_owned())
+        })
+        .unwrap();
+        // Without embeddings, the four models that read one are skipped and say so.
+        let names: Vec<&str> = cv.models.iter().map(|m| m.spec.name).collect();
+        assert_eq!(
+            names,
+            ["logistic_firmographics", "logistic_web", "tfidf_logistic"]
+        );
+        assert_eq!(cv.notes.len(), 4, "{:?}", cv.notes);
+        assert!(cv.notes[0].starts_with("centroid_embedding: no lead has an embedding"));
+        assert_eq!(steps.len(), 6);
+        assert_eq!(steps[1], "logistic_firmographics control");
+        let web = &cv.models[1];
+        assert_eq!(web.scores.len(), 60);
+        assert_eq!(web.per_fold.len(), 5);
+        assert!(web.metrics.roc_auc.unwrap() > 0.9, "{:?}", web.metrics);
+        assert!(web.control.roc_auc.unwrap() < 0.75, "{:?}", web.control);
+        // Firmographics are empty: every lead scores alike, ROC-AUC 0.5; the web model wins.
+        assert_eq!(cv.models[0].metrics.roc_auc, Some(0.5));
+        assert_eq!(cv.best().unwrap().spec.name, "logistic_web");
+        // The scores are those of folds fitted without the scored row.
+        let (train, test) = train_test(&folds.folds, 2);
+        let again = fold_scores(
+            web.spec,
+            &d,
+            &d.labels,
+            &train,
+            &test,
+            Params { c: 1.0, min_df: 2 },
+        )
+        .unwrap();
+        for (&r, s) in test.iter().zip(again) {
+            assert_eq!(web.scores[r], s);
+        }
+    }
+
+    #[test]
+    fn a_failing_model_is_named_and_too_few_labels_are_an_error() {
+        let d = web_signal();
+        let folds = Folds::new(&d.labels, 5, 42).unwrap();
+        let err = cross_validate(&d, &folds, Params { c: -1.0, min_df: 2 }, |_| ()).unwrap_err();
+        assert!(
+            matches!(&err, LearnError::Model { model: "logistic_firmographics", control: false, source }
+                if matches!(**source, LearnError::InvalidParameter { name: "C", .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("model logistic_firmographics: "),
+            "{err}"
+        );
+        assert!(matches!(
+            Folds::new(&d.labels[..6], 5, 42),
+            Err(LearnError::TooFewPerClass { .. })
+        ));
+    }
 }

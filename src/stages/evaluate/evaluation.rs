@@ -94,3 +94,74 @@ impl Evaluation {
         self.models.iter().find(|m| m.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(roc_auc: Option<f64>) -> Metrics {
+        learn::evaluate(&[0.9, 0.2, 0.6, 0.4], &[true, false, true, false], 0.5)
+            .map(|m| Metrics { roc_auc, ..m })
+            .unwrap()
+    }
+
+    fn evaluation() -> Evaluation {
+        Evaluation {
+            schema_version: SCHEMA_VERSION,
+            run_id: "r".into(),
+            config_hash: "h".into(),
+            model_id: None,
+            k: 2,
+            seed: 42,
+            labelled: 4,
+            won: 2,
+            lost: 2,
+            coverage: vec![Coverage {
+                label: "leads with a website".into(),
+                count: 3,
+                total: 4,
+            }],
+            models: vec![ModelResult {
+                name: "logistic_web".into(),
+                description: "web".into(),
+                metrics: metrics(Some(1.0)),
+                per_fold: vec![metrics(None)],
+                scores: [("a".to_owned(), 0.9), ("b".to_owned(), 0.2)].into(),
+            }],
+            control: vec![ControlResult {
+                name: "logistic_web".into(),
+                metrics: metrics(Some(0.5)),
+            }],
+            best: Some("logistic_web".into()),
+            folds: [("a".to_owned(), 0), ("b".to_owned(), 1)].into(),
+            notes: vec!["only 4 labelled leads".into()],
+        }
+    }
+
+    #[test]
+    fn the_file_reads_back_as_written_and_keeps_its_field_names() {
+        let json = evaluation().to_json().unwrap();
+        let back = Evaluation::from_json(&json).unwrap();
+        assert_eq!(back.to_json().unwrap(), json);
+        assert_eq!(back.model("logistic_web").unwrap().scores["a"], 0.9);
+        assert!(back.model("combined").is_none());
+        // The shape Python readers rely on.
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["models"][0]["metrics"]["roc_auc"], 1.0);
+        assert_eq!(v["control"][0]["metrics"]["roc_auc"], 0.5);
+        assert!(v["models"][0]["per_fold"][0]["roc_auc"].is_null());
+        assert_eq!(v["folds"]["b"], 1);
+    }
+
+    #[test]
+    fn another_schema_version_or_a_broken_file_is_a_clear_error() {
+        let e = Evaluation {
+            schema_version: 99,
+            ..evaluation()
+        };
+        let err = Evaluation::from_json(&e.to_json().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("schema_version 99"), "{err:#}");
+        let err = Evaluation::from_json(b"{\"schema_version\": 1}").unwrap_err();
+        assert!(err.to_string().contains("missing field"), "{err:#}");
+    }
+}

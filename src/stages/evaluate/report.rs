@@ -1224,6 +1224,60 @@ mod tests {
     }
 
     #[test]
+    fn metrics_text_marks_the_best_model_and_puts_its_control_beside_it() {
+        use super::super::evaluation::{ControlResult, ModelResult};
+        let m = |roc| {
+            learn::evaluate(&[0.9, 0.2, 0.6, 0.4], &[true, false, true, false], 0.5)
+                .map(|x| learn::Metrics { roc_auc: roc, ..x })
+                .unwrap()
+        };
+        let model = |name: &str, roc| ModelResult {
+            name: name.into(),
+            description: String::new(),
+            metrics: m(roc),
+            per_fold: vec![],
+            scores: Default::default(),
+        };
+        let eval = Evaluation {
+            schema_version: 1,
+            run_id: "r".into(),
+            config_hash: "h".into(),
+            model_id: None,
+            k: 2,
+            seed: 7,
+            labelled: 4,
+            won: 2,
+            lost: 2,
+            coverage: vec![],
+            models: vec![model("logistic_web", Some(0.75)), model("combined", None)],
+            control: vec![ControlResult {
+                name: "logistic_web".into(),
+                metrics: m(Some(0.4)),
+            }],
+            best: Some("logistic_web".into()),
+            folds: Default::default(),
+            notes: vec!["only 4 labelled leads".into()],
+        };
+        let t = metrics_text(&eval);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("logistic_web *"), "{t}");
+        assert!(
+            lines[1].contains(" 0.750 ") && lines[1].ends_with("0.400"),
+            "{t}"
+        );
+        // No ROC-AUC and no control: dashes, not numbers.
+        assert!(
+            lines[2].starts_with("combined ") && lines[2].ends_with(" -"),
+            "{t}"
+        );
+        assert!(
+            lines[3].starts_with("4 labelled leads (2 won, 2 lost), 2-fold"),
+            "{t}"
+        );
+        assert_eq!(lines[4], "note: only 4 labelled leads");
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(fmt3(0.12345), "0.123");
         assert_eq!(fmt3(-0.0001), "0.000");
