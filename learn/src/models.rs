@@ -34,7 +34,7 @@ pub enum Kind {
     Logistic(Inputs),
 }
 
-/// One model of the list: its stable name (in `evaluation.json`), what it is for people, and
+/// One model of the list: its stable name (results are filed under it), what it is for people, and
 /// its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelSpec {
