@@ -10,6 +10,7 @@ mod distributed;
 mod embed;
 mod extract;
 mod ingest;
+mod models;
 mod readback;
 mod registry;
 mod registry_match;
