@@ -11,7 +11,6 @@ pub mod extract_html;
 pub mod input;
 pub mod logging;
 pub mod progress;
-pub mod report;
 pub mod run_results;
 pub mod runner;
 pub mod schema;

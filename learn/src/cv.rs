@@ -11,8 +11,10 @@
 //! comparable scale (true for probabilities and for centroid cosines); the per-fold metrics do
 //! not need that assumption.
 
-use crate::folds::train_test;
+use crate::design::Dataset;
+use crate::folds::{shuffled, stratified_kfold, train_test};
 use crate::metrics::{evaluate, Metrics};
+use crate::models::{fold_scores, ModelSpec, Params, MODELS};
 use crate::LearnError;
 
 fn check_folds(n: usize, folds: &[usize], k: usize) -> Result<(), LearnError> {
@@ -105,6 +107,133 @@ pub fn per_fold_metrics(
         out.push(evaluate(&s, &l, threshold)?);
     }
     Ok(out)
+}
+
+/// The folds of a cross-validation and of its shuffled-label control.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folds {
+    pub k: usize,
+    /// The fold of each row.
+    pub folds: Vec<usize>,
+    /// The labels shuffled (seeded): what chance looks like on this data.
+    pub control_labels: Vec<bool>,
+    /// Stratified folds of the shuffled labels.
+    pub control_folds: Vec<usize>,
+}
+
+impl Folds {
+    /// Seeded stratified `k` folds of `labels`, and of the same labels shuffled.
+    ///
+    /// Errors: those of [`stratified_kfold`] (too few rows of a class for `k` folds, `k < 2`).
+    pub fn new(labels: &[bool], k: usize, seed: u64) -> Result<Folds, LearnError> {
+        let folds = stratified_kfold(labels, k, seed)?;
+        let control_labels = shuffled(labels, seed);
+        let control_folds = stratified_kfold(&control_labels, k, seed)?;
+        Ok(Folds {
+            k,
+            folds,
+            control_labels,
+            control_folds,
+        })
+    }
+}
+
+/// One model's cross-validated result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOutcome {
+    pub spec: &'static ModelSpec,
+    /// Out-of-fold score per row.
+    pub scores: Vec<f64>,
+    /// Metrics of the pooled out-of-fold scores.
+    pub metrics: Metrics,
+    /// Metrics of each fold's rows.
+    pub per_fold: Vec<Metrics>,
+    /// Metrics of the same cross-validation on shuffled labels.
+    pub control: Metrics,
+}
+
+/// Every model of [`MODELS`] cross-validated on one dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossValidation {
+    /// In [`MODELS`] order, without the skipped ones.
+    pub models: Vec<ModelOutcome>,
+    /// Why a model was skipped, for people.
+    pub notes: Vec<String>,
+}
+
+impl CrossValidation {
+    /// The model with the highest out-of-fold ROC-AUC; ties keep the simpler (earlier) one.
+    pub fn best(&self) -> Option<&ModelOutcome> {
+        self.models
+            .iter()
+            .filter(|m| m.metrics.roc_auc.is_some())
+            .fold(None::<&ModelOutcome>, |b, m| match b {
+                Some(b) if b.metrics.roc_auc >= m.metrics.roc_auc => Some(b),
+                _ => Some(m),
+            })
+    }
+}
+
+/// Cross-validates every model of [`MODELS`] on `d` (its labels in `d.labels`) with `folds`,
+/// and each again on the shuffled labels (the control). Every transform and model is fitted on
+/// the training folds only. A model that reads the embedding is skipped (with a note) when no
+/// lead has one. `on_step` is told each finished step ("name", then "name control"), for
+/// progress.
+///
+/// Errors: the first error of a model, as [`LearnError::Model`] naming it.
+pub fn cross_validate(
+    d: &Dataset,
+    folds: &Folds,
+    params: Params,
+    mut on_step: impl FnMut(&str),
+) -> Result<CrossValidation, LearnError> {
+    d.check()?;
+    let mut cv = CrossValidation {
+        models: Vec::new(),
+        notes: Vec::new(),
+    };
+    let has_embedding = d.has_embedding();
+    for spec in MODELS {
+        if spec.uses_embedding() && !has_embedding {
+            cv.notes
+                .push(format!("{}: no lead has an embedding; skipped", spec.name));
+            continue;
+        }
+        let in_model = |control: bool| {
+            move |e: LearnError| LearnError::Model {
+                model: spec.name,
+                control,
+                source: Box::new(e),
+            }
+        };
+        let k = folds.k;
+        let t = spec.threshold();
+        let scores = out_of_fold(d.len(), &folds.folds, k, |train, test| {
+            fold_scores(spec, d, &d.labels, train, test, params)
+        })
+        .and_then(|s| {
+            let metrics = evaluate(&s, &d.labels, t)?;
+            let per_fold = per_fold_metrics(&s, &d.labels, &folds.folds, k, t)?;
+            Ok((s, metrics, per_fold))
+        })
+        .map_err(in_model(false))?;
+        on_step(spec.name);
+        let control = out_of_fold(d.len(), &folds.control_folds, k, |train, test| {
+            fold_scores(spec, d, &folds.control_labels, train, test, params)
+        })
+        .and_then(|s| evaluate(&s, &folds.control_labels, t))
+        .map_err(in_model(true))?;
+        on_step(&format!("{} control", spec.name));
+        let (scores, metrics, per_fold) = scores;
+        cv.models.push(ModelOutcome {
+            spec,
+            scores,
+            metrics,
+            per_fold,
+            control,
+        });
+    }
+    Ok(cv)
 }
 
 #[cfg(test)]
@@ -271,5 +400,91 @@ mod tests {
         assert!(m.lift_35.unwrap() > 1.5);
         let per_fold = per_fold_metrics(&text, &l.labels, &folds, 5, 0.5).unwrap();
         assert_eq!(per_fold.len(), 5);
+    }
+
+    /// 60 leads whose web `pages` carries the label; no embedding, some text.
+    fn web_signal() -> Dataset {
+        use crate::design::{Block, Column};
+        let mut rng = SplitMix64::new(7);
+        let labels: Vec<bool> = (0..60).map(|i| i % 3 != 0).collect();
+        let pages = labels
+            .iter()
+            .map(|&l| Some(rng.below(1000) as f64 / 1000.0 + if l { 1.0 } else { 0.0 }))
+            .collect();
+        Dataset {
+            embedding: vec![None; 60],
+            firmographics: Block::default(),
+            web: Block {
+                numeric: vec![Column::new("pages", pages)],
+                categorical: vec![],
+            },
+            text: (0..60).map(|i| format!("lead number{}", i % 4)).collect(),
+            labels,
+        }
+    }
+
+    #[test]
+    fn every_model_is_cross_validated_against_its_control_and_the_best_is_chosen() {
+        let d = web_signal();
+        let folds = Folds::new(&d.labels, 5, 42).unwrap();
+        assert_ne!(folds.control_labels, d.labels);
+        let mut steps = Vec::new();
+        let cv = cross_validate(&d, &folds, Params { c: 1.0, min_df: 2 }, |s| {
+            steps.push(s.to_owned())
+        })
+        .unwrap();
+        // Without embeddings, the four models that read one are skipped and say so.
+        let names: Vec<&str> = cv.models.iter().map(|m| m.spec.name).collect();
+        assert_eq!(
+            names,
+            ["logistic_firmographics", "logistic_web", "tfidf_logistic"]
+        );
+        assert_eq!(cv.notes.len(), 4, "{:?}", cv.notes);
+        assert!(cv.notes[0].starts_with("centroid_embedding: no lead has an embedding"));
+        assert_eq!(steps.len(), 6);
+        assert_eq!(steps[1], "logistic_firmographics control");
+        let web = &cv.models[1];
+        assert_eq!(web.scores.len(), 60);
+        assert_eq!(web.per_fold.len(), 5);
+        assert!(web.metrics.roc_auc.unwrap() > 0.9, "{:?}", web.metrics);
+        assert!(web.control.roc_auc.unwrap() < 0.75, "{:?}", web.control);
+        // Firmographics are empty: every lead scores alike, ROC-AUC 0.5; the web model wins.
+        assert_eq!(cv.models[0].metrics.roc_auc, Some(0.5));
+        assert_eq!(cv.best().unwrap().spec.name, "logistic_web");
+        // The scores are those of folds fitted without the scored row.
+        let (train, test) = train_test(&folds.folds, 2);
+        let again = fold_scores(
+            web.spec,
+            &d,
+            &d.labels,
+            &train,
+            &test,
+            Params { c: 1.0, min_df: 2 },
+        )
+        .unwrap();
+        for (&r, s) in test.iter().zip(again) {
+            assert_eq!(web.scores[r], s);
+        }
+    }
+
+    #[test]
+    fn a_failing_model_is_named_and_too_few_labels_are_an_error() {
+        let d = web_signal();
+        let folds = Folds::new(&d.labels, 5, 42).unwrap();
+        let err = cross_validate(&d, &folds, Params { c: -1.0, min_df: 2 }, |_| ()).unwrap_err();
+        assert!(
+            matches!(&err, LearnError::Model { model: "logistic_firmographics", control: false, source }
+                if matches!(**source, LearnError::InvalidParameter { name: "C", .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("model logistic_firmographics: "),
+            "{err}"
+        );
+        assert!(matches!(
+            Folds::new(&d.labels[..6], 5, 42),
+            Err(LearnError::TooFewPerClass { .. })
+        ));
     }
 }

@@ -6,7 +6,14 @@
 //!
 //! - [`folds`]: seeded stratified k-fold assignment ([`stratified_kfold`], [`train_test`]);
 //! - [`cv`]: out-of-fold scoring that lets the caller fit everything (centroids, scalers,
-//!   vocabularies) on the training folds only ([`out_of_fold`], [`per_fold_metrics`]);
+//!   vocabularies) on the training folds only ([`out_of_fold`], [`per_fold_metrics`]), and the
+//!   cross-validation of every model with its shuffled-label control ([`cross_validate`]);
+//! - [`design`]: a lead set's plain columns ([`Dataset`]) and the fitted transforms that make
+//!   them feature rows ([`Design`]: embedding, standardised numbers with missing indicators,
+//!   one-hot categories, TF-IDF);
+//! - [`models`]: the model list ([`MODELS`]), one fold's fit-and-score, and a model refitted on
+//!   every labelled lead that gives probabilities and drivers ([`Trained`]);
+//! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
 //!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
 //! - [`centroid`]: won-centroid vs lost-centroid cosine scoring on embeddings ([`Centroid`]);
@@ -23,19 +30,25 @@
 
 pub mod centroid;
 pub mod cv;
+pub mod design;
 pub mod folds;
 pub mod logistic;
 pub mod metrics;
+pub mod models;
+pub mod neighbours;
 pub mod scale;
 pub mod tfidf;
 
 pub use centroid::Centroid;
-pub use cv::{out_of_fold, per_fold_metrics};
+pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
+pub use design::{signed_log1p, Block, Column, Dataset, Design, Inputs};
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};
 pub use metrics::{
     average_precision, captured_at, evaluate, gains_curve, lift_at, roc_auc, roc_curve, Metrics,
 };
+pub use models::{model, DesignedLogistic, Kind, ModelSpec, Params, Prediction, Trained, MODELS};
+pub use neighbours::Neighbours;
 pub use scale::{OneHot, Standardizer};
 pub use tfidf::Tfidf;
 
@@ -77,6 +90,13 @@ pub enum LearnError {
     /// A vector that must be normalisable has zero length or a wrong dimension.
     #[error("vector at row {row}: {reason}")]
     InvalidVector { row: usize, reason: &'static str },
+    /// A model of the list failed (on the real labels, or on the shuffled ones of the control).
+    #[error("{}model {model}: {source}", if *.control { "control of " } else { "" })]
+    Model {
+        model: &'static str,
+        control: bool,
+        source: Box<LearnError>,
+    },
 }
 
 fn class_name(class: &bool) -> &'static str {

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::exit::UsageError;
 use crate::progress::ProgressMode;
 use crate::signals::StopFlag;
+use crate::stages::evaluate::{self, evaluation::Evaluation};
 use crate::{cli, runner, status};
 
 /// The demo's config, written to `OUT/pipeline.toml`; a reference for users' own configs.
@@ -132,10 +133,11 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
         out.display()
     );
     print!("{}", status::render(&view));
-    let eval_path = config.output_dir().join("evaluation.json");
-    if let Ok(text) = std::fs::read_to_string(&eval_path) {
-        if let Ok(eval) = serde_json::from_str::<serde_json::Value>(&text) {
-            println!("\n{}", crate::report::metrics_text(&eval));
+    let eval_path = config.output_dir().join(evaluate::EVALUATION.name);
+    if let Ok(bytes) = std::fs::read(&eval_path) {
+        match Evaluation::from_json(&bytes) {
+            Ok(eval) => println!("\n{}", evaluate::report::metrics_text(&eval)),
+            Err(e) => tracing::warn!("{}: {e:#}", eval_path.display()),
         }
         println!(
             "report   {}\nscores   {}",

@@ -136,6 +136,18 @@ fn demo_runs_offline_and_resumes() {
         .output()
         .unwrap();
     assert!(nb.status.success(), "{}", text(&nb));
+    // evaluation.json read back as its one Rust type: nothing lost (the same bytes written
+    // again), and the metrics table the demo printed is drawn from that type.
+    let json = std::fs::read(out.join("evaluation.json")).unwrap();
+    let eval = leadcrawl::stages::evaluate::evaluation::Evaluation::from_json(&json).unwrap();
+    assert_eq!(eval.to_json().unwrap(), json);
+    assert_eq!(eval.models.len(), 7);
+    assert!(eval
+        .best
+        .as_deref()
+        .is_some_and(|b| eval.model(b).is_some()));
+    let table = leadcrawl::stages::evaluate::report::metrics_text(&eval);
+    assert!(text(&o).contains(&table), "{table}\n{}", text(&o));
 
     // The report opens in headless Chromium without a console message, and its screenshot is
     // kept for people to look at.

@@ -9,6 +9,7 @@ mod distributed;
 mod embed;
 mod extract;
 mod ingest;
+mod models;
 mod readback;
 mod registry;
 mod resume;

@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+pub use super::evaluation::Coverage;
+use super::evaluation::Evaluation;
+
 /// Everything the report page shows. Plain data: the evaluator fills it, [`render`] draws it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
@@ -36,14 +39,6 @@ pub struct ReportData {
     pub control: Vec<ControlRow>,
     /// Free text lines, e.g. warnings such as "only 12 labelled leads".
     pub notes: Vec<String>,
-}
-
-/// One data coverage row: `count` of `total`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Coverage {
-    pub label: String,
-    pub count: u64,
-    pub total: u64,
 }
 
 /// A model evaluated on shuffled labels.
@@ -932,47 +927,42 @@ fn esc(s: &str) -> String {
 
 /// The metrics table of an `evaluation.json` as plain text, for terminals (`leadcrawl demo`):
 /// one line per model with its shuffled-label control beside it, the best model marked.
-pub fn metrics_text(eval: &serde_json::Value) -> String {
+pub fn metrics_text(eval: &Evaluation) -> String {
     let mut t = String::new();
-    let num = |v: &serde_json::Value| v.as_f64().map_or("-".to_owned(), |x| format!("{x:.3}"));
-    let controls: std::collections::HashMap<&str, &serde_json::Value> = eval["control"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| Some((c["name"].as_str()?, &c["metrics"])))
-        .collect();
-    let best = eval["best"].as_str().unwrap_or("");
+    let num = |v: Option<f64>| {
+        v.filter(|x| x.is_finite())
+            .map_or("-".to_owned(), |x| format!("{x:.3}"))
+    };
+    let best = eval.best.as_deref().unwrap_or("");
     let _ = writeln!(
         t,
         "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
         "MODEL (out-of-fold)", "ROC-AUC", "PR-AUC", "ACC", "F1", "LIFT@10", "WON@35%", "CONTROL"
     );
-    for m in eval["models"].as_array().into_iter().flatten() {
-        let name = m["name"].as_str().unwrap_or("?");
-        let x = &m["metrics"];
-        let mark = if name == best { " *" } else { "" };
+    for m in &eval.models {
+        let x = &m.metrics;
+        let mark = if m.name == best { " *" } else { "" };
+        let control = eval.control.iter().find(|c| c.name == m.name);
         let _ = writeln!(
             t,
             "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
-            format!("{name}{mark}"),
-            num(&x["roc_auc"]),
-            num(&x["pr_auc"]),
-            num(&x["accuracy"]),
-            num(&x["f1"]),
-            num(&x["lift_10"]),
-            num(&x["captured_35"]),
-            controls
-                .get(name)
-                .map_or("-".to_owned(), |c| num(&c["roc_auc"])),
+            format!("{}{mark}", m.name),
+            num(x.roc_auc),
+            num(x.pr_auc),
+            num(Some(x.accuracy)),
+            num(Some(x.f1)),
+            num(x.lift_10),
+            num(x.captured_35),
+            num(control.and_then(|c| c.metrics.roc_auc)),
         );
     }
     let _ = writeln!(
         t,
         "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; * = best, used by `score`",
-        eval["labelled"], eval["won"], eval["lost"], eval["k"], eval["seed"]
+        eval.labelled, eval.won, eval.lost, eval.k, eval.seed
     );
-    for n in eval["notes"].as_array().into_iter().flatten() {
-        let _ = writeln!(t, "note: {}", n.as_str().unwrap_or(""));
+    for n in &eval.notes {
+        let _ = writeln!(t, "note: {n}");
     }
     t
 }
@@ -1234,6 +1224,60 @@ mod tests {
     }
 
     #[test]
+    fn metrics_text_marks_the_best_model_and_puts_its_control_beside_it() {
+        use super::super::evaluation::{ControlResult, ModelResult};
+        let m = |roc| {
+            learn::evaluate(&[0.9, 0.2, 0.6, 0.4], &[true, false, true, false], 0.5)
+                .map(|x| learn::Metrics { roc_auc: roc, ..x })
+                .unwrap()
+        };
+        let model = |name: &str, roc| ModelResult {
+            name: name.into(),
+            description: String::new(),
+            metrics: m(roc),
+            per_fold: vec![],
+            scores: Default::default(),
+        };
+        let eval = Evaluation {
+            schema_version: 1,
+            run_id: "r".into(),
+            config_hash: "h".into(),
+            model_id: None,
+            k: 2,
+            seed: 7,
+            labelled: 4,
+            won: 2,
+            lost: 2,
+            coverage: vec![],
+            models: vec![model("logistic_web", Some(0.75)), model("combined", None)],
+            control: vec![ControlResult {
+                name: "logistic_web".into(),
+                metrics: m(Some(0.4)),
+            }],
+            best: Some("logistic_web".into()),
+            folds: Default::default(),
+            notes: vec!["only 4 labelled leads".into()],
+        };
+        let t = metrics_text(&eval);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("logistic_web *"), "{t}");
+        assert!(
+            lines[1].contains(" 0.750 ") && lines[1].ends_with("0.400"),
+            "{t}"
+        );
+        // No ROC-AUC and no control: dashes, not numbers.
+        assert!(
+            lines[2].starts_with("combined ") && lines[2].ends_with(" -"),
+            "{t}"
+        );
+        assert!(
+            lines[3].starts_with("4 labelled leads (2 won, 2 lost), 2-fold"),
+            "{t}"
+        );
+        assert_eq!(lines[4], "note: only 4 labelled leads");
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(fmt3(0.12345), "0.123");
         assert_eq!(fmt3(-0.0001), "0.000");
@@ -1257,7 +1301,7 @@ mod tests {
     }
 
     /// Writes the sample page for a visual check: `LEADCRAWL_REPORT_HTML=/tmp/report.html
-    /// cargo test --lib report::tests::write_sample -- --ignored`.
+    /// cargo test --lib stages::evaluate::report::tests::write_sample -- --ignored`.
     #[test]
     #[ignore]
     fn write_sample() {

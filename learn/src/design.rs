@@ -1,0 +1,451 @@
+//! Design matrices: from a lead's plain columns to the sparse feature row a model reads.
+//!
+//! A [`Dataset`] holds the inputs of a set of leads column-wise, one entry per lead in every
+//! vector: the won/lost label, the text embedding, the firmographic and web-signal blocks
+//! (numbers and categories) and the lead's text. [`Inputs`] says which of them a model uses. A
+//! [`Design`] is fitted on training rows only (the standardiser's means and scales, the one-hot
+//! vocabularies, the TF-IDF vocabulary), so that a held-out lead is transformed with what the
+//! training leads alone taught, and then turns any row into a [`SparseRow`]:
+//!
+//! `[embedding…, no-embedding indicator][numbers (standardised, mean-imputed)][missing
+//! indicators][one-hot categories][TF-IDF terms]`, blocks in the order firmographics, web.
+//!
+//! The caller decides which columns exist and how a raw number is read (e.g. [`signed_log1p`]
+//! for heavy-tailed amounts); this module does not know where the columns come from.
+
+use crate::{push_dense, push_sparse, LearnError, OneHot, SparseRow, Standardizer, Tfidf};
+
+/// Signed `ln(1 + |x|)`: heavy-tailed amounts (revenue, word counts) on a scale a linear
+/// model can weigh, keeping the sign of losses.
+pub fn signed_log1p(x: f64) -> f64 {
+    x.signum() * x.abs().ln_1p()
+}
+
+/// One named column: a value or nothing per lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column<T> {
+    pub name: String,
+    pub values: Vec<Option<T>>,
+}
+
+impl<T> Column<T> {
+    pub fn new(name: impl Into<String>, values: Vec<Option<T>>) -> Column<T> {
+        Column {
+            name: name.into(),
+            values,
+        }
+    }
+}
+
+/// A group of columns from one source (the registry's firmographics, the website's signals).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Block {
+    /// Numbers, already on the scale the model should see (standardised at fit time).
+    pub numeric: Vec<Column<f64>>,
+    /// Categories, one-hot encoded with the training rows' vocabulary.
+    pub categorical: Vec<Column<String>>,
+}
+
+/// The model inputs of a set of leads; every vector has one entry per lead (row).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dataset {
+    /// Won (`true`) or lost; only the rows a caller trains on need a meaningful label.
+    pub labels: Vec<bool>,
+    /// The lead's text embedding; `None` for a lead without text.
+    pub embedding: Vec<Option<Vec<f32>>>,
+    pub firmographics: Block,
+    pub web: Block,
+    /// The lead's own text, for TF-IDF (may be empty strings when no model reads it).
+    pub text: Vec<String>,
+}
+
+impl Dataset {
+    /// The number of leads.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Checks that every column has one entry per lead and that the embeddings share one
+    /// dimension, so that fitting and scoring can index rows without panicking.
+    ///
+    /// Errors: [`LearnError::LengthMismatch`] for a column of another length (named by its
+    /// kind), [`LearnError::InvalidVector`] for an embedding of another dimension than the first.
+    pub fn check(&self) -> Result<(), LearnError> {
+        let n = self.len();
+        let same = |what: &'static str, got: usize| {
+            if got == n {
+                Ok(())
+            } else {
+                Err(LearnError::LengthMismatch {
+                    what,
+                    expected: n,
+                    got,
+                })
+            }
+        };
+        same("embedding vs labels", self.embedding.len())?;
+        same("text vs labels", self.text.len())?;
+        for block in [&self.firmographics, &self.web] {
+            for c in &block.numeric {
+                same("numeric column vs labels", c.values.len())?;
+            }
+            for c in &block.categorical {
+                same("categorical column vs labels", c.values.len())?;
+            }
+        }
+        let dim = self.embedding_dim();
+        if let Some(row) = self.embedding.iter().position(|v| {
+            v.as_ref()
+                .is_some_and(|v| v.len() != dim || v.iter().any(|x| !x.is_finite()))
+        }) {
+            return Err(LearnError::InvalidVector {
+                row,
+                reason: "embedding of another dimension than the first, or non-finite",
+            });
+        }
+        Ok(())
+    }
+
+    /// The embedding's dimension (that of the first lead with one; 0 when none has one).
+    pub fn embedding_dim(&self) -> usize {
+        self.embedding
+            .iter()
+            .flatten()
+            .map(Vec::len)
+            .next()
+            .unwrap_or(0)
+    }
+
+    /// Some lead has an embedding.
+    pub fn has_embedding(&self) -> bool {
+        self.embedding.iter().any(Option::is_some)
+    }
+}
+
+/// Which inputs a model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs {
+    pub embedding: bool,
+    pub firmographics: bool,
+    pub web: bool,
+    pub text: bool,
+}
+
+impl Inputs {
+    /// The selected blocks, in design order.
+    fn blocks<'d>(&self, d: &'d Dataset) -> Vec<&'d Block> {
+        let mut v = Vec::new();
+        if self.firmographics {
+            v.push(&d.firmographics);
+        }
+        if self.web {
+            v.push(&d.web);
+        }
+        v
+    }
+}
+
+/// Transforms fitted on training rows: how any row of a [`Dataset`] of the same shape becomes a
+/// feature row.
+#[derive(Debug, Clone)]
+pub struct Design {
+    inputs: Inputs,
+    embedding_dim: usize,
+    numeric: Vec<String>,
+    scaler: Standardizer,
+    onehots: Vec<(String, OneHot)>,
+    tfidf: Option<Tfidf>,
+    dim: usize,
+}
+
+impl Design {
+    /// Fits the transforms of `inputs` on the `train` rows of `d` (TF-IDF terms must appear in
+    /// at least `min_df` training documents).
+    ///
+    /// Errors: those of [`Dataset::check`]; [`LearnError::OutOfRange`] for a training row
+    /// beyond the dataset.
+    pub fn fit(
+        d: &Dataset,
+        train: &[usize],
+        inputs: Inputs,
+        min_df: usize,
+    ) -> Result<Design, LearnError> {
+        d.check()?;
+        if let Some(&r) = train.iter().find(|&&r| r >= d.len()) {
+            return Err(LearnError::OutOfRange {
+                what: "training row",
+                index: r,
+                bound: d.len(),
+            });
+        }
+        let blocks = inputs.blocks(d);
+        let numeric: Vec<&Column<f64>> = blocks.iter().flat_map(|b| &b.numeric).collect();
+        let columns: Vec<Vec<Option<f64>>> = numeric
+            .iter()
+            .map(|c| train.iter().map(|&r| c.values[r]).collect())
+            .collect();
+        let scaler = Standardizer::fit(&columns);
+        let onehots: Vec<(String, OneHot)> = blocks
+            .iter()
+            .flat_map(|b| &b.categorical)
+            .map(|c| {
+                let vals: Vec<Option<&str>> =
+                    train.iter().map(|&r| c.values[r].as_deref()).collect();
+                (c.name.clone(), OneHot::fit(&vals))
+            })
+            .collect();
+        let tfidf = inputs.text.then(|| {
+            let docs: Vec<&str> = train.iter().map(|&r| d.text[r].as_str()).collect();
+            Tfidf::fit(&docs, min_df)
+        });
+        let embedding_dim = d.embedding_dim();
+        let mut dim = 0;
+        if inputs.embedding {
+            dim += embedding_dim + 1;
+        }
+        dim += 2 * numeric.len();
+        dim += onehots.iter().map(|(_, o)| o.len()).sum::<usize>();
+        dim += tfidf.as_ref().map_or(0, Tfidf::vocabulary_len);
+        Ok(Design {
+            inputs,
+            embedding_dim,
+            numeric: numeric.iter().map(|c| c.name.clone()).collect(),
+            scaler,
+            onehots,
+            tfidf,
+            dim,
+        })
+    }
+
+    /// The inputs this design reads.
+    pub fn inputs(&self) -> Inputs {
+        self.inputs
+    }
+
+    /// The number of features of a row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The feature row of lead `r` of `d` (a dataset with the columns the design was fitted on).
+    ///
+    /// Errors: [`LearnError::OutOfRange`] for a row beyond the dataset;
+    /// [`LearnError::LengthMismatch`] when `d` has other columns than the training dataset.
+    pub fn row(&self, d: &Dataset, r: usize) -> Result<SparseRow, LearnError> {
+        if r >= d.len() {
+            return Err(LearnError::OutOfRange {
+                what: "row",
+                index: r,
+                bound: d.len(),
+            });
+        }
+        let blocks = self.inputs.blocks(d);
+        let mut row = SparseRow::new();
+        let mut offset = 0u32;
+        if self.inputs.embedding {
+            let dim = self.embedding_dim;
+            if let Some(v) = &d.embedding[r] {
+                let vals: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                push_dense(&mut row, offset, &vals);
+            }
+            // A lead without text has no vector: its indicator carries that.
+            push_dense(
+                &mut row,
+                offset + dim as u32,
+                &[if d.embedding[r].is_none() { 1.0 } else { 0.0 }],
+            );
+            offset += dim as u32 + 1;
+        }
+        if !self.numeric.is_empty() {
+            let vals: Vec<Option<f64>> = blocks
+                .iter()
+                .flat_map(|b| &b.numeric)
+                .map(|c| c.values.get(r).copied().flatten())
+                .collect();
+            if vals.len() != self.numeric.len() {
+                return Err(LearnError::LengthMismatch {
+                    what: "numeric columns vs the design's",
+                    expected: self.numeric.len(),
+                    got: vals.len(),
+                });
+            }
+            let scaled = self.scaler.transform(&vals)?;
+            // Missing-value indicators next to the (mean-imputed) values.
+            let missing: Vec<f64> = vals
+                .iter()
+                .map(|v| if v.is_none() { 1.0 } else { 0.0 })
+                .collect();
+            push_dense(&mut row, offset, &scaled);
+            offset += scaled.len() as u32;
+            push_dense(&mut row, offset, &missing);
+            offset += missing.len() as u32;
+        }
+        let categorical: Vec<&Column<String>> =
+            blocks.iter().flat_map(|b| &b.categorical).collect();
+        if categorical.len() != self.onehots.len() {
+            return Err(LearnError::LengthMismatch {
+                what: "categorical columns vs the design's",
+                expected: self.onehots.len(),
+                got: categorical.len(),
+            });
+        }
+        for (c, (_, oh)) in categorical.iter().zip(&self.onehots) {
+            let value = c.values.get(r).and_then(Option::as_deref);
+            if let Some(i) = oh.index(value) {
+                row.push((offset + i as u32, 1.0));
+            }
+            offset += oh.len() as u32;
+        }
+        if let Some(t) = &self.tfidf {
+            let v = t.transform(&d.text[r]);
+            push_sparse(&mut row, offset, &v);
+            offset += t.vocabulary_len() as u32;
+        }
+        debug_assert_eq!(offset as usize, self.dim);
+        row.retain(|(_, v)| *v != 0.0);
+        Ok(row)
+    }
+
+    /// What feature `j` of a row is, for people: the embedding's dimensions are one group
+    /// (`embedding`), numbers by column (`… missing` for their indicators), categories as
+    /// `column=value`, TF-IDF terms as `text "term"`.
+    pub fn feature_name(&self, j: usize) -> String {
+        let mut j = j;
+        if self.inputs.embedding {
+            let dim = self.embedding_dim;
+            if j < dim {
+                return "embedding".into();
+            }
+            if j == dim {
+                return "no embedding".into();
+            }
+            j -= dim + 1;
+        }
+        let k = self.numeric.len();
+        if j < k {
+            return self.numeric[j].clone();
+        }
+        if j < 2 * k {
+            return format!("{} missing", self.numeric[j - k]);
+        }
+        j -= 2 * k;
+        for (n, oh) in &self.onehots {
+            if j < oh.len() {
+                return format!("{n}={}", oh.names()[j]);
+            }
+            j -= oh.len();
+        }
+        match self.tfidf.as_ref().and_then(|t| t.feature_name(j)) {
+            Some(term) => format!("text \"{term}\""),
+            None => format!("feature {j}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Dataset {
+        Dataset {
+            labels: vec![true, false, true, false],
+            embedding: vec![
+                Some(vec![1.0, 0.0]),
+                None,
+                Some(vec![0.5, 0.5]),
+                Some(vec![0.0, 1.0]),
+            ],
+            firmographics: Block {
+                numeric: vec![Column::new(
+                    "revenue",
+                    vec![Some(1.0), Some(3.0), None, None],
+                )],
+                categorical: vec![Column::new(
+                    "nace_section",
+                    vec![Some("C".into()), Some("J".into()), Some("C".into()), None],
+                )],
+            },
+            web: Block {
+                numeric: vec![Column::new("pages", vec![Some(2.0); 4])],
+                categorical: vec![],
+            },
+            text: vec![
+                "alpha beta".into(),
+                "beta gamma".into(),
+                "alpha".into(),
+                "".into(),
+            ],
+        }
+    }
+
+    const ALL: Inputs = Inputs {
+        embedding: true,
+        firmographics: true,
+        web: true,
+        text: true,
+    };
+
+    #[test]
+    fn rows_follow_the_documented_layout_and_name_their_features() {
+        let d = data();
+        let design = Design::fit(&d, &[0, 1, 2], ALL, 1).unwrap();
+        // 2 embedding + indicator, 2 numbers + 2 indicators, C/J one-hot, 5 uni- and bigrams.
+        assert_eq!(design.dim(), 3 + 4 + 2 + 5);
+        let names: Vec<String> = (0..design.dim()).map(|j| design.feature_name(j)).collect();
+        assert_eq!(
+            &names[..9],
+            [
+                "embedding",
+                "embedding",
+                "no embedding",
+                "revenue",
+                "pages",
+                "revenue missing",
+                "pages missing",
+                "nace_section=C",
+                "nace_section=J"
+            ]
+        );
+        assert!(
+            names[9..].iter().all(|n| n.starts_with("text \"")),
+            "{names:?}"
+        );
+        // Lead 1: no embedding (indicator set), revenue 3 standardised from mean 2 and
+        // population std 1, pages constant (scale 1 → 0), category J.
+        let row = design.row(&d, 1).unwrap();
+        assert_eq!(&row[..3], &[(2, 1.0), (3, 1.0), (8, 1.0)]);
+        // Lead 3: revenue missing → mean-imputed 0 and its indicator; unseen category → none.
+        let row = design.row(&d, 3).unwrap();
+        assert!(row.contains(&(5, 1.0)) && !row.iter().any(|&(j, _)| j == 7 || j == 8));
+    }
+
+    #[test]
+    fn bad_shapes_are_errors_not_panics() {
+        let mut d = data();
+        d.web.numeric[0].values.pop();
+        assert!(matches!(
+            Design::fit(&d, &[0, 1], ALL, 1),
+            Err(LearnError::LengthMismatch { .. })
+        ));
+        let d = data();
+        assert!(matches!(
+            Design::fit(&d, &[0, 9], ALL, 1),
+            Err(LearnError::OutOfRange { .. })
+        ));
+        let design = Design::fit(&d, &[0, 1], ALL, 1).unwrap();
+        assert!(matches!(
+            design.row(&d, 4),
+            Err(LearnError::OutOfRange { .. })
+        ));
+        let mut other = data();
+        other.embedding[2] = Some(vec![1.0]);
+        assert!(matches!(
+            other.check(),
+            Err(LearnError::InvalidVector { row: 2, .. })
+        ));
+    }
+}

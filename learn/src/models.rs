@@ -1,0 +1,459 @@
+//! The models leadcrawl evaluates and scores with, and how each is fitted and applied.
+//!
+//! [`MODELS`] lists them in report order: the won/lost centroid cosine on the embedding (the
+//! Leadbay method) and L2 logistic regressions on [`Design`]s of different [`Inputs`]. The
+//! same code fits a model on a cross-validation fold ([`fold_scores`]) and on every labelled
+//! lead for scoring new ones ([`Trained`]), so the model scored is the model evaluated.
+//!
+//! A [`Trained`] model gives each lead a probability and its drivers: for a logistic model the
+//! features whose contribution to the log-odds, measured from the average training lead, is
+//! largest; for the centroid, whose score (a cosine difference in [−2, 2]) is mapped to a
+//! probability by Platt scaling on its out-of-fold scores, the two cosines weighted by the
+//! Platt slope.
+
+use std::collections::BTreeMap;
+
+use crate::design::{Dataset, Design, Inputs};
+use crate::{dense_row, Centroid, LearnError, Logistic, SparseRow};
+
+/// Fitting parameters shared by every model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Inverse L2 regularisation strength of the logistic regressions (scikit-learn's `C`).
+    pub c: f64,
+    /// TF-IDF: a term must appear in at least this many training documents.
+    pub min_df: usize,
+}
+
+/// What a model is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Won-centroid vs lost-centroid cosine on the embedding.
+    Centroid,
+    /// L2 logistic regression on a design of these inputs.
+    Logistic(Inputs),
+}
+
+/// One model of the list: its stable name (results are filed under it), what it is for people, and
+/// its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub kind: Kind,
+}
+
+impl ModelSpec {
+    /// The model reads the leads' text (TF-IDF).
+    pub fn uses_text(&self) -> bool {
+        matches!(self.kind, Kind::Logistic(i) if i.text)
+    }
+
+    /// The model reads the embedding (and is pointless when no lead has one).
+    pub fn uses_embedding(&self) -> bool {
+        match self.kind {
+            Kind::Centroid => true,
+            Kind::Logistic(i) => i.embedding,
+        }
+    }
+
+    /// The decision threshold of its scores: 0 for the centroid's cosine difference ("closer
+    /// to the won centroid"), 0.5 for a probability.
+    pub fn threshold(&self) -> f64 {
+        match self.kind {
+            Kind::Centroid => 0.0,
+            Kind::Logistic(_) => 0.5,
+        }
+    }
+}
+
+const fn logistic(embedding: bool, firmographics: bool, web: bool, text: bool) -> Kind {
+    Kind::Logistic(Inputs {
+        embedding,
+        firmographics,
+        web,
+        text,
+    })
+}
+
+/// The models, in report order.
+pub const MODELS: &[ModelSpec] = &[
+    ModelSpec {
+        name: "centroid_embedding",
+        description: "Centroid cosine on the embedding: cos(won centroid) − cos(lost centroid), argmax (the Leadbay method)",
+        kind: Kind::Centroid,
+    },
+    ModelSpec {
+        name: "logistic_embedding",
+        description: "Logistic regression on the embedding alone",
+        kind: logistic(true, false, false, false),
+    },
+    ModelSpec {
+        name: "logistic_firmographics",
+        description: "Logistic regression on registry firmographics alone (standardised numbers, one-hot categories, missing indicators)",
+        kind: logistic(false, true, false, false),
+    },
+    ModelSpec {
+        name: "logistic_web",
+        description: "Logistic regression on web signals alone (page types, words, technologies, contacts)",
+        kind: logistic(false, false, true, false),
+    },
+    ModelSpec {
+        name: "tfidf_logistic",
+        description: "TF-IDF (word 1–2-grams, sublinear tf) of the lead's text + logistic regression: the lexical baseline",
+        kind: logistic(false, false, false, true),
+    },
+    ModelSpec {
+        name: "logistic_embedding_firmographics_web",
+        description: "Logistic regression on embedding + firmographics + web signals",
+        kind: logistic(true, true, true, false),
+    },
+    ModelSpec {
+        name: "combined",
+        description: "Logistic regression on everything: embedding + TF-IDF + firmographics + web signals",
+        kind: logistic(true, true, true, true),
+    },
+];
+
+/// The model of [`MODELS`] named `name`.
+pub fn model(name: &str) -> Option<&'static ModelSpec> {
+    MODELS.iter().find(|m| m.name == name)
+}
+
+/// A logistic regression on a design fitted on the same training rows.
+#[derive(Debug, Clone)]
+pub struct DesignedLogistic {
+    pub design: Design,
+    pub model: Logistic,
+}
+
+impl DesignedLogistic {
+    /// Fits the design and the model on `train` rows of `d` with `labels` (the real labels, or
+    /// the control's shuffled ones).
+    pub fn fit(
+        d: &Dataset,
+        labels: &[bool],
+        train: &[usize],
+        inputs: Inputs,
+        params: Params,
+    ) -> Result<DesignedLogistic, LearnError> {
+        if labels.len() != d.len() {
+            return Err(LearnError::LengthMismatch {
+                what: "labels vs rows",
+                expected: d.len(),
+                got: labels.len(),
+            });
+        }
+        let design = Design::fit(d, train, inputs, params.min_df)?;
+        let rows: Vec<SparseRow> = train
+            .iter()
+            .map(|&r| design.row(d, r))
+            .collect::<Result<_, _>>()?;
+        let y: Vec<bool> = train.iter().map(|&r| labels[r]).collect();
+        let model = Logistic::fit(&rows, design.dim(), &y, params.c)?;
+        Ok(DesignedLogistic { design, model })
+    }
+
+    /// The probability that lead `r` of `d` is won.
+    pub fn score(&self, d: &Dataset, r: usize) -> Result<f64, LearnError> {
+        Ok(self.model.predict_proba(&self.design.row(d, r)?))
+    }
+}
+
+/// Centroids of the `train` rows that have a vector (a lead without one cannot pull either).
+fn fit_centroid(d: &Dataset, labels: &[bool], train: &[usize]) -> Result<Centroid, LearnError> {
+    let with: Vec<usize> = train
+        .iter()
+        .copied()
+        .filter(|&r| d.embedding.get(r).is_some_and(Option::is_some))
+        .collect();
+    let vecs: Vec<&[f32]> = with
+        .iter()
+        .filter_map(|&r| d.embedding[r].as_deref())
+        .collect();
+    let y: Vec<bool> = with.iter().map(|&r| labels[r]).collect();
+    Centroid::fit(&vecs, &y)
+}
+
+/// Fits `spec` on the `train` rows with `labels` and scores the `test` rows: one fold of a
+/// cross-validation. A lead without a vector scores 0 with the centroid (no evidence).
+pub fn fold_scores(
+    spec: &ModelSpec,
+    d: &Dataset,
+    labels: &[bool],
+    train: &[usize],
+    test: &[usize],
+    params: Params,
+) -> Result<Vec<f64>, LearnError> {
+    match spec.kind {
+        Kind::Centroid => {
+            let c = fit_centroid(d, labels, train)?;
+            Ok(test
+                .iter()
+                .map(|&r| d.embedding[r].as_deref().map_or(0.0, |v| c.score(v)))
+                .collect())
+        }
+        Kind::Logistic(inputs) => {
+            let f = DesignedLogistic::fit(d, labels, train, inputs, params)?;
+            test.iter().map(|&r| f.score(d, r)).collect()
+        }
+    }
+}
+
+/// A model refitted on every labelled lead, to score new ones.
+#[derive(Debug, Clone)]
+pub enum Trained {
+    Logistic {
+        fitted: Box<DesignedLogistic>,
+        /// Mean feature row of the training leads: contributions are measured from it.
+        mean: Vec<f64>,
+        /// What each feature is, for people (named once, not per lead).
+        names: Vec<String>,
+    },
+    Centroid {
+        centroid: Centroid,
+        platt: Logistic,
+    },
+}
+
+/// A lead's probability of being won and the features that moved it most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub probability: f64,
+    /// `(feature, contribution to the log-odds)`, largest magnitude first.
+    pub drivers: Vec<(String, f64)>,
+}
+
+impl Trained {
+    /// Fits `spec` on the `train` rows of `d` (their labels in `d.labels`). The centroid's
+    /// Platt scaling is fitted on `oof`, the model's out-of-fold score per row (`None` where
+    /// there is none): honest, since no lead scored itself.
+    pub fn fit(
+        spec: &ModelSpec,
+        d: &Dataset,
+        train: &[usize],
+        oof: &[Option<f64>],
+        params: Params,
+    ) -> Result<Trained, LearnError> {
+        match spec.kind {
+            Kind::Logistic(inputs) => {
+                let fitted = DesignedLogistic::fit(d, &d.labels, train, inputs, params)?;
+                let dim = fitted.design.dim();
+                let mut mean = vec![0.0f64; dim];
+                for &r in train {
+                    for (j, v) in fitted.design.row(d, r)? {
+                        mean[j as usize] += v;
+                    }
+                }
+                let n = train.len().max(1) as f64;
+                mean.iter_mut().for_each(|m| *m /= n);
+                let names = (0..dim).map(|j| fitted.design.feature_name(j)).collect();
+                Ok(Trained::Logistic {
+                    fitted: Box::new(fitted),
+                    mean,
+                    names,
+                })
+            }
+            Kind::Centroid => {
+                let centroid = fit_centroid(d, &d.labels, train)?;
+                let (rows, y): (Vec<SparseRow>, Vec<bool>) = train
+                    .iter()
+                    .filter_map(|&r| {
+                        oof.get(r)
+                            .copied()
+                            .flatten()
+                            .map(|s| (dense_row(&[s]), d.labels[r]))
+                    })
+                    .unzip();
+                let platt = Logistic::fit(&rows, 1, &y, 1e4)?;
+                Ok(Trained::Centroid { centroid, platt })
+            }
+        }
+    }
+
+    /// The prediction for lead `r` of `d`, with its `drivers` largest contributions.
+    pub fn predict(&self, d: &Dataset, r: usize, drivers: usize) -> Result<Prediction, LearnError> {
+        match self {
+            Trained::Logistic {
+                fitted,
+                mean,
+                names,
+            } => {
+                let row = fitted.design.row(d, r)?;
+                Ok(Prediction {
+                    probability: fitted.model.predict_proba(&row),
+                    drivers: top_drivers(fitted, names, &row, mean, drivers),
+                })
+            }
+            Trained::Centroid { centroid, platt } => {
+                let cos = d
+                    .embedding
+                    .get(r)
+                    .and_then(|v| v.as_deref())
+                    .map(|v| centroid.cosines(v));
+                let s = cos.map_or(0.0, |(won, lost)| won - lost);
+                let w = platt.weights()[0];
+                Ok(Prediction {
+                    probability: platt.predict_proba(&dense_row(&[s])),
+                    drivers: cos
+                        .map(|(won, lost)| {
+                            vec![
+                                ("cosine to won centroid".to_owned(), w * won),
+                                ("cosine to lost centroid".to_owned(), -w * lost),
+                            ]
+                        })
+                        .unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+/// The `k` largest contributions by magnitude, the embedding's dimensions summed into one.
+fn top_drivers(
+    fitted: &DesignedLogistic,
+    names: &[String],
+    row: &SparseRow,
+    mean: &[f64],
+    k: usize,
+) -> Vec<(String, f64)> {
+    let w = fitted.model.weights();
+    let mut x = vec![0.0f64; fitted.design.dim()];
+    for &(j, v) in row {
+        x[j as usize] = v;
+    }
+    let mut by_name: BTreeMap<&str, f64> = BTreeMap::new();
+    // TF-IDF spreads the text's weight over thousands of terms, each too small to show: their
+    // sum is one driver too, next to the terms that moved the score most.
+    let mut text_total = None::<f64>;
+    for (j, (&wj, (&xj, &mj))) in w.iter().zip(x.iter().zip(mean)).enumerate() {
+        let c = wj * (xj - mj);
+        if c != 0.0 {
+            let name = names[j].as_str();
+            if name.starts_with("text \"") {
+                *text_total.get_or_insert(0.0) += c;
+            }
+            *by_name.entry(name).or_default() += c;
+        }
+    }
+    if let Some(t) = text_total {
+        by_name.insert("text (all terms)", t);
+    }
+    let mut v: Vec<(&str, f64)> = by_name.into_iter().filter(|(_, c)| *c != 0.0).collect();
+    v.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+    v.truncate(k);
+    v.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::{Block, Column};
+
+    /// 40 leads: won ones have a high `score` column and a vector near (1, 0).
+    fn data() -> Dataset {
+        let labels: Vec<bool> = (0..40).map(|i| i % 2 == 0).collect();
+        let jitter = |i: usize| (i * 7 % 10) as f32 / 20.0;
+        Dataset {
+            embedding: labels
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| {
+                    (i != 3).then(|| {
+                        if l {
+                            vec![1.0, jitter(i)]
+                        } else {
+                            vec![jitter(i), 1.0]
+                        }
+                    })
+                })
+                .collect(),
+            firmographics: Block {
+                numeric: vec![Column::new(
+                    "score",
+                    labels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &l)| Some(if l { 2.0 } else { 0.0 } + f64::from(jitter(i))))
+                        .collect(),
+                )],
+                categorical: vec![],
+            },
+            web: Block::default(),
+            text: vec![String::new(); 40],
+            labels,
+        }
+    }
+
+    const PARAMS: Params = Params { c: 1.0, min_df: 2 };
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for m in MODELS {
+            assert_eq!(model(m.name), Some(m));
+            assert_eq!(MODELS.iter().filter(|o| o.name == m.name).count(), 1);
+        }
+        assert_eq!(model("nope"), None);
+        assert!(model("tfidf_logistic").unwrap().uses_text());
+        assert!(!model("logistic_web").unwrap().uses_embedding());
+    }
+
+    #[test]
+    fn a_logistic_trained_model_separates_and_its_drivers_explain_the_log_odds() {
+        let d = data();
+        let train: Vec<usize> = (0..30).collect();
+        let spec = model("logistic_firmographics").unwrap();
+        let t = Trained::fit(spec, &d, &train, &[], PARAMS).unwrap();
+        for r in 30..40 {
+            let p = t.predict(&d, r, 5).unwrap();
+            assert_eq!(p.probability > 0.5, d.labels[r], "lead {r}: {p:?}");
+            // The one feature's contribution: positive for won leads, named by its column.
+            assert_eq!(p.drivers[0].0, "score");
+            assert_eq!(p.drivers[0].1 > 0.0, d.labels[r]);
+        }
+        let Trained::Logistic { fitted, mean, .. } = &t else {
+            panic!("a logistic model")
+        };
+        // Contributions are measured from the mean row: their sum is the log-odds gap to it.
+        let row = fitted.design.row(&d, 31).unwrap();
+        let gap = fitted.model.decision(&row)
+            - fitted.model.decision(
+                &mean
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| (j as u32, v))
+                    .collect::<Vec<_>>(),
+            );
+        let sum: f64 = t
+            .predict(&d, 31, 10)
+            .unwrap()
+            .drivers
+            .iter()
+            .map(|x| x.1)
+            .sum();
+        assert!((sum - gap).abs() < 1e-9, "{sum} vs {gap}");
+    }
+
+    #[test]
+    fn the_centroid_is_calibrated_on_out_of_fold_scores() {
+        let d = data();
+        let train: Vec<usize> = (0..40).collect();
+        let spec = model("centroid_embedding").unwrap();
+        let oof: Vec<Option<f64>> = (0..40)
+            .map(|r| Some(if d.labels[r] { 0.8 } else { -0.8 }))
+            .collect();
+        let t = Trained::fit(spec, &d, &train, &oof, PARAMS).unwrap();
+        let won = t.predict(&d, 0, 2).unwrap();
+        let lost = t.predict(&d, 1, 2).unwrap();
+        assert!(
+            won.probability > 0.9 && lost.probability < 0.1,
+            "{won:?} {lost:?}"
+        );
+        assert_eq!(won.drivers.len(), 2);
+        // The lead without a vector: score 0, the Platt midpoint, and nothing to explain.
+        let none = t.predict(&d, 3, 2).unwrap();
+        assert!((none.probability - 0.5).abs() < 0.05 && none.drivers.is_empty());
+        // Without out-of-fold scores there is nothing to calibrate on: an error, not a panic.
+        assert!(Trained::fit(spec, &d, &train, &[], PARAMS).is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! Evaluate: honest won/lost baselines on the labelled leads → `evaluation.json`, `report.html`.
+//!
+//! Stratified k-fold cross-validation (`evaluate.folds`, seeded): every model is fitted on the
+//! training folds only — centroids, scalers, one-hot vocabularies and TF-IDF vocabularies
+//! included — and scores the held-out fold, so every metric is computed on out-of-fold scores.
+//! The models and the cross-validation live in `learn` ([`learn::MODELS`],
+//! [`learn::cross_validate`]); this stage reads the tables into plain columns
+//! ([`inputs`]), calls it, and writes the results ([`evaluation`]) and the page ([`report`]).
+//! The same cross-validation with shuffled labels is the control: what chance looks like on
+//! this data. The per-lead folds are written out so that anyone can recompute the numbers
+//! from `features.parquet` alone.
+
+pub mod evaluation;
+pub mod inputs;
+pub mod report;
+
+use anyhow::Context;
+use learn::{CrossValidation, Folds, ModelOutcome, Params};
+
+use super::{FileDef, Read, Stage, StageContext, StageOutcome};
+use crate::config::{Config, EvaluateSection};
+use crate::schema::{TableDef, FEATURES, LEADS, PAGE_TEXT};
+use crate::state::UnitOutcome;
+use crate::table;
+use evaluation::{ControlResult, Evaluation, ModelResult};
+use report::{ControlRow, ModelReport, ReportData};
+
+pub struct EvaluateStage;
+
+/// `evaluation.json`: every metric, out-of-fold score and fold, read by `score`.
+pub const EVALUATION: FileDef = FileDef {
+    name: "evaluation.json",
+    stage: "evaluate",
+};
+
+/// The fitting parameters of the `[evaluate]` section.
+pub fn params(cfg: &EvaluateSection) -> Params {
+    Params {
+        c: cfg.c,
+        min_df: cfg.min_df,
+    }
+}
+
+impl Stage for EvaluateStage {
+    fn name(&self) -> &'static str {
+        "evaluate"
+    }
+
+    fn about(&self) -> &'static str {
+        "cross-validated won/lost baselines into `evaluation.json` and `report.html`"
+    }
+
+    fn reads(&self) -> &'static [Read] {
+        &[
+            Read::Table(&FEATURES),
+            Read::Table(&LEADS),
+            Read::Table(&PAGE_TEXT),
+        ]
+    }
+
+    fn tables(&self) -> &'static [&'static TableDef] {
+        &[]
+    }
+
+    fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
+        Ok(format!(
+            "evaluate={};rules=leadcrawl-evaluate/1",
+            config.fingerprint("evaluate")
+        ))
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+        let cfg = &ctx.config.evaluate;
+        let leads = inputs::load(ctx, cfg.max_text_chars, false, true)?;
+        let d = &leads.data;
+        let n = d.len();
+        let won = d.labels.iter().filter(|&&l| l).count();
+        let mut notes = Vec::new();
+        let k = cfg.folds;
+        ctx.progress.set_total(learn::MODELS.len() as u64 * 2);
+        // Too few labelled leads of a class for k folds: nothing can be evaluated honestly; the
+        // stage says so (in the files and the log) instead of failing the pipeline.
+        let cv = match Folds::new(&d.labels, k, cfg.seed) {
+            Ok(folds) => {
+                let cv = learn::cross_validate(d, &folds, params(cfg), |step| {
+                    ctx.progress.inc(1, step)
+                })?;
+                Some((folds.folds, cv))
+            }
+            Err(e) => {
+                let msg = format!(
+                    "{n} labelled leads ({won} won, {} lost): {e}; nothing evaluated (label more leads or lower evaluate.folds)",
+                    n - won
+                );
+                tracing::warn!("{msg}");
+                notes.push(msg);
+                None
+            }
+        };
+        let (folds, cv) = cv.unwrap_or_else(|| {
+            (
+                Vec::new(),
+                CrossValidation {
+                    models: Vec::new(),
+                    notes: Vec::new(),
+                },
+            )
+        });
+        notes.extend(cv.notes.iter().cloned());
+        for m in &cv.models {
+            tracing::info!(
+                model = m.spec.name,
+                roc_auc = m.metrics.roc_auc.unwrap_or(f64::NAN),
+                accuracy = m.metrics.accuracy,
+                control_roc_auc = m.control.roc_auc.unwrap_or(f64::NAN),
+                "evaluated"
+            );
+        }
+        let best = cv.best().map(|m| m.spec.name.to_owned());
+        if n < 50 {
+            notes.push(format!(
+                "only {n} labelled leads: every metric has a wide margin of error"
+            ));
+        }
+        let coverage = inputs::coverage(&leads.features)?;
+        let model_id = inputs::model_id(&leads.features);
+        let reports = cv
+            .models
+            .iter()
+            .map(|m| model_report(m, &d.labels))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let eval = Evaluation {
+            schema_version: evaluation::SCHEMA_VERSION,
+            run_id: ctx.prov.run_id.clone(),
+            config_hash: ctx.prov.config_hash.clone(),
+            model_id: model_id.clone(),
+            k,
+            seed: cfg.seed,
+            labelled: n,
+            won,
+            lost: n - won,
+            coverage: coverage.clone(),
+            control: cv
+                .models
+                .iter()
+                .map(|m| ControlResult {
+                    name: m.spec.name.to_owned(),
+                    metrics: m.control.clone(),
+                })
+                .collect(),
+            models: cv
+                .models
+                .into_iter()
+                .map(|m| ModelResult {
+                    name: m.spec.name.to_owned(),
+                    description: m.spec.description.to_owned(),
+                    metrics: m.metrics,
+                    per_fold: m.per_fold,
+                    scores: leads.lead_ids.iter().cloned().zip(m.scores).collect(),
+                })
+                .collect(),
+            best: best.clone(),
+            folds: leads.lead_ids.iter().cloned().zip(folds).collect(),
+            notes: notes.clone(),
+        };
+        let report = ReportData {
+            title: "leadcrawl evaluation".into(),
+            generated_at: chrono::Utc::now().to_rfc3339(),
+            run_id: ctx.prov.run_id.clone(),
+            config_hash: ctx.prov.config_hash.clone(),
+            model_id,
+            folds: k,
+            seed: cfg.seed,
+            coverage,
+            models: reports,
+            best,
+            control: eval
+                .control
+                .iter()
+                .map(|c| ControlRow {
+                    model: c.name.clone(),
+                    roc_auc: c.metrics.roc_auc,
+                    accuracy: c.metrics.accuracy,
+                })
+                .collect(),
+            notes,
+        };
+        let pending = vec![
+            table::write_pending_bytes(
+                ctx.output_dir(),
+                EVALUATION.name,
+                &eval.to_json()?,
+                &ctx.prov,
+            )?,
+            table::write_pending_bytes(
+                ctx.output_dir(),
+                "report.html",
+                report::render(&report).as_bytes(),
+                &ctx.prov,
+            )?,
+        ];
+        let counters = [
+            ("labelled".to_owned(), n as u64),
+            ("won".to_owned(), won as u64),
+            ("models".to_owned(), eval.models.len() as u64),
+        ]
+        .into_iter()
+        .collect();
+        ctx.store.commit(
+            ctx.stage,
+            &pending,
+            &[UnitOutcome::done("evaluate")],
+            &counters,
+        )?;
+        Ok(StageOutcome::Completed { units_failed: 0 })
+    }
+}
+
+/// What the report shows of one model: its metrics, curves and score distributions.
+fn model_report(m: &ModelOutcome, labels: &[bool]) -> anyhow::Result<ModelReport> {
+    let scores_of = |class: bool| -> Vec<f64> {
+        m.scores
+            .iter()
+            .zip(labels)
+            .filter(|(_, &l)| l == class)
+            .map(|(&s, _)| s)
+            .collect()
+    };
+    let x = &m.metrics;
+    Ok(ModelReport {
+        name: m.spec.name.to_owned(),
+        description: m.spec.description.to_owned(),
+        accuracy: x.accuracy,
+        precision: x.precision,
+        recall: x.recall,
+        f1: x.f1,
+        roc_auc: x.roc_auc,
+        pr_auc: x.pr_auc,
+        confusion: x.confusion,
+        lift_10: x.lift_10.unwrap_or(f64::NAN),
+        lift_20: x.lift_20.unwrap_or(f64::NAN),
+        lift_35: x.lift_35.unwrap_or(f64::NAN),
+        captured_35: x.captured_35.unwrap_or(f64::NAN),
+        roc: learn::roc_curve(&m.scores, labels)
+            .with_context(|| format!("ROC curve of {}", m.spec.name))?,
+        gains: learn::gains_curve(&m.scores, labels)
+            .with_context(|| format!("gains curve of {}", m.spec.name))?,
+        won_scores: scores_of(true),
+        lost_scores: scores_of(false),
+    })
+}
