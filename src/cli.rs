@@ -313,6 +313,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
             };
             if let Some(config) = &config {
+                if let Err(setup) = stages::embed::check_setup(&config.embed) {
+                    let e = error.get_or_insert_with(|| ConfigError {
+                        path: path.clone(),
+                        issues: Vec::new(),
+                        partial: None,
+                    });
+                    e.issues.push(ConfigIssue {
+                        key: "(embed setup)".into(),
+                        message: format!("{setup:#}"),
+                    });
+                }
                 if let Err(input) = stages::ingest::check_input(config) {
                     let e = error.get_or_insert_with(|| ConfigError {
                         path: path.clone(),

@@ -90,6 +90,14 @@ fn broken_model_setups_are_usage_errors() {
     let o = run.run(&["run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no-such-model"), "{}", text(&o));
+    // `validate` says so before any run, naming the key.
+    let o = run.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("embed.model_dir") && text(&o).contains("no-such-model"),
+        "{}",
+        text(&o)
+    );
 
     // A file that is not ONNX Runtime (this very test's input) as the library.
     run.config(&config("[embed]\nonnxruntime = \"leads.csv\"\n"));

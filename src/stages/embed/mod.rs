@@ -45,6 +45,20 @@ fn resolve(cfg: &EmbedSection) -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((model, ort))
 }
 
+/// What `leadcrawl validate` checks of the embedding setup: the model folder opens and the ONNX
+/// Runtime library exists (loading it is left to the stage).
+pub fn check_setup(cfg: &EmbedSection) -> anyhow::Result<()> {
+    let (_, ort) = open_model(cfg)?;
+    if !ort.is_file() {
+        return Err(UsageError(format!(
+            "embed.onnxruntime: {} does not exist; run embed/export/setup_model.py (README: Running on your own lead list) or set embed.onnxruntime",
+            ort.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 fn open_model(cfg: &EmbedSection) -> anyhow::Result<(ModelDir, PathBuf)> {
     let (model, ort) = resolve(cfg)?;
     let dir = ModelDir::open(&model).map_err(|e| UsageError(format!("embed.model_dir: {e}")))?;
