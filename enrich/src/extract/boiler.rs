@@ -223,6 +223,14 @@ pub(crate) fn stays_chrome_in_main(rule: &str) -> bool {
     STAYS_CHROME_IN_MAIN.contains(&rule)
 }
 
+/// Whether chrome judged by `rule` was named so by a class or id token alone (not by its tag,
+/// role or style): such a name can be wrong about an element that holds the whole article.
+pub(crate) fn named_by_class(rule: &str) -> bool {
+    STRONG_BOILER_PARTS.contains(&rule)
+        || BOILER_TOKENS.contains(&rule)
+        || BOILER_PARTS.contains(&rule)
+}
+
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them
 /// (`post-header` yes, `cookie-content` no: cookie/consent/comment always win).
 const CONTENT_TOKENS: &[&str] = &[

@@ -185,6 +185,8 @@ pub fn extract(html: &str) -> ExtractedPage {
         select::trim_outside_content(&walk.blocks, &mut main);
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
+    } else {
+        select::cut_article_end(&walk.blocks, &mut main);
     }
     let mut page = ExtractedPage {
         title: walk.title,
@@ -392,6 +394,18 @@ mod tests {
         assert!(!text.contains("ENG-2085"), "{text}");
         assert!(!text.contains("exclude VAT"), "{text}");
         assert!(text.contains("We service every pump"), "{text}");
+    }
+
+    #[test]
+    fn noscript_content_is_never_text() {
+        // A live `<noscript>`, and one a browser's DOM serialised into escaped body text.
+        let page = extract(
+            "<html><head><noscript><img height=1 width=1 src=/px></noscript></head>\
+             <body>&lt;img height=\"1\" width=\"1\" style=\"display:none\" src=\"/p?c=2\"&gt;\
+             <noscript><iframe src=/gtm></iframe><p>Enable JavaScript</p></noscript>\
+             <p>We write about <b>pumps</b> &lt;3 and valves.</p></body></html>",
+        );
+        assert_eq!(page.main_text(), "We write about pumps <3 and valves.");
     }
 
     #[test]

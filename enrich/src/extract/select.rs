@@ -75,8 +75,12 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
             headings[p] += headings[c];
         }
     }
+    let holds_body = body_holders(walk, &prose, total);
     let chrome: Vec<bool> = (0..n)
         .map(|c| {
+            if holds_body[c] {
+                return false;
+            }
             let hard = walk.chrome[c].hard;
             let reads_like_content = !article
                 && headings[c] > 0
@@ -99,6 +103,139 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
         block.boiler = rule.is_some();
         block.chrome_rule = rule.map_or("", |c| walk.chrome[c].rule);
     }
+}
+
+/// Prose that may lie between the page's title and a chrome element that starts the body.
+const TITLE_TO_BODY_PROSE: u64 = 300;
+
+/// `holds[c]`: chrome element `c` is named chrome by its class or id only (`share`,
+/// `taboola`, `comment` …, not by tag or role), holds at least half of the page's prose, and
+/// holds the page's title or starts right after it (less than [`TITLE_TO_BODY_PROSE`] of prose
+/// in between). That element is the article body whatever its class says (`entry share`,
+/// a `taboola-container` around the whole story).
+fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
+    let n = walk.chrome.len();
+    let mut holds = vec![false; n];
+    let Some(title) = title_block(walk) else {
+        return holds;
+    };
+    let candidates: Vec<usize> = (0..n)
+        .filter(|&c| {
+            super::boiler::named_by_class(walk.chrome[c].rule)
+                && prose[c] >= SOFT_CHROME_OVERRULE * total
+                && total > 0.0
+        })
+        .collect();
+    if candidates.is_empty() {
+        return holds;
+    }
+    // The chrome elements around the title, and the first block inside each candidate.
+    let ancestors = |mut c: Option<u32>| {
+        let mut out = Vec::new();
+        while let Some(i) = c {
+            out.push(i as usize);
+            c = walk.chrome[i as usize].parent;
+        }
+        out
+    };
+    let around_title = ancestors(walk.blocks[title].chrome);
+    let mut first = vec![usize::MAX; n];
+    let mut prose_before = vec![0u64; walk.blocks.len() + 1];
+    for (i, b) in walk.blocks.iter().enumerate() {
+        let heading = matches!(b.kind, BlockKind::Heading(_));
+        prose_before[i + 1] = prose_before[i] + if heading { 0 } else { u64::from(b.chars) };
+        for c in ancestors(b.chrome) {
+            if first[c] == usize::MAX {
+                first[c] = i;
+            }
+        }
+    }
+    for c in candidates {
+        holds[c] = around_title.contains(&c)
+            || (first[c] > title
+                && first[c] != usize::MAX
+                && prose_before[first[c]] - prose_before[title + 1] < TITLE_TO_BODY_PROSE);
+    }
+    holds
+}
+
+/// The block that is the page's title: the first `<h1>` (else `<h2>`) whose text is, or is
+/// part of, the `og:title`, the JSON-LD `headline` or the `<title>`; else the first `<h1>`
+/// outside tag chrome (a logo in the site's `<header>` is not the title).
+pub(crate) fn title_block(walk: &Walk) -> Option<usize> {
+    let mut titles: Vec<String> = Vec::new();
+    for (k, v) in &walk.metas {
+        if k == "og:title" || k == "twitter:title" {
+            titles.push(norm_words(v));
+        }
+    }
+    for ld in &walk.jsonld {
+        if let Some(h) = json_string_field(ld, "headline") {
+            titles.push(norm_words(&h));
+        }
+    }
+    if let Some(t) = &walk.title {
+        titles.push(norm_words(t));
+    }
+    titles.retain(|t| t.len() >= 8);
+    let matches = |b: &Block| {
+        let h = norm_words(&b.text);
+        h.len() >= 8 && titles.iter().any(|t| t.contains(&h) || h.contains(t.as_str()))
+    };
+    let heading = |level: u8| {
+        walk.blocks
+            .iter()
+            .position(|b| b.kind == BlockKind::Heading(level) && matches(b))
+    };
+    heading(1).or_else(|| heading(2)).or_else(|| {
+        walk.blocks.iter().position(|b| {
+            b.kind == BlockKind::Heading(1)
+                && !b
+                    .chrome
+                    .is_some_and(|c| walk.chrome[c as usize].rule.starts_with('<'))
+        })
+    })
+}
+
+/// Lower-case words of `text` joined by single spaces (punctuation dropped).
+fn norm_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// The first string value of `"field": "…"` in a JSON text (no full parse: JSON-LD blocks are
+/// often invalid, and only one field is wanted).
+fn json_string_field(json: &str, field: &str) -> Option<String> {
+    let key = format!("\"{field}\"");
+    let at = json.find(&key)? + key.len();
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' | 't' | 'r' => out.push(' '),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+        if out.len() > 1000 {
+            return None;
+        }
+    }
+    None
 }
 
 /// Whether the page says it is an article (news, blog post): a JSON-LD `Article` /
@@ -399,7 +536,82 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
-/// A heading that introduces links to other pages of the site.
+/// Where an article ends: the first heading, after the body has begun, that announces
+/// recirculation or comments ("Related articles", "Mehr zum Thema", "Kommentare", "À lire
+/// aussi"); it and every main block after it go (teaser lists, comment threads, the next
+/// article of an infinite-scroll page all come after such a heading). Only when less prose
+/// follows the heading than precedes it: a body that really continues is not cut.
+pub(crate) fn cut_article_end(blocks: &[Block], main: &mut [bool]) {
+    let mut before = 0u64;
+    let mut cut = None;
+    for (i, b) in blocks.iter().enumerate() {
+        if !main[i] {
+            continue;
+        }
+        let heading = matches!(b.kind, BlockKind::Heading(_));
+        if heading && before > 0 && (is_teaser_heading(&b.text) || is_comments_heading(&b.text)) {
+            cut = Some((i, before));
+            break;
+        }
+        if !matches!(b.kind, BlockKind::Heading(_)) {
+            before += u64::from(b.chars);
+        }
+    }
+    let Some((at, before)) = cut else { return };
+    let after: u64 = (at..blocks.len())
+        .filter(|&i| main[i] && !matches!(blocks[i].kind, BlockKind::Heading(_)))
+        .map(|i| u64::from(blocks[i].chars))
+        .sum();
+    if after <= before {
+        main[at..].iter_mut().for_each(|m| *m = false);
+    }
+}
+
+/// A heading that opens a comment section.
+fn is_comments_heading(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "comments",
+        "comment",
+        "leave a reply",
+        "leave a comment",
+        "post a comment",
+        "add a comment",
+        "view comments",
+        "show comments",
+        "join the discussion",
+        "kommentare",
+        "kommentar schreiben",
+        "kommentieren",
+        "schreibe einen kommentar",
+        "diskussion",
+        "leserkommentare",
+        "commentaires",
+        "laisser un commentaire",
+        "réagir",
+        "comentarios",
+        "commenti",
+        "reacties",
+    ];
+    starts_with_phrase(text, STARTS)
+}
+
+/// `text` (a short heading) begins with one of `phrases` (lower case) followed by a word end.
+fn starts_with_phrase(text: &str, phrases: &[&str]) -> bool {
+    if text.len() > 120 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    phrases.iter().any(|p| {
+        lower.strip_prefix(p).is_some_and(|rest| {
+            rest.chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+        })
+    })
+}
+
+/// A heading that introduces links to other pages of the site (English, German, French,
+/// Spanish, Italian, Dutch).
 fn is_teaser_heading(text: &str) -> bool {
     const STARTS: &[&str] = &[
         "related",
@@ -412,6 +624,8 @@ fn is_teaser_heading(text: &str) -> bool {
         "more news",
         "more stories",
         "more case",
+        "more on this",
+        "more like this",
         "latest",
         "recent",
         "from the blog",
@@ -423,9 +637,14 @@ fn is_teaser_heading(text: &str) -> bool {
         "featured client",
         "you may also",
         "you might also",
+        "you may like",
+        "you might like",
         "further reading",
         "read more",
+        "read next",
+        "read also",
         "explore more",
+        "explore further",
         "other services",
         "other articles",
         "other posts",
@@ -434,12 +653,59 @@ fn is_teaser_heading(text: &str) -> bool {
         "keep reading",
         "continue reading",
         "discover more",
+        "recommended",
+        "popular",
+        "most read",
+        "trending",
+        "mehr zum thema",
+        "mehr aus",
+        "mehr zu",
+        "mehr artikel",
+        "mehr news",
+        "weitere artikel",
+        "weitere beiträge",
+        "weitere nachrichten",
+        "weitere themen",
+        "weiterführende",
+        "das könnte",
+        "dies könnte",
+        "auch interessant",
+        "ebenfalls interessant",
+        "lesen sie auch",
+        "lies auch",
+        "verwandte",
+        "ähnliche",
+        "passend zum thema",
+        "empfehlungen",
+        "meistgelesen",
+        "neueste beiträge",
+        "aktuelle beiträge",
+        "beliebte",
+        "à lire aussi",
+        "a lire aussi",
+        "lire aussi",
+        "à lire également",
+        "sur le même sujet",
+        "sur le meme sujet",
+        "articles similaires",
+        "articles liés",
+        "articles récents",
+        "vous aimerez aussi",
+        "vous aimerez peut-être",
+        "vous pourriez aussi",
+        "dans la même rubrique",
+        "les plus lus",
+        "te puede interesar",
+        "también te puede",
+        "artículos relacionados",
+        "noticias relacionadas",
+        "potrebbe interessarti",
+        "articoli correlati",
+        "leggi anche",
+        "gerelateerde",
+        "lees ook",
     ];
-    if text.len() > 120 {
-        return false;
-    }
-    let lower = text.trim().to_lowercase();
-    STARTS.iter().any(|s| lower.starts_with(s))
+    starts_with_phrase(text, STARTS)
 }
 
 /// Adds each element's value to its parent's, bottom-up: afterwards every element holds the sum
