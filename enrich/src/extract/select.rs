@@ -108,11 +108,11 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
 /// Prose that may lie between the page's title and a chrome element that starts the body.
 const TITLE_TO_BODY_PROSE: u64 = 300;
 
-/// `holds[c]`: chrome element `c` is named chrome by its class or id only (`share`,
-/// `taboola`, `comment` …, not by tag or role), holds at least half of the page's prose, and
-/// holds the page's title or starts right after it (less than [`TITLE_TO_BODY_PROSE`] of prose
-/// in between). That element is the article body whatever its class says (`entry share`,
-/// a `taboola-container` around the whole story).
+/// `holds[c]`: chrome element `c` holds at least half of the page's prose and holds the page's
+/// title, or, when it is named chrome by its class or id only (`share`, `taboola`, `comment`
+/// …), starts right after the title (less than [`TITLE_TO_BODY_PROSE`] of prose in between).
+/// That element is the article body whatever its name or tag says (`entry share`, a
+/// `taboola-container` around the whole story, a `<header>` or `<nav>` left open).
 fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
     let n = walk.chrome.len();
     let mut holds = vec![false; n];
@@ -121,7 +121,8 @@ fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
     };
     let candidates: Vec<usize> = (0..n)
         .filter(|&c| {
-            super::boiler::named_by_class(walk.chrome[c].rule)
+            let rule = walk.chrome[c].rule;
+            (super::boiler::named_by_class(rule) || rule.starts_with('<'))
                 && prose[c] >= SOFT_CHROME_OVERRULE * total
                 && total > 0.0
         })
@@ -152,7 +153,8 @@ fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
     }
     for c in candidates {
         holds[c] = around_title.contains(&c)
-            || (first[c] > title
+            || (super::boiler::named_by_class(walk.chrome[c].rule)
+                && first[c] > title
                 && first[c] != usize::MAX
                 && prose_before[first[c]] - prose_before[title + 1] < TITLE_TO_BODY_PROSE);
     }
@@ -358,11 +360,12 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             root = i;
         }
     }
-    let ranges: Vec<(u32, u32)> = if news_article(walk) {
+    let mut ranges: Vec<(u32, u32)> = if news_article(walk) {
         readability_roots(walk)
     } else {
         vec![(root as u32, elements[root].last)]
     };
+    join_split_body(walk, &mut ranges);
     walk.blocks
         .iter()
         .map(|b| {
@@ -373,6 +376,84 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
         })
         .collect()
 }
+
+/// How many levels above the chosen body [`join_split_body`] looks for the rest of it.
+const JOIN_LEVELS: usize = 3;
+
+/// Joins an article body split across sibling containers (a paywall or ad slot every few
+/// paragraphs: `<div class=column><p>…</div><div class=ad/><div class=column><p>…</div>`):
+/// going up from the chosen body, the siblings of each ancestor whose text is paragraphs
+/// (at least [`JOINED_PARAGRAPH_SHARE`] of it, link density under [`JOINED_MAX_LINKS`], at
+/// least [`JOINED_MIN_PARAGRAPHS`] paragraphs, [`JOINED_MIN_PROSE`] characters and
+/// [`JOINED_MIN_SHARE`] of the body chosen so far) are body too. The walk stops at the element that
+/// holds the page's title (the article itself) and at `<body>`: teaser lists, which are
+/// headings and links, never qualify.
+fn join_split_body(walk: &Walk, ranges: &mut Vec<(u32, u32)>) {
+    let Some(&(first, _)) = ranges.first() else {
+        return;
+    };
+    let elements = &walk.elements;
+    let n = elements.len();
+    let (mut chars, mut para, mut links) = (vec![0f64; n], vec![0f64; n], vec![0f64; n]);
+    let mut paragraphs = vec![0f64; n];
+    for b in walk.blocks.iter().filter(|b| !b.boiler) {
+        let e = b.elem as usize;
+        if e >= n {
+            continue;
+        }
+        chars[e] += f64::from(b.chars);
+        links[e] += f64::from((b.link_chars + b.card_link_chars).min(b.chars));
+        if matches!(b.kind, BlockKind::Paragraph | BlockKind::Quote) {
+            para[e] += f64::from(b.chars);
+            paragraphs[e] += 1.0;
+        }
+    }
+    up_the_tree(elements, &mut chars);
+    up_the_tree(elements, &mut para);
+    up_the_tree(elements, &mut links);
+    up_the_tree(elements, &mut paragraphs);
+    let title_elem = title_block(walk).map(|t| walk.blocks[t].elem);
+    let holds = |e: usize, x: u32| e as u32 <= x && x <= elements[e].last;
+    let chosen_chars: f64 = ranges.iter().map(|&(f, _)| chars[f as usize]).sum();
+    let mut e = first as usize;
+    for _ in 0..JOIN_LEVELS {
+        let parent = elements[e].parent as usize;
+        if parent == e || elements[parent].tag == super::dom::Tag::Body {
+            break;
+        }
+        let mut child = parent + 1;
+        while child <= elements[parent].last as usize {
+            let last = elements[child].last;
+            // Inside the chosen body, or around it (an ancestor of the body's root).
+            let chosen = ranges.iter().any(|&(f, l)| {
+                (f as usize <= child && child <= l as usize)
+                    || (child <= f as usize && f <= last)
+            });
+            let article_like = chars[child] >= JOINED_MIN_PROSE
+                && chars[child] >= JOINED_MIN_SHARE * chosen_chars
+                && paragraphs[child] >= JOINED_MIN_PARAGRAPHS
+                && para[child] >= JOINED_PARAGRAPH_SHARE * chars[child]
+                && links[child] <= JOINED_MAX_LINKS * chars[child];
+            if !chosen && article_like {
+                ranges.push((child as u32, last));
+            }
+            child = last as usize + 1;
+        }
+        if title_elem.is_some_and(|t| holds(parent, t)) {
+            break;
+        }
+        e = parent;
+    }
+}
+
+/// What makes a sibling container part of a split article body (see [`join_split_body`]).
+const JOINED_PARAGRAPH_SHARE: f64 = 0.6;
+const JOINED_MAX_LINKS: f64 = 0.2;
+const JOINED_MIN_PROSE: f64 = 200.0;
+/// A sibling smaller than this share of the chosen body is a summary, a caption or a bio.
+const JOINED_MIN_SHARE: f64 = 0.1;
+/// A lone paragraph beside the body is a caption, a summary or an author's bio.
+const JOINED_MIN_PARAGRAPHS: f64 = 2.0;
 
 /// Readability's choice: paragraphs vote for their parent (full score) and grandparent (half);
 /// the best-scored element, discounted by its link density, is the article body, together
