@@ -178,7 +178,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     let document = scraper::Html::parse_document(html);
     let mut walk = dom::walk(&document);
     drop(document);
-    let article = select::is_article(&walk);
+    let article = select::is_article(&walk) || select::reads_like_article(&walk);
     select::settle_chrome(&mut walk, article);
     let mut main = select::main_blocks(&walk, article);
     if !article {

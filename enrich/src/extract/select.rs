@@ -266,6 +266,97 @@ pub(crate) fn is_article(walk: &Walk) -> bool {
     og_article && (!declared_web_page(walk) || has_publication_date(walk))
 }
 
+/// Paragraph text a page needs to read like an article without saying so.
+const UNDECLARED_ARTICLE_PROSE: f64 = 1500.0;
+/// Paragraphs it needs.
+const UNDECLARED_ARTICLE_PARAGRAPHS: usize = 5;
+
+/// A page that does not say it is an article but reads like one: one element below `<body>`
+/// holds [`ROOT_SHARE`] of the page's prose, most of it in at least
+/// [`UNDECLARED_ARTICLE_PARAGRAPHS`] paragraphs ([`UNDECLARED_ARTICLE_PROSE`] characters,
+/// several per heading), and the page's title is in that element. Older blogs and news sites carry no
+/// JSON-LD or OpenGraph type; the company-page rules would keep their teasers and comments.
+pub(crate) fn reads_like_article(walk: &Walk) -> bool {
+    let elements = &walk.elements;
+    if elements.is_empty() {
+        return false;
+    }
+    let mut good = vec![0f64; elements.len()];
+    let mut para = vec![0f64; elements.len()];
+    let mut paragraphs = vec![0f64; elements.len()];
+    let mut headings = vec![0f64; elements.len()];
+    let mut total = 0.0;
+    for block in &walk.blocks {
+        let w = weight(block);
+        if w == 0.0 {
+            continue;
+        }
+        total += w;
+        let e = block.elem as usize;
+        if e < elements.len() {
+            good[e] += w;
+            if matches!(block.kind, BlockKind::Heading(_)) {
+                headings[e] += 1.0;
+            }
+            if block.kind == BlockKind::Paragraph && block.chars >= 40 {
+                para[e] += w;
+                paragraphs[e] += 1.0;
+            }
+        }
+    }
+    up_the_tree(elements, &mut good);
+    up_the_tree(elements, &mut para);
+    up_the_tree(elements, &mut paragraphs);
+    up_the_tree(elements, &mut headings);
+    let mut root = 0usize;
+    for (i, elem) in elements.iter().enumerate() {
+        if good[i] >= ROOT_SHARE * total && elem.depth >= elements[root].depth {
+            root = i;
+        }
+    }
+    if matches!(elements[root].tag, super::dom::Tag::Body) || elements[root].depth < 2 {
+        return false;
+    }
+    let title_ok = title_block(walk).is_some_and(|t| walk.blocks[t].elem as usize <= elements[root].last as usize);
+    title_ok
+        && dated_near_title(walk)
+        && para[root] >= UNDECLARED_ARTICLE_PROSE
+        && paragraphs[root] >= UNDECLARED_ARTICLE_PARAGRAPHS as f64
+        && para[root] >= UNDECLARED_ARTICLE_PARAGRAPH_SHARE * good[root]
+        && headings[root] * UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING <= paragraphs[root]
+}
+
+/// Blocks after the title searched for a date by [`dated_near_title`].
+const DATE_SEARCH_BLOCKS: usize = 8;
+
+/// A date written next to the page's title (a publication date, in the metadata or in the
+/// few blocks around the title: `22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`,
+/// `27/09/2020`): what a post or a news story shows and a company page does not.
+fn dated_near_title(walk: &Walk) -> bool {
+    static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
+        )
+        .expect("static regex is valid")
+    });
+    if has_publication_date(walk) {
+        return true;
+    }
+    let Some(title) = title_block(walk) else {
+        return false;
+    };
+    let from = title.saturating_sub(DATE_SEARCH_BLOCKS / 2);
+    walk.blocks[from..]
+        .iter()
+        .take(DATE_SEARCH_BLOCKS + DATE_SEARCH_BLOCKS / 2)
+        .any(|b| b.chars <= 200 && DATE.is_match(&b.text))
+}
+
+/// Share of the element's prose in paragraphs, and paragraphs per heading, of an article: a
+/// company page is sections (a heading, a line or two, cards), an article runs on.
+const UNDECLARED_ARTICLE_PARAGRAPH_SHARE: f64 = 0.7;
+const UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING: f64 = 3.0;
+
 /// The JSON-LD describes the page as a plain `WebPage`.
 fn declared_web_page(walk: &Walk) -> bool {
     walk.jsonld.iter().any(|ld| ld.contains("\"WebPage\""))
@@ -363,6 +454,14 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
     let mut ranges: Vec<(u32, u32)> = if news_article(walk) {
         readability_roots(walk)
     } else {
+        // An article that does not say so (see `reads_like_article`) has no tagged body: its
+        // title and intro are the body's start. Declared articles keep the densest element
+        // (their standfirsts, captions and key-point boxes around it are not body text).
+        let root = if is_article(walk) {
+            root
+        } else {
+            holding_title(walk, root)
+        };
         vec![(root as u32, elements[root].last)]
     };
     join_split_body(walk, &mut ranges);
@@ -375,6 +474,29 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
                     .any(|&(first, last)| b.elem >= first && b.elem <= last)
         })
         .collect()
+}
+
+/// The body is the element that holds the page's title and its prose: `root`, or the nearest
+/// element around it that also holds the title when the title comes before it (an intro, a
+/// standfirst or a first section between the title and the densest element belong to the
+/// body).
+fn holding_title(walk: &Walk, root: usize) -> usize {
+    let elements = &walk.elements;
+    let Some(title) = title_block(walk).map(|t| walk.blocks[t].elem as usize) else {
+        return root;
+    };
+    if title >= root {
+        return root;
+    }
+    let mut e = root;
+    while !(e <= title && title <= elements[e].last as usize) {
+        let parent = elements[e].parent as usize;
+        if parent == e {
+            return root;
+        }
+        e = parent;
+    }
+    e
 }
 
 /// How many levels above the chosen body [`join_split_body`] looks for the rest of it.
