@@ -451,7 +451,8 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             root = i;
         }
     }
-    let mut ranges: Vec<(u32, u32)> = if news_article(walk) {
+    let news = news_article(walk);
+    let mut ranges: Vec<(u32, u32)> = if news {
         readability_roots(walk)
     } else {
         // An article that does not say so (see `reads_like_article`) has no tagged body: its
@@ -465,15 +466,107 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
         vec![(root as u32, elements[root].last)]
     };
     join_split_body(walk, &mut ranges);
-    walk.blocks
-        .iter()
-        .map(|b| {
-            keep(b)
-                && ranges
-                    .iter()
-                    .any(|&(first, last)| b.elem >= first && b.elem <= last)
-        })
-        .collect()
+    let select = |ranges: &[(u32, u32)]| -> Vec<bool> {
+        walk.blocks
+            .iter()
+            .map(|b| {
+                keep(b)
+                    && ranges
+                        .iter()
+                        .any(|&(first, last)| b.elem >= first && b.elem <= last)
+            })
+            .collect()
+    };
+    let main = select(&ranges);
+    let first = confidence(walk, &main);
+    if first.confident() {
+        return main;
+    }
+    // Not sure: the other method (the densest element for news, readability's choice for
+    // other articles) decides when it is surer.
+    let mut other: Vec<(u32, u32)> = if news {
+        vec![(root as u32, elements[root].last)]
+    } else {
+        readability_roots(walk)
+    };
+    join_split_body(walk, &mut other);
+    let second_main = select(&other);
+    let second = confidence(walk, &second_main);
+    if second.better_than(&first) {
+        second_main
+    } else {
+        main
+    }
+}
+
+/// Prose an article body has at least, below which the choice is doubted.
+const CONFIDENT_PROSE: u64 = 400;
+/// Link density of a body above which the choice is doubted (a teaser list).
+const CONFIDENT_MAX_LINKS: f64 = 0.3;
+
+/// How sure a choice of article body is.
+struct Confidence {
+    prose: u64,
+    link_density: f64,
+    /// The title is in the body or right before it (see [`TITLE_TO_BODY_PROSE`]), or the page
+    /// names no title.
+    near_title: bool,
+}
+
+impl Confidence {
+    fn confident(&self) -> bool {
+        self.prose >= CONFIDENT_PROSE && self.link_density <= CONFIDENT_MAX_LINKS && self.near_title
+    }
+
+    fn better_than(&self, other: &Confidence) -> bool {
+        let score = |c: &Confidence| {
+            (c.prose >= CONFIDENT_PROSE) as u8
+                + (c.link_density <= CONFIDENT_MAX_LINKS) as u8
+                + c.near_title as u8
+        };
+        // A long, clean body far from the title is only replaced by a much longer one: the
+        // title may be matched above a byline and a picture.
+        let other_sound = other.prose >= CONFIDENT_PROSE && other.link_density <= CONFIDENT_MAX_LINKS;
+        (score(self) > score(other) && (!other_sound || self.prose * 2 >= other.prose * 3))
+            || (score(self) == score(other) && self.prose > other.prose * 2)
+    }
+}
+
+fn confidence(walk: &Walk, main: &[bool]) -> Confidence {
+    let (mut prose, mut chars, mut links) = (0u64, 0u64, 0u64);
+    let mut first = None;
+    for (i, b) in walk.blocks.iter().enumerate().filter(|(i, _)| main[*i]) {
+        first.get_or_insert(i);
+        chars += u64::from(b.chars);
+        links += u64::from((b.link_chars + b.card_link_chars).min(b.chars));
+        if !matches!(b.kind, BlockKind::Heading(_)) {
+            prose += u64::from(b.chars);
+        }
+    }
+    let near_title = match (title_block(walk), first) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(t), Some(f)) => {
+            main[t]
+                || (f > t && {
+                    let between: u64 = walk.blocks[t + 1..f]
+                        .iter()
+                        .filter(|b| !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY)
+                        .map(|b| u64::from(b.chars))
+                        .sum();
+                    between < TITLE_TO_BODY_PROSE
+                })
+        }
+    };
+    Confidence {
+        prose,
+        link_density: if chars == 0 {
+            0.0
+        } else {
+            links as f64 / chars as f64
+        },
+        near_title,
+    }
 }
 
 /// The body is the element that holds the page's title and its prose: `root`, or the nearest
