@@ -408,6 +408,78 @@ mod tests {
         assert_eq!(page.main_text(), "We write about pumps <3 and valves.");
     }
 
+    /// A paragraph of `n` sentences about `topic`.
+    fn prose(topic: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| format!("Sentence {i} tells the reader more about {topic}, at some length. "))
+            .collect()
+    }
+
+    #[test]
+    fn body_named_like_chrome_is_the_body() {
+        // WordPress themes name the post body `entry share`; a recirculation vendor wraps the
+        // whole story. Class names alone do not make the title's body chrome.
+        let html = format!(
+            "<html><head><title>Desoldering old boards | Blog</title>\
+             <meta property=og:type content=article></head><body>\
+             <nav><a href=/>Home</a></nav><h1>Desoldering old boards</h1>\
+             <div class='entry share'><p>{}</p><p>{}</p></div>\
+             <div class=share><a href=/fb>Facebook</a></div></body></html>",
+            prose("solder", 6),
+            prose("pins", 6)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about solder"), "{text}");
+        assert!(text.contains("more about pins"), "{text}");
+        assert!(!text.contains("Facebook"), "{text}");
+    }
+
+    #[test]
+    fn split_body_is_joined_and_the_article_ends_at_its_comments() {
+        let column = |topic: &str| format!("<div class=col><div><p>{}</p><p>{}</p></div></div>", prose(topic, 3), prose(topic, 2));
+        let html = format!(
+            "<html><head><title>Blackouts stump experts</title>\
+             <script type=application/ld+json>{{\"@type\":\"NewsArticle\",\"headline\":\"Blackouts stump experts\"}}</script>\
+             </head><body><article><header><h1>Blackouts stump experts</h1></header>\
+             <section>{}<div class=ad>Advertisement</div>{}<div class=ad>Advertisement</div>{}</section>\
+             <h2>Kommentare</h2><div><p>{}</p></div>\
+             <h3>Mehr zum Thema</h3><ul><li><a href=/a>Other story one</a></li></ul></article></body></html>",
+            column("the grid"),
+            column("the reserves"),
+            column("the prices"),
+            prose("my opinion", 2),
+        );
+        let text = extract(&html).main_text();
+        for topic in ["the grid", "the reserves", "the prices"] {
+            assert!(text.contains(&format!("more about {topic}")), "{topic}: {text}");
+        }
+        assert!(!text.contains("my opinion"), "{text}");
+        assert!(!text.contains("Other story"), "{text}");
+    }
+
+    #[test]
+    fn undeclared_dated_article_reads_as_one() {
+        // No JSON-LD, no og:type: a dated post with a comment form and a teaser list.
+        let html = format!(
+            "<html><head><title>Tomaten richtig schneiden</title></head><body>\
+             <div id=wrap><div class=post><h1>Tomaten richtig schneiden</h1>\
+             <p class=meta>20.09.2020</p><p>{}</p><p>{}</p><p>{}</p><p>{}</p><p>{}</p></div>\
+             <div><h3>Weitere Beiträge</h3><p>{}</p></div>\
+             <div><h3>Kommentare</h3><p>Schreibe einen Kommentar</p></div></div></body></html>",
+            prose("Strunk", 6),
+            prose("Messer", 6),
+            prose("Brett", 6),
+            prose("Scheiben", 6),
+            prose("Teller", 6),
+            prose("Kuchen", 1),
+        );
+        let text = extract(&html).main_text();
+        assert!(text.starts_with("Tomaten richtig schneiden"), "{text}");
+        assert!(text.contains("more about Teller"), "{text}");
+        assert!(!text.contains("Kuchen"), "{text}");
+        assert!(!text.contains("Kommentar"), "{text}");
+    }
+
     #[test]
     fn language_falls_back_to_html_lang() {
         assert_eq!(

@@ -1181,6 +1181,58 @@ mod tests {
     }
 
     #[test]
+    fn title_from_og_title_or_headline() {
+        use BlockKind::{Heading, Paragraph};
+        let mut walk = Walk {
+            blocks: vec![
+                block("Acme", Heading(1), false),
+                block("Pumps, explained", Heading(2), true),
+                block("Body text.", Paragraph, true),
+            ],
+            metas: vec![("og:title".into(), "Pumps, explained | Acme News".into())],
+            ..Walk::default()
+        };
+        // A short site name in an h1 logo is not taken for the title.
+        assert_eq!(title_block(&walk), Some(1));
+        walk.metas.clear();
+        walk.jsonld = vec![r#"{"@type":"NewsArticle","headline":"Pumps, explained"}"#.into()];
+        assert_eq!(title_block(&walk), Some(1));
+        assert_eq!(
+            json_string_field(r#"{"headline" : "Caf\u00e9 \"open\""}"#, "headline").as_deref(),
+            Some("Café \"open\"")
+        );
+    }
+
+    #[test]
+    fn article_end_cut_only_before_less_prose() {
+        use BlockKind::{Heading, Paragraph};
+        let long = "x".repeat(400);
+        let blocks = vec![
+            block("Title", Heading(1), true),
+            block(&long, Paragraph, true),
+            block("Related articles", Heading(2), true),
+            block("Teaser one", Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        cut_article_end(&blocks, &mut main);
+        assert_eq!(kept(&blocks, &main), ["Title", long.as_str()]);
+        // A 'Related' heading with the body's larger half after it is a section title.
+        let blocks = vec![
+            block("Title", Heading(1), true),
+            block("Intro.", Paragraph, true),
+            block("Related work", Heading(2), true),
+            block(&long, Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        cut_article_end(&blocks, &mut main);
+        assert!(main.iter().all(|m| *m));
+        assert!(is_teaser_heading("Das könnte Sie auch interessieren"));
+        assert!(is_teaser_heading("À lire aussi"));
+        assert!(!is_teaser_heading("Relatedness of pumps"));
+        assert!(is_comments_heading("Kommentare (3)"));
+    }
+
+    #[test]
     fn marquees() {
         assert!(is_marquee(
             "Book Now *Book Now *Book Now *Book Now *Book No"
