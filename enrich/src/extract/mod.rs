@@ -188,6 +188,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     } else {
         select::cut_article_end(&walk.blocks, &mut main);
     }
+    select::drop_teaser_labels(&walk.blocks, &mut main);
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,

@@ -832,6 +832,24 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// Longest text of a teaser or comments label that is not marked up as a heading.
+const LABEL_MAX_CHARS: u32 = 60;
+
+/// Drops the short labels that announce recirculation or comments without being headings
+/// (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`): what they
+/// announce is left to the other rules, the label is not text of the page's own.
+pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m
+            && !matches!(b.kind, BlockKind::Heading(_))
+            && b.chars <= LABEL_MAX_CHARS
+            && (is_teaser_heading(&b.text) || is_comments_heading(&b.text))
+        {
+            *m = false;
+        }
+    }
+}
+
 /// Where an article ends: the first heading, after the body has begun, that announces
 /// recirculation or comments ("Related articles", "Mehr zum Thema", "Kommentare", "À lire
 /// aussi"); it and every main block after it go (teaser lists, comment threads, the next
