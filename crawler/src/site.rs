@@ -650,7 +650,10 @@ impl<'a> SiteRun<'a> {
             self.consecutive_failures += 1;
         }
         if let (Some(body), true) = (&f.body, f.ok()) {
-            let header_charset = f.content_type.as_deref().and_then(crate::html::charset_param);
+            let header_charset = f
+                .content_type
+                .as_deref()
+                .and_then(crate::html::charset_param);
             let (text, encoding) = enrich::extract::decode_html(body, header_charset.as_deref());
             charset = Some(encoding.to_string());
             let links = crate::html::scan(&text);

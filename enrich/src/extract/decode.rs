@@ -134,8 +134,8 @@ mod tests {
         let (_, name) = decode_html(b"<meta charset=iso-8859-2>x", Some("utf-8"));
         assert_eq!(name, "UTF-8");
         // WordPress heads often put the charset after 1 KiB of other tags.
-        let mut page = format!("<head>{}<meta charset=\"iso-8859-2\">", " ".repeat(1500))
-            .into_bytes();
+        let mut page =
+            format!("<head>{}<meta charset=\"iso-8859-2\">", " ".repeat(1500)).into_bytes();
         page.extend_from_slice(b"<p>\xb9");
         let (text, name) = decode_html(&page, None);
         assert_eq!((text.chars().last(), name), (Some('š'), "ISO-8859-2"));

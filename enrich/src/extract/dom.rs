@@ -533,12 +533,15 @@ fn is_serialized_markup(text: &str) -> bool {
         .unwrap_or(b.len() - name_start);
     let name = &t[name_start..name_start + name_len];
     const MARKUP: &[&str] = &[
-        "img", "iframe", "a", "div", "span", "script", "style", "link", "meta", "video",
-        "audio", "source", "embed", "object", "param", "br", "input", "form", "ins", "picture",
-        "noscript", "p", "object", "svg", "amp-pixel", "amp-img",
+        "img", "iframe", "a", "div", "span", "script", "style", "link", "meta", "video", "audio",
+        "source", "embed", "object", "param", "br", "input", "form", "ins", "picture", "noscript",
+        "p", "svg",
     ];
     if !MARKUP.iter().any(|m| m.eq_ignore_ascii_case(name))
-        || !matches!(b.get(name_start + name_len), Some(b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/'))
+        || !matches!(
+            b.get(name_start + name_len),
+            Some(b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/')
+        )
     {
         return false;
     }

@@ -437,7 +437,13 @@ mod tests {
 
     #[test]
     fn split_body_is_joined_and_the_article_ends_at_its_comments() {
-        let column = |topic: &str| format!("<div class=col><div><p>{}</p><p>{}</p></div></div>", prose(topic, 3), prose(topic, 2));
+        let column = |topic: &str| {
+            format!(
+                "<div class=col><div><p>{}</p><p>{}</p></div></div>",
+                prose(topic, 3),
+                prose(topic, 2)
+            )
+        };
         let html = format!(
             "<html><head><title>Blackouts stump experts</title>\
              <script type=application/ld+json>{{\"@type\":\"NewsArticle\",\"headline\":\"Blackouts stump experts\"}}</script>\
@@ -452,7 +458,10 @@ mod tests {
         );
         let text = extract(&html).main_text();
         for topic in ["the grid", "the reserves", "the prices"] {
-            assert!(text.contains(&format!("more about {topic}")), "{topic}: {text}");
+            assert!(
+                text.contains(&format!("more about {topic}")),
+                "{topic}: {text}"
+            );
         }
         assert!(!text.contains("my opinion"), "{text}");
         assert!(!text.contains("Other story"), "{text}");

@@ -182,7 +182,10 @@ pub(crate) fn title_block(walk: &Walk) -> Option<usize> {
     titles.retain(|t| t.len() >= 8);
     let matches = |b: &Block| {
         let h = norm_words(&b.text);
-        h.len() >= 8 && titles.iter().any(|t| t.contains(&h) || h.contains(t.as_str()))
+        h.len() >= 8
+            && titles
+                .iter()
+                .any(|t| t.contains(&h) || h.contains(t.as_str()))
     };
     let heading = |level: u8| {
         walk.blocks
@@ -202,7 +205,10 @@ pub(crate) fn title_block(walk: &Walk) -> Option<usize> {
 /// Lower-case words of `text` joined by single spaces (punctuation dropped).
 fn norm_words(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -227,7 +233,11 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
                 'n' | 't' | 'r' => out.push(' '),
                 'u' => {
                     let hex: String = chars.by_ref().take(4).collect();
-                    out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)?);
+                    out.push(
+                        u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)?,
+                    );
                 }
                 other => out.push(other),
             },
@@ -317,7 +327,8 @@ pub(crate) fn reads_like_article(walk: &Walk) -> bool {
     if matches!(elements[root].tag, super::dom::Tag::Body) || elements[root].depth < 2 {
         return false;
     }
-    let title_ok = title_block(walk).is_some_and(|t| walk.blocks[t].elem as usize <= elements[root].last as usize);
+    let title_ok = title_block(walk)
+        .is_some_and(|t| walk.blocks[t].elem as usize <= elements[root].last as usize);
     title_ok
         && dated_near_title(walk)
         && para[root] >= UNDECLARED_ARTICLE_PROSE
@@ -526,7 +537,8 @@ impl Confidence {
         };
         // A long, clean body far from the title is only replaced by a much longer one: the
         // title may be matched above a byline and a picture.
-        let other_sound = other.prose >= CONFIDENT_PROSE && other.link_density <= CONFIDENT_MAX_LINKS;
+        let other_sound =
+            other.prose >= CONFIDENT_PROSE && other.link_density <= CONFIDENT_MAX_LINKS;
         (score(self) > score(other) && (!other_sound || self.prose * 2 >= other.prose * 3))
             || (score(self) == score(other) && self.prose > other.prose * 2)
     }
@@ -641,8 +653,7 @@ fn join_split_body(walk: &Walk, ranges: &mut Vec<(u32, u32)>) {
             let last = elements[child].last;
             // Inside the chosen body, or around it (an ancestor of the body's root).
             let chosen = ranges.iter().any(|&(f, l)| {
-                (f as usize <= child && child <= l as usize)
-                    || (child <= f as usize && f <= last)
+                (f as usize <= child && child <= l as usize) || (child <= f as usize && f <= last)
             });
             let article_like = chars[child] >= JOINED_MIN_PROSE
                 && chars[child] >= JOINED_MIN_SHARE * chosen_chars
@@ -916,11 +927,9 @@ fn starts_with_phrase(text: &str, phrases: &[&str]) -> bool {
     }
     let lower = text.trim().to_lowercase();
     phrases.iter().any(|p| {
-        lower.strip_prefix(p).is_some_and(|rest| {
-            rest.chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric())
-        })
+        lower
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
     })
 }
 
