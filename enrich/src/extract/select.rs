@@ -7,6 +7,11 @@
 //! have one body: for news and blog posts (JSON-LD `NewsArticle`, `BlogPosting`) the
 //! readability-style best container and its strong siblings, for other articles the deepest
 //! element holding most of the prose (comments, related links and teasers fall outside).
+//! Pages that read like dated articles without saying so are articles too. The page's title
+//! (the heading matching `og:title`, JSON-LD `headline` or `<title>`) anchors the body: chrome
+//! by name that holds it and the prose is the body, a body far from it is doubted and
+//! re-chosen by the other method, and a body split over sibling containers is joined. An
+//! article ends at a teaser or comments heading.
 
 use super::dom::{Block, BlockKind, Walk};
 
