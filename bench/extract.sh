@@ -36,15 +36,13 @@ if [ "${1:-}" = "--smoke" ]; then
         name=${entry%%:*} dir=${entry#*:}
         smoke="$OUT/smoke-$name"
         rm -rf "$smoke" && mkdir -p "$smoke"
-        find "$dir" -maxdepth 1 -name '*.html*' | sort | head -5 | while read -r f; do
-            cp "$f" "$smoke/"
-        done
+        mapfile -t files < <(find "$dir" -maxdepth 1 -name '*.html*' | sort)
+        cp "${files[@]:0:5}" "$smoke/"
         start=$(date +%s%N)
         ./target/release/leadcrawl -q extract-html --input "$smoke" --output "$OUT/smoke-$name.json"
         ms=$((($(date +%s%N) - start) / 1000000))
         printf '%-12s %4d ms  ' "$name" "$ms"
-        "$PY" bench/extract_quality.py "$name" "$OUT/smoke-$name.json" --data "$DATA" |
-            sed 's/missing=[0-9]*//'
+        "$PY" bench/extract_quality.py "$name" "$OUT/smoke-$name.json" --data "$DATA" --present
     done
     exit 0
 fi

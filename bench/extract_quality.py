@@ -21,6 +21,7 @@ Metrics
                   leaked is a false positive; summed over pages (WCXB and trafilatura-eval).
 
 usage: extract_quality.py SET PRED.json [--part dev|locked|all] [--data DIR] [--worst N] [--json]
+                         [--present]
        extract_quality.py SET LABEL=PRED.json [LABEL=PRED.json ...] --table [--data DIR]
   SET is article | wcxb | trafilatura. --table prints the extractors side by side, dev and
   locked and the gap between them (locked minus dev).
@@ -146,6 +147,7 @@ def main():
     ap.add_argument("--worst", type=int, default=0, help="list the N pages with the lowest F1")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--table", action="store_true", help="extractors side by side, dev and locked")
+    ap.add_argument("--present", action="store_true", help="score only the pages PRED has (smoke runs)")
     args = ap.parse_args()
 
     truth = load_truth(args.set, args.data)
@@ -159,6 +161,8 @@ def main():
     if len(args.pred) != 1:
         sys.exit("several predictions need --table")
     pred = json.load(open(args.pred[0]))
+    if args.present:
+        truth = {s: t for s, t in truth.items() if s in pred}
     out, per_page = score(truth, pred, args.part)
     out = {"set": args.set, **out}
     if args.json:
