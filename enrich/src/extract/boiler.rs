@@ -366,6 +366,9 @@ pub(crate) fn judge(
         "menu" => return (Verdict::Boiler, "<menu>"),
         "header" if !in_content => return (Verdict::Boiler, "<header>"),
         "figcaption" => return (Verdict::SoftBoiler, "<figcaption>"),
+        // A figure's text is its caption and credit ("Foto: …", "© Getty Images"), not body
+        // text; a quote set as a figure (testimonials) is.
+        "figure" if !attrs.class.contains("quote") => return (Verdict::SoftBoiler, "<figure>"),
         "footer" if !in_content => return (Verdict::Boiler, "<footer>"),
         "body" | "html" | "main" | "article" => return (Verdict::Normal, ""),
         _ => {}
@@ -479,6 +482,14 @@ mod tests {
         assert_eq!(
             judge("div", &attrs("sidebar-layout", ""), false, false).0,
             Verdict::SoftBoiler
+        );
+        assert_eq!(
+            judge("figure", &attrs("wp-block-image", ""), true, false).0,
+            Verdict::SoftBoiler
+        );
+        assert_eq!(
+            judge("figure", &attrs("wp-block-pullquote", ""), true, false).0,
+            Verdict::Normal
         );
         assert_eq!(
             judge("h1", &attrs("header__heading", ""), false, false).0,
