@@ -1,5 +1,7 @@
 //! A fast, forgiving scan of HTML for what a crawler needs: links with their anchor text,
-//! `<base href>`, `<meta charset>` / `http-equiv`, and `<meta name="robots">` nofollow/noindex.
+//! `<base href>`, and `<meta name="robots">` nofollow/noindex. (The page's charset is read by
+//! `enrich::extract::decode_html` before this scan, from the HTTP header's [`charset_param`],
+//! a `<meta charset>` or the bytes.)
 //!
 //! This is not a DOM parser (extraction uses a real one); it reads tags in one pass, skips
 //! comments, `<script>` and `<style>` bodies, and never fails: broken markup yields fewer links.
@@ -10,7 +12,6 @@ pub struct PageLinks {
     /// `(href, anchor text)`, in document order, href entity-decoded but not resolved.
     pub links: Vec<(String, String)>,
     pub base: Option<String>,
-    pub meta_charset: Option<String>,
     pub nofollow: bool,
     pub noindex: bool,
 }
@@ -210,15 +211,7 @@ pub fn scan(html: &str) -> PageLinks {
             "meta" => {
                 let attrs = attributes(tag);
                 let get = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-                if let Some(cs) = get("charset") {
-                    out.meta_charset
-                        .get_or_insert_with(|| cs.trim().to_string());
-                } else if get("http-equiv").is_some_and(|v| v.eq_ignore_ascii_case("content-type"))
-                {
-                    if let Some(cs) = get("content").and_then(charset_param) {
-                        out.meta_charset.get_or_insert(cs);
-                    }
-                } else if get("name").is_some_and(|v| v.eq_ignore_ascii_case("robots")) {
+                if get("name").is_some_and(|v| v.eq_ignore_ascii_case("robots")) {
                     let c = get("content").unwrap_or("").to_ascii_lowercase();
                     out.nofollow |= c.contains("nofollow") || c.contains("none");
                     out.noindex |= c.contains("noindex") || c.contains("none");
@@ -269,17 +262,18 @@ mod tests {
             ]
         );
         assert_eq!(p.base.as_deref(), Some("/sub/"));
-        assert_eq!(p.meta_charset.as_deref(), Some("windows-1252"));
         assert!(p.noindex && !p.nofollow);
     }
 
     #[test]
-    fn http_equiv_and_broken_markup() {
-        let p = scan(
-            r#"<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><a href="/x"#,
+    fn broken_markup_and_header_charset() {
+        let p = scan(r#"<meta name="robots" content="none"><a href="/x"#);
+        assert!(p.links.is_empty() && p.nofollow && p.noindex);
+        assert_eq!(
+            charset_param("text/html; charset=\"ISO-8859-1\"").as_deref(),
+            Some("ISO-8859-1")
         );
-        assert_eq!(p.meta_charset.as_deref(), Some("ISO-8859-1"));
-        assert!(p.links.is_empty());
+        assert_eq!(charset_param("text/html"), None);
         assert_eq!(scan("<<<>>><a").links.len(), 0);
         assert_eq!(decode_entities("a&#233;&#xE9;&bogus;"), "aéé&bogus;");
     }

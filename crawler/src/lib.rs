@@ -4,11 +4,12 @@
 //! - [`urls`]: one spelling per URL, and which site a host belongs to;
 //! - [`safety`]: which addresses may be connected to;
 //! - [`politeness`]: per-host budgets (one request at a time, spaced by the host's interval);
-//! - [`robots`], [`sitemap`], [`html`] (link scanning), [`charset`] (decoding to UTF-8);
+//! - [`robots`], [`sitemap`], [`html`] (link scanning; pages are decoded to UTF-8 by
+//!   `enrich::extract::decode_html`, the one charset decoder of the project, the one extraction
+//!   uses, so a page is read the same way when crawled and when extracted);
 //! - [`fetch`]: one HTTP exchange with redirects, retries and limits;
 //! - [`site`]: a whole site, best pages first.
 
-pub mod charset;
 pub mod fetch;
 pub mod html;
 pub mod politeness;

@@ -26,6 +26,7 @@ use crate::politeness::HostBudgets;
 use crate::robots::{Robots, MAX_ROBOTS_BYTES};
 use crate::sitemap;
 use crate::urls::{canonicalize, registrable_domain};
+use enrich::pagetype::{classify_link, PageType};
 
 /// Settings for one site's crawl.
 #[derive(Debug, Clone)]
@@ -173,102 +174,21 @@ fn dedupe_key(url: &Url) -> String {
     url[url::Position::BeforeHost..].to_string()
 }
 
-/// Page kinds that describe a company, by path keyword or anchor text (EN and FR).
-const TOPICS: &[(i32, &[&str])] = &[
-    (
-        90,
-        &[
-            "about",
-            "a-propos",
-            "apropos",
-            "qui-sommes-nous",
-            "quisommesnous",
-            "company",
-            "entreprise",
-            "societe",
-            "who-we-are",
-            "notre-histoire",
-            "our-story",
-            "team",
-            "equipe",
-            "à propos",
-            "qui sommes-nous",
-            "about us",
-        ],
-    ),
-    (
-        85,
-        &[
-            "product",
-            "produit",
-            "service",
-            "solution",
-            "offre",
-            "offer",
-            "catalog",
-            "catalogue",
-            "platform",
-            "plateforme",
-            "what-we-do",
-        ],
-    ),
-    (
-        80,
-        &[
-            "customer",
-            "client",
-            "reference",
-            "case-stud",
-            "etude-de-cas",
-            "temoignage",
-            "testimonial",
-            "références",
-            "success-stor",
-        ],
-    ),
-    (75, &["pricing", "price", "tarif", "prix", "plans"]),
-    (
-        70,
-        &[
-            "career",
-            "job",
-            "recrutement",
-            "carriere",
-            "emploi",
-            "join-us",
-            "rejoignez",
-            "carrière",
-            "hiring",
-        ],
-    ),
-    (70, &["contact", "nous-contacter", "contactez"]),
-    (
-        65,
-        &[
-            "mentions-legales",
-            "mentions_legales",
-            "mentions légales",
-            "legal",
-            "imprint",
-            "impressum",
-            "cgv",
-            "terms",
-        ],
-    ),
-    (
-        30,
-        &[
-            "blog",
-            "news",
-            "actualite",
-            "actualité",
-            "press",
-            "presse",
-            "article",
-            "post",
-        ],
-    ),
-];
+/// How much a page of each type is worth fetching early (the vocabulary that types a link is
+/// enrich's page classifier, the one extraction types pages with).
+fn topic_priority(page_type: Option<PageType>) -> i32 {
+    match page_type {
+        Some(PageType::Home) => 100,
+        Some(PageType::About) => 90,
+        Some(PageType::Product) => 85,
+        Some(PageType::Customers) => 80,
+        Some(PageType::Pricing) => 75,
+        Some(PageType::Careers | PageType::Contact) => 70,
+        Some(PageType::Legal) => 65,
+        Some(PageType::Blog) => 30,
+        Some(PageType::Other) | None => 40,
+    }
+}
 
 const SKIP_EXTENSIONS: &[&str] = &[
     ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".zip", ".gz",
@@ -278,23 +198,8 @@ const SKIP_EXTENSIONS: &[&str] = &[
 
 /// How much a URL is worth fetching early (higher first).
 pub fn score(url: &Url, anchor: &str) -> i32 {
-    let path = url.path().to_lowercase();
-    let anchor = anchor.to_lowercase();
-    let mut s = if matches!(
-        path.as_str(),
-        "/" | "/index.html" | "/index.php" | "/home" | "/accueil" | "/en/" | "/fr/"
-    ) {
-        100
-    } else {
-        TOPICS
-            .iter()
-            .find(|(_, kws)| {
-                kws.iter()
-                    .any(|k| path.contains(k) || (!anchor.is_empty() && anchor.contains(k)))
-            })
-            .map(|(s, _)| *s)
-            .unwrap_or(40)
-    };
+    let path = url.path();
+    let mut s = topic_priority(classify_link(path, anchor));
     let depth = path.split('/').filter(|p| !p.is_empty()).count() as i32;
     s -= 5 * (depth - 2).max(0);
     if url.query().is_some() {
@@ -843,9 +748,12 @@ impl<'a> SiteRun<'a> {
             self.consecutive_failures += 1;
         }
         if let (Some(body), true) = (&f.body, f.ok()) {
-            let (enc, _) = crate::charset::detect(body, f.content_type.as_deref());
-            charset = Some(enc.name().to_string());
-            let text = crate::charset::decode(body, enc);
+            let header_charset = f
+                .content_type
+                .as_deref()
+                .and_then(crate::html::charset_param);
+            let (text, encoding) = enrich::extract::decode_html(body, header_charset.as_deref());
+            charset = Some(encoding.to_string());
             let links = crate::html::scan(&text);
             if !links.nofollow && depth < self.cfg.max_depth {
                 let base = links
@@ -891,6 +799,10 @@ mod tests {
             "{about} {product} {blog} {cal}"
         );
         assert_eq!(score(&u("http://a.fr/"), ""), 100);
+        // One vocabulary with enrich's page types: what is typed careers is fetched early.
+        let careers = score(&u("http://a.fr/nous-rejoindre"), "");
+        assert_eq!(careers, score(&u("http://a.fr/careers"), ""));
+        assert!(careers > score(&u("http://a.fr/x"), ""), "{careers}");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! Features are computed per page type ("has a pricing page", "text of the about page"), so
 //! this is a cheap, predictable classifier over English and French keywords rather than a
 //! model: a URL segment like `/nous-rejoindre/` or `/tarifs.html` settles it.
+//!
+//! This is the one page-topic vocabulary of the project: the crawler ranks the links it has yet
+//! to fetch by [`classify_link`], so a page typed here is also a page fetched early.
 
 use crate::signals::percent_decode;
 
@@ -101,6 +104,7 @@ const URL_KEYWORDS: &[(PageType, &[&str])] = &[
             "offres-emploi",
             "work-with-us",
             "hiring",
+            "rejoignez",
         ],
     ),
     (
@@ -124,22 +128,29 @@ const URL_KEYWORDS: &[(PageType, &[&str])] = &[
             "prix",
             "tarification",
             "prices",
+            "price",
         ],
     ),
     (
         PageType::Customers,
         &[
             "customers",
+            "customer",
             "customer-stories",
             "clients",
+            "client",
             "case-studies",
             "case-study",
             "references",
+            "reference",
             "temoignages",
+            "temoignage",
             "testimonials",
+            "testimonial",
             "success-stories",
             "cas-clients",
             "etudes-de-cas",
+            "etude-de-cas",
         ],
     ),
     (
@@ -156,6 +167,7 @@ const URL_KEYWORDS: &[(PageType, &[&str])] = &[
             "insights",
             "newsroom",
             "communiques",
+            "article",
         ],
     ),
     (
@@ -166,6 +178,7 @@ const URL_KEYWORDS: &[(PageType, &[&str])] = &[
             "company",
             "who-we-are",
             "qui-sommes-nous",
+            "quisommesnous",
             "a-propos",
             "apropos",
             "notre-histoire",
@@ -185,6 +198,12 @@ const URL_KEYWORDS: &[(PageType, &[&str])] = &[
             "solutions",
             "solution",
             "services",
+            "service",
+            "what-we-do",
+            "offer",
+            "offers",
+            "catalog",
+            "catalogue",
             "features",
             "produits",
             "produit",
@@ -501,6 +520,13 @@ pub fn classify(url: &str, title: &str, headings: &[&str]) -> PageType {
         .unwrap_or(PageType::Other)
 }
 
+/// The page type a link points to, from its URL path, else its anchor text: the crawler ranks
+/// the links it has not fetched yet with this, so that the pages extraction types (about,
+/// careers, legal …) are the ones fetched first. `None` when neither says anything.
+pub fn classify_link(url: &str, anchor: &str) -> Option<PageType> {
+    classify_path(url).or_else(|| classify_text(anchor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,6 +662,23 @@ mod tests {
             classify("https://acme.com/p/6", "", &["Careers at Acme"]),
             PageType::Careers
         );
+    }
+
+    #[test]
+    fn links_by_path_then_anchor() {
+        assert_eq!(
+            classify_link("https://acme.fr/nous-rejoindre", ""),
+            Some(PageType::Careers)
+        );
+        assert_eq!(
+            classify_link("https://acme.fr/p?id=3", "Nous contacter"),
+            Some(PageType::Contact)
+        );
+        assert_eq!(
+            classify_link("https://acme.fr/blog/equipe", "Notre équipe"),
+            Some(PageType::Blog)
+        );
+        assert_eq!(classify_link("https://acme.fr/p?id=4", "Read more"), None);
     }
 
     #[test]

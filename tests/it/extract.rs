@@ -380,3 +380,48 @@ fn extract_html_writes_one_json_entry_per_file() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// The real non-UTF-8 pages of `shared/data/html/charsets` (iso-8859-1, windows-1250/1252 and
+/// pages labelled UTF-8 that are not) through `extract-html`: the one charset decoder (the
+/// crawler's too) reads each as its label says unless the bytes contradict the label, and no
+/// page yields replacement characters or escaped `<noscript>` markup as text.
+#[test]
+fn extract_html_decodes_the_real_charset_corpus() {
+    let corpus = repo().join("../shared/data/html/charsets/trafilatura-non-utf8");
+    let index = std::fs::read_to_string(corpus.join("INDEX.tsv")).unwrap();
+    let run = Run::new();
+    let out = run.path().join("out.json");
+    let o = run.run(&[
+        "extract-html",
+        "--input",
+        corpus.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: HashMap<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut checked = 0;
+    for line in index.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (file, declared) = (cols[0], cols[1]);
+        let page = &v[file.strip_suffix(".html").unwrap()];
+        let charset = page["charset"].as_str().unwrap();
+        let body = page["articleBody"].as_str().unwrap();
+        let bytes = std::fs::read(corpus.join(file)).unwrap();
+        let valid_utf8 = std::str::from_utf8(&bytes).is_ok();
+        if declared.eq_ignore_ascii_case("utf-8") || declared == "none" {
+            // Labelled UTF-8 (or not labelled), and the bytes say otherwise: a guess, never
+            // UTF-8.
+            assert_eq!(valid_utf8, charset == "UTF-8", "{file}: {charset}");
+        } else if !valid_utf8 {
+            let label = encoding_rs::Encoding::for_label(declared.as_bytes()).unwrap();
+            assert_eq!(charset, label.name(), "{file}");
+        }
+        assert!(body.len() > 200, "{file}: {body}");
+        assert!(!body.contains('\u{fffd}'), "{file}: {body}");
+        assert!(!body.contains("<img"), "{file}");
+        checked += 1;
+    }
+    assert_eq!(checked, 27);
+}

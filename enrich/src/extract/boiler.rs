@@ -223,6 +223,14 @@ pub(crate) fn stays_chrome_in_main(rule: &str) -> bool {
     STAYS_CHROME_IN_MAIN.contains(&rule)
 }
 
+/// Whether chrome judged by `rule` was named so by a class or id token alone (not by its tag,
+/// role or style): such a name can be wrong about an element that holds the whole article.
+pub(crate) fn named_by_class(rule: &str) -> bool {
+    STRONG_BOILER_PARTS.contains(&rule)
+        || BOILER_TOKENS.contains(&rule)
+        || BOILER_PARTS.contains(&rule)
+}
+
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them
 /// (`post-header` yes, `cookie-content` no: cookie/consent/comment always win).
 const CONTENT_TOKENS: &[&str] = &[
@@ -358,6 +366,9 @@ pub(crate) fn judge(
         "menu" => return (Verdict::Boiler, "<menu>"),
         "header" if !in_content => return (Verdict::Boiler, "<header>"),
         "figcaption" => return (Verdict::SoftBoiler, "<figcaption>"),
+        // A figure's text is its caption and credit ("Foto: …", "© Getty Images"), not body
+        // text; a quote set as a figure (testimonials) is.
+        "figure" if !attrs.class.contains("quote") => return (Verdict::SoftBoiler, "<figure>"),
         "footer" if !in_content => return (Verdict::Boiler, "<footer>"),
         "body" | "html" | "main" | "article" => return (Verdict::Normal, ""),
         _ => {}
@@ -471,6 +482,14 @@ mod tests {
         assert_eq!(
             judge("div", &attrs("sidebar-layout", ""), false, false).0,
             Verdict::SoftBoiler
+        );
+        assert_eq!(
+            judge("figure", &attrs("wp-block-image", ""), true, false).0,
+            Verdict::SoftBoiler
+        );
+        assert_eq!(
+            judge("figure", &attrs("wp-block-pullquote", ""), true, false).0,
+            Verdict::Normal
         );
         assert_eq!(
             judge("h1", &attrs("header__heading", ""), false, false).0,

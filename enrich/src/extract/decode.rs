@@ -6,6 +6,10 @@
 //! Bytes that are valid UTF-8 and not plain ASCII are read as UTF-8 whatever the label says.
 //! A declared charset that the bytes contradict (a page labelled UTF-8 that is not valid UTF-8)
 //! falls through to the guess instead of producing replacement characters everywhere.
+//!
+//! This is the project's one HTML charset decoder: the crawler decodes fetched pages with it
+//! (to scan their links and to record the charset), and extraction decodes them again with the
+//! recorded label, so both read a page the same way.
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -123,6 +127,18 @@ mod tests {
         let (text, name) = decode_html(&page, None);
         assert_ne!(name, "UTF-8");
         assert!(text.contains("déjà vu"), "{text}");
+    }
+
+    #[test]
+    fn header_beats_meta_and_meta_is_read_past_the_first_kib() {
+        let (_, name) = decode_html(b"<meta charset=iso-8859-2>x", Some("utf-8"));
+        assert_eq!(name, "UTF-8");
+        // WordPress heads often put the charset after 1 KiB of other tags.
+        let mut page =
+            format!("<head>{}<meta charset=\"iso-8859-2\">", " ".repeat(1500)).into_bytes();
+        page.extend_from_slice(b"<p>\xb9");
+        let (text, name) = decode_html(&page, None);
+        assert_eq!((text.chars().last(), name), (Some('š'), "ISO-8859-2"));
     }
 
     #[test]

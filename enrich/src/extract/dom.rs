@@ -308,7 +308,7 @@ pub fn walk(html: &Html) -> Walk {
                     Node::Text(text) => {
                         if let Some(title) = title_text.as_mut() {
                             title.push_str(text);
-                        } else {
+                        } else if !is_serialized_markup(text) {
                             b.push_text(text);
                         }
                     }
@@ -513,6 +513,48 @@ pub fn walk(html: &Html) -> Walk {
     }
     b.flush();
     b.walk
+}
+
+/// Text that is nothing but HTML tags (`<img height="1" … src=…>`): the content of a
+/// `<noscript>` as a page saved from a browser's DOM holds it, escaped into the body's text
+/// (tracking pixels, iframe fallbacks). No reader sees it as text.
+fn is_serialized_markup(text: &str) -> bool {
+    let t = text.trim();
+    let b = t.as_bytes();
+    if b.len() < 3 || b[0] != b'<' || b[b.len() - 1] != b'>' {
+        return false;
+    }
+    // The first tag must be an element that carries no text of its own (a title written
+    // `<The Palace>` is text).
+    let name_start = 1 + usize::from(b[1] == b'/');
+    let name_len = b[name_start..]
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .unwrap_or(b.len() - name_start);
+    let name = &t[name_start..name_start + name_len];
+    const MARKUP: &[&str] = &[
+        "img", "iframe", "a", "div", "span", "script", "style", "link", "meta", "video", "audio",
+        "source", "embed", "object", "param", "br", "input", "form", "ins", "picture", "noscript",
+        "p", "svg",
+    ];
+    if !MARKUP.iter().any(|m| m.eq_ignore_ascii_case(name))
+        || !matches!(
+            b.get(name_start + name_len),
+            Some(b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/')
+        )
+    {
+        return false;
+    }
+    let mut in_tag = false;
+    for &c in b {
+        match c {
+            b'<' => in_tag = true,
+            b'>' => in_tag = false,
+            c if !in_tag && !c.is_ascii_whitespace() => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 fn inline() -> Open {

@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/2";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/3";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
@@ -178,14 +178,17 @@ pub fn extract(html: &str) -> ExtractedPage {
     let document = scraper::Html::parse_document(html);
     let mut walk = dom::walk(&document);
     drop(document);
-    let article = select::is_article(&walk);
+    let article = select::is_article(&walk) || select::reads_like_article(&walk);
     select::settle_chrome(&mut walk, article);
     let mut main = select::main_blocks(&walk, article);
     if !article {
         select::trim_outside_content(&walk.blocks, &mut main);
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
+    } else {
+        select::cut_article_end(&walk.blocks, &mut main);
     }
+    select::drop_teaser_labels(&walk.blocks, &mut main);
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,
@@ -392,6 +395,99 @@ mod tests {
         assert!(!text.contains("ENG-2085"), "{text}");
         assert!(!text.contains("exclude VAT"), "{text}");
         assert!(text.contains("We service every pump"), "{text}");
+    }
+
+    #[test]
+    fn noscript_content_is_never_text() {
+        // A live `<noscript>`, and one a browser's DOM serialised into escaped body text.
+        let page = extract(
+            "<html><head><noscript><img height=1 width=1 src=/px></noscript></head>\
+             <body>&lt;img height=\"1\" width=\"1\" style=\"display:none\" src=\"/p?c=2\"&gt;\
+             <noscript><iframe src=/gtm></iframe><p>Enable JavaScript</p></noscript>\
+             <p>We write about <b>pumps</b> &lt;3 and valves.</p></body></html>",
+        );
+        assert_eq!(page.main_text(), "We write about pumps <3 and valves.");
+    }
+
+    /// A paragraph of `n` sentences about `topic`.
+    fn prose(topic: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| format!("Sentence {i} tells the reader more about {topic}, at some length. "))
+            .collect()
+    }
+
+    #[test]
+    fn body_named_like_chrome_is_the_body() {
+        // WordPress themes name the post body `entry share`; a recirculation vendor wraps the
+        // whole story. Class names alone do not make the title's body chrome.
+        let html = format!(
+            "<html><head><title>Desoldering old boards | Blog</title>\
+             <meta property=og:type content=article></head><body>\
+             <nav><a href=/>Home</a></nav><h1>Desoldering old boards</h1>\
+             <div class='entry share'><p>{}</p><p>{}</p></div>\
+             <div class=share><a href=/fb>Facebook</a></div></body></html>",
+            prose("solder", 6),
+            prose("pins", 6)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about solder"), "{text}");
+        assert!(text.contains("more about pins"), "{text}");
+        assert!(!text.contains("Facebook"), "{text}");
+    }
+
+    #[test]
+    fn split_body_is_joined_and_the_article_ends_at_its_comments() {
+        let column = |topic: &str| {
+            format!(
+                "<div class=col><div><p>{}</p><p>{}</p></div></div>",
+                prose(topic, 3),
+                prose(topic, 2)
+            )
+        };
+        let html = format!(
+            "<html><head><title>Blackouts stump experts</title>\
+             <script type=application/ld+json>{{\"@type\":\"NewsArticle\",\"headline\":\"Blackouts stump experts\"}}</script>\
+             </head><body><article><header><h1>Blackouts stump experts</h1></header>\
+             <section>{}<div class=ad>Advertisement</div>{}<div class=ad>Advertisement</div>{}</section>\
+             <h2>Kommentare</h2><div><p>{}</p></div>\
+             <h3>Mehr zum Thema</h3><ul><li><a href=/a>Other story one</a></li></ul></article></body></html>",
+            column("the grid"),
+            column("the reserves"),
+            column("the prices"),
+            prose("my opinion", 2),
+        );
+        let text = extract(&html).main_text();
+        for topic in ["the grid", "the reserves", "the prices"] {
+            assert!(
+                text.contains(&format!("more about {topic}")),
+                "{topic}: {text}"
+            );
+        }
+        assert!(!text.contains("my opinion"), "{text}");
+        assert!(!text.contains("Other story"), "{text}");
+    }
+
+    #[test]
+    fn undeclared_dated_article_reads_as_one() {
+        // No JSON-LD, no og:type: a dated post with a comment form and a teaser list.
+        let html = format!(
+            "<html><head><title>Tomaten richtig schneiden</title></head><body>\
+             <div id=wrap><div class=post><h1>Tomaten richtig schneiden</h1>\
+             <p class=meta>20.09.2020</p><p>{}</p><p>{}</p><p>{}</p><p>{}</p><p>{}</p></div>\
+             <div><h3>Weitere Beiträge</h3><p>{}</p></div>\
+             <div><h3>Kommentare</h3><p>Schreibe einen Kommentar</p></div></div></body></html>",
+            prose("Strunk", 6),
+            prose("Messer", 6),
+            prose("Brett", 6),
+            prose("Scheiben", 6),
+            prose("Teller", 6),
+            prose("Kuchen", 1),
+        );
+        let text = extract(&html).main_text();
+        assert!(text.starts_with("Tomaten richtig schneiden"), "{text}");
+        assert!(text.contains("more about Teller"), "{text}");
+        assert!(!text.contains("Kuchen"), "{text}");
+        assert!(!text.contains("Kommentar"), "{text}");
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! have one body: for news and blog posts (JSON-LD `NewsArticle`, `BlogPosting`) the
 //! readability-style best container and its strong siblings, for other articles the deepest
 //! element holding most of the prose (comments, related links and teasers fall outside).
+//! Pages that read like dated articles without saying so are articles too. The page's title
+//! (the heading matching `og:title`, JSON-LD `headline` or `<title>`) anchors the body: chrome
+//! by name that holds it and the prose is the body, a body far from it is doubted and
+//! re-chosen by the other method, and a body split over sibling containers is joined. An
+//! article ends at a teaser or comments heading.
 
 use super::dom::{Block, BlockKind, Walk};
 
@@ -75,8 +80,12 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
             headings[p] += headings[c];
         }
     }
+    let holds_body = body_holders(walk, &prose, total);
     let chrome: Vec<bool> = (0..n)
         .map(|c| {
+            if holds_body[c] {
+                return false;
+            }
             let hard = walk.chrome[c].hard;
             let reads_like_content = !article
                 && headings[c] > 0
@@ -99,6 +108,151 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
         block.boiler = rule.is_some();
         block.chrome_rule = rule.map_or("", |c| walk.chrome[c].rule);
     }
+}
+
+/// Prose that may lie between the page's title and a chrome element that starts the body.
+const TITLE_TO_BODY_PROSE: u64 = 300;
+
+/// `holds[c]`: chrome element `c` holds at least half of the page's prose and holds the page's
+/// title, or, when it is named chrome by its class or id only (`share`, `taboola`, `comment`
+/// …), starts right after the title (less than [`TITLE_TO_BODY_PROSE`] of prose in between).
+/// That element is the article body whatever its name or tag says (`entry share`, a
+/// `taboola-container` around the whole story, a `<header>` or `<nav>` left open).
+fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
+    let n = walk.chrome.len();
+    let mut holds = vec![false; n];
+    let Some(title) = title_block(walk) else {
+        return holds;
+    };
+    let candidates: Vec<usize> = (0..n)
+        .filter(|&c| {
+            let rule = walk.chrome[c].rule;
+            (super::boiler::named_by_class(rule) || rule.starts_with('<'))
+                && prose[c] >= SOFT_CHROME_OVERRULE * total
+                && total > 0.0
+        })
+        .collect();
+    if candidates.is_empty() {
+        return holds;
+    }
+    // The chrome elements around the title, and the first block inside each candidate.
+    let ancestors = |mut c: Option<u32>| {
+        let mut out = Vec::new();
+        while let Some(i) = c {
+            out.push(i as usize);
+            c = walk.chrome[i as usize].parent;
+        }
+        out
+    };
+    let around_title = ancestors(walk.blocks[title].chrome);
+    let mut first = vec![usize::MAX; n];
+    let mut prose_before = vec![0u64; walk.blocks.len() + 1];
+    for (i, b) in walk.blocks.iter().enumerate() {
+        let heading = matches!(b.kind, BlockKind::Heading(_));
+        prose_before[i + 1] = prose_before[i] + if heading { 0 } else { u64::from(b.chars) };
+        for c in ancestors(b.chrome) {
+            if first[c] == usize::MAX {
+                first[c] = i;
+            }
+        }
+    }
+    for c in candidates {
+        holds[c] = around_title.contains(&c)
+            || (super::boiler::named_by_class(walk.chrome[c].rule)
+                && first[c] > title
+                && first[c] != usize::MAX
+                && prose_before[first[c]] - prose_before[title + 1] < TITLE_TO_BODY_PROSE);
+    }
+    holds
+}
+
+/// The block that is the page's title: the first `<h1>` (else `<h2>`) whose text is, or is
+/// part of, the `og:title`, the JSON-LD `headline` or the `<title>`; else the first `<h1>`
+/// outside tag chrome (a logo in the site's `<header>` is not the title).
+pub(crate) fn title_block(walk: &Walk) -> Option<usize> {
+    let mut titles: Vec<String> = Vec::new();
+    for (k, v) in &walk.metas {
+        if k == "og:title" || k == "twitter:title" {
+            titles.push(norm_words(v));
+        }
+    }
+    for ld in &walk.jsonld {
+        if let Some(h) = json_string_field(ld, "headline") {
+            titles.push(norm_words(&h));
+        }
+    }
+    if let Some(t) = &walk.title {
+        titles.push(norm_words(t));
+    }
+    titles.retain(|t| t.len() >= 8);
+    let matches = |b: &Block| {
+        let h = norm_words(&b.text);
+        h.len() >= 8
+            && titles
+                .iter()
+                .any(|t| t.contains(&h) || h.contains(t.as_str()))
+    };
+    let heading = |level: u8| {
+        walk.blocks
+            .iter()
+            .position(|b| b.kind == BlockKind::Heading(level) && matches(b))
+    };
+    heading(1).or_else(|| heading(2)).or_else(|| {
+        walk.blocks.iter().position(|b| {
+            b.kind == BlockKind::Heading(1)
+                && !b
+                    .chrome
+                    .is_some_and(|c| walk.chrome[c as usize].rule.starts_with('<'))
+        })
+    })
+}
+
+/// Lower-case words of `text` joined by single spaces (punctuation dropped).
+fn norm_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// The first string value of `"field": "…"` in a JSON text (no full parse: JSON-LD blocks are
+/// often invalid, and only one field is wanted).
+fn json_string_field(json: &str, field: &str) -> Option<String> {
+    let key = format!("\"{field}\"");
+    let at = json.find(&key)? + key.len();
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' | 't' | 'r' => out.push(' '),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(
+                        u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)?,
+                    );
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+        if out.len() > 1000 {
+            return None;
+        }
+    }
+    None
 }
 
 /// Whether the page says it is an article (news, blog post): a JSON-LD `Article` /
@@ -126,6 +280,98 @@ pub(crate) fn is_article(walk: &Walk) -> bool {
     // calls it a plain `WebPage` and no publication date is given, it is a page, not an article.
     og_article && (!declared_web_page(walk) || has_publication_date(walk))
 }
+
+/// Paragraph text a page needs to read like an article without saying so.
+const UNDECLARED_ARTICLE_PROSE: f64 = 1500.0;
+/// Paragraphs it needs.
+const UNDECLARED_ARTICLE_PARAGRAPHS: usize = 5;
+
+/// A page that does not say it is an article but reads like one: one element below `<body>`
+/// holds [`ROOT_SHARE`] of the page's prose, most of it in at least
+/// [`UNDECLARED_ARTICLE_PARAGRAPHS`] paragraphs ([`UNDECLARED_ARTICLE_PROSE`] characters,
+/// several per heading), and the page's title is in that element. Older blogs and news sites carry no
+/// JSON-LD or OpenGraph type; the company-page rules would keep their teasers and comments.
+pub(crate) fn reads_like_article(walk: &Walk) -> bool {
+    let elements = &walk.elements;
+    if elements.is_empty() {
+        return false;
+    }
+    let mut good = vec![0f64; elements.len()];
+    let mut para = vec![0f64; elements.len()];
+    let mut paragraphs = vec![0f64; elements.len()];
+    let mut headings = vec![0f64; elements.len()];
+    let mut total = 0.0;
+    for block in &walk.blocks {
+        let w = weight(block);
+        if w == 0.0 {
+            continue;
+        }
+        total += w;
+        let e = block.elem as usize;
+        if e < elements.len() {
+            good[e] += w;
+            if matches!(block.kind, BlockKind::Heading(_)) {
+                headings[e] += 1.0;
+            }
+            if block.kind == BlockKind::Paragraph && block.chars >= 40 {
+                para[e] += w;
+                paragraphs[e] += 1.0;
+            }
+        }
+    }
+    up_the_tree(elements, &mut good);
+    up_the_tree(elements, &mut para);
+    up_the_tree(elements, &mut paragraphs);
+    up_the_tree(elements, &mut headings);
+    let mut root = 0usize;
+    for (i, elem) in elements.iter().enumerate() {
+        if good[i] >= ROOT_SHARE * total && elem.depth >= elements[root].depth {
+            root = i;
+        }
+    }
+    if matches!(elements[root].tag, super::dom::Tag::Body) || elements[root].depth < 2 {
+        return false;
+    }
+    let title_ok = title_block(walk)
+        .is_some_and(|t| walk.blocks[t].elem as usize <= elements[root].last as usize);
+    title_ok
+        && dated_near_title(walk)
+        && para[root] >= UNDECLARED_ARTICLE_PROSE
+        && paragraphs[root] >= UNDECLARED_ARTICLE_PARAGRAPHS as f64
+        && para[root] >= UNDECLARED_ARTICLE_PARAGRAPH_SHARE * good[root]
+        && headings[root] * UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING <= paragraphs[root]
+}
+
+/// Blocks after the title searched for a date by [`dated_near_title`].
+const DATE_SEARCH_BLOCKS: usize = 8;
+
+/// A date written next to the page's title (a publication date, in the metadata or in the
+/// few blocks around the title: `22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`,
+/// `27/09/2020`): what a post or a news story shows and a company page does not.
+fn dated_near_title(walk: &Walk) -> bool {
+    static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
+        )
+        .expect("static regex is valid")
+    });
+    if has_publication_date(walk) {
+        return true;
+    }
+    let Some(title) = title_block(walk) else {
+        return false;
+    };
+    let from = title.saturating_sub(DATE_SEARCH_BLOCKS / 2);
+    walk.blocks[from..]
+        .iter()
+        .take(DATE_SEARCH_BLOCKS + DATE_SEARCH_BLOCKS / 2)
+        .any(|b| b.chars <= 200 && DATE.is_match(&b.text))
+}
+
+/// Share of the element's prose in paragraphs, and paragraphs per heading, of an article: a
+/// company page is sections (a heading, a line or two, cards), an article runs on.
+const UNDECLARED_ARTICLE_PARAGRAPH_SHARE: f64 = 0.7;
+const UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING: f64 = 3.0;
 
 /// The JSON-LD describes the page as a plain `WebPage`.
 fn declared_web_page(walk: &Walk) -> bool {
@@ -221,21 +467,224 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             root = i;
         }
     }
-    let ranges: Vec<(u32, u32)> = if news_article(walk) {
+    let news = news_article(walk);
+    let mut ranges: Vec<(u32, u32)> = if news {
         readability_roots(walk)
     } else {
+        // An article that does not say so (see `reads_like_article`) has no tagged body: its
+        // title and intro are the body's start. Declared articles keep the densest element
+        // (their standfirsts, captions and key-point boxes around it are not body text).
+        let root = if is_article(walk) {
+            root
+        } else {
+            holding_title(walk, root)
+        };
         vec![(root as u32, elements[root].last)]
     };
-    walk.blocks
-        .iter()
-        .map(|b| {
-            keep(b)
-                && ranges
-                    .iter()
-                    .any(|&(first, last)| b.elem >= first && b.elem <= last)
-        })
-        .collect()
+    join_split_body(walk, &mut ranges);
+    let select = |ranges: &[(u32, u32)]| -> Vec<bool> {
+        walk.blocks
+            .iter()
+            .map(|b| {
+                keep(b)
+                    && ranges
+                        .iter()
+                        .any(|&(first, last)| b.elem >= first && b.elem <= last)
+            })
+            .collect()
+    };
+    let main = select(&ranges);
+    let first = confidence(walk, &main);
+    if first.confident() {
+        return main;
+    }
+    // Not sure: the other method (the densest element for news, readability's choice for
+    // other articles) decides when it is surer.
+    let mut other: Vec<(u32, u32)> = if news {
+        vec![(root as u32, elements[root].last)]
+    } else {
+        readability_roots(walk)
+    };
+    join_split_body(walk, &mut other);
+    let second_main = select(&other);
+    let second = confidence(walk, &second_main);
+    if second.better_than(&first) {
+        second_main
+    } else {
+        main
+    }
 }
+
+/// Prose an article body has at least, below which the choice is doubted.
+const CONFIDENT_PROSE: u64 = 400;
+/// Link density of a body above which the choice is doubted (a teaser list).
+const CONFIDENT_MAX_LINKS: f64 = 0.3;
+
+/// How sure a choice of article body is.
+struct Confidence {
+    prose: u64,
+    link_density: f64,
+    /// The title is in the body or right before it (see [`TITLE_TO_BODY_PROSE`]), or the page
+    /// names no title.
+    near_title: bool,
+}
+
+impl Confidence {
+    fn confident(&self) -> bool {
+        self.prose >= CONFIDENT_PROSE && self.link_density <= CONFIDENT_MAX_LINKS && self.near_title
+    }
+
+    fn better_than(&self, other: &Confidence) -> bool {
+        let score = |c: &Confidence| {
+            (c.prose >= CONFIDENT_PROSE) as u8
+                + (c.link_density <= CONFIDENT_MAX_LINKS) as u8
+                + c.near_title as u8
+        };
+        // A long, clean body far from the title is only replaced by a much longer one: the
+        // title may be matched above a byline and a picture.
+        let other_sound =
+            other.prose >= CONFIDENT_PROSE && other.link_density <= CONFIDENT_MAX_LINKS;
+        (score(self) > score(other) && (!other_sound || self.prose * 2 >= other.prose * 3))
+            || (score(self) == score(other) && self.prose > other.prose * 2)
+    }
+}
+
+fn confidence(walk: &Walk, main: &[bool]) -> Confidence {
+    let (mut prose, mut chars, mut links) = (0u64, 0u64, 0u64);
+    let mut first = None;
+    for (i, b) in walk.blocks.iter().enumerate().filter(|(i, _)| main[*i]) {
+        first.get_or_insert(i);
+        chars += u64::from(b.chars);
+        links += u64::from((b.link_chars + b.card_link_chars).min(b.chars));
+        if !matches!(b.kind, BlockKind::Heading(_)) {
+            prose += u64::from(b.chars);
+        }
+    }
+    let near_title = match (title_block(walk), first) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(t), Some(f)) => {
+            main[t]
+                || (f > t && {
+                    let between: u64 = walk.blocks[t + 1..f]
+                        .iter()
+                        .filter(|b| !b.boiler && b.strict_link_density() <= MAX_LINK_DENSITY)
+                        .map(|b| u64::from(b.chars))
+                        .sum();
+                    between < TITLE_TO_BODY_PROSE
+                })
+        }
+    };
+    Confidence {
+        prose,
+        link_density: if chars == 0 {
+            0.0
+        } else {
+            links as f64 / chars as f64
+        },
+        near_title,
+    }
+}
+
+/// The body is the element that holds the page's title and its prose: `root`, or the nearest
+/// element around it that also holds the title when the title comes before it (an intro, a
+/// standfirst or a first section between the title and the densest element belong to the
+/// body).
+fn holding_title(walk: &Walk, root: usize) -> usize {
+    let elements = &walk.elements;
+    let Some(title) = title_block(walk).map(|t| walk.blocks[t].elem as usize) else {
+        return root;
+    };
+    if title >= root {
+        return root;
+    }
+    let mut e = root;
+    while !(e <= title && title <= elements[e].last as usize) {
+        let parent = elements[e].parent as usize;
+        if parent == e {
+            return root;
+        }
+        e = parent;
+    }
+    e
+}
+
+/// How many levels above the chosen body [`join_split_body`] looks for the rest of it.
+const JOIN_LEVELS: usize = 3;
+
+/// Joins an article body split across sibling containers (a paywall or ad slot every few
+/// paragraphs: `<div class=column><p>…</div><div class=ad/><div class=column><p>…</div>`):
+/// going up from the chosen body, the siblings of each ancestor whose text is paragraphs
+/// (at least [`JOINED_PARAGRAPH_SHARE`] of it, link density under [`JOINED_MAX_LINKS`], at
+/// least [`JOINED_MIN_PARAGRAPHS`] paragraphs, [`JOINED_MIN_PROSE`] characters and
+/// [`JOINED_MIN_SHARE`] of the body chosen so far) are body too. The walk stops at the element that
+/// holds the page's title (the article itself) and at `<body>`: teaser lists, which are
+/// headings and links, never qualify.
+fn join_split_body(walk: &Walk, ranges: &mut Vec<(u32, u32)>) {
+    let Some(&(first, _)) = ranges.first() else {
+        return;
+    };
+    let elements = &walk.elements;
+    let n = elements.len();
+    let (mut chars, mut para, mut links) = (vec![0f64; n], vec![0f64; n], vec![0f64; n]);
+    let mut paragraphs = vec![0f64; n];
+    for b in walk.blocks.iter().filter(|b| !b.boiler) {
+        let e = b.elem as usize;
+        if e >= n {
+            continue;
+        }
+        chars[e] += f64::from(b.chars);
+        links[e] += f64::from((b.link_chars + b.card_link_chars).min(b.chars));
+        if matches!(b.kind, BlockKind::Paragraph | BlockKind::Quote) {
+            para[e] += f64::from(b.chars);
+            paragraphs[e] += 1.0;
+        }
+    }
+    up_the_tree(elements, &mut chars);
+    up_the_tree(elements, &mut para);
+    up_the_tree(elements, &mut links);
+    up_the_tree(elements, &mut paragraphs);
+    let title_elem = title_block(walk).map(|t| walk.blocks[t].elem);
+    let holds = |e: usize, x: u32| e as u32 <= x && x <= elements[e].last;
+    let chosen_chars: f64 = ranges.iter().map(|&(f, _)| chars[f as usize]).sum();
+    let mut e = first as usize;
+    for _ in 0..JOIN_LEVELS {
+        let parent = elements[e].parent as usize;
+        if parent == e || elements[parent].tag == super::dom::Tag::Body {
+            break;
+        }
+        let mut child = parent + 1;
+        while child <= elements[parent].last as usize {
+            let last = elements[child].last;
+            // Inside the chosen body, or around it (an ancestor of the body's root).
+            let chosen = ranges.iter().any(|&(f, l)| {
+                (f as usize <= child && child <= l as usize) || (child <= f as usize && f <= last)
+            });
+            let article_like = chars[child] >= JOINED_MIN_PROSE
+                && chars[child] >= JOINED_MIN_SHARE * chosen_chars
+                && paragraphs[child] >= JOINED_MIN_PARAGRAPHS
+                && para[child] >= JOINED_PARAGRAPH_SHARE * chars[child]
+                && links[child] <= JOINED_MAX_LINKS * chars[child];
+            if !chosen && article_like {
+                ranges.push((child as u32, last));
+            }
+            child = last as usize + 1;
+        }
+        if title_elem.is_some_and(|t| holds(parent, t)) {
+            break;
+        }
+        e = parent;
+    }
+}
+
+/// What makes a sibling container part of a split article body (see [`join_split_body`]).
+const JOINED_PARAGRAPH_SHARE: f64 = 0.6;
+const JOINED_MAX_LINKS: f64 = 0.2;
+const JOINED_MIN_PROSE: f64 = 200.0;
+/// A sibling smaller than this share of the chosen body is a summary, a caption or a bio.
+const JOINED_MIN_SHARE: f64 = 0.1;
+/// A lone paragraph beside the body is a caption, a summary or an author's bio.
+const JOINED_MIN_PARAGRAPHS: f64 = 2.0;
 
 /// Readability's choice: paragraphs vote for their parent (full score) and grandparent (half);
 /// the best-scored element, discounted by its link density, is the article body, together
@@ -399,7 +848,98 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
-/// A heading that introduces links to other pages of the site.
+/// Longest text of a teaser or comments label that is not marked up as a heading.
+const LABEL_MAX_CHARS: u32 = 60;
+
+/// Drops the short labels that announce recirculation or comments without being headings
+/// (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`): what they
+/// announce is left to the other rules, the label is not text of the page's own.
+pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m
+            && !matches!(b.kind, BlockKind::Heading(_))
+            && b.chars <= LABEL_MAX_CHARS
+            && (is_teaser_heading(&b.text) || is_comments_heading(&b.text))
+        {
+            *m = false;
+        }
+    }
+}
+
+/// Where an article ends: the first heading, after the body has begun, that announces
+/// recirculation or comments ("Related articles", "Mehr zum Thema", "Kommentare", "À lire
+/// aussi"); it and every main block after it go (teaser lists, comment threads, the next
+/// article of an infinite-scroll page all come after such a heading). Only when less prose
+/// follows the heading than precedes it: a body that really continues is not cut.
+pub(crate) fn cut_article_end(blocks: &[Block], main: &mut [bool]) {
+    let mut before = 0u64;
+    let mut cut = None;
+    for (i, b) in blocks.iter().enumerate() {
+        if !main[i] {
+            continue;
+        }
+        let heading = matches!(b.kind, BlockKind::Heading(_));
+        if heading && before > 0 && (is_teaser_heading(&b.text) || is_comments_heading(&b.text)) {
+            cut = Some((i, before));
+            break;
+        }
+        if !matches!(b.kind, BlockKind::Heading(_)) {
+            before += u64::from(b.chars);
+        }
+    }
+    let Some((at, before)) = cut else { return };
+    let after: u64 = (at..blocks.len())
+        .filter(|&i| main[i] && !matches!(blocks[i].kind, BlockKind::Heading(_)))
+        .map(|i| u64::from(blocks[i].chars))
+        .sum();
+    if after <= before {
+        main[at..].iter_mut().for_each(|m| *m = false);
+    }
+}
+
+/// A heading that opens a comment section.
+fn is_comments_heading(text: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "comments",
+        "comment",
+        "leave a reply",
+        "leave a comment",
+        "post a comment",
+        "add a comment",
+        "view comments",
+        "show comments",
+        "join the discussion",
+        "kommentare",
+        "kommentar schreiben",
+        "kommentieren",
+        "schreibe einen kommentar",
+        "diskussion",
+        "leserkommentare",
+        "commentaires",
+        "laisser un commentaire",
+        "réagir",
+        "comentarios",
+        "commenti",
+        "reacties",
+    ];
+    starts_with_phrase(text, STARTS)
+}
+
+/// `text` (a short heading) begins with one of `phrases` (lower case) followed by a word end.
+fn starts_with_phrase(text: &str, phrases: &[&str]) -> bool {
+    if text.len() > 120 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    phrases.iter().any(|p| {
+        lower
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+    })
+}
+
+/// A heading that introduces links to other pages of the site (English, German, French,
+/// Spanish, Italian, Dutch).
 fn is_teaser_heading(text: &str) -> bool {
     const STARTS: &[&str] = &[
         "related",
@@ -412,6 +952,8 @@ fn is_teaser_heading(text: &str) -> bool {
         "more news",
         "more stories",
         "more case",
+        "more on this",
+        "more like this",
         "latest",
         "recent",
         "from the blog",
@@ -423,9 +965,14 @@ fn is_teaser_heading(text: &str) -> bool {
         "featured client",
         "you may also",
         "you might also",
+        "you may like",
+        "you might like",
         "further reading",
         "read more",
+        "read next",
+        "read also",
         "explore more",
+        "explore further",
         "other services",
         "other articles",
         "other posts",
@@ -434,12 +981,59 @@ fn is_teaser_heading(text: &str) -> bool {
         "keep reading",
         "continue reading",
         "discover more",
+        "recommended",
+        "popular",
+        "most read",
+        "trending",
+        "mehr zum thema",
+        "mehr aus",
+        "mehr zu",
+        "mehr artikel",
+        "mehr news",
+        "weitere artikel",
+        "weitere beiträge",
+        "weitere nachrichten",
+        "weitere themen",
+        "weiterführende",
+        "das könnte",
+        "dies könnte",
+        "auch interessant",
+        "ebenfalls interessant",
+        "lesen sie auch",
+        "lies auch",
+        "verwandte",
+        "ähnliche",
+        "passend zum thema",
+        "empfehlungen",
+        "meistgelesen",
+        "neueste beiträge",
+        "aktuelle beiträge",
+        "beliebte",
+        "à lire aussi",
+        "a lire aussi",
+        "lire aussi",
+        "à lire également",
+        "sur le même sujet",
+        "sur le meme sujet",
+        "articles similaires",
+        "articles liés",
+        "articles récents",
+        "vous aimerez aussi",
+        "vous aimerez peut-être",
+        "vous pourriez aussi",
+        "dans la même rubrique",
+        "les plus lus",
+        "te puede interesar",
+        "también te puede",
+        "artículos relacionados",
+        "noticias relacionadas",
+        "potrebbe interessarti",
+        "articoli correlati",
+        "leggi anche",
+        "gerelateerde",
+        "lees ook",
     ];
-    if text.len() > 120 {
-        return false;
-    }
-    let lower = text.trim().to_lowercase();
-    STARTS.iter().any(|s| lower.starts_with(s))
+    starts_with_phrase(text, STARTS)
 }
 
 /// Adds each element's value to its parent's, bottom-up: afterwards every element holds the sum
@@ -616,6 +1210,58 @@ mod tests {
         assert!(main.iter().all(|m| *m));
         assert!(is_teaser_heading("You may also like"));
         assert!(!is_teaser_heading("More than 50,000 teams use it"));
+    }
+
+    #[test]
+    fn title_from_og_title_or_headline() {
+        use BlockKind::{Heading, Paragraph};
+        let mut walk = Walk {
+            blocks: vec![
+                block("Acme", Heading(1), false),
+                block("Pumps, explained", Heading(2), true),
+                block("Body text.", Paragraph, true),
+            ],
+            metas: vec![("og:title".into(), "Pumps, explained | Acme News".into())],
+            ..Walk::default()
+        };
+        // A short site name in an h1 logo is not taken for the title.
+        assert_eq!(title_block(&walk), Some(1));
+        walk.metas.clear();
+        walk.jsonld = vec![r#"{"@type":"NewsArticle","headline":"Pumps, explained"}"#.into()];
+        assert_eq!(title_block(&walk), Some(1));
+        assert_eq!(
+            json_string_field(r#"{"headline" : "Caf\u00e9 \"open\""}"#, "headline").as_deref(),
+            Some("Café \"open\"")
+        );
+    }
+
+    #[test]
+    fn article_end_cut_only_before_less_prose() {
+        use BlockKind::{Heading, Paragraph};
+        let long = "x".repeat(400);
+        let blocks = vec![
+            block("Title", Heading(1), true),
+            block(&long, Paragraph, true),
+            block("Related articles", Heading(2), true),
+            block("Teaser one", Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        cut_article_end(&blocks, &mut main);
+        assert_eq!(kept(&blocks, &main), ["Title", long.as_str()]);
+        // A 'Related' heading with the body's larger half after it is a section title.
+        let blocks = vec![
+            block("Title", Heading(1), true),
+            block("Intro.", Paragraph, true),
+            block("Related work", Heading(2), true),
+            block(&long, Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        cut_article_end(&blocks, &mut main);
+        assert!(main.iter().all(|m| *m));
+        assert!(is_teaser_heading("Das könnte Sie auch interessieren"));
+        assert!(is_teaser_heading("À lire aussi"));
+        assert!(!is_teaser_heading("Relatedness of pumps"));
+        assert!(is_comments_heading("Kommentare (3)"));
     }
 
     #[test]
