@@ -52,7 +52,7 @@ run_lc() { # config file: a fresh run folder each time, ingest included (≈10 m
   cat > "$B/lc-run.sh" <<SH
 #!/bin/sh
 rm -rf $B/lc-out
-exec $LC --quiet run --config $1
+exec $LC --quiet run --config $1 --stages ingest,crawl
 SH
   chmod +x "$B/lc-run.sh"
 }

@@ -126,7 +126,7 @@ fn commit(ctx: &StageContext<'_>, name: &str, out: Output) -> anyhow::Result<usi
 
 /// The stage is complete: every unit is recorded. Failed units are counted from the store, so a
 /// resumed run reports the failures of the runs before it too.
-fn completed(ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+pub fn completed(ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
     let failed = ctx
         .store
         .stage(ctx.stage)?

@@ -464,23 +464,6 @@ fn run_stages(
                 }
                 let msg = format!("{e:#}");
                 store.finish_stage(name, StageStatus::Failed, None, Some(&msg))?;
-                if e.downcast_ref::<UsageError>().is_some()
-                    || e.downcast_ref::<crate::input::InputError>().is_some()
-                {
-                    report.stages.push(StageReport {
-                        stage: name.into(),
-                        result: "failed".into(),
-                        units_total,
-                        units_done,
-                        units_failed: units_in_store,
-                        units_skipped: units_before,
-                        seconds,
-                        counters,
-                        error: Some(msg),
-                    });
-                    return Err(e);
-                }
-                tracing::error!(stage = name, error = %msg, "stage failed");
                 report.stages.push(StageReport {
                     stage: name.into(),
                     result: "failed".into(),
@@ -490,8 +473,14 @@ fn run_stages(
                     units_skipped: units_before,
                     seconds,
                     counters,
-                    error: Some(msg),
+                    error: Some(msg.clone()),
                 });
+                if e.downcast_ref::<UsageError>().is_some()
+                    || e.downcast_ref::<crate::input::InputError>().is_some()
+                {
+                    return Err(e);
+                }
+                tracing::error!(stage = name, error = %msg, "stage failed");
                 return Ok(());
             }
         }

@@ -69,14 +69,7 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
         frontier.pause();
     }
     frontier.finish(ctx)?;
-    let failed = ctx
-        .store
-        .stage(ctx.stage)?
-        .map(|r| r.units_failed)
-        .unwrap_or(0);
-    Ok(StageOutcome::Completed {
-        units_failed: failed,
-    })
+    crate::engine::completed(ctx)
 }
 
 /// Claims, crawls and commits sites until no claimable one is left and nothing is in flight.

@@ -216,18 +216,11 @@ impl Stage for CrawlStage {
                 n_todo - received
             );
         }
-        let failed = ctx
-            .store
-            .stage(ctx.stage)?
-            .map(|r| r.units_failed)
-            .unwrap_or(0);
         tracing::info!(
             pages,
             seconds = started.elapsed().as_secs_f64(),
             "crawl finished"
         );
-        Ok(StageOutcome::Completed {
-            units_failed: failed,
-        })
+        crate::engine::completed(ctx)
     }
 }
