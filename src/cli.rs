@@ -11,7 +11,6 @@ use crate::exit::{self, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::progress::ProgressMode;
 use crate::signals::StopFlag;
-use crate::state::postgres::PgStore;
 use crate::state::sqlite::SqliteStore;
 use crate::state::StateStore;
 use crate::{run_results, runner, schema, stages, status};
@@ -177,13 +176,7 @@ pub fn main() -> std::process::ExitCode {
 
 /// The configured state store: SQLite (default) or the shared PostgreSQL database.
 pub fn open_store(config: &Config, owner: Option<&str>) -> anyhow::Result<Box<dyn StateStore>> {
-    Ok(match config.state.postgres_url() {
-        Some(url) => Box::new(PgStore::open(url, config.output_dir(), owner)?),
-        None => Box::new(SqliteStore::open(
-            &config.state_path(),
-            config.output_dir(),
-        )?),
-    })
+    crate::state::open(config, owner)
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -691,7 +691,7 @@ impl Section for IngestSection {
                 ),
             );
         }
-        if crate::input::delimiter_from_config(&self.delimiter).is_none() {
+        if delimiter_from_config(&self.delimiter).is_none() {
             issues.add(
                 "ingest.delimiter",
                 format!(
@@ -1511,6 +1511,17 @@ pub fn defaults_json() -> BTreeMap<String, serde_json::Value> {
     v.as_object()
         .map(|m| m.clone().into_iter().collect())
         .unwrap_or_default()
+}
+
+/// `auto` → `Some(None)`; one character (or `\t`, `tab`) → `Some(Some(byte))`; anything else
+/// is not a delimiter (`None`).
+pub fn delimiter_from_config(s: &str) -> Option<Option<u8>> {
+    match s {
+        "auto" => Some(None),
+        "\\t" | "tab" | "\t" => Some(Some(b'\t')),
+        s if s.len() == 1 && s.is_ascii() => Some(Some(s.as_bytes()[0])),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

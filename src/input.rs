@@ -149,17 +149,6 @@ fn list_lines(lines: &[u64]) -> String {
     }
 }
 
-/// `auto` → `Some(None)`; one character (or `\t`, `tab`) → `Some(Some(byte))`; anything else
-/// is not a delimiter (`None`).
-pub fn delimiter_from_config(s: &str) -> Option<Option<u8>> {
-    match s {
-        "auto" => Some(None),
-        "\\t" | "tab" | "\t" => Some(Some(b'\t')),
-        s if s.len() == 1 && s.is_ascii() => Some(Some(s.as_bytes()[0])),
-        _ => None,
-    }
-}
-
 fn detect_format(path: &Path, format: InputFormat) -> Result<InputFormat, InputError> {
     if format != InputFormat::Auto {
         return Ok(format);
@@ -240,7 +229,7 @@ impl LeadReader {
                 Self::open_csv(
                     path,
                     decoding,
-                    delimiter_from_config(delimiter).flatten(),
+                    crate::config::delimiter_from_config(delimiter).flatten(),
                     invalid_utf8,
                 )
             }

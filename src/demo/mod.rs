@@ -17,7 +17,7 @@ use crate::exit::UsageError;
 use crate::progress::ProgressMode;
 use crate::signals::StopFlag;
 use crate::stages::evaluate::{self, evaluation::Evaluation};
-use crate::{cli, runner, status};
+use crate::{runner, status};
 
 /// The demo's config, written to `OUT/pipeline.toml`; a reference for users' own configs.
 const DEMO_CONFIG: &str = r#"# leadcrawl demo config, written by `leadcrawl demo`.
@@ -115,7 +115,7 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
     let config = Config::load(&config_path)?;
     let _lock = runner::RunLock::acquire(config.output_dir())?;
     let stop = StopFlag::install()?;
-    let store = cli::open_store(&config, None)?;
+    let store = crate::state::open(&config, None)?;
     let stages = runner::select(&[])?;
     let report = runner::run(
         &config,
@@ -146,7 +146,7 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
         );
     }
     println!("\nTables are Parquet: try  python3 -c \"import pyarrow.parquet as pq; print(pq.read_table('{}/leads').to_pandas())\"", out.display());
-    let code = cli::run_exit_code(&report);
+    let code = crate::run_results::verdict(&report).0;
     if code == crate::exit::UNITS_FAILED {
         // The demo has two leads whose websites are dead on purpose: recorded failures are
         // part of the show, not an error of the demo.

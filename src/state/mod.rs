@@ -285,6 +285,21 @@ pub trait Leases: Send + Sync {
     fn view(&self) -> Result<LeaseView>;
 }
 
+/// The store `config` names: SQLite in the output folder, or the shared PostgreSQL database
+/// (`owner` names this process in leases; default hostname:pid).
+pub fn open(
+    config: &crate::config::Config,
+    owner: Option<&str>,
+) -> anyhow::Result<Box<dyn StateStore>> {
+    Ok(match config.state.postgres_url() {
+        Some(url) => Box::new(postgres::PgStore::open(url, config.output_dir(), owner)?),
+        None => Box::new(sqlite::SqliteStore::open(
+            &config.state_path(),
+            config.output_dir(),
+        )?),
+    })
+}
+
 /// Microseconds since the Unix epoch: every time the state store records.
 pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
