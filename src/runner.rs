@@ -307,6 +307,8 @@ fn run_stages(
     }
     for (i, stage) in selected.iter().enumerate() {
         let name = stage.name();
+        // Every line logged while the stage runs names it (human logs: `stage{stage="crawl"}:`).
+        let _span = tracing::info_span!("stage", stage = name).entered();
         let mut fp_parts = vec![stage.fingerprint(config)?];
         for up in stages::upstream(*stage) {
             let rec = store.stage(up)?;
@@ -508,6 +510,7 @@ pub fn work(
     follow: bool,
 ) -> anyhow::Result<u64> {
     let name = stage.name();
+    let _span = tracing::info_span!("stage", stage = name).entered();
     let mut rounds = 0u64;
     let started = Instant::now();
     // The run this worker came to help: the one running now, or the next one to start. Told
