@@ -150,6 +150,31 @@ fn sigterm_abandons_a_registry_request_that_never_answers_and_the_rerun_equals_a
     assert_eq!(got, by_lead(&clean, "registry", &[]));
 }
 
+/// Each lead's pooled vector.
+fn vectors(r: &Run) -> BTreeMap<String, Vec<f32>> {
+    use arrow::array::AsArray;
+    let mut out = BTreeMap::new();
+    for b in read_table(&r.out().join("lead_embeddings")) {
+        let ids = b.column_by_name("lead_id").unwrap().as_string::<i32>();
+        let v = b.column_by_name("vector").unwrap().as_fixed_size_list();
+        for i in 0..b.num_rows() {
+            let x = v.value(i);
+            let x = x.as_primitive::<arrow::datatypes::Float32Type>();
+            out.insert(ids.value(i).to_owned(), x.values().to_vec());
+        }
+    }
+    out
+}
+
+/// Vectors of the same leads agree to float noise (runs may embed in other batches).
+fn same_vectors(a: &BTreeMap<String, Vec<f32>>, b: &BTreeMap<String, Vec<f32>>) {
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, x) in a {
+        let dot: f32 = x.iter().zip(&b[k]).map(|(p, q)| p * q).sum();
+        assert!(dot > 0.9999, "{k}: cosine {dot}");
+    }
+}
+
 fn embed_run(leads: usize) -> Run {
     let run = Run::new();
     let mut csv = String::from("name,description\n");
@@ -208,25 +233,67 @@ fn sigterm_cuts_a_long_embedding_part_between_model_calls_and_the_rerun_equals_a
     let o = clean.run(&["run", "--stages", "embed"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // The same vectors (to float noise: the resumed run embeds in other batches).
-    let vectors = |r: &Run| -> BTreeMap<String, Vec<f32>> {
-        let mut out = BTreeMap::new();
-        for b in read_table(&r.out().join("lead_embeddings")) {
-            use arrow::array::AsArray;
-            let ids = b.column_by_name("lead_id").unwrap().as_string::<i32>();
-            let v = b.column_by_name("vector").unwrap().as_fixed_size_list();
-            for i in 0..b.num_rows() {
-                let x = v.value(i);
-                let x = x.as_primitive::<arrow::datatypes::Float32Type>();
-                out.insert(ids.value(i).to_owned(), x.values().to_vec());
-            }
-        }
-        out
-    };
-    let (a, b) = (vectors(&run), vectors(&clean));
+    let a = vectors(&run);
     assert_eq!(a.len(), LEADS);
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (k, x) in &a {
-        let dot: f32 = x.iter().zip(&b[k]).map(|(p, q)| p * q).sum();
-        assert!(dot > 0.9999, "{k}: cosine {dot}");
+    same_vectors(&a, &vectors(&clean));
+}
+
+/// The kill -9 sweep for the embed stage: killed at several moments (between and during its
+/// commits), every re-run resumes; the final table has each lead once with the vectors of an
+/// uninterrupted run.
+#[test]
+fn embed_killed_at_several_moments_resumes_to_the_uninterrupted_table() {
+    const LEADS: usize = 60;
+    let run = embed_run(LEADS);
+    run.config(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+         [registry]\nregistries = []\n[embed]\npart_leads = 4\nthreads = 1\n",
+    );
+    let parts = |r: &Run| {
+        std::fs::read_dir(r.out().join("lead_embeddings"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    // Kill after 1, 4 and 9 committed parts, at varied instants within a commit's delay.
+    for (n, extra_ms) in [(1usize, 0u64), (4, 70), (9, 130)] {
+        let mut child = run
+            .cmd(&["run", "--stages", "embed"])
+            .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "200")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("parts", || parts(&run) >= n);
+        std::thread::sleep(Duration::from_millis(extra_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
     }
+    let done = stage_status(&status_json(&run), "embed")["units_done"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        done < LEADS as u64,
+        "the kills came before the end ({done})"
+    );
+    let o = run.run(&["run", "--stages", "embed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let got = by_lead(&run, "lead_embeddings", &[]);
+    assert_eq!(got.len(), LEADS);
+    assert_eq!(
+        rows(&run.out().join("lead_embeddings")).len(),
+        LEADS,
+        "no lead twice"
+    );
+    let clean = embed_run(LEADS);
+    let o = clean.run(&["run", "--stages", "embed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let want = by_lead(&clean, "lead_embeddings", &[]);
+    for (k, r) in &got {
+        assert_eq!(r["chunk_count"], want[k]["chunk_count"], "{k}");
+    }
+    same_vectors(&vectors(&run), &vectors(&clean));
 }
