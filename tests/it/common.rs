@@ -203,3 +203,48 @@ pub fn pg_database() -> String {
         None => panic!("LEADCRAWL_TEST_PG={base}: no database in the URL"),
     }
 }
+
+/// A mock answer of the API Recherche d'entreprises `/search` for a query `… N` (a name ending
+/// in a number): one active company named `{name} N` with SIREN `siren_base + N`.
+pub fn sirene_answer(
+    path: &str,
+    name: &str,
+    siren_base: u32,
+    postcode: &str,
+    city: &str,
+) -> Vec<u8> {
+    let q: String = path
+        .split_once('?')
+        .and_then(|(_, q)| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "q")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let n: u32 = q
+        .rsplit(' ')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    serde_json::json!({
+        "results": [{
+            "siren": format!("{:09}", siren_base + n),
+            "nom_complet": format!("{name} {n}"),
+            "nom_raison_sociale": format!("{name} {n}"),
+            "etat_administratif": "A",
+            "siege": {"code_postal": postcode, "libelle_commune": city},
+        }],
+        "total_results": 1, "page": 1, "per_page": 10, "total_pages": 1,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Sends SIGTERM to a child process.
+pub fn sigterm(child: &std::process::Child) {
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+}

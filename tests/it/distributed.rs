@@ -269,36 +269,13 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
 /// after a short think (so that a part is in flight when a worker dies).
 fn sirene_by_name() -> Handler {
     Arc::new(|path, _| {
-        let q: String = path
-            .split_once('?')
-            .map(|(_, q)| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "q")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default();
-        let n: u32 = q
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = serde_json::json!({
-            "results": [{
-                "siren": format!("{:09}", 100_000_000 + n),
-                "nom_complet": format!("SOCIETE NUMERO {n}"),
-                "nom_raison_sociale": format!("SOCIETE NUMERO {n}"),
-                "etat_administratif": "A",
-                "siege": {"code_postal": "75001", "libelle_commune": "PARIS"},
-            }],
-            "total_results": 1, "page": 1, "per_page": 10, "total_pages": 1,
-        });
+        let body = sirene_answer(path, "SOCIETE NUMERO", 100_000_000, "75001", "PARIS");
         Reply::Delay(
             Duration::from_millis(50),
             Box::new(with_headers(
                 200,
                 &[("Content-Type", "application/json")],
-                body.to_string().as_bytes(),
+                &body,
             )),
         )
     })

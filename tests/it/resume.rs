@@ -166,12 +166,7 @@ fn sigterm_stops_cleanly_with_code_130_and_resumes() {
     let run = setup();
     let child = spawn_slow(&run);
     wait_for_parts(&run, 3);
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let st = status_json(&run);

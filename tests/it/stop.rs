@@ -14,12 +14,7 @@ use crate::web::*;
 
 /// Sends SIGTERM and returns the exit code and how long the process took to exit.
 fn term(child: &mut Child) -> (Option<i32>, Duration) {
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    sigterm(child);
     let t = Instant::now();
     loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -68,34 +63,8 @@ fn sirene(hang: Arc<AtomicBool>) -> Handler {
         if hang.load(Ordering::SeqCst) {
             return Reply::Delay(Duration::from_secs(3600), Box::new(status(500)));
         }
-        let q: String = path
-            .split_once('?')
-            .and_then(|(_, q)| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "q")
-                    .map(|(_, v)| v.into_owned())
-            })
-            .unwrap_or_default();
-        let n: u32 = q
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = serde_json::json!({
-            "results": [{
-                "siren": format!("{:09}", 200_000_000 + n),
-                "nom_complet": format!("MAISON {n}"),
-                "nom_raison_sociale": format!("MAISON {n}"),
-                "etat_administratif": "A",
-                "siege": {"code_postal": "69001", "libelle_commune": "LYON"},
-            }],
-            "total_results": 1, "page": 1, "per_page": 10, "total_pages": 1,
-        });
-        with_headers(
-            200,
-            &[("Content-Type", "application/json")],
-            body.to_string().as_bytes(),
-        )
+        let body = sirene_answer(path, "MAISON", 200_000_000, "69001", "LYON");
+        with_headers(200, &[("Content-Type", "application/json")], &body)
     })
 }
 
