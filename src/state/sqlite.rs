@@ -75,7 +75,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     conn.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?1",
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version' AND CAST(value AS INTEGER) < CAST(?1 AS INTEGER)",
         [SCHEMA_VERSION.to_string()],
     )?;
     Ok(())

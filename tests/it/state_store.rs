@@ -182,6 +182,63 @@ fn behaviour(store: &dyn StateStore, root: &Path) {
     store.cache_put("k1", 404, b"").unwrap();
     let c = store.cache_get("k1").unwrap().unwrap();
     assert_eq!((c.status, c.body.len()), (404, 0));
+
+    // A damaged part is taken back with the parts and units of its commit, and only those.
+    let first = [
+        pending(root, "page_text", "part-00000.parquet", 2),
+        pending(root, "web_features", "part-00000.parquet", 2),
+    ];
+    let second = [pending(root, "web_features", "part-00001.parquet", 1)];
+    let units = |names: &[&str]| -> Vec<UnitOutcome> {
+        names.iter().map(|n| UnitOutcome::done(*n)).collect()
+    };
+    store
+        .commit("extract", &first, &units(&["x", "y"]), &BTreeMap::new())
+        .unwrap();
+    store
+        .commit("extract", &second, &units(&["z"]), &BTreeMap::new())
+        .unwrap();
+    let parts = store.parts("extract").unwrap();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[1].bytes, Some("part-00000.parquet".len() as u64));
+    assert_eq!(
+        parts[1].checksum.as_deref(),
+        Some(leadcrawl::table::checksum(b"part-00000.parquet").as_str())
+    );
+    let gone = store
+        .forget_damaged("extract", "web_features/part-00000.parquet", "truncated")
+        .unwrap();
+    let mut files: Vec<String> = gone.parts.iter().map(|p| p.file.clone()).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "page_text/part-00000.parquet",
+            "web_features/part-00000.parquet"
+        ]
+    );
+    let mut lost = gone.units.clone();
+    lost.sort();
+    assert_eq!(lost, ["x", "y"]);
+    let left: Vec<String> = store
+        .parts("extract")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.file)
+        .collect();
+    assert_eq!(left, ["web_features/part-00001.parquet"]);
+    assert_eq!(
+        store.finished_units("extract").unwrap(),
+        ["z".to_string()].into_iter().collect()
+    );
+    let r = store.stage("extract").unwrap().unwrap();
+    assert_eq!(r.status, StageStatus::Interrupted);
+    assert_eq!(r.error.as_deref(), Some("truncated"));
+    // A part that is not registered: nothing to take back.
+    let none = store
+        .forget_damaged("extract", "nope.parquet", "x")
+        .unwrap();
+    assert!(none.parts.is_empty() && none.units.is_empty());
 }
 
 #[test]
