@@ -266,3 +266,75 @@ fn embed_killed_at_several_moments_resumes_to_the_uninterrupted_table() {
     }
     same_vectors(&vectors(&run), &vectors(&clean));
 }
+
+/// SIGTERM while the crawl waits on a page that trickles one byte at a time: the fetch is cut,
+/// the process exits 130 at once, and the re-run (the server healthy again) crawls what is
+/// left; the table has every URL of a clean run once.
+#[test]
+fn sigterm_cuts_a_trickling_crawl_and_the_rerun_equals_a_clean_run() {
+    let slow = Arc::new(AtomicBool::new(true));
+    let s2 = slow.clone();
+    let server = Web::start(Arc::new(move |path, _| match path {
+        "/robots.txt" => with_headers(200, &[("Content-Type", "text/plain")], b"User-agent: *\n"),
+        "/" if s2.load(Ordering::SeqCst) => Reply::Trickle {
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: vec![b' '; 100_000],
+            every: Duration::from_millis(100),
+        },
+        "/" => html(&page("Home", &[("/about", "About us")])),
+        "/about" => html(&page("About", &[])),
+        _ => status(404),
+    }));
+    let setup = || {
+        let run = Run::new();
+        run.write(
+            "leads.csv",
+            format!("name,website\nSlow Co,{}\n", server.url("/")),
+        );
+        run.config(
+            "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+             [crawl]\nallow_private_networks = true\ncontact_url = \"https://example.org/bot\"\n\
+             read_timeout_secs = 600.0\nsite_time_budget_secs = 3600.0\nrequests_per_second = 50.0\n\
+             [registry]\nregistries = []\n",
+        );
+        let o = run.run(&["run", "--stages", "ingest"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        run
+    };
+    let run = setup();
+    let mut child = run
+        .cmd(&["run", "--stages", "crawl"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the home page request", || {
+        server.hits().iter().any(|h| h.path == "/")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took) = term(&mut child);
+    eprintln!("crawl: exited {code:?} {took:?} after SIGTERM, a page trickling in");
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+
+    slow.store(false, Ordering::SeqCst);
+    let o = run.run(&["run", "--stages", "crawl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let clean = setup();
+    let o = clean.run(&["run", "--stages", "crawl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let urls = |r: &Run| {
+        let mut u: Vec<(String, String)> = rows(&r.out().join("pages"))
+            .iter()
+            .map(|p| {
+                (
+                    get(p, "url").unwrap().to_owned(),
+                    get(p, "status").unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        u.sort();
+        u
+    };
+    assert_eq!(urls(&run), urls(&clean));
+}
