@@ -258,31 +258,29 @@ pub fn check_size(
     }
 }
 
-/// Reads a registered part (verified), only the named columns when `columns` is given.
+/// Reads a registered part, only the named columns when `columns` is given. A whole read checks
+/// the checksum; a projection (listing a few columns of a large part, e.g. `pages` without its
+/// HTML) checks the size and reads only what it needs.
 pub fn read_part(
     output_dir: &Path,
     stage: &str,
     part: &crate::state::PartRecord,
     columns: Option<&[&str]>,
 ) -> Result<Vec<RecordBatch>, TableError> {
+    if let Some(columns) = columns {
+        check_size(output_dir, stage, part)?;
+        return read_columns(&output_dir.join(&part.file), columns);
+    }
     let body = part_bytes(output_dir, stage, part)?;
     let path = output_dir.join(&part.file);
     let pq = |source| TableError::Parquet {
         path: path.clone(),
         source,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(body).map_err(pq)?;
-    let builder = match columns {
-        Some(columns) => {
-            let mask = parquet::arrow::ProjectionMask::columns(
-                builder.parquet_schema(),
-                columns.iter().copied(),
-            );
-            builder.with_projection(mask)
-        }
-        None => builder,
-    };
-    let reader = builder.build().map_err(pq)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(body)
+        .map_err(pq)?
+        .build()
+        .map_err(pq)?;
     reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| TableError::Arrow {

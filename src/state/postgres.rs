@@ -307,19 +307,24 @@ fn read_stage(c: &mut impl postgres::GenericClient, name: &str) -> Result<Option
     Ok(Some(rec))
 }
 
-fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<PartRecord>> {
-    Ok(c.query(
-        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = $1 ORDER BY seq",
-        &[&stage],
-    )?
-    .into_iter()
-    .map(|r| PartRecord {
+/// A `parts` row selected as `tbl, file, rows, bytes, checksum`.
+fn part_row(r: &postgres::Row) -> PartRecord {
+    PartRecord {
         table: r.get(0),
         file: r.get(1),
         rows: r.get::<_, i64>(2) as u64,
         bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
         checksum: r.get(4),
-    })
+    }
+}
+
+fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<PartRecord>> {
+    Ok(c.query(
+        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = $1 ORDER BY seq",
+        &[&stage],
+    )?
+    .iter()
+    .map(part_row)
     .collect())
 }
 
@@ -525,14 +530,8 @@ impl StateStore for PgStore {
                              RETURNING tbl, file, rows, bytes, checksum",
                             &[&stage, &batch],
                         )?
-                        .into_iter()
-                        .map(|r| PartRecord {
-                            table: r.get(0),
-                            file: r.get(1),
-                            rows: r.get::<_, i64>(2) as u64,
-                            bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
-                            checksum: r.get(4),
-                        })
+                        .iter()
+                        .map(part_row)
                         .collect();
                     out.units = tx
                         .query(
