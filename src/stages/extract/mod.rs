@@ -29,7 +29,6 @@ use crate::state::UnitOutcome;
 pub struct ExtractStage;
 
 /// One HTML page of a lead, as read from `pages`.
-#[derive(Clone)]
 struct RawPage {
     url: String,
     body: Vec<u8>,
@@ -196,19 +195,19 @@ impl UnitStage for ExtractStage {
                 w.loaded = Some((part, sites));
             }
             let (_, sites) = w.loaded.as_ref().expect("loaded above");
-            let todo: Vec<SitePages> = sites
+            // The part's sites are borrowed, not copied (their HTML is most of the part).
+            let todo: Vec<(&SitePages, Vec<String>)> = sites
                 .iter()
-                .filter(|s| s.leads.iter().any(|l| wanted.contains(l.as_str())))
-                .map(|s| SitePages {
-                    site: s.site.clone(),
-                    leads: s
+                .map(|s| {
+                    let leads: Vec<String> = s
                         .leads
                         .iter()
                         .filter(|l| wanted.contains(l.as_str()))
                         .cloned()
-                        .collect(),
-                    pages: s.pages.clone(),
+                        .collect();
+                    (s, leads)
                 })
+                .filter(|(_, leads)| !leads.is_empty())
                 .collect();
             results.extend(extract_sites(todo, w.workers, &w.rules, ctx.stop));
         }
@@ -220,7 +219,7 @@ impl UnitStage for ExtractStage {
 /// At a stop, sites not started are left out (their leads stay pending): a stop waits for the
 /// sites in flight only.
 fn extract_sites(
-    todo: Vec<SitePages>,
+    todo: Vec<(&SitePages, Vec<String>)>,
     workers: usize,
     rules: &TemplateRules,
     stop: &crate::signals::StopFlag,
@@ -235,11 +234,13 @@ fn extract_sites(
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(site) = todo.get(i) else { break };
+                        let Some((site, leads)) = todo.get(i) else {
+                            break;
+                        };
                         if stop.is_set() {
                             break;
                         }
-                        done.push((i, extract_site_guarded(site, rules)));
+                        done.push((i, extract_site_guarded(site, leads, rules)));
                     }
                     done
                 })
@@ -259,7 +260,11 @@ fn extract_sites(
 
 /// Extracts one site for each of its leads. A panic in the extractor (a bug: untrusted HTML
 /// must never cause one) fails these leads, recorded with the reason, instead of the stage.
-fn extract_site_guarded(site: &SitePages, rules: &TemplateRules) -> Vec<LeadResult> {
+fn extract_site_guarded(
+    site: &SitePages,
+    leads: &[String],
+    rules: &TemplateRules,
+) -> Vec<LeadResult> {
     let inputs: Vec<PageInput<'_>> = site
         .pages
         .iter()
@@ -290,7 +295,7 @@ fn extract_site_guarded(site: &SitePages, rules: &TemplateRules) -> Vec<LeadResu
             )
         }
     };
-    site.leads
+    leads
         .iter()
         .map(|lead| LeadResult {
             lead_id: lead.clone(),
