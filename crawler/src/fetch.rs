@@ -647,6 +647,28 @@ impl Fetcher {
                         break 'hops;
                     }
                 };
+                // Other processes crawling the same host: a slot of its shared pace, taken
+                // only once this process's turn has come (a local wait after it could push the
+                // request into the next slot).
+                if let Pacing::PerHost(all) = pacing {
+                    let interval = budget.current_interval();
+                    match limits
+                        .run(async {
+                            let wait = all.shared_slot(&current, interval).await;
+                            tokio::time::sleep(wait).await
+                        })
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(cut) => {
+                            drop(permit);
+                            out.error = Some(
+                                cut.outcome("while waiting for the host's turn", out.error.take()),
+                            );
+                            break 'hops;
+                        }
+                    }
+                }
                 out.attempts += 1;
                 out.fetched_at = SystemTime::now();
                 let mut request = self.client.get(current.clone()).headers(extra.clone());

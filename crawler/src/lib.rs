@@ -23,6 +23,6 @@ pub use fetch::{
     parse_proxy, BodyPolicy, ErrorKind, FetchConfig, Fetched, Fetcher, FetcherError, Request,
     Validators,
 };
-pub use politeness::{HostBudget, HostBudgets};
+pub use politeness::{BoxedWait, HostBudget, HostBudgets, SharedPace};
 pub use site::{crawl_site, site_key, Attempt, Kind, SiteConfig, SiteCrawl, Source};
 pub use urls::{canonicalize, parse_website, registrable_domain, UrlError};

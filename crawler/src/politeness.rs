@@ -8,6 +8,11 @@
 //! starts at least one interval after the previous response *ended*, so the server never sees
 //! two requests closer than the interval, however late the previous one reached it. With a
 //! larger burst, a `governor` token bucket paces request starts.
+//!
+//! Several processes crawling at once (workers on several machines) share a host's pace through
+//! a [`SharedPace`]: after the local permit, each request takes a slot of the host's interval
+//! from it, so two workers whose crawls reach the same host (one lead's site redirecting to
+//! another lead's, leased by another worker) still space their requests.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -102,11 +107,23 @@ impl HostBudget {
     }
 }
 
+/// A host pace kept outside this process, shared by every process that crawls.
+pub trait SharedPace: Send + Sync {
+    /// Takes the next slot of host `key` (a site key) spaced by `interval` from the previous
+    /// slot of any process, and returns how long to wait for it. Infallible by contract: an
+    /// implementation that cannot reach its store answers `interval` (the cautious wait).
+    fn slot(&self, key: String, interval: Duration) -> BoxedWait;
+}
+
+/// The future of a [`SharedPace`] slot: how long to wait before sending.
+pub type BoxedWait = std::pin::Pin<Box<dyn std::future::Future<Output = Duration> + Send>>;
+
 /// Budgets by site key, shared by every task that talks to a host.
 pub struct HostBudgets {
     interval: Duration,
     burst: u32,
     map: Mutex<HashMap<String, Arc<HostBudget>>>,
+    shared: Option<Arc<dyn SharedPace>>,
 }
 
 impl HostBudgets {
@@ -117,6 +134,25 @@ impl HostBudgets {
             interval,
             burst,
             map: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// Every request also takes a slot from `shared` (see [`SharedPace`]).
+    pub fn with_shared_pace(mut self, shared: Arc<dyn SharedPace>) -> HostBudgets {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The wait for a slot of `url`'s host in the shared pace; zero without one.
+    pub async fn shared_slot(&self, url: &url::Url, interval: Duration) -> Duration {
+        match &self.shared {
+            None => Duration::ZERO,
+            Some(shared) => {
+                let key = crate::site::site_key(url)
+                    .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned());
+                shared.slot(key, interval).await
+            }
         }
     }
 

@@ -186,6 +186,7 @@ pub fn cross_validate(
     folds: &Folds,
     params: Params,
     mut on_step: impl FnMut(&str),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<CrossValidation, LearnError> {
     d.check()?;
     let mut cv = CrossValidation {
@@ -208,8 +209,15 @@ pub fn cross_validate(
         };
         let k = folds.k;
         let t = spec.threshold();
+        // Checked before every fold's fit, so that a stop waits for one fit at most.
+        let fold = |labels: &[bool], train: &[usize], test: &[usize]| {
+            if cancelled() {
+                return Err(LearnError::Cancelled);
+            }
+            fold_scores(spec, d, labels, train, test, params)
+        };
         let scores = out_of_fold(d.len(), &folds.folds, k, |train, test| {
-            fold_scores(spec, d, &d.labels, train, test, params)
+            fold(&d.labels, train, test)
         })
         .and_then(|s| {
             let metrics = evaluate(&s, &d.labels, t)?;
@@ -219,7 +227,7 @@ pub fn cross_validate(
         .map_err(in_model(false))?;
         on_step(spec.name);
         let control = out_of_fold(d.len(), &folds.control_folds, k, |train, test| {
-            fold_scores(spec, d, &folds.control_labels, train, test, params)
+            fold(&folds.control_labels, train, test)
         })
         .and_then(|s| evaluate(&s, &folds.control_labels, t))
         .map_err(in_model(true))?;
@@ -429,9 +437,13 @@ mod tests {
         let folds = Folds::new(&d.labels, 5, 42).unwrap();
         assert_ne!(folds.control_labels, d.labels);
         let mut steps = Vec::new();
-        let cv = cross_validate(&d, &folds, Params { c: 1.0, min_df: 2 }, |s| {
-            steps.push(s.to_owned())
-        })
+        let cv = cross_validate(
+            &d,
+            &folds,
+            Params { c: 1.0, min_df: 2 },
+            |s| steps.push(s.to_owned()),
+            &|| false,
+        )
         .unwrap();
         // Without embeddings, the four models that read one are skipped and say so.
         let names: Vec<&str> = cv.models.iter().map(|m| m.spec.name).collect();
@@ -471,7 +483,8 @@ mod tests {
     fn a_failing_model_is_named_and_too_few_labels_are_an_error() {
         let d = web_signal();
         let folds = Folds::new(&d.labels, 5, 42).unwrap();
-        let err = cross_validate(&d, &folds, Params { c: -1.0, min_df: 2 }, |_| ()).unwrap_err();
+        let err = cross_validate(&d, &folds, Params { c: -1.0, min_df: 2 }, |_| (), &|| false)
+            .unwrap_err();
         assert!(
             matches!(&err, LearnError::Model { model: "logistic_firmographics", control: false, source }
                 if matches!(**source, LearnError::InvalidParameter { name: "C", .. })),
@@ -486,5 +499,29 @@ mod tests {
             Folds::new(&d.labels[..6], 5, 42),
             Err(LearnError::TooFewPerClass { .. })
         ));
+    }
+
+    #[test]
+    fn a_cancellation_stops_before_the_next_fold_fit() {
+        let d = web_signal();
+        let folds = Folds::new(&d.labels, 5, 42).unwrap();
+        // Cancelled after the third fit: the first model's folds stop there.
+        let fits = std::cell::Cell::new(0);
+        let cancelled = || {
+            fits.set(fits.get() + 1);
+            fits.get() > 3
+        };
+        let mut steps = 0;
+        let err = cross_validate(
+            &d,
+            &folds,
+            Params { c: 1.0, min_df: 2 },
+            |_| steps += 1,
+            &cancelled,
+        )
+        .unwrap_err();
+        assert!(err.is_cancelled(), "{err:?}");
+        assert_eq!(steps, 0, "no model finished");
+        assert_eq!(fits.get(), 4);
     }
 }

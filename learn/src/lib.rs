@@ -90,6 +90,9 @@ pub enum LearnError {
     /// A vector that must be normalisable has zero length or a wrong dimension.
     #[error("vector at row {row}: {reason}")]
     InvalidVector { row: usize, reason: &'static str },
+    /// The caller asked to stop (a signal): nothing of the cross-validation is kept.
+    #[error("cancelled")]
+    Cancelled,
     /// A model of the list failed (on the real labels, or on the shuffled ones of the control).
     #[error("{}model {model}: {source}", if *.control { "control of " } else { "" })]
     Model {
@@ -97,6 +100,17 @@ pub enum LearnError {
         control: bool,
         source: Box<LearnError>,
     },
+}
+
+impl LearnError {
+    /// Whether the error is (or wraps) a cancellation rather than a failure.
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            LearnError::Cancelled => true,
+            LearnError::Model { source, .. } => source.is_cancelled(),
+            _ => false,
+        }
+    }
 }
 
 fn class_name(class: &bool) -> &'static str {

@@ -260,7 +260,7 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     assert!(crawl_parts > 1, "{crawl_parts} crawl parts leased");
     let by_worker = count(
         &mut db,
-        "SELECT COUNT(DISTINCT split_part(file, '-', 3)) FROM parts WHERE stage = 'extract' AND tbl = 'page_text'",
+        "SELECT COUNT(DISTINCT split_part(file, '-', 2)) FROM parts WHERE stage = 'extract' AND tbl = 'page_text'",
     );
     assert!(by_worker >= 1, "{by_worker}");
 }
@@ -413,4 +413,88 @@ fn registry_and_embed_workers_one_killed_every_lead_once_and_the_registry_rate_h
             "{stage}"
         );
     }
+}
+
+/// Issue 20, item 3 across workers: lead A's root redirects to lead B's host, and A and B are
+/// leased by two workers. Both crawls reach B at once; B's budget holds across the processes
+/// (each request takes a slot of B's shared pace after the worker's own turn).
+#[test]
+fn a_host_keeps_its_pace_across_workers_when_another_leads_site_redirects_to_it() {
+    const PAGES: usize = 6;
+    let b = Web::start(site(PAGES, "User-agent: *\n"));
+    let b_root = b.url("/");
+    let a = Web::start(Arc::new(move |path, _| match path {
+        "/robots.txt" => status(404),
+        "/" => with_headers(301, &[("Location", &b_root)], b""),
+        _ => status(404),
+    }));
+    let url = pg_database();
+    let run = Run::new();
+    run.write(
+        "leads.csv",
+        format!("name,website\nA,{}\nB,{}\n", a.url("/"), b.url("/")),
+    );
+    // 4 requests/s per host: 250 ms apart. One site per worker at a time.
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[state]\nurl = \"{url}\"\nlease_seconds = 5.0\n\
+         [ingest]\ninput = \"leads.csv\"\n[crawl]\nallow_private_networks = true\n\
+         contact_url = \"https://example.org/bot\"\nrequests_per_second = 4.0\nconcurrency = 1\n\
+         max_retries = 0\n[registry]\nregistries = []\n"
+    ));
+    let o = run.run(&["run", "--stages", "ingest"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut coordinator = run
+        .cmd(&["run", "--stages", "crawl", "--no-local-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let count = |db: &mut postgres::Client, sql: &str| -> i64 {
+        db.query_opt(sql, &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get::<_, i64>(0))
+    };
+    wait_for("the frontier", Duration::from_secs(20), || {
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM frontier WHERE stage = 'crawl'",
+        ) == 2
+    });
+    let mut workers: Vec<Child> = ["r1", "r2"]
+        .iter()
+        .map(|id| {
+            run.cmd(&["worker", "--id", id])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let code = wait_exit(&mut coordinator, Duration::from_secs(120));
+    let out = coordinator.wait_with_output().unwrap();
+    assert_eq!(code, Some(0), "{}", text(&out));
+    for w in &mut workers {
+        assert_eq!(wait_exit(w, Duration::from_secs(30)), Some(0));
+    }
+    // The two sites were crawled by the two workers, and both crawls read B's pages.
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT COUNT(DISTINCT split_part(file, '-', 2)) FROM parts WHERE stage = 'crawl' AND tbl = 'pages'"
+        ),
+        2,
+        "each worker committed one site's part"
+    );
+    let on_b = b.paths().iter().filter(|p| p.starts_with("/p")).count();
+    assert_eq!(on_b, 2 * PAGES, "both crawls reached B: {:?}", b.paths());
+    // B's own log: no two requests closer than its interval (less 10 % for the time a request
+    // takes from the slot to the server, which varies by a millisecond or two).
+    let gap = b.min_gap().unwrap();
+    eprintln!("B's smallest gap across two workers: {gap:?} (interval 250 ms)");
+    assert!(
+        gap >= Duration::from_millis(225),
+        "B saw two requests {gap:?} apart across workers; its interval is 250 ms"
+    );
 }

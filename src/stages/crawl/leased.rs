@@ -38,6 +38,42 @@ fn deadline_passed(d: &Deadlines, key: &str) -> bool {
         .is_none_or(|&t| Instant::now() >= t)
 }
 
+/// Every worker's host pace ([`Leases::pace`], keyed `host:<site key>`), on a connection of its
+/// own: the fetches ask for slots from the crawl runtime's threads, while the stage's store
+/// stays with the stage.
+struct HostPace(Arc<dyn crate::state::StateStore>);
+
+impl HostPace {
+    fn open(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<HostPace> {
+        Ok(HostPace(Arc::from(crate::state::open(
+            ctx.config,
+            Some(leases.owner()),
+        )?)))
+    }
+}
+
+impl crawler::SharedPace for HostPace {
+    fn slot(&self, key: String, interval: Duration) -> crawler::BoxedWait {
+        let store = self.0.clone();
+        Box::pin(async move {
+            let asked = tokio::task::spawn_blocking(move || {
+                let leases = store.leases()?;
+                Some(leases.pace(&format!("host:{key}"), interval))
+            })
+            .await;
+            match asked {
+                Ok(Some(Ok(wait))) => wait,
+                // Unreachable store: the cautious wait (its commits will fail loudly anyway).
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "shared host pace unavailable; waiting one interval");
+                    interval
+                }
+                _ => interval,
+            }
+        })
+    }
+}
+
 pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<StageOutcome> {
     let c = &ctx.config.crawl;
     let jobs = site_jobs(&ctx.read(&LEADS)?)?;
@@ -48,7 +84,10 @@ pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result
     // Built once, not per round of claims (a worker waiting on others' last sites loops).
     let mut me = if frontier.local_worker {
         Some(Worker {
-            engine: Engine::new(&ctx.config.crawl)?,
+            engine: Engine::new(
+                &ctx.config.crawl,
+                Some(Arc::new(HostPace::open(ctx, leases)?)),
+            )?,
             names: frontier.part_names()?,
             totals: (0, 0),
         })

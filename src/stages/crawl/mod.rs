@@ -106,7 +106,7 @@ impl Stage for CrawlStage {
             budgets,
             site_cfg,
             runtime,
-        } = Engine::new(c)?;
+        } = Engine::new(c, None)?;
         // Bounded: when parts are being written, finished sites wait (holding their concurrency
         // slot), so memory stays bounded by `concurrency` sites plus one part.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Done>(4);

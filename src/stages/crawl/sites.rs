@@ -75,13 +75,21 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub(super) fn new(c: &CrawlSection) -> anyhow::Result<Engine> {
+    /// `shared`: the host pace of every worker (PostgreSQL), or `None` for one process.
+    pub(super) fn new(
+        c: &CrawlSection,
+        shared: Option<Arc<dyn crawler::SharedPace>>,
+    ) -> anyhow::Result<Engine> {
+        let mut budgets = HostBudgets::new(c.requests_per_second, c.burst);
+        if let Some(shared) = shared {
+            budgets = budgets.with_shared_pace(shared);
+        }
         Ok(Engine {
             fetcher: Arc::new(Fetcher::with_proxy(
                 fetch_config(c),
                 crawler::parse_proxy(&c.proxy).context("crawl.proxy")?,
             )?),
-            budgets: Arc::new(HostBudgets::new(c.requests_per_second, c.burst)),
+            budgets: Arc::new(budgets),
             site_cfg: Arc::new(site_config(c)),
             runtime: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(

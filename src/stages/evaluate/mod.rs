@@ -82,10 +82,17 @@ impl Stage for EvaluateStage {
         // stage says so (in the files and the log) instead of failing the pipeline.
         let cv = match Folds::new(&d.labels, k, cfg.seed) {
             Ok(folds) => {
-                let cv = learn::cross_validate(d, &folds, params(cfg), |step| {
-                    ctx.progress.inc(1, step)
-                })?;
-                Some((folds.folds, cv))
+                let cv = learn::cross_validate(
+                    d,
+                    &folds,
+                    params(cfg),
+                    |step| ctx.progress.inc(1, step),
+                    &|| ctx.should_stop(),
+                );
+                match cv {
+                    Err(e) if e.is_cancelled() => return Ok(StageOutcome::Interrupted),
+                    cv => Some((folds.folds, cv?)),
+                }
             }
             Err(e) => {
                 let msg = format!(

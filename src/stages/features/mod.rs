@@ -121,6 +121,10 @@ impl Stage for FeaturesStage {
         let web = Source::read(ctx, &WEB_FEATURES)?;
         let reg = Source::read(ctx, &REGISTRY)?;
         let emb = Source::read(ctx, &LEAD_EMBEDDINGS)?;
+        // The reads are the long part; the rest is column arithmetic in memory.
+        if ctx.should_stop() {
+            return Ok(StageOutcome::Interrupted);
+        }
 
         let schema_dim = emb
             .as_ref()

@@ -99,6 +99,9 @@ impl Stage for ScoreStage {
                     .iter()
                     .map(|id| result.scores.get(id).copied())
                     .collect();
+                if ctx.should_stop() {
+                    return Ok(StageOutcome::Interrupted);
+                }
                 let model =
                     Trained::fit(spec, d, &train, &oof, evaluate::params(&ctx.config.evaluate))
                         .with_context(|| {
@@ -106,6 +109,9 @@ impl Stage for ScoreStage {
                         })?;
                 ctx.progress.set_total(open.len() as u64);
                 for &r in &open {
+                    if ctx.should_stop() {
+                        return Ok(StageOutcome::Interrupted);
+                    }
                     let p = model.predict(d, r, sc.drivers)?;
                     anyhow::ensure!(
                         p.probability.is_finite(),
