@@ -338,3 +338,180 @@ fn sigterm_cuts_a_trickling_crawl_and_the_rerun_equals_a_clean_run() {
     };
     assert_eq!(urls(&run), urls(&clean));
 }
+
+/// SIGTERM while ingest streams a large file: it stops between batches (each batch's rows are
+/// committed with their lines), exits 130 at once, and the re-run reads on from the next batch;
+/// the leads table equals a clean run's, row for row.
+#[test]
+fn sigterm_stops_ingest_between_batches_and_the_rerun_equals_a_clean_run() {
+    const ROWS: usize = 120_000;
+    let mut csv = String::from("name,website,country,status,description\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!(
+            "Company {i},https://c{i}.example.com,FR,{},Makes product {} for {} clients\n",
+            ["won", "lost", ""][i % 3],
+            i % 97,
+            ["small", "large"][i % 2]
+        ));
+    }
+    let setup = || {
+        let run = Run::new();
+        run.write("leads.csv", &csv);
+        run.config(
+            "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\nbatch_rows = 2000\n\
+             [registry]\nregistries = []\n",
+        );
+        run
+    };
+    let run = setup();
+    let log = run.path().join("ingest.log");
+    let mut child = run
+        .cmd(&["run", "--stages", "ingest"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let parts = |r: &Run| {
+        std::fs::read_dir(r.out().join("leads"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    wait_for("the first committed batches", || parts(&run) >= 2);
+    let (code, took) = term(&mut child);
+    let committed = parts(&run);
+    eprintln!("ingest: exited {code:?} {took:?} after SIGTERM, {committed} parts committed");
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert!(
+        committed < ROWS / 2000,
+        "stopped before the end ({committed} parts)"
+    );
+    let o = run.run(&["run", "--stages", "ingest"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let clean = setup();
+    let o = clean.run(&["run", "--stages", "ingest"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let a = by_lead(&run, "leads", &[]);
+    assert_eq!(a.len(), ROWS);
+    assert!(a == by_lead(&clean, "leads", &[]), "the tables differ");
+}
+
+/// SIGTERM while extract works through a large part of heavy pages: it stops between sites,
+/// exits 130 at once, commits the sites it finished (the others stay pending), and the
+/// re-run's tables equal a clean run's.
+#[test]
+fn sigterm_stops_extract_between_sites_and_the_rerun_equals_a_clean_run() {
+    const SITES: usize = 24;
+    const PAGES: usize = 8;
+    // Heavy pages (about 300 KB of paragraphs each), so that extracting them takes seconds.
+    let body = |title: &str, links: &[(String, String)]| -> String {
+        let mut h = format!("<html><head><title>{title}</title></head><body><nav>");
+        for (href, t) in links {
+            h.push_str(&format!("<a href=\"{href}\">{t}</a> "));
+        }
+        h.push_str(&format!("</nav><main><h1>{title}</h1>"));
+        for p in 0..1500 {
+            h.push_str(&format!(
+                "<div class=\"c{p}\"><p>{title} paragraph {p}: we design, build and support \
+                 industrial software for <b>clients</b> in <a href=\"/x\">Europe</a>.</p></div>"
+            ));
+        }
+        h.push_str("</main></body></html>");
+        h
+    };
+    let sites: Vec<Web> = (0..SITES)
+        .map(|_| {
+            let links: Vec<(String, String)> = (0..PAGES)
+                .map(|i| (format!("/p{i}.html"), format!("Page {i}")))
+                .collect();
+            let home = body("Home", &links);
+            let pages: Vec<String> = (0..PAGES)
+                .map(|i| body(&format!("Page {i}"), &[]))
+                .collect();
+            Web::start(Arc::new(move |path, _| match path {
+                "/robots.txt" => status(404),
+                "/" => html(&home),
+                p if p.starts_with("/p") => p[2..]
+                    .trim_end_matches(".html")
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| pages.get(i))
+                    .map_or_else(|| status(404), |b| html(b)),
+                _ => status(404),
+            }))
+        })
+        .collect();
+    let mut csv = String::from("name,website\n");
+    for (i, s) in sites.iter().enumerate() {
+        csv.push_str(&format!("Company {i},{}\n", s.url("/")));
+    }
+    let setup = || {
+        let run = Run::new();
+        run.write("leads.csv", &csv);
+        run.config(&format!(
+            "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+             [crawl]\nallow_private_networks = true\ncontact_url = \"https://example.org/bot\"\n\
+             requests_per_second = 100.0\nconcurrency = 8\n\
+             [extract]\npart_leads = {SITES}\nworkers = 1\n[registry]\nregistries = []\n"
+        ));
+        let o = run.run(&["run", "--stages", "ingest,crawl"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        run
+    };
+    let run = setup();
+    let log = run.path().join("extract.log");
+    let started = Instant::now();
+    let mut child = run
+        .cmd(&["run", "--stages", "extract"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let (code, took) = term(&mut child);
+    eprintln!(
+        "extract: exited {code:?} {took:?} after SIGTERM at {:?}, one part of {SITES} sites in flight",
+        started.elapsed() - took
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(code, Some(130), "{log_text}");
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    let committed = by_lead(&run, "web_features", &[]).len();
+    eprintln!("extract: {committed} of {SITES} sites committed at the stop");
+    assert!(
+        committed < SITES,
+        "stopped before the part's end\n{log_text}"
+    );
+    assert!(log_text.contains("during the extract stage"), "{log_text}");
+    let o = run.run(&["run", "--stages", "extract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let clean = setup();
+    let o = clean.run(&["run", "--stages", "extract"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let texts = |r: &Run| {
+        let mut t: Vec<(String, String, String)> = rows(&r.out().join("page_text"))
+            .iter()
+            .map(|p| {
+                (
+                    get(p, "url").unwrap().to_owned(),
+                    get(p, "title").unwrap_or("").to_owned(),
+                    get(p, "text").unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    let a = texts(&run);
+    assert_eq!(a.len(), SITES * (PAGES + 1));
+    assert!(a == texts(&clean), "page_text differs from a clean run's");
+    assert_eq!(
+        by_lead(&run, "web_features", &[]),
+        by_lead(&clean, "web_features", &[])
+    );
+}
