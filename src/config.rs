@@ -176,7 +176,23 @@ pub struct IngestSection {
     pub batch_rows: usize,
     pub columns: ColumnMap,
     pub status: StatusMap,
+    pub attributes: AttributeMap,
 }
+
+/// The input's other columns (not mapped to a lead field), kept as lead attributes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributeMap {
+    /// Keep only these columns (empty: every unmapped column).
+    pub include: Vec<String>,
+    /// Never keep these columns.
+    pub exclude: Vec<String>,
+    /// Column → `number`, `boolean`, `date` or `category`, instead of the inferred type.
+    pub types: BTreeMap<String, String>,
+}
+
+/// The types an attribute can be read as.
+pub const ATTRIBUTE_TYPES: &[&str] = &["number", "boolean", "date", "category"];
 
 impl Default for IngestSection {
     fn default() -> Self {
@@ -188,6 +204,7 @@ impl Default for IngestSection {
             batch_rows: 5000,
             columns: ColumnMap::default(),
             status: StatusMap::default(),
+            attributes: AttributeMap::default(),
         }
     }
 }
@@ -680,6 +697,17 @@ impl Section for IngestSection {
             _ => {}
         }
         in_range(issues, "ingest.batch_rows", self.batch_rows, 1..=MAX_PART);
+        for (column, ty) in &self.attributes.types {
+            if !ATTRIBUTE_TYPES.contains(&ty.as_str()) {
+                issues.add(
+                    "ingest.attributes.types",
+                    format!(
+                        "{column:?} = {ty:?}: the type must be one of {}",
+                        ATTRIBUTE_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
         if self.encoding != "auto"
             && encoding_rs::Encoding::for_label(self.encoding.as_bytes()).is_none()
         {
@@ -1737,7 +1765,7 @@ mod tests {
             Value::Null => vec![json!("x")],
             Value::Array(a) if a.is_empty() => vec![json!(["x"])],
             Value::Array(a) => vec![json!(a[..a.len() - 1])],
-            Value::Object(_) => vec![json!({"x": 1.0})],
+            Value::Object(_) => vec![json!({"x": 1.0}), json!({"x": "category"})],
         }
     }
 

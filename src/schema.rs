@@ -143,7 +143,7 @@ const fn col(
 
 pub const LEADS: TableDef = TableDef {
     name: "leads",
-    version: 1,
+    version: 2,
     stage: "ingest",
     layout: Layout::Parts,
     row_group_rows: 65_536,
@@ -152,7 +152,7 @@ pub const LEADS: TableDef = TableDef {
         col("lead_id", utf8, false, "Stable id: 16 hex digits of SHA-256 over the mapped `id` column if any, else over the normalised name, domain, country and identifiers. The same input row gets the same id in every run."),
         col("source_line", u64t, false, "Line of the row in the input file (1 = header for CSV; data row number for Parquet)."),
         col("external_id", utf8, true, "The CRM's own id (column mapped as `id`)."),
-        col("name", utf8, false, "Company name: Unicode NFC, whitespace collapsed and trimmed."),
+        col("name", utf8, true, "Company name: Unicode NFC, whitespace collapsed and trimmed. Null only in a list of leads with an id and no name (person-level or anonymised CRM exports): such leads skip name matching."),
         col("website", utf8, true, "Canonical website URL (`https://acme.fr/`); a missing scheme means https."),
         col("host", utf8, true, "Host of `website`, lower-case."),
         col("domain", utf8, true, "Registrable domain of `website` (public-suffix aware: `shop.acme.co.uk` → `acme.co.uk`)."),
@@ -167,6 +167,7 @@ pub const LEADS: TableDef = TableDef {
         col("company_number", utf8, true, "UK Companies House number, 8 characters."),
         col("description", utf8, true, "Free-text description from the input (embedded with the web text)."),
         col("notes", utf8, true, "Free-text notes from the input (embedded with the web text)."),
+        col("attributes", utf8, true, "The input's other columns (not mapped to a lead field, filtered by `ingest.attributes`) as a JSON object of header → value as written; empty values left out. Typed in `features` (`attr_*` columns)."),
     ],
 };
 
@@ -395,15 +396,15 @@ pub const REGISTRY: TableDef = TableDef {
 
 pub const FEATURES: TableDef = TableDef {
     name: "features",
-    version: 1,
+    version: 2,
     stage: "features",
     layout: Layout::File,
     row_group_rows: 65_536,
-    doc: "One row per lead, for training: the label, the lead's own columns worth keeping, registry firmographics, web features, the pooled embedding, explicit missing-value indicators and provenance. Numbers are numbers, categories dictionary strings, lists lists. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, and the run's provenance (`leadcrawl.config_hash`, …).",
+    doc: "One row per lead, for training: the label, the lead's own columns worth keeping, registry firmographics, web features, the pooled embedding, explicit missing-value indicators and provenance. Numbers are numbers, categories dictionary strings, lists lists. After the columns below come the lead list's own columns (`leads.attributes`), one `attr_<header>` column each (header in lower case, other characters than letters and digits as `_`), typed `Float64` (numbers; `12%` = 0.12), `Boolean` (yes/no, true/false, 1/0, oui/non), `Date32` or `Utf8` (categories); placeholders (`Select`, `N/A`, `-`, `unknown`…) are null. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, `leadcrawl.attributes` (a JSON list: column, source header, type, forced, present, unreadable, levels), and the run's provenance (`leadcrawl.config_hash`, …).",
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
         col("external_id", utf8, true, "The CRM's own id."),
-        col("name", utf8, false, "Company name as given."),
+        col("name", utf8, true, "Company name as given (null for a lead with only an id)."),
         col("domain", utf8, true, "Registrable domain of the website."),
         col("country", utf8, true, "ISO 3166-1 alpha-2 country of the input."),
         col("status", dict_utf8, false, "`won`, `lost` or `open`."),
@@ -492,7 +493,7 @@ pub const SCORES: TableDef = TableDef {
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
         col("external_id", utf8, true, "The CRM's own id."),
-        col("name", utf8, false, "Company name as given."),
+        col("name", utf8, true, "Company name as given (null for a lead with only an id)."),
         col("domain", utf8, true, "Registrable domain of the website."),
         col("probability", f64t, false, "Probability of winning, in [0, 1]: the logistic model's own, or the centroid score mapped by a logistic fit on its out-of-fold scores (Platt scaling)."),
         col("rank", u32t, false, "1 = the most likely to be won among the scored leads (ties share the order of `lead_id`)."),

@@ -22,6 +22,8 @@ use crate::config::Config;
 use crate::schema::{TableDef, FEATURES, LEADS, LEAD_EMBEDDINGS, PAGES, REGISTRY, WEB_FEATURES};
 use crate::state::UnitOutcome;
 
+pub mod attributes;
+
 pub struct FeaturesStage;
 
 /// A source table, concatenated, with its rows by lead.
@@ -270,6 +272,24 @@ impl Stage for FeaturesStage {
             };
             cols.push(col);
         }
+        // The lead list's own columns, typed, after the fixed ones.
+        let attrs = attributes::columns(
+            leads
+                .column(&li, "attributes", Some(&DataType::Utf8))?
+                .as_string::<i32>(),
+            &ctx.config.ingest.attributes.types,
+        )?;
+        let mut fields: Vec<arrow::datatypes::FieldRef> = schema.fields().iter().cloned().collect();
+        let mut described = Vec::new();
+        for (attr, field, array) in attrs {
+            fields.push(Arc::new(field));
+            cols.push(array);
+            described.push(attr);
+        }
+        let schema = Arc::new(arrow::datatypes::Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        ));
         let batch = RecordBatch::try_new(schema, cols).context("assembling features")?;
         let model_id = emb
             .as_ref()
@@ -295,6 +315,7 @@ impl Stage for FeaturesStage {
                 has_embedding.true_count() as u64,
             ),
             ("crawl_failed".to_owned(), crawl_failed.true_count() as u64),
+            ("attributes".to_owned(), described.len() as u64),
         ]
         .into_iter()
         .collect();
@@ -304,6 +325,10 @@ impl Stage for FeaturesStage {
             &[
                 ("leadcrawl.model_id".into(), model_id),
                 ("leadcrawl.dimension".into(), schema_dim.to_string()),
+                (
+                    "leadcrawl.attributes".into(),
+                    serde_json::to_string(&described)?,
+                ),
             ],
             &[UnitOutcome::done("features")],
             &counters,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{Read, Stage, StageContext, StageOutcome};
-use crate::config::{short_hash, ColumnMap, Config};
+use crate::config::{short_hash, AttributeMap, ColumnMap, Config};
 use crate::exit::UsageError;
 use crate::input::{LeadReader, Malformed, RawRow, Record};
 use crate::schema::{TableDef, LEADS, REJECTS};
@@ -121,11 +121,17 @@ fn header_key(h: &str) -> String {
     h.trim().to_lowercase().replace(['_', '-'], " ")
 }
 
-/// Where each lead field is in the input: field name → column index.
+/// Where each lead field is in the input: field name → column index; and the columns kept as
+/// the lead's attributes (header, index), in input order.
 #[derive(Debug, Default)]
-pub struct Columns(HashMap<&'static str, usize>);
+pub struct Columns(HashMap<&'static str, usize>, Vec<(String, usize)>);
 
 impl Columns {
+    /// The input columns kept as attributes, by header.
+    pub fn attributes(&self) -> impl Iterator<Item = &str> {
+        self.1.iter().map(|(h, _)| h.as_str())
+    }
+
     fn get<'r>(&self, field: &str, row: &'r RawRow) -> Option<&'r str> {
         let v = row.fields.get(*self.0.get(field)?)?.trim();
         if is_null_token(v) {
@@ -149,6 +155,7 @@ fn is_null_token(v: &str) -> bool {
 pub fn resolve_columns(
     headers: &[String],
     map: &ColumnMap,
+    attributes: &AttributeMap,
     file: &Path,
 ) -> Result<Columns, UsageError> {
     let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
@@ -187,13 +194,52 @@ pub fn resolve_columns(
             }
         }
     }
-    if !cols.0.contains_key("name") && explicit(map, "name").is_none() {
+    // A list of person-level or anonymised leads has an id and no name: such leads are
+    // modelled on their attributes, without name matching or crawling.
+    if !cols.0.contains_key("name") && !cols.0.contains_key("id") && explicit(map, "name").is_none()
+    {
         problems.push(format!(
-            "ingest.columns.name: no company-name column in {}; set ingest.columns.name to one of the columns found: {}",
+            "ingest.columns.name: no company-name column in {}; set ingest.columns.name (or ingest.columns.id, for leads without a name) to one of the columns found: {}",
             file.display(),
             found()
         ));
     }
+    for (key, listed) in [
+        ("include", &attributes.include),
+        ("exclude", &attributes.exclude),
+    ] {
+        for col in listed {
+            if !keys.contains(&header_key(col)) {
+                problems.push(format!(
+                    "ingest.attributes.{key}: column {col:?} not found in {}; columns found: {}",
+                    file.display(),
+                    found()
+                ));
+            }
+        }
+    }
+    for col in attributes.types.keys() {
+        if !keys.contains(&header_key(col)) {
+            problems.push(format!(
+                "ingest.attributes.types: column {col:?} not found in {}; columns found: {}",
+                file.display(),
+                found()
+            ));
+        }
+    }
+    let listed = |xs: &[String], k: &str| xs.iter().any(|x| header_key(x) == k);
+    let mapped: Vec<usize> = cols.0.values().copied().collect();
+    cols.1 = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, k)| {
+            !mapped.contains(i)
+                && !k.is_empty()
+                && (attributes.include.is_empty() || listed(&attributes.include, k))
+                && !listed(&attributes.exclude, k)
+        })
+        .map(|(i, _)| (headers[i].trim().to_owned(), i))
+        .collect();
     if problems.is_empty() {
         Ok(cols)
     } else {
@@ -297,6 +343,8 @@ pub struct Lead {
     pub company_number: Option<String>,
     pub description: Option<String>,
     pub notes: Option<String>,
+    /// The unmapped columns' values as written (a JSON object; empty values left out).
+    pub attributes: Option<String>,
 }
 
 /// A row that was not accepted.
@@ -393,8 +441,11 @@ impl<'a> Normaliser<'a> {
             ..Lead::default()
         };
         lead.name = cols.get("name", row).map(clean_name).unwrap_or_default();
-        if lead.name.is_empty() {
-            return Err(reject(self.header_of("name"), "empty company name".into()));
+        if lead.name.is_empty() && cols.get("id", row).is_none() {
+            return Err(reject(
+                self.header_of("name"),
+                "empty company name (and no id)".into(),
+            ));
         }
         if let Some(w) = cols.get("website", row) {
             match website(w) {
@@ -467,6 +518,15 @@ impl<'a> Normaliser<'a> {
         lead.description = cols.get("description", row).map(clean_text);
         lead.notes = cols.get("notes", row).map(clean_text);
         lead.external_id = cols.get("id", row).map(clean_text);
+        let attrs: serde_json::Map<String, serde_json::Value> = cols
+            .1
+            .iter()
+            .filter_map(|(h, i)| {
+                let v = clean_text(row.fields.get(*i)?);
+                (!v.is_empty()).then(|| (h.clone(), serde_json::Value::String(v)))
+            })
+            .collect();
+        lead.attributes = (!attrs.is_empty()).then(|| serde_json::Value::Object(attrs).to_string());
         lead.lead_id = match &lead.external_id {
             Some(id) => short_hash(format!("id\u{1f}{id}").as_bytes()),
             None => {
@@ -599,7 +659,7 @@ fn open_input(config: &Config) -> anyhow::Result<(LeadReader, Columns)> {
     let path = input_path(config)?;
     let i = &config.ingest;
     let reader = LeadReader::open(path, i.format, &i.encoding, &i.delimiter)?;
-    let cols = resolve_columns(reader.headers(), &i.columns, path)?;
+    let cols = resolve_columns(reader.headers(), &i.columns, &i.attributes, path)?;
     Ok((reader, cols))
 }
 

@@ -26,7 +26,11 @@ pub(super) fn leads_batch(leads: &[&Lead]) -> anyhow::Result<RecordBatch> {
         strings(leads.iter().map(|l| Some(l.lead_id.as_str()))),
         Arc::new(lines.finish()),
         strings(leads.iter().map(|l| l.external_id.as_deref())),
-        strings(leads.iter().map(|l| Some(l.name.as_str()))),
+        strings(
+            leads
+                .iter()
+                .map(|l| (!l.name.is_empty()).then_some(l.name.as_str())),
+        ),
         strings(leads.iter().map(|l| l.website.as_deref())),
         strings(leads.iter().map(|l| l.host.as_deref())),
         strings(leads.iter().map(|l| l.domain.as_deref())),
@@ -41,6 +45,7 @@ pub(super) fn leads_batch(leads: &[&Lead]) -> anyhow::Result<RecordBatch> {
         strings(leads.iter().map(|l| l.company_number.as_deref())),
         strings(leads.iter().map(|l| l.description.as_deref())),
         strings(leads.iter().map(|l| l.notes.as_deref())),
+        strings(leads.iter().map(|l| l.attributes.as_deref())),
     ];
     Ok(RecordBatch::try_new(LEADS.arrow_schema(), cols)?)
 }

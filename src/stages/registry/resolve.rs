@@ -501,7 +501,12 @@ impl<'a> Resolver<'a> {
         if let Some((s, rec)) = passing.into_iter().next() {
             return Ok(out.matched("id_website", s.score.min(1.0), rec));
         }
-        // 3. By name.
+        // 3. By name (a lead with only an id has none to search).
+        if lead.name.trim().is_empty() {
+            out.notes
+                .push("no name to search the registries with".into());
+            return Ok(out);
+        }
         let country = country_hint(lead);
         let Some(registry) = self.registry_for(country.as_deref()) else {
             out.notes.push(format!(
