@@ -347,6 +347,11 @@ pub struct EvaluateSection {
     pub min_df: usize,
     /// Characters of text per lead for TF-IDF (description, notes, then pages).
     pub max_text_chars: usize,
+    /// An attribute whose own out-of-fold ROC-AUC reaches this probably records the outcome:
+    /// it is left out of every model (the leakage guard).
+    pub leakage_auc: f64,
+    /// Attributes (input headers or `attr_*` names) kept in the models despite the guard.
+    pub keep_columns: Vec<String>,
 }
 
 impl Default for EvaluateSection {
@@ -357,6 +362,8 @@ impl Default for EvaluateSection {
             c: 1.0,
             min_df: 2,
             max_text_chars: 20_000,
+            leakage_auc: 0.90,
+            keep_columns: Vec::new(),
         }
     }
 }
@@ -1070,6 +1077,7 @@ impl Section for EvaluateSection {
         in_range(issues, "evaluate.folds", self.folds, 2..=50);
         in_range(issues, "evaluate.c", self.c, 1e-6..=1e6);
         in_range(issues, "evaluate.min_df", self.min_df, 1..=1_000_000);
+        in_range(issues, "evaluate.leakage_auc", self.leakage_auc, 0.5..=1.0);
         in_range_of(
             issues,
             "evaluate.max_text_chars",

@@ -200,6 +200,13 @@ pub fn cross_validate(
                 .push(format!("{}: no lead has an embedding; skipped", spec.name));
             continue;
         }
+        if spec.only_attributes() && d.attributes.is_empty() {
+            cv.notes.push(format!(
+                "{}: the lead list has no attributes; skipped",
+                spec.name
+            ));
+            continue;
+        }
         let in_model = |control: bool| {
             move |e: LearnError| LearnError::Model {
                 model: spec.name,
@@ -426,6 +433,7 @@ mod tests {
                 numeric: vec![Column::new("pages", pages)],
                 categorical: vec![],
             },
+            attributes: Block::default(),
             text: (0..60).map(|i| format!("lead number{}", i % 4)).collect(),
             labels,
         }
@@ -445,13 +453,14 @@ mod tests {
             &|| false,
         )
         .unwrap();
-        // Without embeddings, the four models that read one are skipped and say so.
+        // Without embeddings, the four models that read one are skipped and say so (and the
+        // attributes-only one, without attributes).
         let names: Vec<&str> = cv.models.iter().map(|m| m.spec.name).collect();
         assert_eq!(
             names,
             ["logistic_firmographics", "logistic_web", "tfidf_logistic"]
         );
-        assert_eq!(cv.notes.len(), 4, "{:?}", cv.notes);
+        assert_eq!(cv.notes.len(), 5, "{:?}", cv.notes);
         assert!(cv.notes[0].starts_with("centroid_embedding: no lead has an embedding"));
         assert_eq!(steps.len(), 6);
         assert_eq!(steps[1], "logistic_firmographics control");

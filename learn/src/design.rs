@@ -8,7 +8,8 @@
 //! training leads alone taught, and then turns any row into a [`SparseRow`]:
 //!
 //! `[embedding…, no-embedding indicator][numbers (standardised, mean-imputed)][missing
-//! indicators][one-hot categories][TF-IDF terms]`, blocks in the order firmographics, web.
+//! indicators][one-hot categories][TF-IDF terms]`, blocks in the order firmographics, web,
+//! attributes.
 //!
 //! The caller decides which columns exist and how a raw number is read (e.g. [`signed_log1p`]
 //! for heavy-tailed amounts); this module does not know where the columns come from.
@@ -46,6 +47,13 @@ pub struct Block {
     pub categorical: Vec<Column<String>>,
 }
 
+impl Block {
+    /// No column at all.
+    pub fn is_empty(&self) -> bool {
+        self.numeric.is_empty() && self.categorical.is_empty()
+    }
+}
+
 /// The model inputs of a set of leads; every vector has one entry per lead (row).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
@@ -55,6 +63,8 @@ pub struct Dataset {
     pub embedding: Vec<Option<Vec<f32>>>,
     pub firmographics: Block,
     pub web: Block,
+    /// The lead list's own columns (a CRM's lead source, visits, dates as numbers…).
+    pub attributes: Block,
     /// The lead's own text, for TF-IDF (may be empty strings when no model reads it).
     pub text: Vec<String>,
 }
@@ -89,7 +99,7 @@ impl Dataset {
         };
         same("embedding vs labels", self.embedding.len())?;
         same("text vs labels", self.text.len())?;
-        for block in [&self.firmographics, &self.web] {
+        for block in [&self.firmographics, &self.web, &self.attributes] {
             for c in &block.numeric {
                 same("numeric column vs labels", c.values.len())?;
             }
@@ -132,6 +142,7 @@ pub struct Inputs {
     pub embedding: bool,
     pub firmographics: bool,
     pub web: bool,
+    pub attributes: bool,
     pub text: bool,
 }
 
@@ -144,6 +155,9 @@ impl Inputs {
         }
         if self.web {
             v.push(&d.web);
+        }
+        if self.attributes {
+            v.push(&d.attributes);
         }
         v
     }
@@ -373,6 +387,7 @@ mod tests {
                 numeric: vec![Column::new("pages", vec![Some(2.0); 4])],
                 categorical: vec![],
             },
+            attributes: Block::default(),
             text: vec![
                 "alpha beta".into(),
                 "beta gamma".into(),
@@ -386,6 +401,7 @@ mod tests {
         embedding: true,
         firmographics: true,
         web: true,
+        attributes: true,
         text: true,
     };
 

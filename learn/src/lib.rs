@@ -13,6 +13,8 @@
 //!   one-hot categories, TF-IDF);
 //! - [`models`]: the model list ([`MODELS`]), one fold's fit-and-score, and a model refitted on
 //!   every labelled lead that gives probabilities and drivers ([`Trained`]);
+//! - [`leakage`]: one column's own out-of-fold ROC-AUC and outcome words, the leakage guard's
+//!   measures ([`leakage::single_column_auc`], [`leakage::outcome_words`]);
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
 //!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
@@ -32,6 +34,7 @@ pub mod centroid;
 pub mod cv;
 pub mod design;
 pub mod folds;
+pub mod leakage;
 pub mod logistic;
 pub mod metrics;
 pub mod models;

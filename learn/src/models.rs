@@ -57,6 +57,16 @@ impl ModelSpec {
         }
     }
 
+    /// The model reads the lead list's own columns.
+    pub fn uses_attributes(&self) -> bool {
+        matches!(self.kind, Kind::Logistic(i) if i.attributes)
+    }
+
+    /// The model reads nothing but the attributes (and is pointless without them).
+    pub fn only_attributes(&self) -> bool {
+        matches!(self.kind, Kind::Logistic(i) if i.attributes && !i.embedding && !i.firmographics && !i.web && !i.text)
+    }
+
     /// The decision threshold of its scores: 0 for the centroid's cosine difference ("closer
     /// to the won centroid"), 0.5 for a probability.
     pub fn threshold(&self) -> f64 {
@@ -67,11 +77,18 @@ impl ModelSpec {
     }
 }
 
-const fn logistic(embedding: bool, firmographics: bool, web: bool, text: bool) -> Kind {
+const fn logistic(
+    embedding: bool,
+    firmographics: bool,
+    web: bool,
+    attributes: bool,
+    text: bool,
+) -> Kind {
     Kind::Logistic(Inputs {
         embedding,
         firmographics,
         web,
+        attributes,
         text,
     })
 }
@@ -86,32 +103,37 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         name: "logistic_embedding",
         description: "Logistic regression on the embedding alone",
-        kind: logistic(true, false, false, false),
+        kind: logistic(true, false, false, false, false),
     },
     ModelSpec {
         name: "logistic_firmographics",
         description: "Logistic regression on registry firmographics alone (standardised numbers, one-hot categories, missing indicators)",
-        kind: logistic(false, true, false, false),
+        kind: logistic(false, true, false, false, false),
     },
     ModelSpec {
         name: "logistic_web",
         description: "Logistic regression on web signals alone (page types, words, technologies, contacts)",
-        kind: logistic(false, false, true, false),
+        kind: logistic(false, false, true, false, false),
     },
     ModelSpec {
         name: "tfidf_logistic",
         description: "TF-IDF (word 1–2-grams, sublinear tf) of the lead's text + logistic regression: the lexical baseline",
-        kind: logistic(false, false, false, true),
+        kind: logistic(false, false, false, false, true),
     },
     ModelSpec {
         name: "logistic_embedding_firmographics_web",
         description: "Logistic regression on embedding + firmographics + web signals",
-        kind: logistic(true, true, true, false),
+        kind: logistic(true, true, true, false, false),
+    },
+    ModelSpec {
+        name: "logistic_attributes",
+        description: "Logistic regression on the lead list's own columns (CRM attributes) alone",
+        kind: logistic(false, false, false, true, false),
     },
     ModelSpec {
         name: "combined",
-        description: "Logistic regression on everything: embedding + TF-IDF + firmographics + web signals",
-        kind: logistic(true, true, true, true),
+        description: "Logistic regression on everything: embedding + TF-IDF + firmographics + web signals + attributes",
+        kind: logistic(true, true, true, true, true),
     },
 ];
 
@@ -380,6 +402,7 @@ mod tests {
                 categorical: vec![],
             },
             web: Block::default(),
+            attributes: Default::default(),
             text: vec![String::new(); 40],
             labels,
         }

@@ -32,6 +32,37 @@ pub struct Evaluation {
     /// The fold of each labelled lead (`lead_id` → fold), to recompute any number.
     pub folds: BTreeMap<String, usize>,
     pub notes: Vec<String>,
+    /// The leakage guard's verdict on every attribute (the lead list's own columns).
+    #[serde(default)]
+    pub attributes: Vec<AttributeCheck>,
+}
+
+/// One attribute under the leakage guard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributeCheck {
+    /// The `features.parquet` column.
+    pub column: String,
+    /// The input column's header.
+    pub source: String,
+    /// The attribute's own out-of-fold ROC-AUC (its values' won rates, learnt out of fold).
+    pub auc: Option<f64>,
+    /// Values that read like outcomes or late stages ("Closed by …", "Lost to …").
+    pub outcome_values: Vec<String>,
+    /// Whether the models use it.
+    pub used: bool,
+    /// Why it is left out (or kept despite the guard).
+    pub reason: Option<String>,
+}
+
+impl Evaluation {
+    /// The attributes the models leave out.
+    pub fn excluded_attributes(&self) -> Vec<String> {
+        self.attributes
+            .iter()
+            .filter(|a| !a.used)
+            .map(|a| a.column.clone())
+            .collect()
+    }
 }
 
 /// One model's out-of-fold result.

@@ -66,6 +66,131 @@ pub struct Leads {
     pub data: Dataset,
     /// The `features` table, all rows, for the columns a stage writes out (names, domains).
     pub features: RecordBatch,
+    /// Attribute column → its input header, for every attribute of the table.
+    pub attribute_sources: Vec<(String, String)>,
+    /// Attributes not modelled whatever the guard says, and why (identifiers, free text).
+    pub unmodelled: Vec<(String, String)>,
+}
+
+/// A category level seen on fewer leads than this is merged into `(other)`.
+const MIN_LEVEL_LEADS: usize = 5;
+
+/// The `attr_*` columns of `features` as a model block: numbers (amounts over 100 on a log
+/// scale), booleans as 0/1, dates as days before the column's latest date, categories with rare
+/// levels merged. A category with more levels than half the leads (and over 50) is an
+/// identifier or free text: not modelled. `exclude`: columns left out (the leakage guard's).
+fn attribute_block(
+    batch: &RecordBatch,
+    rows: &[usize],
+    exclude: &[String],
+) -> anyhow::Result<(Block, Vec<(String, String)>)> {
+    let mut block = Block::default();
+    let mut unmodelled = Vec::new();
+    for (i, field) in batch.schema().fields().iter().enumerate() {
+        let name = field.name();
+        if !name.starts_with("attr_") || exclude.contains(name) {
+            continue;
+        }
+        let col = batch.column(i);
+        match field.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
+                let c = cast(col, &DataType::Utf8)?;
+                let c = c.as_string::<i32>();
+                let mut counts: HashMap<&str, usize> = HashMap::new();
+                for v in c.iter().flatten() {
+                    *counts.entry(v).or_default() += 1;
+                }
+                let kept = counts.values().filter(|&&n| n >= MIN_LEVEL_LEADS).count();
+                if kept > 50 && kept * 2 > batch.num_rows() {
+                    unmodelled.push((
+                        name.clone(),
+                        format!("{kept} distinct values: an identifier or free text"),
+                    ));
+                    continue;
+                }
+                let values = rows
+                    .iter()
+                    .map(|&r| {
+                        (!c.is_null(r)).then(|| {
+                            let v = c.value(r);
+                            if counts[v] >= MIN_LEVEL_LEADS {
+                                v.to_owned()
+                            } else {
+                                "(other)".to_owned()
+                            }
+                        })
+                    })
+                    .collect();
+                block.categorical.push(Column::new(name.clone(), values));
+            }
+            DataType::Boolean => {
+                let c = col.as_boolean();
+                let values = rows
+                    .iter()
+                    .map(|&r| (!c.is_null(r)).then(|| f64::from(u8::from(c.value(r)))))
+                    .collect();
+                block.numeric.push(Column::new(name.clone(), values));
+            }
+            DataType::Date32 => {
+                let c = col.as_primitive::<arrow::datatypes::Date32Type>();
+                let latest = c.iter().flatten().max().unwrap_or(0);
+                let values = rows
+                    .iter()
+                    .map(|&r| (!c.is_null(r)).then(|| f64::from(latest - c.value(r))))
+                    .collect();
+                block.numeric.push(Column::new(name.clone(), values));
+            }
+            _ => {
+                let c = cast(col, &DataType::Float64)?;
+                let c = c.as_primitive::<Float64Type>();
+                let finite = || c.iter().flatten().filter(|x| x.is_finite());
+                let log = finite().all(|x| x >= 0.0) && finite().any(|x| x > 100.0);
+                let values = rows
+                    .iter()
+                    .map(|&r| {
+                        (!c.is_null(r) && c.value(r).is_finite()).then(|| {
+                            if log {
+                                learn::signed_log1p(c.value(r))
+                            } else {
+                                c.value(r)
+                            }
+                        })
+                    })
+                    .collect();
+                block.numeric.push(Column::new(name.clone(), values));
+            }
+        }
+    }
+    Ok((block, unmodelled))
+}
+
+/// Attribute column → input header, from the file's `leadcrawl.attributes` metadata.
+fn attribute_sources(batch: &RecordBatch) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Described {
+        column: String,
+        source: String,
+    }
+    let described: Vec<Described> = batch
+        .schema()
+        .metadata()
+        .get("leadcrawl.attributes")
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_default();
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name())
+        .filter(|n| n.starts_with("attr_"))
+        .map(|n| {
+            let source = described
+                .iter()
+                .find(|d| &d.column == n)
+                .map_or_else(|| n.clone(), |d| d.source.clone());
+            (n.clone(), source)
+        })
+        .collect()
 }
 
 /// Reads `features` (and, `with_text`, the leads' text cut at `max_text` characters): the
@@ -76,6 +201,7 @@ pub fn load(
     max_text: usize,
     all_rows: bool,
     with_text: bool,
+    exclude: &[String],
 ) -> anyhow::Result<Leads> {
     let batches = ctx.read(&FEATURES)?;
     let first = batches.first().context("features table is empty")?;
@@ -149,6 +275,8 @@ pub fn load(
         numeric: numeric(WEB_NUMERIC)?,
         categorical: categorical(WEB_CATEGORICAL)?,
     };
+    let (attributes, unmodelled) = attribute_block(&batch, &rows, exclude)?;
+    let attribute_sources = attribute_sources(&batch);
     let text = if with_text {
         lead_texts(ctx, &lead_ids, max_text)?
     } else {
@@ -162,9 +290,12 @@ pub fn load(
             embedding,
             firmographics,
             web,
+            attributes,
             text,
         },
         features: batch,
+        attribute_sources,
+        unmodelled,
     })
 }
 

@@ -22,7 +22,7 @@ use crate::config::{Config, EvaluateSection};
 use crate::schema::{TableDef, FEATURES, LEADS, PAGE_TEXT};
 use crate::state::UnitOutcome;
 use crate::table;
-use evaluation::{ControlResult, Evaluation, ModelResult};
+use evaluation::{AttributeCheck, ControlResult, Evaluation, ModelResult};
 use report::{ControlRow, ModelReport, ReportData};
 
 pub struct EvaluateStage;
@@ -71,11 +71,31 @@ impl Stage for EvaluateStage {
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         let cfg = &ctx.config.evaluate;
-        let leads = inputs::load(ctx, cfg.max_text_chars, false, true)?;
+        let mut leads = inputs::load(ctx, cfg.max_text_chars, false, true, &[])?;
+        // The leakage guard, before any model sees the attributes.
+        let checks = match Folds::new(&leads.data.labels, cfg.folds, cfg.seed) {
+            Ok(f) => leakage_guard(&leads, &f.folds, cfg)?,
+            Err(_) => Vec::new(),
+        };
+        let left_out: Vec<&str> = checks
+            .iter()
+            .filter(|c| !c.used)
+            .map(|c| c.column.as_str())
+            .collect();
+        let a = &mut leads.data.attributes;
+        a.numeric.retain(|c| !left_out.contains(&c.name.as_str()));
+        a.categorical
+            .retain(|c| !left_out.contains(&c.name.as_str()));
         let d = &leads.data;
         let n = d.len();
         let won = d.labels.iter().filter(|&&l| l).count();
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = checks
+            .iter()
+            .filter_map(|c| c.reason.as_ref().map(|r| format!("{}: {r}", c.source)))
+            .collect();
+        for note in &notes {
+            tracing::warn!("leakage guard: {note}");
+        }
         let k = cfg.folds;
         ctx.progress.set_total(learn::MODELS.len() as u64 * 2);
         // Too few labelled leads of a class for k folds: nothing can be evaluated honestly; the
@@ -169,6 +189,7 @@ impl Stage for EvaluateStage {
             best: best.clone(),
             folds: leads.lead_ids.iter().cloned().zip(folds).collect(),
             notes: notes.clone(),
+            attributes: checks,
         };
         let report = ReportData {
             title: "leadcrawl evaluation".into(),
@@ -221,6 +242,106 @@ impl Stage for EvaluateStage {
         )?;
         Ok(StageOutcome::Completed { units_failed: 0 })
     }
+}
+
+/// Each attribute's own out-of-fold ROC-AUC and outcome-like values: an attribute at or above
+/// `evaluate.leakage_auc`, or with values that read like outcomes, is left out of every model
+/// unless `evaluate.keep_columns` names it; identifiers and free text are never modelled.
+fn leakage_guard(
+    leads: &inputs::Leads,
+    folds: &[usize],
+    cfg: &EvaluateSection,
+) -> anyhow::Result<Vec<AttributeCheck>> {
+    let d = &leads.data;
+    let a = &d.attributes;
+    let levels = a
+        .numeric
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                learn::leakage::levels_of_numbers(&c.values),
+            )
+        })
+        .chain(
+            a.categorical
+                .iter()
+                .map(|c| (c.name.as_str(), c.values.clone())),
+        );
+    let source = |column: &str| {
+        leads
+            .attribute_sources
+            .iter()
+            .find(|(c, _)| c == column)
+            .map_or_else(|| column.to_owned(), |(_, s)| s.clone())
+    };
+    let kept = |column: &str, source: &str| {
+        cfg.keep_columns
+            .iter()
+            .any(|k| k == column || k.trim().eq_ignore_ascii_case(source.trim()))
+    };
+    let mut checks = Vec::new();
+    for (column, values) in levels {
+        let auc = learn::leakage::single_column_auc(&values, &d.labels, folds, cfg.folds)?;
+        let outcome_values = learn::leakage::outcome_words(&values, 5);
+        let source = source(column);
+        let mut why = Vec::new();
+        if let Some(x) = auc.filter(|&x| x >= cfg.leakage_auc) {
+            why.push(format!(
+                "alone predicts the label with ROC-AUC {x:.2} (evaluate.leakage_auc = {:.2}): it probably records the outcome",
+                cfg.leakage_auc
+            ));
+        }
+        if !outcome_values.is_empty() {
+            let shown: Vec<String> = outcome_values
+                .iter()
+                .take(3)
+                .map(|v| format!("{v:?}"))
+                .collect();
+            why.push(format!(
+                "its values read like outcomes ({}): it is probably filled in after the deal",
+                shown.join(", ")
+            ));
+        }
+        let (used, reason) = match (why.is_empty(), kept(column, &source)) {
+            (true, _) => (true, None),
+            (false, false) => (
+                false,
+                Some(format!(
+                    "left out of every model: {}; set evaluate.keep_columns = [{source:?}] to use it anyway",
+                    why.join("; ")
+                )),
+            ),
+            (false, true) => (
+                true,
+                Some(format!(
+                    "kept by evaluate.keep_columns although it {}",
+                    why.join("; ")
+                        .trim_start_matches("alone ")
+                        .trim_start_matches("its ")
+                )),
+            ),
+        };
+        checks.push(AttributeCheck {
+            column: column.to_owned(),
+            source,
+            auc,
+            outcome_values,
+            used,
+            reason,
+        });
+    }
+    for (column, why) in &leads.unmodelled {
+        checks.push(AttributeCheck {
+            column: column.clone(),
+            source: source(column),
+            auc: None,
+            outcome_values: Vec::new(),
+            used: false,
+            reason: Some(format!("not modelled: {why}")),
+        });
+    }
+    Ok(checks)
 }
 
 /// What the report shows of one model: its metrics, curves and score distributions.

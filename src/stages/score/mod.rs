@@ -74,7 +74,13 @@ impl Stage for ScoreStage {
         };
         // The leads' text is read only for a model that uses it.
         let with_text = spec.is_some_and(|s| s.uses_text());
-        let leads = inputs::load(ctx, ctx.config.evaluate.max_text_chars, true, with_text)?;
+        let leads = inputs::load(
+            ctx,
+            ctx.config.evaluate.max_text_chars,
+            true,
+            with_text,
+            &eval.excluded_attributes(),
+        )?;
         let d = &leads.data;
         // The won leads with a vector, once: every open lead is compared to them.
         let won = Neighbours::new(
