@@ -166,6 +166,7 @@ mod tests {
             best: Some("logistic_web".into()),
             folds: [("a".to_owned(), 0), ("b".to_owned(), 1)].into(),
             notes: vec!["only 4 labelled leads".into()],
+            attributes: Vec::new(),
         }
     }
 

@@ -1257,6 +1257,7 @@ mod tests {
             best: Some("logistic_web".into()),
             folds: Default::default(),
             notes: vec!["only 4 labelled leads".into()],
+            attributes: Vec::new(),
         };
         let t = metrics_text(&eval);
         let lines: Vec<&str> = t.lines().collect();
