@@ -65,7 +65,7 @@ impl Data {
 /// Label = xor of two thresholded features, 10 % of labels flipped, three noise features.
 fn xor(n: usize, seed: u64) -> Data {
     let mut rng = Rng(seed);
-    let mut columns = vec![Vec::with_capacity(n); 5];
+    let mut columns: Vec<Vec<f64>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let row: Vec<f64> = (0..5).map(|_| rng.uniform() * 2.0 - 1.0).collect();
@@ -82,7 +82,7 @@ fn xor(n: usize, seed: u64) -> Data {
 /// missing values (some of them informative).
 fn mixed(n: usize, seed: u64) -> Data {
     let mut rng = Rng(seed);
-    let mut columns = vec![Vec::with_capacity(n); 8];
+    let mut columns: Vec<Vec<f64>> = (0..8).map(|_| Vec::with_capacity(n)).collect();
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let a = rng.normal();
@@ -226,7 +226,7 @@ fn contributions_add_up_to_the_log_odds() {
 fn a_feature_whose_missingness_is_the_signal_is_used() {
     let mut rng = Rng(3);
     let n = 4_000;
-    let mut columns = vec![Vec::with_capacity(n); 3];
+    let mut columns: Vec<Vec<f64>> = (0..3).map(|_| Vec::with_capacity(n)).collect();
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let won = rng.uniform() < 0.4;

@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn the_expected_value_is_the_cover_weighted_mean_of_leaves() {
         let t = tree();
-        let mean = (-1.0 * 25.0 + 0.5 * 30.0 + 2.0 * 10.0 + 0.25 * 20.0 - 0.75 * 15.0) / 100.0;
+        let mean = (-25.0 + 0.5 * 30.0 + 2.0 * 10.0 + 0.25 * 20.0 - 0.75 * 15.0) / 100.0;
         assert!((t.expected_value() - mean).abs() < 1e-15);
         assert_eq!(t.depth, 3);
     }
