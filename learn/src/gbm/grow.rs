@@ -206,7 +206,7 @@ impl<'a> Grower<'a> {
     }
 
     fn admissible(&self, l: &Bin, r: &Bin) -> bool {
-        let m = self.params.min_samples_leaf as u32;
+        let m = u32::try_from(self.params.min_samples_leaf).unwrap_or(u32::MAX);
         l.n >= m && r.n >= m && l.h >= MIN_HESSIAN && r.h >= MIN_HESSIAN
     }
 
@@ -259,7 +259,7 @@ impl<'a> Grower<'a> {
     fn find_split(&self, p: &Pending) -> Option<Split> {
         let p_ = self.params;
         if p_.max_depth.is_some_and(|d| p.depth >= d)
-            || (p.sums.n as usize) < 2 * p_.min_samples_leaf
+            || (p.sums.n as usize) < p_.min_samples_leaf.saturating_mul(2)
             || p.sums.h < 2.0 * MIN_HESSIAN
         {
             return None;

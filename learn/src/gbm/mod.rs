@@ -479,6 +479,86 @@ mod tests {
         assert!((p - 0.25).abs() < 1e-9, "{p}");
     }
 
+    /// Leaves of a tree with their depth.
+    fn leaves(t: &Tree, node: usize, depth: usize, out: &mut Vec<(usize, f64)>) {
+        let n = &t.nodes[node];
+        if n.leaf {
+            out.push((depth, n.cover));
+        } else {
+            leaves(t, n.left as usize, depth + 1, out);
+            leaves(t, n.right as usize, depth + 1, out);
+        }
+    }
+
+    fn noisy_steps(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<bool>) {
+        let mut rng = SplitMix64::new(seed);
+        let a: Vec<f64> = (0..n).map(|_| rng.below(10_000) as f64 / 100.0).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.below(10_000) as f64 / 100.0).collect();
+        let y = a
+            .iter()
+            .zip(&b)
+            .map(|(&a, &b)| (a > 50.0) != (b > 30.0) || rng.below(10) == 0)
+            .collect();
+        (a, b, y)
+    }
+
+    #[test]
+    fn trees_respect_leaf_depth_and_leaf_size_limits() {
+        let (a, b, y) = noisy_steps(3_000, 1);
+        for (max_leaf_nodes, max_depth, min_samples_leaf) in [
+            (Some(5), None, 20),
+            (None, Some(3), 1),
+            (Some(31), Some(4), 100),
+        ] {
+            let p = GbmParams {
+                max_iter: 10,
+                max_leaf_nodes,
+                max_depth,
+                min_samples_leaf,
+                ..GbmParams::default()
+            };
+            let m = Gbm::fit(&[&a[..], &b[..]], &y, &p).unwrap();
+            for t in &m.trees {
+                let mut found = Vec::new();
+                leaves(t, 0, 0, &mut found);
+                assert!(found.len() <= max_leaf_nodes.unwrap_or(usize::MAX));
+                assert!(found
+                    .iter()
+                    .all(|&(d, _)| d <= max_depth.unwrap_or(usize::MAX)));
+                assert!(found.iter().all(|&(_, c)| c >= min_samples_leaf as f64));
+                assert_eq!(found.iter().map(|l| l.1).sum::<f64>(), 3_000.0);
+            }
+            // Depth-wise (no leaf limit): the first tree is complete to its depth.
+            if max_leaf_nodes.is_none() {
+                let mut found = Vec::new();
+                leaves(&m.trees[0], 0, 0, &mut found);
+                assert_eq!(found.len(), 8, "{found:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_values_unseen_in_training_follow_the_larger_child() {
+        let (a, b, y) = noisy_steps(3_000, 2);
+        let p = GbmParams {
+            max_iter: 1,
+            max_leaf_nodes: Some(2),
+            ..GbmParams::default()
+        };
+        let m = Gbm::fit(&[&a[..], &b[..]], &y, &p).unwrap();
+        let root = &m.trees[0].nodes[0];
+        let (l, r) = (
+            &m.trees[0].nodes[root.left as usize],
+            &m.trees[0].nodes[root.right as usize],
+        );
+        assert_eq!(root.missing_left, l.cover >= r.cover);
+        let larger = if l.cover >= r.cover { l.value } else { r.value };
+        assert_eq!(
+            m.decision(&[f64::NAN, f64::NAN]).unwrap(),
+            m.base_score() + larger
+        );
+    }
+
     #[test]
     fn early_stopping_stops_on_noise_and_keeps_a_stratified_split() {
         let n = 2_000;
