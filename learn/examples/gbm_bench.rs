@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use learn::{roc_auc, Gbm, GbmParams};
+use learn::{roc_auc, Attribution, Gbm, GbmParams};
 
 const ATTRIBUTES: usize = 50;
 const EMBEDDING: usize = 384;
@@ -145,8 +145,23 @@ fn fit(dir: &Path, train: usize) {
     let auc = roc_auc(&scores, &y[train..])
         .expect("auc")
         .unwrap_or(f64::NAN);
+    // Drivers for 2,000 held-out leads (every feature's TreeSHAP value), in parallel.
+    let explained: Vec<&[f32]> = test_columns
+        .iter()
+        .map(|c| &c[..2_000.min(c.len())])
+        .collect();
+    let started = Instant::now();
+    let contributions = model
+        .contributions_columns(&explained, Attribution::TreeShap)
+        .expect("contributions");
+    let shap_ms = started.elapsed().as_secs_f64() * 1e3 / contributions.len().max(1) as f64;
+    let started = Instant::now();
+    let contributions = model
+        .contributions_columns(&explained, Attribution::Saabas)
+        .expect("contributions");
+    let saabas_ms = started.elapsed().as_secs_f64() * 1e3 / contributions.len().max(1) as f64;
     println!(
-        "{{\"wall_s\": {wall:.2}, \"cpu_s\": {cpu:.2}, \"peak_rss_mib\": {:.0}, \"roc_auc\": {auc:.4}, \"trees\": {}}}",
+        "{{\"wall_s\": {wall:.2}, \"cpu_s\": {cpu:.2}, \"peak_rss_mib\": {:.0}, \"roc_auc\": {auc:.4}, \"trees\": {}, \"shap_ms_per_row\": {shap_ms:.2}, \"saabas_ms_per_row\": {saabas_ms:.3}}}",
         peak_rss_mib(),
         model.n_iter()
     );

@@ -46,7 +46,7 @@ pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
 pub use design::{signed_log1p, Block, Column, Dataset, Design, Inputs};
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
-pub use gbm::{Contributions, EarlyStopping, Gbm, GbmParams};
+pub use gbm::{Attribution, Contributions, EarlyStopping, Gbm, GbmParams};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};
 pub use metrics::{
     average_precision, captured_at, evaluate, gains_curve, lift_at, roc_auc, roc_curve, Metrics,

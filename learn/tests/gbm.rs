@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
-use learn::{dense_row, roc_auc, EarlyStopping, Gbm, GbmParams, Logistic, SparseRow};
+use learn::{dense_row, roc_auc, Attribution, EarlyStopping, Gbm, GbmParams, Logistic, SparseRow};
 
 /// SplitMix64: test data that is the same on every machine.
 struct Rng(u64);
@@ -214,6 +214,20 @@ fn contributions_add_up_to_the_log_odds() {
         largest_gap < 1e-9,
         "contributions miss the log-odds by {largest_gap}"
     );
+    // The batch form gives the same values, and Saabas attributions add up too.
+    let views = data.views();
+    let head: Vec<&[f64]> = views.iter().map(|c| &c[..200]).collect();
+    let shap = model
+        .contributions_columns(&head, Attribution::TreeShap)
+        .unwrap();
+    let saabas = model
+        .contributions_columns(&head, Attribution::Saabas)
+        .unwrap();
+    for (i, (a, b)) in shap.iter().zip(&saabas).enumerate() {
+        assert_eq!(a, &model.contributions(&data.row(i)).unwrap());
+        let log_odds = model.decision(&data.row(i)).unwrap();
+        assert!((b.bias + b.values.iter().sum::<f64>() - log_odds).abs() < 1e-9);
+    }
     // The bias is the mean log-odds over the training rows.
     let scores = model.decision_columns(&data.views()).unwrap();
     let mean = scores.iter().sum::<f64>() / scores.len() as f64;

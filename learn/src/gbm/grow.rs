@@ -164,6 +164,7 @@ impl<'a> Grower<'a> {
             .extend(rows.iter().map(|&r| (g[r as usize], h[r as usize])));
         let ordered = &self.ordered;
         let binned = self.binned;
+        let whole = rows.len() == binned.rows;
         // Features in groups of four: each row's gradient pair is read once per group and the
         // four bins updated are independent, so the adds do not wait on each other.
         histogram
@@ -177,13 +178,25 @@ impl<'a> Grower<'a> {
                     let (h1, rest) = rest.split_at_mut(HIST_BINS);
                     let (h2, h3) = rest.split_at_mut(HIST_BINS);
                     let [c0, c1, c2, c3] = [0, 1, 2, 3].map(|k| binned.column(first + k));
-                    for (&r, &(gi, hi)) in rows.iter().zip(ordered) {
-                        let r = r as usize;
-                        let (gi, hi) = (f64::from(gi), f64::from(hi));
-                        h0[usize::from(c0[r])].push(gi, hi);
-                        h1[usize::from(c1[r])].push(gi, hi);
-                        h2[usize::from(c2[r])].push(gi, hi);
-                        h3[usize::from(c3[r])].push(gi, hi);
+                    if whole {
+                        // The root: rows are 0..n in order, so columns are read straight through.
+                        let codes = c0.iter().zip(c1).zip(c2).zip(c3);
+                        for ((((&b0, &b1), &b2), &b3), &(gi, hi)) in codes.zip(ordered) {
+                            let (gi, hi) = (f64::from(gi), f64::from(hi));
+                            h0[usize::from(b0)].push(gi, hi);
+                            h1[usize::from(b1)].push(gi, hi);
+                            h2[usize::from(b2)].push(gi, hi);
+                            h3[usize::from(b3)].push(gi, hi);
+                        }
+                    } else {
+                        for (&r, &(gi, hi)) in rows.iter().zip(ordered) {
+                            let r = r as usize;
+                            let (gi, hi) = (f64::from(gi), f64::from(hi));
+                            h0[usize::from(c0[r])].push(gi, hi);
+                            h1[usize::from(c1[r])].push(gi, hi);
+                            h2[usize::from(c2[r])].push(gi, hi);
+                            h3[usize::from(c3[r])].push(gi, hi);
+                        }
                     }
                 } else {
                     for (k, hf) in hist.chunks_mut(HIST_BINS).enumerate() {
@@ -419,6 +432,7 @@ impl<'a> Grower<'a> {
             leaf: true,
             value: self.leaf_value(sums),
             cover: f64::from(sums.n),
+            mean: 0.0,
             feature: 0,
             threshold: 0.0,
             bin: 0,

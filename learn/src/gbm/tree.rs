@@ -18,6 +18,8 @@ pub(crate) struct Node {
     pub(crate) value: f64,
     /// Training rows that reached this node.
     pub(crate) cover: f64,
+    /// The cover-weighted mean of the leaves below (the value for a leaf); set by [`Tree::new`].
+    pub(crate) mean: f64,
     pub(crate) feature: u32,
     /// Raw threshold: a value `<= threshold` goes left.
     pub(crate) threshold: f64,
@@ -37,8 +39,9 @@ pub(crate) struct Tree {
     pub(crate) expected: f64,
 }
 
+/// One feature on TreeSHAP's path: the fractions of rows and of "the row" that follow it.
 #[derive(Debug, Clone, Copy, Default)]
-struct PathElement {
+pub(crate) struct PathElement {
     feature: i64,
     zero_fraction: f64,
     one_fraction: f64,
@@ -53,17 +56,22 @@ impl Tree {
             expected: 0.0,
         };
         tree.depth = tree.depth_of(0);
-        let root_cover = tree.nodes[0].cover;
-        tree.expected = if root_cover > 0.0 {
-            tree.nodes
-                .iter()
-                .filter(|n| n.leaf)
-                .map(|n| n.value * n.cover)
-                .sum::<f64>()
-                / root_cover
-        } else {
-            0.0
-        };
+        // Children come after their parent, so a backward pass sees them first.
+        for i in (0..tree.nodes.len()).rev() {
+            let n = &tree.nodes[i];
+            let mean = if n.leaf {
+                n.value
+            } else {
+                let (l, r) = (&tree.nodes[n.left as usize], &tree.nodes[n.right as usize]);
+                if l.cover + r.cover > 0.0 {
+                    (l.mean * l.cover + r.mean * r.cover) / (l.cover + r.cover)
+                } else {
+                    0.0
+                }
+            };
+            tree.nodes[i].mean = mean;
+        }
+        tree.expected = tree.nodes.first().map_or(0.0, |n| n.mean);
         tree
     }
 
@@ -125,11 +133,35 @@ impl Tree {
         }
     }
 
-    /// Adds this tree's TreeSHAP values for the row to `phi` (indexed by feature).
-    pub(crate) fn add_shap(&self, row: &[f64], phi: &mut [f64]) {
+    /// Adds this tree's TreeSHAP values for the row to `phi` (indexed by feature). `buffer` is
+    /// scratch, grown as needed and reusable across trees and rows.
+    pub(crate) fn add_shap(&self, row: &[f64], phi: &mut [f64], buffer: &mut Vec<PathElement>) {
         let d = self.depth + 2;
-        let mut buffer = vec![PathElement::default(); d * (d + 1) / 2];
-        self.recurse(0, row, phi, &mut buffer, 0, 1.0, 1.0, -1);
+        if buffer.len() < d * (d + 1) / 2 {
+            buffer.resize(d * (d + 1) / 2, PathElement::default());
+        }
+        self.recurse(0, row, phi, buffer, 0, 1.0, 1.0, -1);
+    }
+
+    /// Adds this tree's Saabas attributions to `phi`: along the row's path, each split's feature
+    /// gets the change of the mean prediction from the node to the child taken. O(depth), and
+    /// they add up to `f(x) − E[f]` as TreeSHAP's do, but credit the features split on nearer
+    /// the leaf more and ignore the features not on the path.
+    pub(crate) fn add_saabas(&self, row: &[f64], phi: &mut [f64]) {
+        let mut i = 0;
+        loop {
+            let n = &self.nodes[i];
+            if n.leaf {
+                return;
+            }
+            let next = if Self::goes_left(n, row[n.feature as usize]) {
+                n.left
+            } else {
+                n.right
+            } as usize;
+            phi[n.feature as usize] += self.nodes[next].mean - n.mean;
+            i = next;
+        }
     }
 
     /// `buffer[..parent_len]` is the parent's path; this node's path is built right after it.
@@ -271,6 +303,7 @@ mod tests {
             leaf: false,
             value: 0.0,
             cover,
+            mean: 0.0,
             feature,
             threshold,
             bin: 0,
@@ -285,6 +318,7 @@ mod tests {
             leaf: true,
             value,
             cover,
+            mean: 0.0,
             feature: 0,
             threshold: 0.0,
             bin: 0,
@@ -360,15 +394,41 @@ mod tests {
             [3.0, 0.0, 5.0],
             [f64::NAN, f64::NAN, f64::NAN],
         ];
+        let mut buffer = Vec::new();
         for row in rows {
             let mut phi = vec![0.0; 3];
-            t.add_shap(&row, &mut phi);
+            t.add_shap(&row, &mut phi, &mut buffer);
             let exact = brute_force(&t, &row);
             for (a, b) in phi.iter().zip(&exact) {
                 assert!((a - b).abs() < 1e-12, "row {row:?}: {phi:?} vs {exact:?}");
             }
             let total: f64 = phi.iter().sum::<f64>() + t.expected_value();
             assert!((total - t.predict(|f| row[f])).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn saabas_adds_up_and_equals_tree_shap_on_a_stump() {
+        let t = tree();
+        for row in [[0.0, -1.0, 0.0], [3.0, 0.0, 5.0], [f64::NAN, 2.0, f64::NAN]] {
+            let mut phi = vec![0.0; 3];
+            t.add_saabas(&row, &mut phi);
+            let total: f64 = phi.iter().sum::<f64>() + t.expected_value();
+            assert!((total - t.predict(|f| row[f])).abs() < 1e-12);
+        }
+        let stump = Tree::new(vec![
+            split(1, 0.0, true, 1, 2, 10.0),
+            leaf(1.0, 4.0),
+            leaf(-2.0, 6.0),
+        ]);
+        for row in [[0.0, -1.0, 0.0], [0.0, 1.0, 0.0], [0.0, f64::NAN, 0.0]] {
+            let (mut a, mut b) = (vec![0.0; 3], vec![0.0; 3]);
+            stump.add_saabas(&row, &mut a);
+            stump.add_shap(&row, &mut b, &mut Vec::new());
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-12),
+                "{a:?} vs {b:?}"
+            );
         }
     }
 
