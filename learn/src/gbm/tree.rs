@@ -274,13 +274,19 @@ fn unwound_sum(path: &[PathElement], depth: usize, k: usize) -> f64 {
     let d = depth as f64;
     let mut next_one = path[depth].weight;
     let mut total = 0.0;
-    for i in (0..depth).rev() {
-        let fi = i as f64;
-        if one != 0.0 {
-            let tmp = next_one * (d + 1.0) / ((fi + 1.0) * one);
+    if one != 0.0 {
+        // Constant factors hoisted so that no division sits on the `next_one` chain.
+        let up = (d + 1.0) / one;
+        let down = zero / (d + 1.0);
+        for i in (0..depth).rev() {
+            let fi = i as f64;
+            let tmp = next_one * (up / (fi + 1.0));
             total += tmp;
-            next_one = path[i].weight - tmp * zero * (d - fi) / (d + 1.0);
-        } else if zero != 0.0 {
+            next_one = path[i].weight - tmp * (down * (d - fi));
+        }
+    } else if zero != 0.0 {
+        for i in (0..depth).rev() {
+            let fi = i as f64;
             total += path[i].weight / zero / ((d - fi) / (d + 1.0));
         }
     }
