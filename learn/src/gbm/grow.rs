@@ -120,7 +120,7 @@ pub(crate) struct Grower<'a> {
     ordered: Vec<(f32, f32)>,
 }
 
-/// A grown tree and, for each training row, the value its leaf adds.
+/// A grown tree and the gain of each of its splits (by feature).
 pub(crate) struct Grown {
     pub(crate) tree: Tree,
     /// Total gain per feature of this tree's splits.

@@ -25,8 +25,8 @@
 //! has exact TreeSHAP, but replaces the learning rate / iterations / leaves with a single
 //! "budget", stops on wall-clock and memory limits (results then depend on machine load), and
 //! brings `sysinfo` and a second `rand`. Neither can be steered as scikit-learn's model is for a
-//! like-for-like check, so this module is ~800 lines of our own on the `rayon` already in the
-//! build.
+//! like-for-like check, so this module is about a thousand lines of our own, on the `rayon`
+//! already in the build.
 
 mod binning;
 mod grow;
