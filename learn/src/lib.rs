@@ -18,6 +18,8 @@
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
 //!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
+//! - [`gbm`]: histogram gradient-boosted trees (log-loss) with native missing values and exact
+//!   TreeSHAP contributions in log-odds ([`Gbm`]);
 //! - [`centroid`]: won-centroid vs lost-centroid cosine scoring on embeddings ([`Centroid`]);
 //! - [`logistic`]: L2-regularised logistic regression on sparse rows, scikit-learn compatible
 //!   ([`Logistic`]);
@@ -34,6 +36,7 @@ pub mod centroid;
 pub mod cv;
 pub mod design;
 pub mod folds;
+pub mod gbm;
 pub mod leakage;
 pub mod logistic;
 pub mod metrics;
@@ -46,6 +49,7 @@ pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
 pub use design::{signed_log1p, Block, Column, Dataset, Design, Inputs};
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
+pub use gbm::{Attribution, Contributions, EarlyStopping, Gbm, GbmParams};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};
 pub use metrics::{
     average_precision, captured_at, evaluate, gains_curve, lift_at, roc_auc, roc_curve, Metrics,
