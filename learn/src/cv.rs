@@ -448,7 +448,11 @@ mod tests {
         let cv = cross_validate(
             &d,
             &folds,
-            Params { c: 1.0, min_df: 2 },
+            Params {
+                c: 1.0,
+                min_df: 2,
+                seed: 0,
+            },
             |s| steps.push(s.to_owned()),
             &|| false,
         )
@@ -458,11 +462,16 @@ mod tests {
         let names: Vec<&str> = cv.models.iter().map(|m| m.spec.name).collect();
         assert_eq!(
             names,
-            ["logistic_firmographics", "logistic_web", "tfidf_logistic"]
+            [
+                "logistic_firmographics",
+                "logistic_web",
+                "tfidf_logistic",
+                "gradient_boosted_trees"
+            ]
         );
         assert_eq!(cv.notes.len(), 5, "{:?}", cv.notes);
         assert!(cv.notes[0].starts_with("centroid_embedding: no lead has an embedding"));
-        assert_eq!(steps.len(), 6);
+        assert_eq!(steps.len(), 8);
         assert_eq!(steps[1], "logistic_firmographics control");
         let web = &cv.models[1];
         assert_eq!(web.scores.len(), 60);
@@ -471,7 +480,10 @@ mod tests {
         assert!(web.control.roc_auc.unwrap() < 0.75, "{:?}", web.control);
         // Firmographics are empty: every lead scores alike, ROC-AUC 0.5; the web model wins.
         assert_eq!(cv.models[0].metrics.roc_auc, Some(0.5));
-        assert_eq!(cv.best().unwrap().spec.name, "logistic_web");
+        let trees = &cv.models[3];
+        assert!(trees.metrics.roc_auc.unwrap() > 0.9, "{:?}", trees.metrics);
+        let best = cv.best().unwrap();
+        assert!(["logistic_web", "gradient_boosted_trees"].contains(&best.spec.name));
         // The scores are those of folds fitted without the scored row.
         let (train, test) = train_test(&folds.folds, 2);
         let again = fold_scores(
@@ -480,7 +492,11 @@ mod tests {
             &d.labels,
             &train,
             &test,
-            Params { c: 1.0, min_df: 2 },
+            Params {
+                c: 1.0,
+                min_df: 2,
+                seed: 0,
+            },
         )
         .unwrap();
         for (&r, s) in test.iter().zip(again) {
@@ -492,8 +508,18 @@ mod tests {
     fn a_failing_model_is_named_and_too_few_labels_are_an_error() {
         let d = web_signal();
         let folds = Folds::new(&d.labels, 5, 42).unwrap();
-        let err = cross_validate(&d, &folds, Params { c: -1.0, min_df: 2 }, |_| (), &|| false)
-            .unwrap_err();
+        let err = cross_validate(
+            &d,
+            &folds,
+            Params {
+                c: -1.0,
+                min_df: 2,
+                seed: 0,
+            },
+            |_| (),
+            &|| false,
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, LearnError::Model { model: "logistic_firmographics", control: false, source }
                 if matches!(**source, LearnError::InvalidParameter { name: "C", .. })),
@@ -524,7 +550,11 @@ mod tests {
         let err = cross_validate(
             &d,
             &folds,
-            Params { c: 1.0, min_df: 2 },
+            Params {
+                c: 1.0,
+                min_df: 2,
+                seed: 0,
+            },
             |_| steps += 1,
             &cancelled,
         )

@@ -147,6 +147,17 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// No input (a base to switch some on).
+    pub const fn none() -> Inputs {
+        Inputs {
+            embedding: false,
+            firmographics: false,
+            web: false,
+            attributes: false,
+            text: false,
+        }
+    }
+
     /// The selected blocks, in design order.
     fn blocks<'d>(&self, d: &'d Dataset) -> Vec<&'d Block> {
         let mut v = Vec::new();

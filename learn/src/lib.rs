@@ -20,6 +20,8 @@
 //!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
 //! - [`gbm`]: histogram gradient-boosted trees (log-loss) with native missing values and exact
 //!   TreeSHAP contributions in log-odds ([`Gbm`]);
+//! - [`trees`]: the tree model's columns (tabular blocks, stacked out-of-fold text and
+//!   embedding scores) and its fit ([`trees::FittedTrees`]);
 //! - [`centroid`]: won-centroid vs lost-centroid cosine scoring on embeddings ([`Centroid`]);
 //! - [`logistic`]: L2-regularised logistic regression on sparse rows, scikit-learn compatible
 //!   ([`Logistic`]);
@@ -44,6 +46,7 @@ pub mod models;
 pub mod neighbours;
 pub mod scale;
 pub mod tfidf;
+pub mod trees;
 
 pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::design::{Dataset, Design, Inputs};
+use crate::trees::FittedTrees;
 use crate::{dense_row, Centroid, LearnError, Logistic, SparseRow};
 
 /// Fitting parameters shared by every model.
@@ -23,6 +24,8 @@ pub struct Params {
     pub c: f64,
     /// TF-IDF: a term must appear in at least this many training documents.
     pub min_df: usize,
+    /// Seeds the trees and their inner folds.
+    pub seed: u64,
 }
 
 /// What a model is.
@@ -32,6 +35,8 @@ pub enum Kind {
     Centroid,
     /// L2 logistic regression on a design of these inputs.
     Logistic(Inputs),
+    /// Gradient-boosted trees on the tabular blocks, text and embedding models stacked in.
+    Trees,
 }
 
 /// One model of the list: its stable name (results are filed under it), what it is for people, and
@@ -54,6 +59,7 @@ impl ModelSpec {
         match self.kind {
             Kind::Centroid => true,
             Kind::Logistic(i) => i.embedding,
+            Kind::Trees => false,
         }
     }
 
@@ -72,7 +78,7 @@ impl ModelSpec {
     pub fn threshold(&self) -> f64 {
         match self.kind {
             Kind::Centroid => 0.0,
-            Kind::Logistic(_) => 0.5,
+            Kind::Logistic(_) | Kind::Trees => 0.5,
         }
     }
 }
@@ -134,6 +140,11 @@ pub const MODELS: &[ModelSpec] = &[
         name: "combined",
         description: "Logistic regression on everything: embedding + TF-IDF + firmographics + web signals + attributes",
         kind: logistic(true, true, true, true, true),
+    },
+    ModelSpec {
+        name: "gradient_boosted_trees",
+        description: "Gradient-boosted trees on firmographics + web signals + attributes (missing values native), with the embedding and text models' out-of-fold scores stacked in",
+        kind: Kind::Trees,
     },
 ];
 
@@ -219,6 +230,7 @@ pub fn fold_scores(
             let f = DesignedLogistic::fit(d, labels, train, inputs, params)?;
             test.iter().map(|&r| f.score(d, r)).collect()
         }
+        Kind::Trees => FittedTrees::fit(d, labels, train, params, params.seed)?.scores(d, test),
     }
 }
 
@@ -236,6 +248,7 @@ pub enum Trained {
         centroid: Centroid,
         platt: Logistic,
     },
+    Trees(Box<FittedTrees>),
 }
 
 /// A lead's probability of being won and the features that moved it most.
@@ -276,6 +289,13 @@ impl Trained {
                     names,
                 })
             }
+            Kind::Trees => Ok(Trained::Trees(Box::new(FittedTrees::fit(
+                d,
+                &d.labels,
+                train,
+                params,
+                params.seed,
+            )?))),
             Kind::Centroid => {
                 let centroid = fit_centroid(d, &d.labels, train)?;
                 let (rows, y): (Vec<SparseRow>, Vec<bool>) = train
@@ -305,6 +325,15 @@ impl Trained {
                 Ok(Prediction {
                     probability: fitted.model.predict_proba(&row),
                     drivers: top_drivers(fitted, names, &row, mean, drivers),
+                })
+            }
+            Trained::Trees(t) => {
+                let (probability, mut named) = t.explain(d, r)?;
+                named.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+                named.truncate(drivers);
+                Ok(Prediction {
+                    probability,
+                    drivers: named,
                 })
             }
             Trained::Centroid { centroid, platt } => {
@@ -408,7 +437,11 @@ mod tests {
         }
     }
 
-    const PARAMS: Params = Params { c: 1.0, min_df: 2 };
+    const PARAMS: Params = Params {
+        c: 1.0,
+        min_df: 2,
+        seed: 0,
+    };
 
     #[test]
     fn names_are_unique_and_found() {

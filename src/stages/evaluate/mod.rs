@@ -38,6 +38,7 @@ pub fn params(cfg: &EvaluateSection) -> Params {
     Params {
         c: cfg.c,
         min_df: cfg.min_df,
+        seed: cfg.seed,
     }
 }
 
