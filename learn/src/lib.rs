@@ -22,6 +22,8 @@
 //!   TreeSHAP contributions in log-odds ([`Gbm`]);
 //! - [`trees`]: the tree model's columns (tabular blocks, stacked out-of-fold text and
 //!   embedding scores) and its fit ([`trees::FittedTrees`]);
+//! - [`calibration`]: Platt scaling fitted out of fold, Brier score, log-loss, expected
+//!   calibration error and reliability bins, bootstrap ROC-AUC intervals;
 //! - [`centroid`]: won-centroid vs lost-centroid cosine scoring on embeddings ([`Centroid`]);
 //! - [`logistic`]: L2-regularised logistic regression on sparse rows, scikit-learn compatible
 //!   ([`Logistic`]);
@@ -34,6 +36,7 @@
 //! Nothing here panics on data: empty inputs, a single class, mismatched lengths and non-finite
 //! values are either given a documented meaning or reported as a [`LearnError`].
 
+pub mod calibration;
 pub mod centroid;
 pub mod cv;
 pub mod design;
