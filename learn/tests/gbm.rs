@@ -190,6 +190,32 @@ fn a_seeded_fit_is_bit_identical_on_any_number_of_threads() {
 }
 
 #[test]
+fn fitting_on_a_fold_by_row_indices_equals_fitting_on_a_copy_of_it() {
+    let data = mixed(2_000, 13);
+    let rows: Vec<usize> = (0..data.len()).filter(|i| i % 5 != 2).collect();
+    let copy = Data {
+        columns: data
+            .columns
+            .iter()
+            .map(|c| rows.iter().map(|&i| c[i]).collect())
+            .collect(),
+        labels: rows.iter().map(|&i| data.labels[i]).collect(),
+    };
+    for early_stopping in [None, Some(EarlyStopping::default())] {
+        let params = GbmParams {
+            early_stopping,
+            max_iter: 30,
+            ..GbmParams::default()
+        };
+        let by_rows = Gbm::fit_rows(&data.views(), &data.labels, &rows, &params).unwrap();
+        let copied = Gbm::fit(&copy.views(), &copy.labels, &params).unwrap();
+        assert_eq!(by_rows, copied);
+    }
+    let beyond = [0, data.len()];
+    assert!(Gbm::fit_rows(&data.views(), &data.labels, &beyond, &GbmParams::default()).is_err());
+}
+
+#[test]
 fn contributions_add_up_to_the_log_odds() {
     let data = mixed(3_000, 9);
     let model = Gbm::fit(&data.views(), &data.labels, &GbmParams::default()).unwrap();

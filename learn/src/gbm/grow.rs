@@ -17,6 +17,10 @@
 //! leaves exist; with no leaf limit and a `max_depth` this grows every node to that depth
 //! (depth-wise). The gain of a split is `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)` and a leaf's
 //! value `−G/(H+λ)` times the learning rate, with λ the L2 regularisation.
+//!
+//! Memory: a histogram is `features × 256 × 24` bytes (2.7 MB for 450 features) and one is
+//! kept per leaf waiting to be split, so at most `max_leaf_nodes` of them are alive (they are
+//! recycled from tree to tree); the binned features take one byte per row and feature.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -130,6 +134,8 @@ pub(crate) struct Grown {
 const MIN_HESSIAN: f64 = 1e-3;
 /// Features whose histograms are built in one pass over a node's rows.
 const GROUP: usize = 4;
+/// Features per parallel task when scanning or subtracting histograms (a few µs of work).
+const MIN_TASK_FEATURES: usize = 32;
 
 impl<'a> Grower<'a> {
     pub(crate) fn new(binned: &'a Binned, mapper: &'a BinMapper, params: &'a GbmParams) -> Self {
@@ -167,8 +173,12 @@ impl<'a> Grower<'a> {
         let whole = rows.len() == binned.rows;
         // Features in groups of four: each row's gradient pair is read once per group and the
         // four bins updated are independent, so the adds do not wait on each other.
+        // A task of at least ~64k bin updates (plus the zeroing), so that small nodes are not
+        // cut into tasks cheaper than handing them to another thread.
+        let min_groups = (65_536 / (GROUP * rows.len()).max(1)).max(1);
         histogram
             .par_chunks_mut(HIST_BINS * GROUP)
+            .with_min_len(min_groups)
             .enumerate()
             .for_each(|(group, hist)| {
                 hist.fill(Bin::default());
@@ -280,6 +290,7 @@ impl<'a> Grower<'a> {
         let per_feature: Vec<Option<Split>> = p
             .histogram
             .par_chunks(HIST_BINS)
+            .with_min_len(MIN_TASK_FEATURES)
             .enumerate()
             .map(|(f, hist)| self.best_for_feature(f, hist, &p.sums))
             .collect();
@@ -384,6 +395,7 @@ impl<'a> Grower<'a> {
             large
                 .par_chunks_mut(HIST_BINS * GROUP)
                 .zip(small.par_chunks(HIST_BINS * GROUP))
+                .with_min_len(MIN_TASK_FEATURES / GROUP)
                 .for_each(|(l, s)| {
                     for (l, s) in l.iter_mut().zip(s) {
                         *l = l.minus(s);

@@ -209,7 +209,7 @@ fn should_stop(losses: &[f64], e: &EarlyStopping) -> bool {
         .any(|&l| l < threshold)
 }
 
-/// Stratified, seeded hold-out: `(train, validation)` row indices, each sorted.
+/// Stratified, seeded hold-out: `(train, validation)` positions in `labels`, each sorted.
 fn split_rows(labels: &[bool], fraction: f64, seed: u64) -> (Vec<u32>, Vec<u32>) {
     let mut rng = SplitMix64::new(seed);
     let mut train = Vec::new();
@@ -240,11 +240,26 @@ impl Gbm {
     where
         T: Copy + Into<f64> + Sync,
     {
+        let rows: Vec<usize> = (0..labels.len()).collect();
+        Gbm::fit_rows(columns, labels, &rows, params)
+    }
+
+    /// Fits on the given rows only (a cross-validation fold's training rows, say) without
+    /// copying them: `labels` and every column hold all rows. Rows may repeat (a bootstrap).
+    ///
+    /// Errors: as [`Gbm::fit`], with the classes counted among `rows`; a row beyond the labels
+    /// is [`LearnError::OutOfRange`].
+    pub fn fit_rows<T>(
+        columns: &[&[T]],
+        labels: &[bool],
+        rows: &[usize],
+        params: &GbmParams,
+    ) -> Result<Gbm, LearnError>
+    where
+        T: Copy + Into<f64> + Sync,
+    {
         params.check()?;
         let n = labels.len();
-        if n == 0 {
-            return Err(LearnError::Empty { what: "labels" });
-        }
         if let Some(c) = columns.iter().find(|c| c.len() != n) {
             return Err(LearnError::LengthMismatch {
                 what: "feature column",
@@ -252,10 +267,8 @@ impl Gbm {
                 got: c.len(),
             });
         }
-        for class in [true, false] {
-            if !labels.contains(&class) {
-                return Err(LearnError::MissingClass { class });
-            }
+        if rows.is_empty() {
+            return Err(LearnError::Empty { what: "labels" });
         }
         if n > u32::MAX as usize {
             return Err(LearnError::OutOfRange {
@@ -264,10 +277,27 @@ impl Gbm {
                 bound: u32::MAX as usize,
             });
         }
+        if let Some(&r) = rows.iter().find(|&&r| r >= n) {
+            return Err(LearnError::OutOfRange {
+                what: "training row",
+                index: r,
+                bound: n,
+            });
+        }
+        let subset: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
+        for class in [true, false] {
+            if !subset.contains(&class) {
+                return Err(LearnError::MissingClass { class });
+            }
+        }
         let (train, validation) = match &params.early_stopping {
-            Some(e) => split_rows(labels, e.validation_fraction, params.seed),
-            None => ((0..n as u32).collect(), Vec::new()),
+            Some(e) => split_rows(&subset, e.validation_fraction, params.seed),
+            None => ((0..rows.len() as u32).collect(), Vec::new()),
         };
+        let to_rows = |positions: Vec<u32>| -> Vec<u32> {
+            positions.iter().map(|&i| rows[i as usize] as u32).collect()
+        };
+        let (train, validation) = (to_rows(train), to_rows(validation));
         let mapper = BinMapper::fit(columns, &train, params.max_bins, params.seed);
         let binned = mapper.transform(columns, &train);
         let binned_validation = mapper.transform(columns, &validation);
@@ -292,6 +322,7 @@ impl Gbm {
             g.par_iter_mut()
                 .zip(h.par_iter_mut())
                 .zip(raw.par_iter().zip(&y))
+                .with_min_len(4_096)
                 .for_each(|((gi, hi), (&r, &yi))| {
                     let p = sigmoid(r);
                     *gi = (p - if yi { 1.0 } else { 0.0 }) as f32;
