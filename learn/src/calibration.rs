@@ -44,7 +44,11 @@ impl Platt {
     }
 
     pub fn apply(&self, score: f64) -> f64 {
-        let x = if self.on_log_odds { logit(score) } else { score };
+        let x = if self.on_log_odds {
+            logit(score)
+        } else {
+            score
+        };
         let z = self.a * x + self.b;
         1.0 / (1.0 + (-z).exp())
     }
@@ -210,7 +214,9 @@ mod tests {
         // penalty does).
         let mut rng = SplitMix64::new(3);
         let n = 4000;
-        let truth: Vec<f64> = (0..n).map(|i| (i % 100) as f64 / 100.0 * 0.9 + 0.05).collect();
+        let truth: Vec<f64> = (0..n)
+            .map(|i| (i % 100) as f64 / 100.0 * 0.9 + 0.05)
+            .collect();
         let labels: Vec<bool> = truth
             .iter()
             .map(|&p| (rng.below(1_000_000) as f64) < p * 1e6)
@@ -230,7 +236,9 @@ mod tests {
             roc_auc(&calibrated, &labels).unwrap().unwrap(),
         );
         assert!((r0 - r1).abs() < 0.005, "{r0} vs {r1}");
-        let ci = bootstrap_auc(&calibrated, &labels, 200, 7).unwrap().unwrap();
+        let ci = bootstrap_auc(&calibrated, &labels, 200, 7)
+            .unwrap()
+            .unwrap();
         let auc = roc_auc(&calibrated, &labels).unwrap().unwrap();
         assert!(ci.0 < auc && auc < ci.1, "{ci:?} vs {auc}");
         assert!(ci.1 - ci.0 < 0.06, "{ci:?}");

@@ -35,6 +35,9 @@ pub struct Evaluation {
     /// The leakage guard's verdict on every attribute (the lead list's own columns).
     #[serde(default)]
     pub attributes: Vec<AttributeCheck>,
+    /// The model choice made inside the cross-validation: the honest figure of `best`.
+    #[serde(default)]
+    pub nested: Option<learn::cv::NestedChoice>,
 }
 
 /// One attribute under the leakage guard.
@@ -74,6 +77,18 @@ pub struct ModelResult {
     pub per_fold: Vec<Metrics>,
     /// Out-of-fold score per lead (`lead_id` → score).
     pub scores: BTreeMap<String, f64>,
+    /// Out-of-fold probability per lead: the score Platt-scaled on the other folds'.
+    #[serde(default)]
+    pub probabilities: BTreeMap<String, f64>,
+    /// Brier score, log-loss, ECE and reliability bins of those probabilities.
+    #[serde(default)]
+    pub calibration: Option<learn::calibration::Calibration>,
+    /// 95 % bootstrap interval of the ROC-AUC.
+    #[serde(default)]
+    pub roc_auc_interval: Option<(f64, f64)>,
+    /// Share of won leads in the top 10, 20, 35 and 50 % by score: `(share of leads, share of won)`.
+    #[serde(default)]
+    pub captured: Vec<(f64, f64)>,
 }
 
 /// A model cross-validated on shuffled labels.
@@ -158,6 +173,10 @@ mod tests {
                 metrics: metrics(Some(1.0)),
                 per_fold: vec![metrics(None)],
                 scores: [("a".to_owned(), 0.9), ("b".to_owned(), 0.2)].into(),
+                probabilities: BTreeMap::new(),
+                calibration: None,
+                roc_auc_interval: None,
+                captured: Vec::new(),
             }],
             control: vec![ControlResult {
                 name: "logistic_web".into(),
@@ -167,6 +186,7 @@ mod tests {
             folds: [("a".to_owned(), 0), ("b".to_owned(), 1)].into(),
             notes: vec!["only 4 labelled leads".into()],
             attributes: Vec::new(),
+            nested: None,
         }
     }
 

@@ -131,6 +131,7 @@ impl Stage for EvaluateStage {
                 CrossValidation {
                     models: Vec::new(),
                     notes: Vec::new(),
+                    nested: None,
                 },
             )
         });
@@ -157,6 +158,15 @@ impl Stage for EvaluateStage {
             .iter()
             .map(|m| model_report(m, &d.labels))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let nested = cv.nested.clone();
+        if let Some(n) = &nested {
+            tracing::info!(
+                roc_auc = n.roc_auc.unwrap_or(f64::NAN),
+                brier = n.pooled_brier,
+                ece = n.pooled_ece,
+                "the chosen model's expected figures on new leads (nested cross-validation)"
+            );
+        }
         let eval = Evaluation {
             schema_version: evaluation::SCHEMA_VERSION,
             run_id: ctx.prov.run_id.clone(),
@@ -182,15 +192,25 @@ impl Stage for EvaluateStage {
                 .map(|m| ModelResult {
                     name: m.spec.name.to_owned(),
                     description: m.spec.description.to_owned(),
+                    captured: captured(&m.scores, &d.labels),
                     metrics: m.metrics,
                     per_fold: m.per_fold,
                     scores: leads.lead_ids.iter().cloned().zip(m.scores).collect(),
+                    probabilities: leads
+                        .lead_ids
+                        .iter()
+                        .cloned()
+                        .zip(m.probabilities)
+                        .collect(),
+                    calibration: Some(m.calibration),
+                    roc_auc_interval: m.roc_auc_interval,
                 })
                 .collect(),
             best: best.clone(),
             folds: leads.lead_ids.iter().cloned().zip(folds).collect(),
             notes: notes.clone(),
             attributes: checks,
+            nested: nested.clone(),
         };
         let report = ReportData {
             title: "leadcrawl evaluation".into(),
@@ -213,6 +233,7 @@ impl Stage for EvaluateStage {
                 })
                 .collect(),
             notes,
+            nested,
         };
         let pending = vec![
             table::write_pending_bytes(
@@ -345,6 +366,19 @@ fn leakage_guard(
     Ok(checks)
 }
 
+/// Share of won leads in the top 10, 20, 35 and 50 % by score.
+fn captured(scores: &[f64], labels: &[bool]) -> Vec<(f64, f64)> {
+    [10, 20, 35, 50]
+        .iter()
+        .filter_map(|&p| {
+            learn::captured_at(scores, labels, p)
+                .ok()
+                .flatten()
+                .map(|c| (f64::from(p) / 100.0, c))
+        })
+        .collect()
+}
+
 /// What the report shows of one model: its metrics, curves and score distributions.
 fn model_report(m: &ModelOutcome, labels: &[bool]) -> anyhow::Result<ModelReport> {
     let scores_of = |class: bool| -> Vec<f64> {
@@ -376,5 +410,8 @@ fn model_report(m: &ModelOutcome, labels: &[bool]) -> anyhow::Result<ModelReport
             .with_context(|| format!("gains curve of {}", m.spec.name))?,
         won_scores: scores_of(true),
         lost_scores: scores_of(false),
+        roc_auc_interval: m.roc_auc_interval,
+        calibration: Some(m.calibration.clone()),
+        captured: captured(&m.scores, labels),
     })
 }

@@ -39,6 +39,8 @@ pub struct ReportData {
     pub control: Vec<ControlRow>,
     /// Free text lines, e.g. warnings such as "only 12 labelled leads".
     pub notes: Vec<String>,
+    /// The model choice made inside the cross-validation, with its honest figure.
+    pub nested: Option<learn::cv::NestedChoice>,
 }
 
 /// A model evaluated on shuffled labels.
@@ -75,6 +77,12 @@ pub struct ModelReport {
     pub won_scores: Vec<f64>,
     /// Out-of-fold scores of lost leads.
     pub lost_scores: Vec<f64>,
+    /// 95 % bootstrap interval of the ROC-AUC.
+    pub roc_auc_interval: Option<(f64, f64)>,
+    /// How the model's calibrated out-of-fold probabilities hold.
+    pub calibration: Option<learn::calibration::Calibration>,
+    /// Share of won leads in the top 10, 20, 35 and 50 % by score.
+    pub captured: Vec<(f64, f64)>,
 }
 
 /// Colour-blind-safe series colours (Okabe–Ito, without yellow which is unreadable on white).
@@ -156,6 +164,7 @@ pub fn render(data: &ReportData) -> String {
     header(&mut h, data, best);
     metrics_section(&mut h, data, best);
     confusion_section(&mut h, data);
+    choice_section(&mut h, data, best);
     curves_section(&mut h, data, best);
     distributions_section(&mut h, data);
     control_section(&mut h, data);
@@ -331,6 +340,104 @@ fn confusion_section(h: &mut String, data: &ReportData) {
         );
     }
     h.push_str("</div>\n</section>\n");
+}
+
+/// The honest figure of the model choice, every model's calibration and gains, and the
+/// reliability plot.
+fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
+    h.push_str("<section id=\"choice\">\n<h2>Model choice, calibration and gains</h2>\n");
+    if data.models.is_empty() {
+        h.push_str("<p class=\"muted\">No models were evaluated.</p>\n</section>\n");
+        return;
+    }
+    if let Some(n) = &data.nested {
+        let chosen: Vec<String> = n.per_fold.iter().map(|(m, _)| esc(m)).collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"honest\"><strong>Expected ROC-AUC of the chosen model on new leads: {}</strong> \
+             (nested cross-validation: in each of the {} folds the model was chosen by a {}-fold \
+             cross-validation of the other folds, then scored on the held-out fold; chosen: {}). \
+             Pooled over the held-out folds, its calibrated probabilities have ROC-AUC {}, \
+             Brier score {} and expected calibration error {}. The best of the per-model figures \
+             below is optimistic: it is the maximum of several noisy numbers.</p>",
+            fmt_opt(n.roc_auc),
+            n.per_fold.len(),
+            n.inner_k,
+            chosen.join(", "),
+            fmt_opt(n.pooled_roc_auc),
+            fmt3(n.pooled_brier),
+            fmt3(n.pooled_ece),
+        );
+    }
+    h.push_str(
+        "<table class=\"metrics\">\n<thead><tr><th>model</th>\
+         <th class=\"num\">ROC-AUC</th><th class=\"num\" title=\"95 % bootstrap interval\">95 % interval</th>\
+         <th class=\"num\" title=\"mean squared error of the calibrated probabilities\">Brier</th>\
+         <th class=\"num\">log-loss</th>\
+         <th class=\"num\" title=\"expected calibration error, 10 bins\">ECE</th>\
+         <th class=\"num\">won in top 10 %</th><th class=\"num\">top 20 %</th>\
+         <th class=\"num\">top 35 %</th><th class=\"num\">top 50 %</th></tr></thead>\n<tbody>\n",
+    );
+    for (i, m) in data.models.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<tr{}><td class=\"name\"><strong>{}</strong></td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            if best == Some(i) { " class=\"best\"" } else { "" },
+            esc(&m.name),
+            fmt_opt(m.roc_auc),
+            m.roc_auc_interval
+                .map_or_else(|| DASH.to_owned(), |(a, b)| format!("{}{DASH}{}", fmt3(a), fmt3(b))),
+        );
+        let c = m.calibration.as_ref();
+        for v in [c.map(|c| c.brier), c.map(|c| c.log_loss), c.map(|c| c.ece)] {
+            let _ = write!(h, "<td class=\"num\">{}</td>", fmt_opt(v));
+        }
+        for (_, share) in &m.captured {
+            let _ = write!(h, "<td class=\"num\">{}</td>", fmt3(*share));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    let points: Vec<Vec<(f64, f64)>> = data
+        .models
+        .iter()
+        .map(|m| {
+            m.calibration
+                .as_ref()
+                .map(|c| c.bins.iter().map(|b| (b.predicted, b.observed)).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let series: Vec<Series> = data
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Series {
+            label: format!(
+                "{} (ECE {})",
+                legend_name(&m.name),
+                fmt_opt(m.calibration.as_ref().map(|c| c.ece))
+            ),
+            points: &points[i],
+            marker: None,
+            index: i,
+            best: best == Some(i),
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p>Reliability: the share of won leads among leads given a probability, against that \
+         probability (out-of-fold, Platt-scaled on the other folds); the dashed diagonal is \
+         perfect calibration.</p>\n<div class=\"charts\"><figure><figcaption>Reliability</figcaption>\n{}</figure></div>",
+        line_chart(
+            "Reliability: observed won share against predicted probability",
+            "predicted probability",
+            "observed won share",
+            &series,
+            None
+        )
+    );
+    h.push_str("</section>\n");
 }
 
 fn curves_section(h: &mut String, data: &ReportData, best: Option<usize>) {
@@ -1016,6 +1123,9 @@ mod tests {
             gains: curve(0.6 - quality * 0.3),
             won_scores: won,
             lost_scores: lost,
+            roc_auc_interval: Some((0.5, 0.9)),
+            calibration: learn::calibration::quality(&[0.2, 0.8], &[false, true]).ok(),
+            captured: vec![(0.1, 0.5), (0.5, 1.0)],
         }
     }
 
@@ -1084,6 +1194,14 @@ mod tests {
                 "a <b>bold</b> note & an ampersand".into(),
             ],
             models,
+            nested: Some(learn::cv::NestedChoice {
+                inner_k: 3,
+                per_fold: vec![("logistic <i>".into(), Some(0.71))],
+                roc_auc: Some(0.71),
+                pooled_roc_auc: Some(0.7),
+                pooled_brier: 0.2,
+                pooled_ece: 0.04,
+            }),
         }
     }
 
@@ -1109,6 +1227,7 @@ mod tests {
                 accuracy: f64::INFINITY,
             }],
             notes: vec![],
+            nested: None,
         }
     }
 
@@ -1132,6 +1251,9 @@ mod tests {
             gains: vec![(f64::NAN, 0.5), (0.2, f64::INFINITY)],
             won_scores: vec![0.7],
             lost_scores: vec![f64::NAN],
+            roc_auc_interval: None,
+            calibration: None,
+            captured: Vec::new(),
         }
     }
 
@@ -1173,11 +1295,20 @@ mod tests {
         let data = realistic();
         let h = render(&data);
         check_common(&h);
-        // ROC + gains + one histogram per model.
-        assert_eq!(count(&h, "<svg"), 2 + data.models.len());
-        // Metrics + 3 confusion matrices + control + coverage.
-        assert_eq!(count(&h, "<table"), 1 + 3 + 1 + 1);
-        assert_eq!(count(&h, "<polyline"), 6);
+        // Reliability + ROC + gains + one histogram per model.
+        assert_eq!(count(&h, "<svg"), 3 + data.models.len());
+        // Metrics + choice + 3 confusion matrices + control + coverage.
+        assert_eq!(count(&h, "<table"), 1 + 1 + 3 + 1 + 1);
+        assert!(h.contains("Expected ROC-AUC of the chosen model on new leads: 0.710"));
+        assert!(
+            h.contains("logistic &lt;i&gt;"),
+            "chosen model names are escaped"
+        );
+        assert_eq!(
+            count(&h, "<polyline"),
+            9,
+            "ROC, gains and reliability per model"
+        );
         assert!(h.contains("gradient boosting &lt;b&gt;"));
         assert!(h.contains("a &lt;b&gt;bold&lt;/b&gt; note &amp; an ampersand"));
         assert!(h.contains(">0.812<"), "accuracy with 3 decimals");
@@ -1187,7 +1318,7 @@ mod tests {
         );
         assert!(h.contains(">2.812<"), "lift with 3 decimals");
         assert!(h.contains("90.0 %"), "coverage percentage");
-        assert_eq!(count(&h, "class=\"best\""), 1);
+        assert_eq!(count(&h, "class=\"best\""), 2, "metrics and choice tables");
         assert!(h.contains("★ chosen"));
         assert!(h.contains("top 35 %"));
     }
@@ -1211,7 +1342,7 @@ mod tests {
         data.best = Some("broken".into());
         let h = render(&data);
         check_common(&h);
-        assert_eq!(count(&h, "<svg"), 3);
+        assert_eq!(count(&h, "<svg"), 4);
         assert!(h.contains("(no curve)"));
         assert!(h.contains("won (n = 1)") && h.contains("lost (n = 0)"));
         assert!(!h.contains("-0.000"));
@@ -1237,6 +1368,10 @@ mod tests {
             metrics: m(roc),
             per_fold: vec![],
             scores: Default::default(),
+            probabilities: Default::default(),
+            calibration: None,
+            roc_auc_interval: None,
+            captured: Vec::new(),
         };
         let eval = Evaluation {
             schema_version: 1,
@@ -1258,6 +1393,7 @@ mod tests {
             folds: Default::default(),
             notes: vec!["only 4 labelled leads".into()],
             attributes: Vec::new(),
+            nested: None,
         };
         let t = metrics_text(&eval);
         let lines: Vec<&str> = t.lines().collect();
