@@ -371,10 +371,14 @@ impl Default for EvaluateSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoreSection {
-    /// Probability at or above which an open lead is routed to sales.
-    pub route_at: f64,
-    /// Probability at or above which an open lead is nurtured (below: dropped).
-    pub nurture_at: f64,
+    /// Share of the open leads, best ranked first, routed to sales (tier `route`).
+    pub route_share: f64,
+    /// Share of the open leads after those nurtured (tier `nurture`); the rest is `drop`.
+    pub nurture_share: f64,
+    /// Tiers by probability instead: at or above this an open lead is routed to sales.
+    pub route_at: Option<f64>,
+    /// With `route_at`: at or above this a lead below `route_at` is nurtured.
+    pub nurture_at: Option<f64>,
     /// Most similar won leads listed per scored lead.
     pub similar: usize,
     /// Features that moved the score most, listed per scored lead.
@@ -384,8 +388,10 @@ pub struct ScoreSection {
 impl Default for ScoreSection {
     fn default() -> Self {
         ScoreSection {
-            route_at: 0.6,
-            nurture_at: 0.3,
+            route_share: 0.10,
+            nurture_share: 0.25,
+            route_at: None,
+            nurture_at: None,
             similar: 3,
             drivers: 5,
         }
@@ -1095,26 +1101,51 @@ impl Section for ScoreSection {
     fn check(&self, issues: &mut Issues) {
         in_range_of(
             issues,
-            "score.route_at",
-            self.route_at,
+            "score.route_share",
+            self.route_share,
             0.0..=1.0,
-            "(a probability)",
+            "(a share of the open leads)",
         );
         in_range_of(
             issues,
-            "score.nurture_at",
-            self.nurture_at,
+            "score.nurture_share",
+            self.nurture_share,
             0.0..=1.0,
-            "(a probability)",
+            "(a share of the open leads)",
         );
-        if self.nurture_at > self.route_at {
+        if self.route_share + self.nurture_share > 1.0 + 1e-9 {
             issues.add(
-                "score.nurture_at",
+                "score.nurture_share",
                 format!(
-                    "must not exceed score.route_at ({}), got {}; lower it or raise route_at",
-                    self.route_at, self.nurture_at
+                    "route_share + nurture_share must not exceed 1, got {} + {}",
+                    self.route_share, self.nurture_share
                 ),
             );
+        }
+        for (key, v) in [
+            ("score.route_at", self.route_at),
+            ("score.nurture_at", self.nurture_at),
+        ] {
+            if let Some(v) = v {
+                in_range_of(issues, key, v, 0.0..=1.0, "(a probability)");
+            }
+        }
+        match (self.route_at, self.nurture_at) {
+            (Some(r), Some(n)) if n > r => issues.add(
+                "score.nurture_at",
+                format!(
+                    "must not exceed score.route_at ({r}), got {n}; lower it or raise route_at"
+                ),
+            ),
+            (Some(_), None) | (None, Some(_)) => issues.add(
+                if self.route_at.is_none() {
+                    "score.route_at"
+                } else {
+                    "score.nurture_at"
+                },
+                "tiers by probability need both score.route_at and score.nurture_at (or neither, for tiers by share)",
+            ),
+            _ => {}
         }
         in_range(issues, "score.similar", self.similar, 0..=50);
         in_range(issues, "score.drivers", self.drivers, 0..=50);

@@ -489,7 +489,7 @@ pub const SCORES: TableDef = TableDef {
     stage: "score",
     layout: Layout::File,
     row_group_rows: 65_536,
-    doc: "One row per open (unlabelled) lead: its probability of being won under the best cross-validated model (`evaluation.json`'s `best`) refitted on every labelled lead, its rank, its tier and why. File metadata: `leadcrawl.score_model`, `leadcrawl.route_at`, `leadcrawl.nurture_at`, `leadcrawl.trained_on` (labelled leads) and the run's provenance.",
+    doc: "One row per open (unlabelled) lead: its probability of being won under the best cross-validated model (`evaluation.json`'s `best`) refitted on every labelled lead, its rank, its tier and why. The probability is the model's, Platt-scaled on its out-of-fold scores (calibrated). File metadata: `leadcrawl.score_model`, `leadcrawl.tiers` (`share` or `probability`), `leadcrawl.route_share`, `leadcrawl.nurture_share`, `leadcrawl.route_at`, `leadcrawl.nurture_at` (empty unless set), `leadcrawl.trained_on` (labelled leads) and the run's provenance.",
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
         col("external_id", utf8, true, "The CRM's own id."),
@@ -497,7 +497,7 @@ pub const SCORES: TableDef = TableDef {
         col("domain", utf8, true, "Registrable domain of the website."),
         col("probability", f64t, false, "Probability of winning, in [0, 1]: the logistic model's own, or the centroid score mapped by a logistic fit on its out-of-fold scores (Platt scaling)."),
         col("rank", u32t, false, "1 = the most likely to be won among the scored leads (ties share the order of `lead_id`)."),
-        col("tier", dict_utf8, false, "`route` (probability ≥ `score.route_at`), `nurture` (≥ `score.nurture_at`) or `drop`."),
+        col("tier", dict_utf8, false, "`route` (the best `score.route_share` of the open leads by rank, 10 % by default), `nurture` (the next `score.nurture_share`, 25 %) or `drop`; with `score.route_at` and `score.nurture_at` set, by probability instead (`route` ≥ `route_at`, `nurture` ≥ `nurture_at`)."),
         col("model", dict_utf8, false, "The model that produced the probability (see `evaluation.json`)."),
         col("similar_won", similar_list, false, "The `score.similar` won leads closest to this one by cosine on the embedding (`lead_id`, `name`, `cosine`), closest first; empty without an embedding."),
         col("drivers", driver_list, false, "The `score.drivers` features that moved the score most: contribution to the log-odds against the average labelled lead (positive: towards won), largest magnitude first. The embedding's dimensions count as one feature, `embedding`; TF-IDF terms are listed as `text \"term\"` and their sum as `text (all terms)`."),

@@ -264,7 +264,7 @@ fn shipped_pipeline_toml_is_complete_and_valid() {
     let docs = std::fs::read_to_string(repo().join("docs/config.md")).unwrap();
     for (section, v) in leadcrawl::config::defaults_json() {
         for key in v.as_object().unwrap().keys() {
-            if key == "columns" || key == "status" {
+            if key == "columns" || key == "status" || key == "attributes" {
                 continue;
             }
             assert!(
@@ -276,6 +276,14 @@ fn shipped_pipeline_toml_is_complete_and_valid() {
                 "docs/config.md lacks {section}.{key}"
             );
         }
+    }
+    // The sub-tables' keys too.
+    for key in ["include", "exclude", "types"] {
+        assert!(
+            shipped.contains(&format!("{key} =")),
+            "pipeline.toml lacks ingest.attributes.{key}"
+        );
+        assert!(docs.contains(&format!("`ingest.attributes.{key}`")));
     }
 }
 

@@ -156,7 +156,8 @@ for name, ctrl in (("centroid_embedding", ctrl_c), ("logistic_embedding", ctrl_l
 
 # ---- scores.parquet: every open lead once, ranked, tiered by the thresholds in its metadata.
 sm = pq.read_metadata(out + "/scores.parquet").metadata
-route_at, nurture_at = float(sm[b"leadcrawl.route_at"]), float(sm[b"leadcrawl.nurture_at"])
+tiers_by = sm[b"leadcrawl.tiers"].decode()
+route_share, nurture_share = float(sm[b"leadcrawl.route_share"]), float(sm[b"leadcrawl.nurture_share"])
 assert sm[b"leadcrawl.score_model"].decode() == ev["best"], (sm[b"leadcrawl.score_model"], ev["best"])
 assert int(sm[b"leadcrawl.trained_on"]) == ev["labelled"]
 sc = pq.read_table(out + "/scores.parquet").to_pylist()
@@ -168,7 +169,14 @@ assert probs == sorted(probs, reverse=True) and [r["rank"] for r in sc] == list(
 for r in sc:
     p = r["probability"]
     assert 0.0 <= p <= 1.0, p
-    assert r["tier"] == ("route" if p >= route_at else "nurture" if p >= nurture_at else "drop"), r
+    if tiers_by == "share":
+        n = len(sc)
+        want = ("route" if r["rank"] <= math.ceil(route_share * n)
+                else "nurture" if r["rank"] <= math.ceil((route_share + nurture_share) * n) else "drop")
+    else:
+        ra, na = float(sm[b"leadcrawl.route_at"]), float(sm[b"leadcrawl.nurture_at"])
+        want = "route" if p >= ra else "nurture" if p >= na else "drop"
+    assert r["tier"] == want, (r, tiers_by)
     assert r["model"] == ev["best"]
     assert len(r["similar_won"]) == 3 and len(r["drivers"]) > 0, r
     v = np.array(by_id[r["lead_id"]]["embedding"])

@@ -23,10 +23,22 @@ use rows::Scored;
 
 pub struct ScoreStage;
 
-fn tier(p: f64, s: &ScoreSection) -> &'static str {
-    if p >= s.route_at {
+/// The tier of the lead ranked `rank` (1 = best) of `n` with probability `p`: by rank share
+/// (`score.route_share`, `score.nurture_share`) unless probability thresholds are set.
+fn tier(p: f64, rank: usize, n: usize, s: &ScoreSection) -> &'static str {
+    let (route, nurture) = match (s.route_at, s.nurture_at) {
+        (Some(r), Some(nu)) => (p >= r, p >= nu),
+        _ => {
+            let cut = |share: f64| (share * n as f64).ceil() as usize;
+            (
+                rank <= cut(s.route_share),
+                rank <= cut(s.route_share + s.nurture_share),
+            )
+        }
+    };
+    if route {
         "route"
-    } else if p >= s.nurture_at {
+    } else if nurture {
         "nurture"
     } else {
         "drop"
@@ -113,12 +125,29 @@ impl Stage for ScoreStage {
                         .with_context(|| {
                             format!("refitting {} on {} labelled leads", spec.name, train.len())
                         })?;
+                // Probabilities a sales team can read as such: Platt scaling fitted on the
+                // model's out-of-fold scores (the centroid's model has its own already).
+                let platt = match spec.kind {
+                    learn::Kind::Centroid => None,
+                    _ => {
+                        let (s, y): (Vec<f64>, Vec<bool>) = train
+                            .iter()
+                            .filter_map(|&r| oof[r].map(|s| (s, d.labels[r])))
+                            .unzip();
+                        Some(learn::calibration::Platt::fit(&s, &y, true).with_context(|| {
+                            format!("calibrating {} on its out-of-fold scores", spec.name)
+                        })?)
+                    }
+                };
                 ctx.progress.set_total(open.len() as u64);
                 for &r in &open {
                     if ctx.should_stop() {
                         return Ok(StageOutcome::Interrupted);
                     }
-                    let p = model.predict(d, r, sc.drivers)?;
+                    let mut p = model.predict(d, r, sc.drivers)?;
+                    if let Some(platt) = &platt {
+                        p.probability = platt.apply(p.probability);
+                    }
                     anyhow::ensure!(
                         p.probability.is_finite(),
                         "score: non-finite probability for lead {}",
@@ -131,7 +160,7 @@ impl Stage for ScoreStage {
                     scored.push(Scored {
                         row: r,
                         probability: p.probability,
-                        tier: tier(p.probability, sc),
+                        tier: "",
                         similar,
                         drivers: p.drivers,
                     });
@@ -144,6 +173,10 @@ impl Stage for ScoreStage {
                 .total_cmp(&a.probability)
                 .then(leads.lead_ids[a.row].cmp(&leads.lead_ids[b.row]))
         });
+        let n_scored = scored.len();
+        for (i, s) in scored.iter_mut().enumerate() {
+            s.tier = tier(s.probability, i + 1, n_scored, sc);
+        }
         let b = rows::batch(&leads.lead_ids, &leads.features, &scored, model_name)?;
         let count = |t: &str| scored.iter().filter(|s| s.tier == t).count() as u64;
         let counters = [
@@ -157,8 +190,31 @@ impl Stage for ScoreStage {
         .collect();
         let meta = vec![
             ("leadcrawl.score_model".to_owned(), model_name.to_owned()),
-            ("leadcrawl.route_at".to_owned(), sc.route_at.to_string()),
-            ("leadcrawl.nurture_at".to_owned(), sc.nurture_at.to_string()),
+            (
+                "leadcrawl.tiers".to_owned(),
+                if sc.route_at.is_some() {
+                    "probability"
+                } else {
+                    "share"
+                }
+                .to_owned(),
+            ),
+            (
+                "leadcrawl.route_share".to_owned(),
+                sc.route_share.to_string(),
+            ),
+            (
+                "leadcrawl.nurture_share".to_owned(),
+                sc.nurture_share.to_string(),
+            ),
+            (
+                "leadcrawl.route_at".to_owned(),
+                sc.route_at.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            (
+                "leadcrawl.nurture_at".to_owned(),
+                sc.nurture_at.map(|v| v.to_string()).unwrap_or_default(),
+            ),
             ("leadcrawl.trained_on".to_owned(), train.len().to_string()),
         ];
         // Written even when empty, so that readers always find the file and its schema.
