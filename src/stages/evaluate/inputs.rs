@@ -164,31 +164,20 @@ fn attribute_block(
     Ok((block, unmodelled))
 }
 
-/// Attribute column → input header, from the file's `leadcrawl.attributes` metadata.
+/// Attribute column → input header, from the column's `leadcrawl.source` field metadata.
 fn attribute_sources(batch: &RecordBatch) -> Vec<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Described {
-        column: String,
-        source: String,
-    }
-    let described: Vec<Described> = batch
-        .schema()
-        .metadata()
-        .get("leadcrawl.attributes")
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or_default();
     batch
         .schema()
         .fields()
         .iter()
-        .map(|f| f.name())
-        .filter(|n| n.starts_with("attr_"))
-        .map(|n| {
-            let source = described
-                .iter()
-                .find(|d| &d.column == n)
-                .map_or_else(|| n.clone(), |d| d.source.clone());
-            (n.clone(), source)
+        .filter(|f| f.name().starts_with("attr_"))
+        .map(|f| {
+            let source = f
+                .metadata()
+                .get("leadcrawl.source")
+                .cloned()
+                .unwrap_or_else(|| f.name().clone());
+            (f.name().clone(), source)
         })
         .collect()
 }

@@ -10,7 +10,8 @@
 //! `N/A`, `-`, `null`, `unknown`…) are missing whatever the type.
 //!
 //! Each attribute becomes one `attr_<name>` column of `features.parquet` (`Float64`, `Boolean`,
-//! `Date32` or `Utf8`), described in the file's `leadcrawl.attributes` metadata.
+//! `Date32` or `Utf8`), described in the file's `leadcrawl.attributes` metadata and in its own
+//! field metadata (`leadcrawl.source`: the input header, `leadcrawl.type`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -300,7 +301,20 @@ pub fn columns(
                 )
             }
         };
-        let field = Field::new(&column, array.data_type().clone(), true);
+        // The header and type travel with the column (Arrow field metadata), for any reader.
+        let field = Field::new(&column, array.data_type().clone(), true).with_metadata(
+            [
+                ("leadcrawl.source".to_owned(), header.clone()),
+                (
+                    "leadcrawl.type".to_owned(),
+                    serde_json::to_value(kind)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            ]
+            .into(),
+        );
         let attr = Attribute {
             column,
             source: header,
