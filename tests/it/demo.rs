@@ -141,7 +141,21 @@ fn demo_runs_offline_and_resumes() {
     let json = std::fs::read(out.join("evaluation.json")).unwrap();
     let eval = leadcrawl::stages::evaluate::evaluation::Evaluation::from_json(&json).unwrap();
     assert_eq!(eval.to_json().unwrap(), json);
-    assert_eq!(eval.models.len(), 7);
+    // The seven baselines and the trees (the demo's list has no other columns: no
+    // attributes-only model).
+    assert_eq!(eval.models.len(), 8, "{:?}", eval.notes);
+    let nested = eval.nested.clone().expect("the nested model choice");
+    let best = eval.model(eval.best.as_deref().unwrap()).unwrap();
+    eprintln!(
+        "demo: best {} out-of-fold ROC-AUC {:.3}, ECE {:.3}; chosen (nested) ROC-AUC {:.3}, pooled ECE {:.3}, Brier {:.3}",
+        best.name,
+        best.metrics.roc_auc.unwrap(),
+        best.calibration.as_ref().unwrap().ece,
+        nested.roc_auc.unwrap(),
+        nested.pooled_ece,
+        nested.pooled_brier
+    );
+    assert!(text(&o).contains("CHOSEN, nested CV (honest figure)"));
     assert!(eval
         .best
         .as_deref()

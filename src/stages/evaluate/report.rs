@@ -1043,8 +1043,16 @@ pub fn metrics_text(eval: &Evaluation) -> String {
     let best = eval.best.as_deref().unwrap_or("");
     let _ = writeln!(
         t,
-        "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
-        "MODEL (out-of-fold)", "ROC-AUC", "PR-AUC", "ACC", "F1", "LIFT@10", "WON@35%", "CONTROL"
+        "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9} {:>7}",
+        "MODEL (out-of-fold)",
+        "ROC-AUC",
+        "PR-AUC",
+        "ACC",
+        "F1",
+        "LIFT@10",
+        "WON@35%",
+        "CONTROL",
+        "BRIER"
     );
     for m in &eval.models {
         let x = &m.metrics;
@@ -1052,7 +1060,7 @@ pub fn metrics_text(eval: &Evaluation) -> String {
         let control = eval.control.iter().find(|c| c.name == m.name);
         let _ = writeln!(
             t,
-            "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9}",
+            "{:<38} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9} {:>7}",
             format!("{}{mark}", m.name),
             num(x.roc_auc),
             num(x.pr_auc),
@@ -1061,11 +1069,22 @@ pub fn metrics_text(eval: &Evaluation) -> String {
             num(x.lift_10),
             num(x.captured_35),
             num(control.and_then(|c| c.metrics.roc_auc)),
+            num(m.calibration.as_ref().map(|c| c.brier)),
+        );
+    }
+    if let Some(n) = &eval.nested {
+        let _ = writeln!(
+            t,
+            "{:<38} {:>7} {:>47} {:>7}",
+            "CHOSEN, nested CV (honest figure)",
+            num(n.roc_auc),
+            format!("ECE {}", num(Some(n.pooled_ece))),
+            num(Some(n.pooled_brier)),
         );
     }
     let _ = writeln!(
         t,
-        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; * = best, used by `score`",
+        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; BRIER of the calibrated probabilities; * = best, used by `score`; CHOSEN = the model chosen inside each fold by an inner CV, scored on the held-out fold (the best row above is optimistic)",
         eval.labelled, eval.won, eval.lost, eval.k, eval.seed
     );
     for n in &eval.notes {
