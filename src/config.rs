@@ -1801,7 +1801,7 @@ mod tests {
                 json!("parquet"),
                 json!(";"),
             ],
-            Value::Null => vec![json!("x")],
+            Value::Null => vec![json!("x"), json!(0.5)],
             Value::Array(a) if a.is_empty() => vec![json!(["x"])],
             Value::Array(a) => vec![json!(a[..a.len() - 1])],
             Value::Object(_) => vec![json!({"x": 1.0}), json!({"x": "category"})],

@@ -174,11 +174,12 @@ pub struct NestedChoice {
     pub inner_k: usize,
     /// Per outer fold: the chosen model and its ROC-AUC on the held-out fold.
     pub per_fold: Vec<(String, Option<f64>)>,
-    /// Mean of the held-out folds' ROC-AUC.
+    /// The honest figure: ROC-AUC of the chosen models' calibrated probabilities pooled over
+    /// the held-out folds (pooled like every model's out-of-fold figure, so comparable to them).
     pub roc_auc: Option<f64>,
-    /// ROC-AUC, Brier score and ECE of the chosen models' calibrated probabilities, pooled over
-    /// the held-out folds.
-    pub pooled_roc_auc: Option<f64>,
+    /// Mean of the held-out folds' own ROC-AUC (a noisier, usually higher, estimator).
+    pub mean_fold_roc_auc: Option<f64>,
+    /// Brier score and ECE of the same pooled probabilities.
     pub pooled_brier: f64,
     pub pooled_ece: f64,
 }
@@ -360,8 +361,8 @@ fn nested_choice(
     Ok(NestedChoice {
         inner_k: INNER_K,
         per_fold,
-        roc_auc: roc_auc_mean,
-        pooled_roc_auc: roc_auc(&pooled, &d.labels)?,
+        roc_auc: roc_auc(&pooled, &d.labels)?,
+        mean_fold_roc_auc: roc_auc_mean,
         pooled_brier: q.brier,
         pooled_ece: q.ece,
     })

@@ -356,15 +356,16 @@ fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
             h,
             "<p class=\"honest\"><strong>Expected ROC-AUC of the chosen model on new leads: {}</strong> \
              (nested cross-validation: in each of the {} folds the model was chosen by a {}-fold \
-             cross-validation of the other folds, then scored on the held-out fold; chosen: {}). \
-             Pooled over the held-out folds, its calibrated probabilities have ROC-AUC {}, \
-             Brier score {} and expected calibration error {}. The best of the per-model figures \
+             cross-validation of the other folds, then scored on the held-out fold; chosen: {}; \
+             ROC-AUC of the chosen models' calibrated probabilities pooled over the held-out folds; \
+             the mean of the folds' own figures is {}). Those probabilities have a Brier score of \
+             {} and an expected calibration error of {}. The best of the per-model figures \
              below is optimistic: it is the maximum of several noisy numbers.</p>",
             fmt_opt(n.roc_auc),
             n.per_fold.len(),
             n.inner_k,
             chosen.join(", "),
-            fmt_opt(n.pooled_roc_auc),
+            fmt_opt(n.mean_fold_roc_auc),
             fmt3(n.pooled_brier),
             fmt3(n.pooled_ece),
         );
@@ -1217,7 +1218,7 @@ mod tests {
                 inner_k: 3,
                 per_fold: vec![("logistic <i>".into(), Some(0.71))],
                 roc_auc: Some(0.71),
-                pooled_roc_auc: Some(0.7),
+                mean_fold_roc_auc: Some(0.72),
                 pooled_brier: 0.2,
                 pooled_ece: 0.04,
             }),
@@ -1418,7 +1419,7 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[1].starts_with("logistic_web *"), "{t}");
         assert!(
-            lines[1].contains(" 0.750 ") && lines[1].ends_with("0.400"),
+            lines[1].contains(" 0.750 ") && lines[1].contains(" 0.400 ") && lines[1].ends_with('-'),
             "{t}"
         );
         // No ROC-AUC and no control: dashes, not numbers.
