@@ -352,6 +352,9 @@ pub struct EvaluateSection {
     pub leakage_auc: f64,
     /// Attributes (input headers or `attr_*` names) kept in the models despite the guard.
     pub keep_columns: Vec<String>,
+    /// Attributes (input headers or `attr_*` names) to report the chosen model's metrics by,
+    /// beside NACE section, headcount band and country.
+    pub slices: Vec<String>,
 }
 
 impl Default for EvaluateSection {
@@ -364,6 +367,7 @@ impl Default for EvaluateSection {
             max_text_chars: 20_000,
             leakage_auc: 0.90,
             keep_columns: Vec::new(),
+            slices: Vec::new(),
         }
     }
 }

@@ -104,7 +104,7 @@ fn french_excel_export_with_bom_semicolons_quoted_newlines() {
         (
             "8".into(),
             Some("Société".into()),
-            "empty company name".into(),
+            "empty company name (and no id)".into(),
         ),
         (
             "9".into(),
@@ -244,7 +244,7 @@ fn missing_column_names_it_and_lists_the_columns_found() {
     let o = run.run(&["run", "--stages", "ingest"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o).contains("set ingest.columns.name to one of the columns found: \"Firm\", \"URL\""),
+        text(&o).contains("set ingest.columns.name (or ingest.columns.id, for leads without a name) to one of the columns found: \"Firm\", \"URL\""),
         "{}",
         text(&o)
     );
@@ -294,7 +294,10 @@ fn parquet_input_is_read_like_csv() {
     assert_eq!(get(&leads[1], "source_line"), Some("3"));
     let rejects = rows(&run.out().join("rejects"));
     assert_eq!(get(&rejects[0], "source_line"), Some("2"));
-    assert_eq!(get(&rejects[0], "reason"), Some("empty company name"));
+    assert_eq!(
+        get(&rejects[0], "reason"),
+        Some("empty company name (and no id)")
+    );
 }
 
 /// A lead list of `n` data rows (lines 2..=n+1), `special` replacing some rows by their number.
@@ -743,7 +746,7 @@ for codec in ["none", "snappy", "gzip", "lz4", "brotli", "zstd"]:
         assert_eq!(
             got,
             vec![
-                ("3".to_string(), "empty company name".to_string()),
+                ("3".to_string(), "empty company name (and no id)".to_string()),
                 (
                     "5".to_string(),
                     "invalid website: \"1.5\" is a number (read as the IP address 1.0.0.5), not a domain name".to_string()

@@ -65,7 +65,8 @@ fn x_education_guard_honest_figures_and_a_stop_during_evaluate() {
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = {:?}\n\
          [ingest.columns]\nid = \"Prospect ID\"\nstatus = \"Converted\"\n\
          [ingest.status]\nwon = [\"1\"]\nlost = [\"0\"]\n\
-         [crawl]\ncontact_url = \"https://example.org/bot\"\n[registry]\nregistries = []\n",
+         [crawl]\ncontact_url = \"https://example.org/bot\"\n[registry]\nregistries = []\n\
+         [evaluate]\nslices = [\"Lead Source\"]\n",
         leads.to_str().unwrap()
     ));
     let o = run.run(&[
@@ -135,12 +136,41 @@ fn x_education_guard_honest_figures_and_a_stop_during_evaluate() {
     assert!(nested.pooled_brier <= 0.137, "{nested:?}");
     assert!(nested.pooled_ece < 0.05, "{nested:?}");
     assert!(cal.ece < 0.05, "{cal:?}");
+    // The chosen model's figures by lead source: every labelled lead in one slice, the rare
+    // sources merged into (other), and each slice's AUC a real figure.
+    let by_source: Vec<_> = eval
+        .slices
+        .iter()
+        .filter(|s| s.by == "attr_lead_source")
+        .collect();
+    assert!(by_source.len() >= 4, "{:?}\n{log}", eval.slices);
+    assert_eq!(by_source.iter().map(|s| s.leads).sum::<usize>(), 9240);
+    assert!(by_source
+        .iter()
+        .all(|s| s.leads >= 10 || s.value == "(other)"));
+    let google = by_source.iter().find(|s| s.value == "Google").unwrap();
+    assert!(
+        google.roc_auc.is_some_and(|a| a > 0.5 && a < 1.0),
+        "{google:?}"
+    );
+    eprintln!(
+        "slices by lead source: {}",
+        by_source
+            .iter()
+            .map(|s| format!("{} n={} AUC={:?}", s.value, s.leads, s.roc_auc))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
     let report = std::fs::read_to_string(run.out().join("report.html")).unwrap();
     assert!(
         report.contains("Tags: left out of every model"),
         "the report names it"
     );
     assert!(report.contains("Reliability"));
+    assert!(
+        report.contains("Where the chosen model is weak")
+            && report.contains("<td>attr_lead_source</td><td>Google</td>")
+    );
 
     // Every column kept: the post-contact columns make the model near perfect.
     let o = run.run(&[

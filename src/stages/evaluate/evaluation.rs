@@ -38,6 +38,26 @@ pub struct Evaluation {
     /// The model choice made inside the cross-validation: the honest figure of `best`.
     #[serde(default)]
     pub nested: Option<learn::cv::NestedChoice>,
+    /// The best model's out-of-fold metrics by slice of the leads (NACE section, headcount
+    /// band, country, `evaluate.slices`), so a seller sees where the model is weak.
+    #[serde(default)]
+    pub slices: Vec<Slice>,
+}
+
+/// The best model's out-of-fold figures on the leads with one value of one column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Slice {
+    /// The `features.parquet` column (`nace_section`, `headcount_band`, `country`, `attr_*`).
+    pub by: String,
+    /// The value (`(missing)` for leads without one).
+    pub value: String,
+    pub leads: usize,
+    pub won: usize,
+    /// `None` when the slice holds one class only.
+    pub roc_auc: Option<f64>,
+    /// Mean calibrated probability against the slice's won share.
+    pub mean_probability: f64,
+    pub won_share: f64,
 }
 
 /// One attribute under the leakage guard.
@@ -187,6 +207,7 @@ mod tests {
             notes: vec!["only 4 labelled leads".into()],
             attributes: Vec::new(),
             nested: None,
+            slices: Vec::new(),
         }
     }
 

@@ -159,6 +159,10 @@ impl Stage for EvaluateStage {
             .map(|m| model_report(m, &d.labels))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let nested = cv.nested.clone();
+        let slices = match cv.best() {
+            Some(b) => slices(&leads, &b.scores, &b.probabilities, cfg)?,
+            None => Vec::new(),
+        };
         if let Some(n) = &nested {
             tracing::info!(
                 roc_auc = n.roc_auc.unwrap_or(f64::NAN),
@@ -211,6 +215,7 @@ impl Stage for EvaluateStage {
             notes: notes.clone(),
             attributes: checks,
             nested: nested.clone(),
+            slices: slices.clone(),
         };
         let report = ReportData {
             title: "leadcrawl evaluation".into(),
@@ -234,6 +239,7 @@ impl Stage for EvaluateStage {
                 .collect(),
             notes,
             nested,
+            slices,
         };
         let pending = vec![
             table::write_pending_bytes(
@@ -364,6 +370,129 @@ fn leakage_guard(
         });
     }
     Ok(checks)
+}
+
+/// The best model's out-of-fold figures by NACE section, headcount band, country and each
+/// column of `evaluate.slices`; values held by fewer than 10 labelled leads are merged into
+/// `(other)`, and a column whose every lead is missing gives no slice.
+fn slices(
+    leads: &inputs::Leads,
+    scores: &[f64],
+    probabilities: &[f64],
+    cfg: &EvaluateSection,
+) -> anyhow::Result<Vec<evaluation::Slice>> {
+    use arrow::array::{Array, AsArray};
+    let f = &leads.features;
+    let ids = f
+        .column_by_name("lead_id")
+        .context("features.lead_id")?
+        .as_string::<i32>();
+    let row_of: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((v?, i)))
+        .collect();
+    let rows: Vec<usize> = leads
+        .lead_ids
+        .iter()
+        .map(|id| {
+            row_of
+                .get(id.as_str())
+                .copied()
+                .context("lead not in features")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let text = |name: &str| -> anyhow::Result<Option<Vec<Option<String>>>> {
+        let Some(c) = f.column_by_name(name) else {
+            return Ok(None);
+        };
+        let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?;
+        let c = c.as_string::<i32>();
+        Ok(Some(
+            rows.iter()
+                .map(|&r| (!c.is_null(r)).then(|| c.value(r).to_owned()))
+                .collect(),
+        ))
+    };
+    let mut columns: Vec<(String, Vec<Option<String>>)> = Vec::new();
+    for name in ["nace_section", "country"] {
+        if let Some(v) = text(name)? {
+            columns.push((name.to_owned(), v));
+        }
+    }
+    if let Some(min) = text("headcount_min")? {
+        let band = |v: &Option<String>| {
+            let n: f64 = v.as_deref()?.parse().ok()?;
+            Some(
+                match n as u64 {
+                    0..=9 => "0-9",
+                    10..=49 => "10-49",
+                    50..=249 => "50-249",
+                    250..=999 => "250-999",
+                    _ => "1000+",
+                }
+                .to_owned(),
+            )
+        };
+        columns.push(("headcount_band".to_owned(), min.iter().map(band).collect()));
+    }
+    for want in &cfg.slices {
+        let found = leads
+            .attribute_sources
+            .iter()
+            .find(|(c, s)| c == want || s.trim().eq_ignore_ascii_case(want.trim()));
+        match found {
+            Some((column, _)) => {
+                if let Some(v) = text(column)? {
+                    columns.push((column.clone(), v));
+                }
+            }
+            None => tracing::warn!(
+                "evaluate.slices: {want:?} is not an attribute of the lead list; no slice"
+            ),
+        }
+    }
+    let labels = &leads.data.labels;
+    let mut out = Vec::new();
+    for (by, values) in columns {
+        if values.iter().all(Option::is_none) {
+            continue;
+        }
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for v in &values {
+            *counts
+                .entry(v.clone().unwrap_or_else(|| "(missing)".into()))
+                .or_default() += 1;
+        }
+        let key = |v: &Option<String>| {
+            let k = v.clone().unwrap_or_else(|| "(missing)".into());
+            if counts[&k] >= 10 {
+                k
+            } else {
+                "(other)".to_owned()
+            }
+        };
+        let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+        for (i, v) in values.iter().enumerate() {
+            groups.entry(key(v)).or_default().push(i);
+        }
+        for (value, members) in groups {
+            let s: Vec<f64> = members.iter().map(|&i| scores[i]).collect();
+            let l: Vec<bool> = members.iter().map(|&i| labels[i]).collect();
+            let won = l.iter().filter(|&&x| x).count();
+            let n = members.len();
+            out.push(evaluation::Slice {
+                by: by.clone(),
+                value,
+                leads: n,
+                won,
+                roc_auc: learn::roc_auc(&s, &l)?,
+                mean_probability: members.iter().map(|&i| probabilities[i]).sum::<f64>() / n as f64,
+                won_share: won as f64 / n as f64,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Share of won leads in the top 10, 20, 35 and 50 % by score.

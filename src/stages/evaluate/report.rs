@@ -41,6 +41,8 @@ pub struct ReportData {
     pub notes: Vec<String>,
     /// The model choice made inside the cross-validation, with its honest figure.
     pub nested: Option<learn::cv::NestedChoice>,
+    /// The chosen model's figures by slice of the leads.
+    pub slices: Vec<super::evaluation::Slice>,
 }
 
 /// A model evaluated on shuffled labels.
@@ -165,6 +167,7 @@ pub fn render(data: &ReportData) -> String {
     metrics_section(&mut h, data, best);
     confusion_section(&mut h, data);
     choice_section(&mut h, data, best);
+    slices_section(&mut h, data);
     curves_section(&mut h, data, best);
     distributions_section(&mut h, data);
     control_section(&mut h, data);
@@ -439,6 +442,37 @@ fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
         )
     );
     h.push_str("</section>\n");
+}
+
+/// The chosen model's out-of-fold figures per slice (sector, size, country, chosen columns).
+fn slices_section(h: &mut String, data: &ReportData) {
+    if data.slices.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<section id=\"slices\">\n<h2>Where the chosen model is weak</h2>\n\
+         <p>Its out-of-fold figures on the leads of each value (values held by fewer than 10 \
+         labelled leads are merged into (other)). A slice with a low ROC-AUC, or whose mean \
+         probability is far from its won share, is one where scores deserve less trust.</p>\n\
+         <table class=\"metrics\">\n<thead><tr><th>by</th><th>value</th>\
+         <th class=\"num\">leads</th><th class=\"num\">won</th><th class=\"num\">ROC-AUC</th>\
+         <th class=\"num\">mean probability</th><th class=\"num\">won share</th></tr></thead>\n<tbody>\n",
+    );
+    for s in &data.slices {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&s.by),
+            esc(&s.value),
+            s.leads,
+            s.won,
+            fmt_opt(s.roc_auc),
+            fmt3(s.mean_probability),
+            fmt3(s.won_share)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 fn curves_section(h: &mut String, data: &ReportData, best: Option<usize>) {
@@ -1222,6 +1256,15 @@ mod tests {
                 pooled_brier: 0.2,
                 pooled_ece: 0.04,
             }),
+            slices: vec![super::super::evaluation::Slice {
+                by: "attr_lead_source".into(),
+                value: "<script>".into(),
+                leads: 40,
+                won: 10,
+                roc_auc: Some(0.61),
+                mean_probability: 0.3,
+                won_share: 0.25,
+            }],
         }
     }
 
@@ -1248,6 +1291,7 @@ mod tests {
             }],
             notes: vec![],
             nested: None,
+            slices: Vec::new(),
         }
     }
 
@@ -1317,8 +1361,12 @@ mod tests {
         check_common(&h);
         // Reliability + ROC + gains + one histogram per model.
         assert_eq!(count(&h, "<svg"), 3 + data.models.len());
-        // Metrics + choice + 3 confusion matrices + control + coverage.
-        assert_eq!(count(&h, "<table"), 1 + 1 + 3 + 1 + 1);
+        // Metrics + choice + slices + 3 confusion matrices + control + coverage.
+        assert_eq!(count(&h, "<table"), 1 + 1 + 1 + 3 + 1 + 1);
+        assert!(
+            h.contains("&lt;script&gt;") && h.contains(">0.610<"),
+            "slices, escaped"
+        );
         assert!(h.contains("Expected ROC-AUC of the chosen model on new leads: 0.710"));
         assert!(
             h.contains("logistic &lt;i&gt;"),
@@ -1414,6 +1462,7 @@ mod tests {
             notes: vec!["only 4 labelled leads".into()],
             attributes: Vec::new(),
             nested: None,
+            slices: Vec::new(),
         };
         let t = metrics_text(&eval);
         let lines: Vec<&str> = t.lines().collect();
