@@ -5,6 +5,16 @@
 //! groups of [`EmbedOptions::group_size`]: `fastembed` keeps every batch's hidden states until
 //! one call returns, so one call over 20,000 texts would hold them all. Vectors come back in
 //! input order.
+//!
+//! The session is built by `fastembed` with ONNX Runtime's graph optimisations on
+//! (`GraphOptimizationLevel::Level3`, i.e. `ORT_ENABLE_LAYOUT`: on both of our graphs it gives
+//! the same optimised graph as `ORT_ENABLE_ALL`, node for node: fused GELU, skip-layer-norm,
+//! and for int8 `DynamicQuantizeMatMul` / `MatMulIntegerToFloat`).
+//!
+//! With [`Precision::Int8`], activations are quantised per batch at run time (one scale per
+//! tensor), so a text's vector depends a little on the texts batched with it (cosine ≥ 0.99 to
+//! itself alone, where fp32 gives 0.99999): the same text may get a slightly different vector in
+//! another run; the vector cache keeps the first.
 
 use std::path::Path;
 
@@ -12,7 +22,7 @@ use fastembed::{InitOptionsUserDefined, TextEmbedding, UserDefinedEmbeddingModel
 
 use crate::model::ModelDir;
 use crate::runtime;
-use crate::{EmbedError, Result};
+use crate::{Device, EmbedError, Precision, Result};
 
 /// How to run the model.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +33,9 @@ pub struct EmbedOptions {
     pub batch_size: usize,
     /// Texts per `fastembed` call: bounds the memory held at once.
     pub group_size: usize,
+    /// `model.onnx` or the folder's accepted `model.int8.onnx`.
+    pub precision: Precision,
+    pub device: Device,
 }
 
 impl Default for EmbedOptions {
@@ -33,6 +46,8 @@ impl Default for EmbedOptions {
             // fastembed keeps every batch's hidden states until a call returns and runs batches
             // one after another anyway: a group of one batch costs nothing and bounds memory.
             group_size: 32,
+            precision: Precision::Fp32,
+            device: Device::Cpu,
         }
     }
 }
@@ -45,18 +60,23 @@ pub struct Embedder {
     pub model: ModelDir,
     options: EmbedOptions,
     dimension: usize,
+    /// Names the vectors this graph makes (fp32 and int8 differ): [`ModelDir::variant`].
+    model_id: String,
 }
 
 impl Embedder {
     /// Loads `model` on the ONNX Runtime library at `onnxruntime`.
     pub fn load(model: ModelDir, onnxruntime: &Path, options: EmbedOptions) -> Result<Embedder> {
+        let (onnx_path, model_id) = model.variant(options.precision)?;
         let environment = runtime::environment(onnxruntime)?;
-        let onnx_path = model.onnx_path();
         let model_err = |reason: String| EmbedError::Model {
             path: onnx_path.clone(),
             reason,
         };
-        let onnx = std::fs::read(model.onnx_path()).map_err(|e| model_err(e.to_string()))?;
+        let onnx = std::fs::read(&onnx_path).map_err(|e| model_err(e.to_string()))?;
+        // Quantisation stays `None` for fastembed: its `Dynamic` mode refuses batches, which
+        // would give up the batching this crate is fast by (the per-batch drift is measured
+        // and small: see the module comment).
         let user = UserDefinedEmbeddingModel::new(onnx, model.tokenizer_files()?)
             .with_pooling(model.pooling.clone());
         let mut init = InitOptionsUserDefined::new()
@@ -64,6 +84,9 @@ impl Embedder {
             .with_max_length(model.max_length);
         if let Some(t) = options.threads {
             init = init.with_intra_threads(t.max(1));
+        }
+        if options.device == Device::Cuda {
+            init = init.with_execution_providers(vec![cuda(onnxruntime)?]);
         }
         let inner = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             TextEmbedding::try_new_from_user_defined(user, init)
@@ -81,6 +104,7 @@ impl Embedder {
             model,
             options,
             dimension: 0,
+            model_id,
         };
         // One tiny inference: checks the graph's inputs and outputs and learns the dimension.
         let probe = embedder
@@ -100,6 +124,15 @@ impl Embedder {
 
     pub fn dimension(&self) -> usize {
         self.dimension
+    }
+
+    /// The id of the vectors this embedder makes: the model file's, so fp32 and int8 differ.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.options.precision
     }
 
     /// Tokens of `text`, special tokens included, without truncation (a text longer than
@@ -139,6 +172,26 @@ impl Embedder {
         self.inner
             .embed(texts, Some(self.options.batch_size.max(1)))
             .map_err(|e| EmbedError::Inference(e.to_string()))
+    }
+}
+
+/// ONNX Runtime's CUDA execution provider, registered so that a failure is an error (ONNX
+/// Runtime would otherwise fall back to the CPU and say so only in its log). The CPU-only wheel
+/// is told apart before registering, for a clearer message.
+fn cuda(onnxruntime: &Path) -> Result<ort::ep::ExecutionProviderDispatch> {
+    use ort::ep::ExecutionProvider;
+    let err = |reason: String| EmbedError::Device {
+        path: onnxruntime.to_path_buf(),
+        reason,
+    };
+    match ort::ep::CUDA::is_available() {
+        Ok(true) => Ok(ort::ep::CUDA::default().build().error_on_failure()),
+        Ok(false) => Err(err(
+            "this library has no CUDA execution provider (it is a CPU-only build: the `onnxruntime` wheel)".into(),
+        )),
+        Err(e) => Err(err(format!(
+            "asking it for its execution providers failed: {e}"
+        ))),
     }
 }
 
@@ -245,6 +298,163 @@ mod tests {
         let v = e.embed(&[long.as_str(), ""]).unwrap();
         assert_eq!(v[0].len(), 384);
         assert_eq!(v[1].len(), 384);
+    }
+
+    /// The fixed texts the setup checks the int8 variant on (real company pages).
+    fn check_texts() -> Vec<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("export/check_texts.jsonl");
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn int8_vectors_keep_their_direction_on_real_company_texts() {
+        let (model_dir, ort) = installed();
+        let model = ModelDir::open(&model_dir).unwrap();
+        let int8 = match &model.int8 {
+            Ok(v) => v.clone(),
+            Err(why) => panic!("no accepted int8 variant in {}: {why}; run ./dev.sh test (it runs embed/export/quantize_int8.py)", model_dir.display()),
+        };
+        assert_eq!(model.default_precision(), Precision::Int8);
+        assert!(int8.min_cosine >= 0.97 && int8.texts >= 200, "{int8:?}");
+        let texts = check_texts();
+        assert!(texts.len() >= 200, "{}", texts.len());
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut fp32 = Embedder::load(model.clone(), &ort, EmbedOptions::default()).unwrap();
+        let int8_options = EmbedOptions {
+            precision: Precision::Int8,
+            ..EmbedOptions::default()
+        };
+        let mut q = Embedder::load(model.clone(), &ort, int8_options).unwrap();
+        assert_eq!(q.precision(), Precision::Int8);
+        assert_ne!(
+            q.model_id(),
+            fp32.model_id(),
+            "int8 vectors are cached apart"
+        );
+        assert_eq!(fp32.model_id(), model.id);
+        let a = fp32.embed(&refs).unwrap();
+        let b = q.embed(&refs).unwrap();
+        let cos: Vec<f32> = a.iter().zip(&b).map(|(x, y)| cosine(x, y)).collect();
+        let min = cos.iter().copied().fold(f32::INFINITY, f32::min);
+        let mean = cos.iter().sum::<f32>() / cos.len() as f32;
+        println!(
+            "int8 vs fp32 over {} texts: min cosine {min:.4}, mean {mean:.4}",
+            cos.len()
+        );
+        assert!(min >= 0.97, "min cosine {min}");
+        assert!(mean >= 0.99, "mean cosine {mean}");
+        // Not the fp32 graph under another name: quantisation moves every vector a little.
+        assert!(mean < 0.99999, "mean cosine {mean}");
+        // The published pairs still come out in the same order of similarity.
+        let got = cosines(&mut q);
+        assert!(got[0] > got[2] && got[2] > got[1], "{got:?}");
+        for (g, p) in got.iter().zip(PUBLISHED) {
+            assert!(
+                (g - p).abs() < 0.05,
+                "int8 {got:?}, published {PUBLISHED:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unaccepted_or_swapped_int8_file_is_never_run() {
+        let (model_dir, ort) = installed();
+        let dir = std::env::temp_dir().join(format!("leadcrawl-int8-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
+        for f in crate::model::TOKENIZER_FILES
+            .iter()
+            .chain(&["1_Pooling/config.json", "sentence_bert_config.json"])
+        {
+            std::fs::copy(model_dir.join(f), dir.join(f)).unwrap();
+        }
+        std::os::unix::fs::symlink(model_dir.join("model.onnx"), dir.join("model.onnx")).unwrap();
+        let int8_options = EmbedOptions {
+            precision: Precision::Int8,
+            ..EmbedOptions::default()
+        };
+        let no_int8 = |why: &str| {
+            let m = ModelDir::open(&dir).unwrap();
+            assert_eq!(m.default_precision(), Precision::Fp32);
+            let reason = m.int8.clone().unwrap_err();
+            assert!(reason.contains(why), "{reason}");
+            let e = match Embedder::load(m, &ort, int8_options) {
+                Err(e) => e,
+                Ok(_) => panic!("int8 loaded without an accepted variant"),
+            };
+            assert!(matches!(e, EmbedError::NoInt8 { .. }), "{e}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains("quantize_int8.py") && msg.contains("fp32"),
+                "{msg}"
+            );
+        };
+        // No variant at all.
+        no_int8("no readable quantize.json");
+        // A record that the variant failed its check.
+        let mut record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(model_dir.join("quantize.json")).unwrap(),
+        )
+        .unwrap();
+        record["accepted"] = false.into();
+        record["check"]["min_cosine"] = 0.91.into();
+        std::fs::write(dir.join("quantize.json"), record.to_string()).unwrap();
+        no_int8("failed its check (min cosine to fp32 0.9100 < 0.97)");
+        // An accepted record, but the file is not the one it accepted.
+        record["accepted"] = true.into();
+        std::fs::write(dir.join("quantize.json"), record.to_string()).unwrap();
+        std::fs::write(dir.join("model.int8.onnx"), b"not the accepted file").unwrap();
+        no_int8("SHA-256 differs");
+        // A record pointing outside the folder.
+        record["file"] = "../model.int8.onnx".into();
+        std::fs::write(dir.join("quantize.json"), record.to_string()).unwrap();
+        no_int8("not a file of the folder");
+        // The real file and its record: accepted.
+        record["file"] = "model.int8.onnx".into();
+        std::fs::write(dir.join("quantize.json"), record.to_string()).unwrap();
+        std::fs::remove_file(dir.join("model.int8.onnx")).unwrap();
+        std::os::unix::fs::symlink(
+            model_dir.join("model.int8.onnx"),
+            dir.join("model.int8.onnx"),
+        )
+        .unwrap();
+        let m = ModelDir::open(&dir).unwrap();
+        assert_eq!(m.default_precision(), Precision::Int8, "{:?}", m.int8);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cuda_on_a_cpu_only_library_is_a_clear_error() {
+        let (model_dir, ort) = installed();
+        let options = EmbedOptions {
+            device: Device::Cuda,
+            ..EmbedOptions::default()
+        };
+        let e = match Embedder::load(ModelDir::open(&model_dir).unwrap(), &ort, options) {
+            Err(e) => e,
+            Ok(_) => panic!("the CPU-only onnxruntime wheel loaded a CUDA session"),
+        };
+        assert!(matches!(e, EmbedError::Device { .. }), "{e}");
+        let msg = e.to_string();
+        for part in [
+            "no CUDA execution provider",
+            "onnxruntime-gpu",
+            "embed.device",
+            "libonnxruntime",
+        ] {
+            assert!(msg.contains(part), "{part:?} missing from: {msg}");
+        }
+        // The same library still serves the CPU afterwards.
+        let mut e = Embedder::load(
+            ModelDir::open(&model_dir).unwrap(),
+            &ort,
+            EmbedOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(e.embed(&["still works"]).unwrap()[0].len(), 384);
     }
 
     #[test]
