@@ -12,11 +12,14 @@
 #     (process start, model load, chunking, inference, Parquet);
 # (b) the same with `embed.precision=fp32`;
 # (c) bench/embed_naive.py (fp32, model.onnx) on the texts of the chunks table, in lead order.
-# Then, inference alone (embed/examples/embed_file.rs): int8 and fp32 with 2 intra-op threads,
-# 1 thread, and 2 sessions of 1 thread each (the "session per core" layout); and the vectors:
-# int8 and fp32 chunks against the naive fp32 ones (min and mean cosine).
-# Both sides use 2 ONNX Runtime intra-op threads (inter-op 1) and the model set up by ./dev.sh
-# (its model.int8.onnx must have passed quantize_int8.py's check).
+# Then, inference alone (embed/examples/embed_file.rs), THREADS x SESSIONS x BATCH: int8 and fp32
+# as the stage runs them (2 sessions of 1 intra-op thread, batches of 16: "a session per core"),
+# as it ran before (1 session of 2 threads, batches of 32), and int8 with 1 session of 2 threads
+# at 16 and 1 thread alone; and the vectors: int8 and fp32 chunks against the naive fp32 ones.
+# leadcrawl: embed.threads = 2 (the 2 cores), sessions and batch_size at their defaults (2
+# sessions of 1 thread, 16); Python: one session, intra_op_num_threads 2, inter-op 1, batches
+# of 32 (its own loop). Both use the model set up by ./dev.sh (its model.int8.onnx must have
+# passed quantize_int8.py's check).
 #
 # --smoke: no farm, no nginx: 16 leads whose descriptions are int8 check texts, ingest +
 # embed (fp32, then int8) + the naive script on the same chunks; fails unless every step exits 0,
@@ -116,7 +119,6 @@ input = "$W/leads.csv"
 contact_url = "https://example.org/leadcrawl-bench"
 [embed]
 threads = 2
-batch_size = 32
 TOML
   make_lc_embed "$W"
   # No lead has a website: crawl and extract have nothing to do; embed reads the descriptions.
@@ -160,7 +162,6 @@ concurrency = 64
 max_depth = 3
 [embed]
 threads = 2
-batch_size = 32
 TOML
   if [ ! -f "$W/prepared" ]; then
     "$SHARED/sitefarm/serve.sh" start "$F" >/dev/null
@@ -199,14 +200,11 @@ for k, xs in res.items():
     rss = statistics.median(x[2] for x in xs)
     print(f"{k:42}{wall:8.1f}{n / wall:10.1f}{cpu:8.1f}{rss:10.0f}{naive / wall:9.2f}x")
 PY
-  echo "== inference alone (embed_file, one run each): THREADS x SESSIONS" | tee -a "$R"
-  for p in int8 fp32; do
-    layouts=("2 1" "1 2")
-    [ "$p" = int8 ] && layouts+=("1 1")  # one core alone: int8 only (fp32's would take long)
-    for ts in "${layouts[@]}"; do
-      read -r threads sessions <<<"$ts"
-      ./target/release/examples/embed_file "$W/texts.jsonl" 32 "$threads" "$p" "$sessions" | tee -a "$R"
-    done
+  echo "== inference alone (embed_file, one run each, whole process under GNU time)" | tee -a "$R"
+  # precision threads sessions batch
+  for layout in "int8 1 2 16" "int8 2 1 32" "int8 2 1 16" "int8 1 1 16" "fp32 1 2 16" "fp32 2 1 32"; do
+    read -r p threads sessions batch <<<"$layout"
+    /usr/bin/time -f "  peak %M KiB, cpu %U s user" ./target/release/examples/embed_file "$W/texts.jsonl" "$batch" "$threads" "$p" "$sessions" 2>&1 | sed "s/^texts/batch $batch texts/" | tee -a "$R"
   done
   "$PY" bench/embed_naive.py "$MODEL" "$W/texts.jsonl" --save "$W/naive.npy" | sed 's/^/naive fp32 (inference only) /' | tee -a "$R"
   echo "== vectors" | tee -a "$R"

@@ -3,10 +3,10 @@
 //!
 //!     cargo run --release -p embed --example embed_file -- TEXTS.jsonl [BATCH] [THREADS] [PRECISION] [SESSIONS]
 //!
-//! PRECISION is `fp32` (default) or `int8`. SESSIONS > 1 loads that many models, each with
-//! THREADS intra-op threads, and embeds an equal share of the texts on each at once (every
-//! SESSIONS-th text in token order, so the shares cost alike): the "sessions per core" layout,
-//! against one session with more threads.
+//! PRECISION is `fp32` (default) or `int8`. SESSIONS > 1 loads that many sessions, each with
+//! THREADS intra-op threads, and runs consecutive batches on them at once
+//! ([`EmbedOptions::sessions`]): the "session per core" layout, against one session with more
+//! threads.
 
 use std::time::Instant;
 
@@ -40,34 +40,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         precision,
         ..EmbedOptions::default()
     };
-    let mut embedders = (0..sessions.max(1))
-        .map(|_| Embedder::load(model.clone(), &ort, options))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Shares by token order, so that each session gets as many long texts as the others.
-    let counter = &embedders[0];
-    let mut order: Vec<(usize, &str)> = texts
-        .iter()
-        .map(|t| (counter.count_tokens(t), t.as_str()))
-        .collect();
-    order.sort();
-    let n = embedders.len();
-    let shares: Vec<Vec<&str>> = (0..n)
-        .map(|s| order.iter().skip(s).step_by(n).map(|&(_, t)| t).collect())
-        .collect();
+    let options = EmbedOptions {
+        sessions,
+        ..options
+    };
+    let mut e = Embedder::load(model, &ort, options)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let dims = std::thread::scope(|scope| {
-        let running: Vec<_> = embedders
-            .iter_mut()
-            .zip(&shares)
-            .map(|(e, share)| {
-                scope.spawn(move || e.embed(share).map(|v| v.first().map_or(0, Vec::len)))
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|h| h.join().expect("embedding thread"))
-            .collect::<Result<Vec<_>, _>>()
-    })?;
+    let v = e.embed(&refs)?;
+    let n = sessions;
+    let dims = [v.first().map_or(0, Vec::len)];
     let secs = started.elapsed().as_secs_f64();
     println!(
         "texts {} dim {} precision {} threads {threads} sessions {n} embed_seconds {secs:.2} texts_per_s {:.1}",

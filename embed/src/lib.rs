@@ -1,4 +1,4 @@
-//! `embed`: sentence embeddings of company text with ONNX models through `fastembed`.
+//! `embed`: sentence embeddings of company text with ONNX models through ONNX Runtime (`ort`).
 //!
 //! This crate knows nothing about stages, config files or Parquet. It loads a model folder
 //! ([`model`]: ONNX graph, tokenizer files, pooling and maximum length from the model's own

@@ -11,8 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use fastembed::{Pooling, TokenizerFiles};
 use sha2::{Digest, Sha256};
+use tokenizers::{AddedToken, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::{EmbedError, Precision, Result};
 
@@ -23,6 +23,15 @@ pub const TOKENIZER_FILES: [&str; 4] = [
     "special_tokens_map.json",
     "tokenizer_config.json",
 ];
+
+/// How token vectors become one text vector (from `1_Pooling/config.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// The mean over the text's tokens (padding left out).
+    Mean,
+    /// The first token's (`[CLS]`).
+    Cls,
+}
 
 /// A checked model folder.
 #[derive(Debug, Clone)]
@@ -207,18 +216,71 @@ impl ModelDir {
         }
     }
 
-    pub(crate) fn tokenizer_files(&self) -> Result<TokenizerFiles> {
-        let read = |f: &str| {
-            std::fs::read(self.path.join(f)).map_err(|e| EmbedError::ModelDir {
-                path: self.path.clone(),
-                reason: format!("{f}: {e}"),
-            })
+    /// The model's tokenizer as sentence-transformers runs it: texts cut at
+    /// [`ModelDir::max_length`] tokens, a batch padded to its longest text with the model's pad
+    /// token, and the special tokens of `special_tokens_map.json` kept whole.
+    pub(crate) fn tokenizer(&self) -> Result<Tokenizer> {
+        let err = |reason: String| EmbedError::ModelDir {
+            path: self.path.clone(),
+            reason,
         };
-        Ok(TokenizerFiles {
-            tokenizer_file: read("tokenizer.json")?,
-            config_file: read("config.json")?,
-            special_tokens_map_file: read("special_tokens_map.json")?,
-            tokenizer_config_file: read("tokenizer_config.json")?,
-        })
+        let json = |f: &str| {
+            read_json(&self.path.join(f)).ok_or_else(|| err(format!("{f}: not readable JSON")))
+        };
+        let config = json("config.json")?;
+        let tokenizer_config = json("tokenizer_config.json")?;
+        let special = json("special_tokens_map.json")?;
+        let mut tokenizer = Tokenizer::from_file(self.path.join("tokenizer.json"))
+            .map_err(|e| err(format!("tokenizer.json: {e}")))?;
+        let pad = &tokenizer_config["pad_token"];
+        let pad_token = pad
+            .as_str()
+            .or_else(|| pad["content"].as_str())
+            .ok_or_else(|| err("tokenizer_config.json has no pad_token".into()))?
+            .to_owned();
+        let pad_id = config["pad_token_id"]
+            .as_u64()
+            .map(|id| id as u32)
+            .or_else(|| tokenizer.token_to_id(&pad_token))
+            .unwrap_or(0);
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            pad_token,
+            pad_id,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: self.max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| err(format!("tokenizer: {e}")))?;
+        if let serde_json::Value::Object(tokens) = special {
+            for value in tokens.values() {
+                let token = match value {
+                    serde_json::Value::String(content) => AddedToken {
+                        content: content.clone(),
+                        special: true,
+                        ..Default::default()
+                    },
+                    serde_json::Value::Object(_) => match value["content"].as_str() {
+                        Some(content) => AddedToken {
+                            content: content.into(),
+                            special: true,
+                            single_word: value["single_word"].as_bool().unwrap_or(false),
+                            lstrip: value["lstrip"].as_bool().unwrap_or(false),
+                            rstrip: value["rstrip"].as_bool().unwrap_or(false),
+                            normalized: value["normalized"].as_bool().unwrap_or(false),
+                        },
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                tokenizer
+                    .add_special_tokens([token])
+                    .map_err(|e| err(format!("special_tokens_map.json: {e}")))?;
+            }
+        }
+        Ok(tokenizer)
     }
 }

@@ -200,10 +200,11 @@ impl UnitStage for EmbedStage {
             n => n.min(model.max_length),
         };
         let options = EmbedOptions {
-            // `0 = one per core` was resolved when the config was loaded.
-            threads: Some(cfg.threads.max(1)),
+            // `0 = automatic` threads and sessions were resolved when the config was loaded;
+            // the sessions share the threads.
+            threads: Some((cfg.threads / cfg.sessions.max(1)).max(1)),
             batch_size: cfg.batch_size,
-            group_size: cfg.batch_size,
+            sessions: cfg.sessions.max(1),
             precision,
             device: match cfg.device {
                 EmbedDevice::Cpu => Device::Cpu,
