@@ -301,6 +301,30 @@ pub struct EmbedSection {
     pub part_leads: usize,
     /// Weight of a chunk in its lead's vector, by source: page types, `description`, `notes`.
     pub weights: BTreeMap<String, f64>,
+    /// The model folder's graph to run; unset: int8 when the folder has an accepted int8
+    /// variant, else fp32 (with a warning).
+    pub precision: Option<EmbedPrecision>,
+    pub device: EmbedDevice,
+    /// Model sessions run at once on consecutive batches, sharing `threads` (each gets
+    /// `threads / sessions` intra-op threads); 0: one per thread, at most [`AUTO_SESSIONS`].
+    pub sessions: usize,
+}
+
+/// `embed.precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedPrecision {
+    Int8,
+    Fp32,
+}
+
+/// `embed.device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedDevice {
+    #[default]
+    Cpu,
+    Cuda,
 }
 
 impl Default for EmbedSection {
@@ -326,10 +350,13 @@ impl Default for EmbedSection {
             model_dir: None,
             onnxruntime: None,
             threads: 0,
-            batch_size: 32,
+            batch_size: 16,
             max_tokens: 0,
             part_leads: 200,
             weights,
+            precision: None,
+            device: EmbedDevice::Cpu,
+            sessions: 0,
         }
     }
 }
@@ -1019,13 +1046,18 @@ impl Section for RegistrySection {
 
 impl Section for EmbedSection {
     const NAME: &'static str = "embed";
-    // The model's own id is added by the stage (two folders may hold the same model).
+    // The model's own id is added by the stage (two folders may hold the same model), and so is
+    // the precision an unset `precision` resolves to. The device is not output: CUDA's fp32
+    // vectors equal the CPU's within float rounding (a different summation order), far closer
+    // than anything downstream can tell, and a run moved between machines must not re-embed.
     const NOT_OUTPUT: &'static [&'static str] = &[
         "model_dir",
         "onnxruntime",
         "threads",
         "batch_size",
         "part_leads",
+        "device",
+        "sessions",
     ];
 
     fn check(&self, issues: &mut Issues) {
@@ -1037,6 +1069,13 @@ impl Section for EmbedSection {
             "(0 = one per core)",
         );
         in_range(issues, "embed.batch_size", self.batch_size, 1..=4096);
+        in_range_of(
+            issues,
+            "embed.sessions",
+            self.sessions,
+            0..=64,
+            "(0 = one per thread, at most 4)",
+        );
         // A chunk needs room for the special tokens and the title line besides its text.
         if self.max_tokens != 0 && !(16..=8192).contains(&self.max_tokens) {
             issues.add(
@@ -1076,8 +1115,16 @@ impl Section for EmbedSection {
 
     fn resolve_auto(&mut self) {
         self.threads = per_core(self.threads);
+        if self.sessions == 0 {
+            self.sessions = self.threads.clamp(1, AUTO_SESSIONS);
+        }
     }
 }
+
+/// Most sessions `embed.sessions = 0` starts: each holds one batch's activations (about 250 MiB
+/// for 16 texts of 256 tokens with all-MiniLM-L6-v2), so memory grows with them; past a few,
+/// more intra-op threads per session serve as well.
+pub const AUTO_SESSIONS: usize = 4;
 
 impl Section for EvaluateSection {
     const NAME: &'static str = "evaluate";
@@ -1707,6 +1754,32 @@ mod tests {
     }
 
     #[test]
+    fn embed_precision_is_in_the_fingerprint_and_device_is_not() {
+        let (_dir, input) = valid_input();
+        let base = load_set(&input, &[], &[]).unwrap();
+        assert_eq!(base.embed.precision, None, "unset: the stage resolves it");
+        assert_eq!(base.embed.device, EmbedDevice::Cpu);
+        let fp = |sets: &[&str]| load_set(&input, &[], sets).unwrap().fingerprint("embed");
+        let int8 = fp(&["embed.precision=int8"]);
+        let fp32 = fp(&["embed.precision=fp32"]);
+        assert_ne!(int8, fp32);
+        assert_ne!(int8, base.fingerprint("embed"));
+        assert_eq!(fp(&["embed.device=cuda"]), base.fingerprint("embed"));
+        let c = load_set(&input, &[], &["embed.precision=int8", "embed.device=cuda"]).unwrap();
+        assert_eq!(
+            (c.embed.precision, c.embed.device),
+            (Some(EmbedPrecision::Int8), EmbedDevice::Cuda)
+        );
+        let e = load_set(&input, &[], &["embed.precision=fp16", "embed.device=gpu"]).unwrap_err();
+        let t = e.to_string();
+        assert!(
+            t.contains("embed.precision: unknown variant `fp16`, expected `int8` or `fp32`"),
+            "{t}"
+        );
+        assert!(t.contains("embed.device: unknown variant `gpu`"), "{t}");
+    }
+
+    #[test]
     fn env_and_set_overrides_apply_in_order_and_are_named_in_errors() {
         let (_dir, input) = valid_input();
         let c = load_set(
@@ -1804,8 +1877,9 @@ mod tests {
                 json!("csv"),
                 json!("parquet"),
                 json!(";"),
+                json!("cuda"),
             ],
-            Value::Null => vec![json!("x"), json!(0.5)],
+            Value::Null => vec![json!("x"), json!(0.5), json!("int8")],
             Value::Array(a) if a.is_empty() => vec![json!(["x"])],
             Value::Array(a) => vec![json!(a[..a.len() - 1])],
             Value::Object(_) => vec![json!({"x": 1.0}), json!({"x": "category"})],

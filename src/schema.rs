@@ -312,7 +312,7 @@ pub const CHUNKS: TableDef = TableDef {
     stage: "embed",
     layout: Layout::Parts,
     row_group_rows: 1024,
-    doc: "One row per embedded chunk: pieces of each page's text (and of the lead's own description and notes) that fit the model, each prefixed by its page title, with its vector. A lead is the unit of work. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`.",
+    doc: "One row per embedded chunk: pieces of each page's text (and of the lead's own description and notes) that fit the model, each prefixed by its page title, with its vector. A lead is the unit of work. File metadata: `leadcrawl.model_id` (the graph that ran: fp32 and int8 have different ids), `leadcrawl.dimension`, `leadcrawl.precision` (`int8` or `fp32`, `embed.precision`).",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
         col("source", utf8, false, "The page URL, or `description` / `notes` for the lead's own text."),
@@ -331,12 +331,12 @@ pub const LEAD_EMBEDDINGS: TableDef = TableDef {
     stage: "embed",
     layout: Layout::Parts,
     row_group_rows: 4096,
-    doc: "One row per lead: the weighted mean of its chunk vectors (weights by source, `embed.weights`), L2-normalised. Leads without any text have a null vector and `chunk_count` 0.",
+    doc: "One row per lead: the weighted mean of its chunk vectors (weights by source, `embed.weights`), L2-normalised. Leads without any text have a null vector and `chunk_count` 0. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, `leadcrawl.precision` (`int8` or `fp32`).",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
         col("vector", vector, true, "The lead's embedding, L2-normalised; null without text."),
         col("chunk_count", u32t, false, "Chunks pooled (weight > 0)."),
-        col("model_id", dict_utf8, false, "Model folder name and 16 hex digits of SHA-256 of its model.onnx."),
+        col("model_id", dict_utf8, false, "Model folder name and 16 hex digits of SHA-256 of the graph that ran: `<folder>-<hex>` for model.onnx (fp32), `<folder>-int8-<hex>` for model.int8.onnx."),
         col("dimension", u32t, false, "Vector size."),
     ],
 };

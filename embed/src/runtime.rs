@@ -1,6 +1,6 @@
 //! ONNX Runtime, loaded once per process from a shared library, and where to find it.
 //!
-//! `fastembed` is built with `ort-load-dynamic`: nothing is linked at build time, and the library
+//! `ort` is built with `load-dynamic`: nothing is linked at build time, and the library
 //! comes from the `onnxruntime` Python wheel (`onnxruntime/capi/libonnxruntime.so.*`). Loading
 //! goes through `ort::init_from`, so that a missing or incompatible library is an error naming
 //! the path instead of a panic deep inside `ort`.

@@ -158,10 +158,12 @@ fn embed_run(leads: usize) -> Run {
         ));
     }
     run.write("leads.csv", csv);
-    // One long part: the stop must come between model calls, not at the part's end.
+    // One long part: the stop must come between model calls, not at the part's end. fp32: its
+    // vectors do not depend on the batch, so a resumed run must equal a clean one to float
+    // noise; int8 quantises activations per batch (cosine to itself in another batch > 0.99).
     run.config(&format!(
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
-         [registry]\nregistries = []\n[embed]\npart_leads = {leads}\nthreads = 1\n"
+         [registry]\nregistries = []\n[embed]\npart_leads = {leads}\nthreads = 1\nprecision = \"fp32\"\n"
     ));
     let o = run.run(&["run", "--stages", "ingest,crawl,extract"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -216,7 +218,7 @@ fn embed_killed_at_several_moments_resumes_to_the_uninterrupted_table() {
     let run = embed_run(LEADS);
     run.config(
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
-         [registry]\nregistries = []\n[embed]\npart_leads = 4\nthreads = 1\n",
+         [registry]\nregistries = []\n[embed]\npart_leads = 4\nthreads = 1\nprecision = \"fp32\"\n",
     );
     let parts = |r: &Run| {
         std::fs::read_dir(r.out().join("lead_embeddings"))
