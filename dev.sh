@@ -3,11 +3,12 @@
 #
 #   ./dev.sh demo [--out DIR]   set up the embedding model, build leadcrawl and run the whole
 #                               pipeline offline on the demo
-#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium and
-#                               postgresql) and the model, start a throwaway PostgreSQL, run every test
+#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium,
+#                               postgresql and time) and the model, start a throwaway PostgreSQL,
+#                               run every test
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, a C compiler; for `test`, apt-get (as root or
-# with sudo) when Chromium or PostgreSQL is missing. Nothing else.
+# with sudo) when Chromium, PostgreSQL or GNU time is missing. Nothing else.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -61,12 +62,14 @@ pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
 }
 
-# Debian packages the tests use: Chromium (the report opens in headless Chromium) and PostgreSQL
-# (the shared state store). Installed with apt-get when missing (as root, or with sudo).
+# Debian packages the tests use: Chromium (the report opens in headless Chromium), PostgreSQL
+# (the shared state store) and GNU time (the benchmark smokes' peak memory). Installed with
+# apt-get when missing (as root, or with sudo).
 setup_system() {
   local need=()
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ] || need+=(postgresql)
+  [ -x /usr/bin/time ] || need+=(time)  # GNU time: the benchmarks' peak memory (.ci/run's smokes)
   [ ${#need[@]} -eq 0 ] && return
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
@@ -128,7 +131,7 @@ case "$cmd" in
     cargo test --release --locked --workspace "$@"
     ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,11p' "$0" >&2
     exit 2
     ;;
 esac
