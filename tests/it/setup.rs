@@ -89,7 +89,7 @@ fn in_home(home: &CleanHome, run: &Run, args: &[&str]) -> std::process::Output {
     home.env(run.cmd(args)).output().expect("spawn leadcrawl")
 }
 
-/// Runs the embed stage (and what it reads) and checks that every lead got a 384-float vector.
+/// Validates, then runs the embed stage (and what it reads) in this HOME.
 fn assert_embed_stage_works(home: &CleanHome, run: &Run) {
     let o = in_home(home, run, &["validate"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -99,6 +99,11 @@ fn assert_embed_stage_works(home: &CleanHome, run: &Run) {
         &["run", "--stages", "ingest,crawl,extract,embed"],
     );
     assert!(o.status.success(), "{}", text(&o));
+    assert_three_unit_vectors(run);
+}
+
+/// Every lead of [`lead_list`] has a 384-float unit vector in `lead_embeddings`.
+fn assert_three_unit_vectors(run: &Run) {
     let batches = read_table(&run.out().join("lead_embeddings"));
     let mut vectors = 0;
     for b in &batches {
@@ -222,6 +227,7 @@ fn setup_with_python_gives_a_working_embed_stage_from_an_empty_home() {
         &["run", "--force", "embed", "--stages", "embed"],
     );
     assert!(o.status.success(), "{}", text(&o));
+    assert_three_unit_vectors(&run);
 }
 
 #[test]
