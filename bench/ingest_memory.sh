@@ -25,6 +25,12 @@ B=/tmp/leadcrawl-bench
 OUT=$B/results
 W=$B/ingest-memory-$ROWS
 mkdir -p "$OUT" "$W"
+if [ ! -x /usr/bin/time ]; then
+  # A Python wrapper's getrusage would count Python's own ~13 MiB (exec records the parent's
+  # resident set): the small C program gives the leadcrawl process's own peak.
+  echo "bench/ingest_memory.sh needs GNU time (/usr/bin/time): apt-get install time (./dev.sh test installs it)" >&2
+  exit 1
+fi
 cargo build --release --locked -q
 LC=$PWD/target/release/leadcrawl
 

@@ -115,6 +115,11 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Get the embed stage its ONNX Runtime library and sentence model, and record them in
+    /// ~/.local/share/leadcrawl/runtime.json: with Python, install and export all-MiniLM-L6-v2
+    /// (the exporter is bundled in this binary); with --model-dir and --onnxruntime, check and
+    /// record a model folder and library already on this machine.
+    Setup(crate::setup::SetupArgs),
     /// Run the whole pipeline offline on the bundled demo (local websites on 127.0.x.y).
     Demo {
         /// Where the demo's run folder is left.
@@ -314,7 +319,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     });
                     e.issues.push(ConfigIssue {
                         key: "(embed setup)".into(),
-                        message: format!("{setup:#}"),
+                        // The stage names the key; the fix for a machine without a setup is one
+                        // command.
+                        message: format!(
+                            "{setup:#}. `leadcrawl setup` installs and records the model and ONNX Runtime (with Python; or `leadcrawl setup --model-dir DIR --onnxruntime PATH` for ones already on this machine)"
+                        ),
                     });
                 }
                 if let Err(input) = stages::ingest::check_input(config) {
@@ -338,6 +347,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(e) => Err(e.into()),
             }
         }
+        Command::Setup(args) => crate::setup::run(&args),
         Command::Demo { out, demo_dir } => crate::demo::run(&out, demo_dir.as_deref(), json_logs),
         Command::ExtractHtml {
             input,

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod run_results;
 pub mod runner;
 pub mod schema;
+pub mod setup;
 pub mod signals;
 pub mod stages;
 pub mod state;

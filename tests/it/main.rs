@@ -14,6 +14,7 @@ mod readback;
 mod registry;
 mod resume;
 mod run_results;
+mod setup;
 mod state_store;
 mod stop;
 // The crawler's test server, shared with the crawler crate's own tests (which use all of it).
