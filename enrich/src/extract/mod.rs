@@ -186,6 +186,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
     } else {
+        select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk.blocks, &mut main);
     }
     select::drop_teaser_labels(&walk.blocks, &mut main);

@@ -342,6 +342,18 @@ pub(crate) fn reads_like_article(walk: &Walk) -> bool {
         && headings[root] * UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING <= paragraphs[root]
 }
 
+/// A date as pages write it (`22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`, `27/09/2020`).
+static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
+    )
+    .expect("static regex is valid")
+});
+
+fn is_dated(text: &str) -> bool {
+    DATE.is_match(text)
+}
+
 /// Blocks after the title searched for a date by [`dated_near_title`].
 const DATE_SEARCH_BLOCKS: usize = 8;
 
@@ -349,12 +361,6 @@ const DATE_SEARCH_BLOCKS: usize = 8;
 /// few blocks around the title: `22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`,
 /// `27/09/2020`): what a post or a news story shows and a company page does not.
 fn dated_near_title(walk: &Walk) -> bool {
-    static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
-        )
-        .expect("static regex is valid")
-    });
     if has_publication_date(walk) {
         return true;
     }
@@ -365,7 +371,7 @@ fn dated_near_title(walk: &Walk) -> bool {
     walk.blocks[from..]
         .iter()
         .take(DATE_SEARCH_BLOCKS + DATE_SEARCH_BLOCKS / 2)
-        .any(|b| b.chars <= 200 && DATE.is_match(&b.text))
+        .any(|b| b.chars <= 200 && is_dated(&b.text))
 }
 
 /// Share of the element's prose in paragraphs, and paragraphs per heading, of an article: a
@@ -862,6 +868,54 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
             && (is_teaser_heading(&b.text) || is_comments_heading(&b.text))
         {
             *m = false;
+        }
+    }
+}
+
+/// Most blocks [`extend_to_lead`] adds before a body.
+const LEAD_MAX_BLOCKS: usize = 3;
+/// Shortest lead paragraph, and shortest lead written in a plain `<div>`.
+const LEAD_MIN_PARAGRAPH: u32 = 40;
+const LEAD_MIN_OTHER: u32 = 80;
+/// Link density of a lead at most.
+const LEAD_MAX_LINKS: f32 = 0.2;
+
+/// An article's lead (standfirst, intro paragraph) often sits outside the element that holds
+/// the rest of the body (in the article's header, or beside a picture): the prose paragraphs
+/// right before the chosen body, up to the page's title, are body too. Going back from the
+/// body's first block, chrome is stepped over; the first block that is neither chrome nor a
+/// prose paragraph (a heading, a list, a date line, a link) ends the lead.
+pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
+    let Some(first) = main.iter().position(|m| *m) else {
+        return;
+    };
+    let title = title_block(walk);
+    let mut added = 0;
+    for i in (0..first).rev() {
+        let b = &walk.blocks[i];
+        if Some(i) == title {
+            break;
+        }
+        if b.boiler {
+            continue;
+        }
+        let min = match b.kind {
+            BlockKind::Paragraph => LEAD_MIN_PARAGRAPH,
+            BlockKind::Other => LEAD_MIN_OTHER,
+            _ => break,
+        };
+        if b.chars < min
+            || b.strict_link_density() > LEAD_MAX_LINKS
+            || (b.chars <= 200 && is_dated(&b.text))
+            || is_legal_line(&b.text)
+            || is_cookie_notice(&b.text)
+        {
+            break;
+        }
+        main[i] = true;
+        added += 1;
+        if added == LEAD_MAX_BLOCKS {
+            break;
         }
     }
 }
