@@ -183,6 +183,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     let mut main = select::main_blocks(&walk, article);
     if !article {
         select::trim_outside_content(&walk.blocks, &mut main);
+        select::trim_outside_root(&walk, &mut main);
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
     } else {
