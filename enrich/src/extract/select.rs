@@ -914,6 +914,7 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         } else {
             is_teaser_heading(&b.text) || is_comments_heading(&b.text)
         };
+        let label = label || is_label_heading_of(&b.text, OTHER_LABELS);
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
             *m = false;
         }
@@ -1131,15 +1132,34 @@ fn phrase_at_start<'a>(text: &str, phrases: &[&'a str]) -> Option<(&'a str, Stri
     })
 }
 
+/// Labels over a page's tags and its author box: the tags and the box are left to the other
+/// rules, the label goes.
+const OTHER_LABELS: &[&str] = &[
+    "tags",
+    "schlagworte",
+    "schlagwörter",
+    "stichworte",
+    "themen",
+    "about the author",
+    "über den autor",
+    "über die autorin",
+    "zum autor",
+    "zur autorin",
+];
+
+/// `text` is one of `phrases` alone (counts and punctuation aside), or opens with one of
+/// several words.
+fn is_label_heading_of(text: &str, phrases: &[&str]) -> bool {
+    phrase_at_start(text, phrases).is_some_and(|(phrase, rest)| {
+        phrase.contains(' ') || !rest.chars().any(char::is_alphabetic)
+    })
+}
+
 /// A heading that is only a recirculation or comments label: it is the phrase alone ("Related",
 /// "Kommentare (3)"), or begins with a phrase of several words ("Lesen Sie auch …", "You may
 /// also like"). "Recent advances in pumps" is a section's title.
 fn is_label_heading(text: &str) -> bool {
-    [TEASER_STARTS, COMMENTS_STARTS].iter().any(|phrases| {
-        phrase_at_start(text, phrases).is_some_and(|(phrase, rest)| {
-            phrase.contains(' ') || !rest.chars().any(char::is_alphabetic)
-        })
-    })
+    is_label_heading_of(text, TEASER_STARTS) || is_label_heading_of(text, COMMENTS_STARTS)
 }
 
 /// A heading that introduces links to other pages of the site (English, German, French,
@@ -1488,6 +1508,12 @@ mod tests {
         ));
         assert!(is_reader_prompt("War der Artikel nützlich?"));
         assert!(is_reader_prompt("Seite teilen"));
+        assert!(is_label_heading_of("Schlagworte:", OTHER_LABELS));
+        assert!(is_label_heading_of("Über den Autor", OTHER_LABELS));
+        assert!(!is_label_heading_of(
+            "Themen: Kritik aus dem Internet",
+            OTHER_LABELS
+        ));
         assert!(!is_reader_prompt("Was uns antreibt"));
         let blocks = vec![
             block("Lesen Sie auch", BlockKind::Heading(4), true),
