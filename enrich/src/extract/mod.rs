@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/3";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/4";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
@@ -183,9 +183,12 @@ pub fn extract(html: &str) -> ExtractedPage {
     let mut main = select::main_blocks(&walk, article);
     if !article {
         select::trim_outside_content(&walk.blocks, &mut main);
+        select::trim_outside_root(&walk, &mut main);
+        select::drop_credit_lines(&walk.blocks, &mut main);
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
     } else {
+        select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk.blocks, &mut main);
     }
     select::drop_teaser_labels(&walk.blocks, &mut main);
@@ -465,6 +468,57 @@ mod tests {
         }
         assert!(!text.contains("my opinion"), "{text}");
         assert!(!text.contains("Other story"), "{text}");
+    }
+
+    #[test]
+    fn article_lead_before_the_body_is_body() {
+        // The standfirst sits in the article's header, the body in a container after a
+        // picture with its caption and credit: the lead joins the body, the credit does not.
+        let html = format!(
+            "<html><head><title>Wie entsteht Erdöl?</title>\
+             <script type=application/ld+json>{{\"@type\":\"NewsArticle\",\"headline\":\"Wie entsteht Erdöl?\"}}</script>\
+             </head><body><nav><a href=/>Start</a></nav><article><div class=head>\
+             <h1>Wie entsteht Erdöl?</h1><p>19.11.2012</p>\
+             <p>Erdöl bildet sich über Millionen von Jahren aus toten Kleinstlebewesen am Meeresgrund.</p></div>\
+             <figure><img src=a.jpg><figcaption>Erdölpumpen im Abendrot. Bild: Shutterstock</figcaption></figure>\
+             <div class=text><p>{}</p><p>{}</p><p>{}</p></div></article></body></html>",
+            prose("Plankton", 4),
+            prose("Sediment", 4),
+            prose("Druck", 4)
+        );
+        let text = extract(&html).main_text();
+        assert!(
+            text.starts_with("Erdöl bildet sich über Millionen"),
+            "{text}"
+        );
+        assert!(text.contains("more about Druck"), "{text}");
+        assert!(!text.contains("19.11.2012"), "{text}");
+        assert!(!text.contains("Shutterstock"), "{text}");
+    }
+
+    #[test]
+    fn page_kept_whole_loses_what_lies_outside_its_one_text_element() {
+        // No article markup and no date: the company-page rules keep every block, except
+        // what lies outside the one element that holds nearly all of the prose.
+        let html = format!(
+            "<html><head><title>Hummeln unter Linden</title></head><body>\
+             <div class=top><p>Der Artikel wurde erfolgreich hinzugefügt.</p></div>\
+             <div id=page><div class=story><h1>Hummeln unter Linden</h1><p>{}</p><p>{}</p>\
+             <p>{}</p><p>Foto: Sascha Klahn</p><p>{}</p></div>\
+             <div class=after><p>War der Artikel nützlich?</p><p>zurück zur Startseite</p></div></div>\
+             </body></html>",
+            prose("Linden", 8),
+            prose("Nektar", 8),
+            prose("Hummeln", 8),
+            prose("Schutz", 8)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.starts_with("Hummeln unter Linden"), "{text}");
+        assert!(text.contains("more about Schutz"), "{text}");
+        assert!(!text.contains("erfolgreich"), "{text}");
+        assert!(!text.contains("nützlich"), "{text}");
+        assert!(!text.contains("Startseite"), "{text}");
+        assert!(!text.contains("Sascha Klahn"), "{text}");
     }
 
     #[test]

@@ -342,6 +342,18 @@ pub(crate) fn reads_like_article(walk: &Walk) -> bool {
         && headings[root] * UNDECLARED_ARTICLE_PARAGRAPHS_PER_HEADING <= paragraphs[root]
 }
 
+/// A date as pages write it (`22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`, `27/09/2020`).
+static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
+    )
+    .expect("static regex is valid")
+});
+
+fn is_dated(text: &str) -> bool {
+    DATE.is_match(text)
+}
+
 /// Blocks after the title searched for a date by [`dated_near_title`].
 const DATE_SEARCH_BLOCKS: usize = 8;
 
@@ -349,12 +361,6 @@ const DATE_SEARCH_BLOCKS: usize = 8;
 /// few blocks around the title: `22. Oktober 2019`, `Aug. 16, 2020`, `2020-09-27`,
 /// `27/09/2020`): what a post or a news story shows and a company page does not.
 fn dated_near_title(walk: &Walk) -> bool {
-    static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:\d{1,2}[./]\s?\d{1,2}[./]\s?(?:19|20)\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}\.?\s+(?:jan|feb|m[aä]r|apr|ma[iy]|juni?|juli?|aug|sep|o[ck]t|nov|d[ei][cz]|janv|f[ée]vr|avr|mai|juin|juil|ao[uû]t|sept|d[ée]c)[a-zéû]*\.?\s+(?:19|20)\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d{2})\b",
-        )
-        .expect("static regex is valid")
-    });
     if has_publication_date(walk) {
         return true;
     }
@@ -365,7 +371,7 @@ fn dated_near_title(walk: &Walk) -> bool {
     walk.blocks[from..]
         .iter()
         .take(DATE_SEARCH_BLOCKS + DATE_SEARCH_BLOCKS / 2)
-        .any(|b| b.chars <= 200 && DATE.is_match(&b.text))
+        .any(|b| b.chars <= 200 && is_dated(&b.text))
 }
 
 /// Share of the element's prose in paragraphs, and paragraphs per heading, of an article: a
@@ -797,6 +803,51 @@ pub(crate) fn drop_repeats(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// Share of a page's kept prose one element must hold for [`trim_outside_root`] (0.9 and 0.93
+/// cost WCXB dev 0.0019 and nothing; 0.95 gains on every part).
+const ROOT_TRIM_SHARE: f64 = 0.95;
+
+/// On a page kept whole (not an article) whose prose nearly all sits in one element below
+/// `<body>` (the deepest holding [`ROOT_TRIM_SHARE`] of it), the main blocks outside that
+/// element are chrome no rule named: a feedback prompt, a "back to the start page" link, a
+/// newsletter line, a site's notice above the story. Company pages spread their prose over
+/// sections and wrappers around all of them, and are left alone.
+pub(crate) fn trim_outside_root(walk: &Walk, main: &mut [bool]) {
+    let elements = &walk.elements;
+    if elements.is_empty() {
+        return;
+    }
+    let mut good = vec![0f64; elements.len()];
+    let mut total = 0.0;
+    for (b, _) in walk.blocks.iter().zip(main.iter()).filter(|(_, m)| **m) {
+        let w = weight(b);
+        total += w;
+        if let Some(g) = good.get_mut(b.elem as usize) {
+            *g += w;
+        }
+    }
+    if total == 0.0 {
+        return;
+    }
+    up_the_tree(elements, &mut good);
+    let share = ROOT_TRIM_SHARE;
+    let mut root = 0usize;
+    for (i, elem) in elements.iter().enumerate() {
+        if good[i] >= share * total && elem.depth >= elements[root].depth {
+            root = i;
+        }
+    }
+    if matches!(elements[root].tag, super::dom::Tag::Body) || elements[root].depth < 2 {
+        return;
+    }
+    let last = elements[root].last;
+    for (b, m) in walk.blocks.iter().zip(main.iter_mut()) {
+        if b.elem < root as u32 || b.elem > last {
+            *m = false;
+        }
+    }
+}
+
 /// Where a company page's content sits in `<main>` (or `<article>`), blocks outside it before
 /// its `<h1>` (alert bars, promo strips, account links) and after it (sign-up and contact bands)
 /// are chrome that no rule named.
@@ -848,20 +899,154 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
-/// Longest text of a teaser or comments label that is not marked up as a heading.
+/// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
-/// Drops the short labels that announce recirculation or comments without being headings
-/// (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`): what they
-/// announce is left to the other rules, the label is not text of the page's own.
+/// Drops the short labels that announce recirculation or comments, marked up as headings or
+/// not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
+/// `<h4>Lesen Sie auch</h4>` inside an article), and the prompts asking the reader to share
+/// or rate the page: what they announce is left to the other rules, the label is not text of
+/// the page's own.
 pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
     for (b, m) in blocks.iter().zip(main.iter_mut()) {
-        if *m
-            && !matches!(b.kind, BlockKind::Heading(_))
-            && b.chars <= LABEL_MAX_CHARS
-            && (is_teaser_heading(&b.text) || is_comments_heading(&b.text))
-        {
+        let label = if matches!(b.kind, BlockKind::Heading(_)) {
+            is_label_heading(&b.text)
+        } else {
+            is_teaser_heading(&b.text) || is_comments_heading(&b.text)
+        };
+        let label = label || is_label_heading_of(&b.text, OTHER_LABELS);
+        if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
             *m = false;
+        }
+    }
+}
+
+/// Drops picture credits and captions written into the text of a page kept whole (on
+/// articles the body's figures are chrome already).
+pub(crate) fn drop_credit_lines(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m && is_credit_line(&b.text) {
+            *m = false;
+        }
+    }
+}
+
+/// A picture's credit or caption line written into the text ("Foto: dpa", "Abbildung 4: …",
+/// "Stau © aremac / Clipdealer", "…, photo: Archives"): short, and marked as one.
+fn is_credit_line(text: &str) -> bool {
+    const CREDIT_MAX_BYTES: usize = 200;
+    const STARTS: &[&str] = &[
+        "foto",
+        "fotos",
+        "photo",
+        "photos",
+        "bild",
+        "bilder",
+        "abbildung",
+        "abb",
+        "image",
+        "credit",
+        "credits",
+        "symbolbild",
+        "grafik",
+        "illustration",
+    ];
+    const INSIDE: &[&str] = &[
+        "©",
+        "foto:",
+        "fotos:",
+        "photo:",
+        "bild:",
+        "bild via",
+        "(foto",
+        "(photo",
+        "getty images",
+        "image:",
+        "credit:",
+    ];
+    if text.len() > CREDIT_MAX_BYTES {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let first = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    let after_first = lower[first.len()..].trim_start();
+    (STARTS.contains(&first) && (after_first.starts_with(':') || first == "abbildung"))
+        || INSIDE.iter().any(|k| lower.contains(k))
+}
+
+/// A short line that asks the reader to act on the page rather than tells anything: share,
+/// rate, say whether it helped ("Seite teilen", "War der Artikel nützlich?", "Valora esta
+/// noticia", "Was this article helpful?").
+fn is_reader_prompt(text: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "teilen",
+        "share this",
+        "bewerten",
+        "bewertung",
+        "rate this",
+        "valora",
+        "helpful?",
+        "hilfreich?",
+        "nützlich?",
+        "utile ?",
+        "utile?",
+        "útil?",
+        "favorisieren",
+        "merken",
+        "drucken",
+        "print this",
+    ];
+    let lower = text.to_lowercase();
+    PARTS.iter().any(|p| lower.contains(p))
+}
+
+/// Most blocks [`extend_to_lead`] adds before a body.
+const LEAD_MAX_BLOCKS: usize = 3;
+/// Shortest lead paragraph, and shortest lead written in a plain `<div>`.
+const LEAD_MIN_PARAGRAPH: u32 = 40;
+const LEAD_MIN_OTHER: u32 = 80;
+/// Link density of a lead at most.
+const LEAD_MAX_LINKS: f32 = 0.2;
+
+/// An article's lead (standfirst, intro paragraph) often sits outside the element that holds
+/// the rest of the body (in the article's header, or beside a picture): the prose paragraphs
+/// right before the chosen body, up to the page's title, are body too. Going back from the
+/// body's first block, chrome is stepped over; the first block that is neither chrome nor a
+/// prose paragraph (a heading, a list, a date line, a link) ends the lead.
+pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
+    let Some(first) = main.iter().position(|m| *m) else {
+        return;
+    };
+    let title = title_block(walk);
+    let mut added = 0;
+    for i in (0..first).rev() {
+        let b = &walk.blocks[i];
+        if Some(i) == title {
+            break;
+        }
+        if b.boiler {
+            continue;
+        }
+        let min = match b.kind {
+            BlockKind::Paragraph => LEAD_MIN_PARAGRAPH,
+            BlockKind::Other => LEAD_MIN_OTHER,
+            _ => break,
+        };
+        if b.chars < min
+            || b.strict_link_density() > LEAD_MAX_LINKS
+            || (b.chars <= 200 && is_dated(&b.text))
+            || is_legal_line(&b.text)
+            || is_cookie_notice(&b.text)
+        {
+            break;
+        }
+        main[i] = true;
+        added += 1;
+        if added == LEAD_MAX_BLOCKS {
+            break;
         }
     }
 }
@@ -899,142 +1084,183 @@ pub(crate) fn cut_article_end(blocks: &[Block], main: &mut [bool]) {
 
 /// A heading that opens a comment section.
 fn is_comments_heading(text: &str) -> bool {
-    const STARTS: &[&str] = &[
-        "comments",
-        "comment",
-        "leave a reply",
-        "leave a comment",
-        "post a comment",
-        "add a comment",
-        "view comments",
-        "show comments",
-        "join the discussion",
-        "kommentare",
-        "kommentar schreiben",
-        "kommentieren",
-        "schreibe einen kommentar",
-        "diskussion",
-        "leserkommentare",
-        "commentaires",
-        "laisser un commentaire",
-        "réagir",
-        "comentarios",
-        "commenti",
-        "reacties",
-    ];
-    starts_with_phrase(text, STARTS)
+    starts_with_phrase(text, COMMENTS_STARTS)
 }
+
+/// Openings of a comment section's heading.
+const COMMENTS_STARTS: &[&str] = &[
+    "comments",
+    "comment",
+    "leave a reply",
+    "leave a comment",
+    "post a comment",
+    "add a comment",
+    "view comments",
+    "show comments",
+    "join the discussion",
+    "kommentare",
+    "kommentar schreiben",
+    "kommentieren",
+    "schreibe einen kommentar",
+    "diskussion",
+    "leserkommentare",
+    "commentaires",
+    "laisser un commentaire",
+    "réagir",
+    "comentarios",
+    "commenti",
+    "reacties",
+];
 
 /// `text` (a short heading) begins with one of `phrases` (lower case) followed by a word end.
 fn starts_with_phrase(text: &str, phrases: &[&str]) -> bool {
+    phrase_at_start(text, phrases).is_some()
+}
+
+/// The phrase of `phrases` that `text` (a short heading) begins with, and the rest of `text`.
+fn phrase_at_start<'a>(text: &str, phrases: &[&'a str]) -> Option<(&'a str, String)> {
     if text.len() > 120 {
-        return false;
+        return None;
     }
     let lower = text.trim().to_lowercase();
-    phrases.iter().any(|p| {
-        lower
-            .strip_prefix(p)
-            .is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+    phrases.iter().find_map(|p| {
+        let rest = lower.strip_prefix(p)?;
+        rest.chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
+            .then(|| (*p, rest.to_owned()))
     })
+}
+
+/// Labels over a page's tags and its author box: the tags and the box are left to the other
+/// rules, the label goes.
+const OTHER_LABELS: &[&str] = &[
+    "tags",
+    "schlagworte",
+    "schlagwörter",
+    "stichworte",
+    "themen",
+    "about the author",
+    "über den autor",
+    "über die autorin",
+    "zum autor",
+    "zur autorin",
+];
+
+/// `text` is one of `phrases` alone (counts and punctuation aside), or opens with one of
+/// several words.
+fn is_label_heading_of(text: &str, phrases: &[&str]) -> bool {
+    phrase_at_start(text, phrases).is_some_and(|(phrase, rest)| {
+        phrase.contains(' ') || !rest.chars().any(char::is_alphabetic)
+    })
+}
+
+/// A heading that is only a recirculation or comments label: it is the phrase alone ("Related",
+/// "Kommentare (3)"), or begins with a phrase of several words ("Lesen Sie auch …", "You may
+/// also like"). "Recent advances in pumps" is a section's title.
+fn is_label_heading(text: &str) -> bool {
+    is_label_heading_of(text, TEASER_STARTS) || is_label_heading_of(text, COMMENTS_STARTS)
 }
 
 /// A heading that introduces links to other pages of the site (English, German, French,
 /// Spanish, Italian, Dutch).
 fn is_teaser_heading(text: &str) -> bool {
-    const STARTS: &[&str] = &[
-        "related",
-        "more services",
-        "more articles",
-        "more posts",
-        "more resources",
-        "more from",
-        "more insights",
-        "more news",
-        "more stories",
-        "more case",
-        "more on this",
-        "more like this",
-        "latest",
-        "recent",
-        "from the blog",
-        "from our blog",
-        "featured insights",
-        "featured articles",
-        "featured posts",
-        "featured stories",
-        "featured client",
-        "you may also",
-        "you might also",
-        "you may like",
-        "you might like",
-        "further reading",
-        "read more",
-        "read next",
-        "read also",
-        "explore more",
-        "explore further",
-        "other services",
-        "other articles",
-        "other posts",
-        "similar",
-        "see also",
-        "keep reading",
-        "continue reading",
-        "discover more",
-        "recommended",
-        "popular",
-        "most read",
-        "trending",
-        "mehr zum thema",
-        "mehr aus",
-        "mehr zu",
-        "mehr artikel",
-        "mehr news",
-        "weitere artikel",
-        "weitere beiträge",
-        "weitere nachrichten",
-        "weitere themen",
-        "weiterführende",
-        "das könnte",
-        "dies könnte",
-        "auch interessant",
-        "ebenfalls interessant",
-        "lesen sie auch",
-        "lies auch",
-        "verwandte",
-        "ähnliche",
-        "passend zum thema",
-        "empfehlungen",
-        "meistgelesen",
-        "neueste beiträge",
-        "aktuelle beiträge",
-        "beliebte",
-        "à lire aussi",
-        "a lire aussi",
-        "lire aussi",
-        "à lire également",
-        "sur le même sujet",
-        "sur le meme sujet",
-        "articles similaires",
-        "articles liés",
-        "articles récents",
-        "vous aimerez aussi",
-        "vous aimerez peut-être",
-        "vous pourriez aussi",
-        "dans la même rubrique",
-        "les plus lus",
-        "te puede interesar",
-        "también te puede",
-        "artículos relacionados",
-        "noticias relacionadas",
-        "potrebbe interessarti",
-        "articoli correlati",
-        "leggi anche",
-        "gerelateerde",
-        "lees ook",
-    ];
-    starts_with_phrase(text, STARTS)
+    starts_with_phrase(text, TEASER_STARTS)
 }
+
+/// Openings of a heading over links to other pages.
+const TEASER_STARTS: &[&str] = &[
+    "related",
+    "more services",
+    "more articles",
+    "more posts",
+    "more resources",
+    "more from",
+    "more insights",
+    "more news",
+    "more stories",
+    "more case",
+    "more on this",
+    "more like this",
+    "latest",
+    "recent",
+    "from the blog",
+    "from our blog",
+    "featured insights",
+    "featured articles",
+    "featured posts",
+    "featured stories",
+    "featured client",
+    "you may also",
+    "you might also",
+    "you may like",
+    "you might like",
+    "further reading",
+    "read more",
+    "read next",
+    "read also",
+    "explore more",
+    "explore further",
+    "other services",
+    "other articles",
+    "other posts",
+    "similar",
+    "see also",
+    "keep reading",
+    "continue reading",
+    "discover more",
+    "recommended",
+    "popular",
+    "most read",
+    "trending",
+    "mehr zum thema",
+    "mehr aus",
+    "mehr zu",
+    "mehr artikel",
+    "mehr news",
+    "weitere artikel",
+    "weitere beiträge",
+    "weitere nachrichten",
+    "weitere themen",
+    "weiterführende",
+    "das könnte",
+    "dies könnte",
+    "auch interessant",
+    "ebenfalls interessant",
+    "lesen sie auch",
+    "lies auch",
+    "verwandte",
+    "ähnliche",
+    "passend zum thema",
+    "empfehlungen",
+    "meistgelesen",
+    "neueste beiträge",
+    "aktuelle beiträge",
+    "beliebte",
+    "à lire aussi",
+    "a lire aussi",
+    "lire aussi",
+    "à lire également",
+    "sur le même sujet",
+    "sur le meme sujet",
+    "articles similaires",
+    "articles liés",
+    "articles récents",
+    "vous aimerez aussi",
+    "vous aimerez peut-être",
+    "vous pourriez aussi",
+    "dans la même rubrique",
+    "les plus lus",
+    "te puede interesar",
+    "también te puede",
+    "artículos relacionados",
+    "noticias relacionadas",
+    "potrebbe interessarti",
+    "articoli correlati",
+    "leggi anche",
+    "gerelateerde",
+    "lees ook",
+];
 
 /// Adds each element's value to its parent's, bottom-up: afterwards every element holds the sum
 /// over its subtree. Linear: elements are numbered in document order, parents first.
@@ -1262,6 +1488,41 @@ mod tests {
         assert!(is_teaser_heading("À lire aussi"));
         assert!(!is_teaser_heading("Relatedness of pumps"));
         assert!(is_comments_heading("Kommentare (3)"));
+    }
+
+    #[test]
+    fn credits_and_reader_prompts() {
+        assert!(is_credit_line("Foto: Sascha Klahn"));
+        assert!(is_credit_line(
+            "Abbildung 4: Die grösste Lawine dieser Berichtsperiode"
+        ));
+        assert!(is_credit_line("Stau © aremac / Clipdealer"));
+        assert!(is_credit_line(
+            "Roman Prymula, photo: Archives du Gouvernement tchèque"
+        ));
+        assert!(!is_credit_line(
+            "Photography is what we do for weddings across Bavaria."
+        ));
+        assert!(!is_credit_line(
+            "Bildung ist der Schlüssel: die Schule muss sich ändern."
+        ));
+        assert!(is_reader_prompt("War der Artikel nützlich?"));
+        assert!(is_reader_prompt("Seite teilen"));
+        assert!(is_label_heading_of("Schlagworte:", OTHER_LABELS));
+        assert!(is_label_heading_of("Über den Autor", OTHER_LABELS));
+        assert!(!is_label_heading_of(
+            "Themen: Kritik aus dem Internet",
+            OTHER_LABELS
+        ));
+        assert!(!is_reader_prompt("Was uns antreibt"));
+        let blocks = vec![
+            block("Lesen Sie auch", BlockKind::Heading(4), true),
+            block("Jetzt teilen!", BlockKind::Heading(5), true),
+            block("Recent advances in pumps", BlockKind::Heading(2), true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        drop_teaser_labels(&blocks, &mut main);
+        assert_eq!(main, [false, false, true]);
     }
 
     #[test]
