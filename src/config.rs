@@ -133,6 +133,8 @@ pub struct ColumnMap {
     pub company_number: Option<String>,
     pub description: Option<String>,
     pub notes: Option<String>,
+    /// The lead's date (its creation date in the CRM): enables the time split in `evaluate`.
+    pub date: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -382,6 +384,9 @@ pub struct EvaluateSection {
     /// Attributes (input headers or `attr_*` names) to report the chosen model's metrics by,
     /// beside NACE section, headcount band and country.
     pub slices: Vec<String>,
+    /// With a date column mapped (`ingest.columns.date`): the share of the dated labelled
+    /// leads, the newest, that the time split tests on (the models train on the others).
+    pub time_test_share: f64,
 }
 
 impl Default for EvaluateSection {
@@ -395,6 +400,7 @@ impl Default for EvaluateSection {
             leakage_auc: 0.90,
             keep_columns: Vec::new(),
             slices: Vec::new(),
+            time_test_share: 0.2,
         }
     }
 }
@@ -1135,6 +1141,13 @@ impl Section for EvaluateSection {
         in_range(issues, "evaluate.c", self.c, 1e-6..=1e6);
         in_range(issues, "evaluate.min_df", self.min_df, 1..=1_000_000);
         in_range(issues, "evaluate.leakage_auc", self.leakage_auc, 0.5..=1.0);
+        in_range_of(
+            issues,
+            "evaluate.time_test_share",
+            self.time_test_share,
+            0.05..=0.5,
+            "(a share of the dated labelled leads)",
+        );
         in_range_of(
             issues,
             "evaluate.max_text_chars",

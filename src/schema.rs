@@ -143,7 +143,7 @@ const fn col(
 
 pub const LEADS: TableDef = TableDef {
     name: "leads",
-    version: 2,
+    version: 3,
     stage: "ingest",
     layout: Layout::Parts,
     row_group_rows: 65_536,
@@ -167,6 +167,7 @@ pub const LEADS: TableDef = TableDef {
         col("company_number", utf8, true, "UK Companies House number, 8 characters."),
         col("description", utf8, true, "Free-text description from the input (embedded with the web text)."),
         col("notes", utf8, true, "Free-text notes from the input (embedded with the web text)."),
+        col("lead_date", date32, true, "The lead's date (column mapped as `date`, e.g. its creation date in the CRM): `YYYY-MM-DD`, `DD/MM/YYYY`, `DD.MM.YYYY`, a spreadsheet serial day or a Parquet date/timestamp. Enables evaluate's time split."),
         col("attributes", utf8, true, "The input's other columns (not mapped to a lead field, filtered by `ingest.attributes`) as a JSON object of header → value as written; empty values left out. Typed in `features` (`attr_*` columns)."),
     ],
 };
@@ -396,7 +397,7 @@ pub const REGISTRY: TableDef = TableDef {
 
 pub const FEATURES: TableDef = TableDef {
     name: "features",
-    version: 2,
+    version: 3,
     stage: "features",
     layout: Layout::File,
     row_group_rows: 65_536,
@@ -409,6 +410,7 @@ pub const FEATURES: TableDef = TableDef {
         col("country", utf8, true, "ISO 3166-1 alpha-2 country of the input."),
         col("status", dict_utf8, false, "`won`, `lost` or `open`."),
         col("label", i8t, true, "1 won, 0 lost, null open: the training target."),
+        col("lead_date", date32, true, "The lead's date (`leads.lead_date`, from `ingest.columns.date`): orders the leads for evaluate's time split; not a model input."),
         // indicators
         col("has_website", boolean, false, "The input gave a website."),
         col("crawl_failed", boolean, false, "A website was given but no page could be read (dead site, robots, errors)."),

@@ -49,6 +49,7 @@ pub mod models;
 pub mod neighbours;
 pub mod scale;
 pub mod tfidf;
+pub mod time;
 pub mod trees;
 
 pub use centroid::Centroid;

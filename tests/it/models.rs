@@ -195,3 +195,104 @@ fn x_education_guard_honest_figures_and_a_stop_during_evaluate() {
     );
     assert!(best.metrics.roc_auc.unwrap() >= 0.98, "{:?}", best.metrics);
 }
+
+/// A lead list with a date column (`ingest.columns.date`) whose winning signal moved: in the
+/// older 80 % the won leads came from webinars, in the newest 20 % they are the leads with many
+/// visits. Cross-validation over every lead still credits the webinar signal; the time split
+/// (trained on the older leads, tested on the newest) shows that it stopped holding. Dates in two
+/// formats; a bad date is a reject with its reason, an empty one leaves the lead undated.
+#[test]
+fn a_date_column_gives_a_time_split_that_shows_a_signal_that_stopped_holding() {
+    let run = Run::new();
+    let mut state = 11u64;
+    let mut rnd = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64) / ((1u64 << 53) as f64)
+    };
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let mut csv = String::from("Lead,Created,Source,Visits,Outcome\n");
+    for i in 0..400 {
+        let day = start + chrono::Duration::days(i);
+        let created = if i % 2 == 0 {
+            day.format("%Y-%m-%d").to_string()
+        } else {
+            day.format("%d/%m/%Y").to_string()
+        };
+        let source = ["Webinar", "Ads", "Partner", "Cold"][(rnd() * 4.0) as usize];
+        let visits = (rnd() * 50.0) as u32;
+        let signal = if i < 320 {
+            source == "Webinar"
+        } else {
+            visits > 30
+        };
+        let won = signal != (rnd() < 0.08);
+        let outcome = if won { "won" } else { "lost" };
+        csv.push_str(&format!("L{i},{created},{source},{visits},{outcome}\n"));
+    }
+    csv.push_str("L900,31/02/2024,Ads,3,lost\n");
+    csv.push_str("L901,,Webinar,12,won\n");
+    run.write("leads.csv", &csv);
+    run.config(
+        "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
+         [ingest.columns]\nid = \"Lead\"\nstatus = \"Outcome\"\ndate = \"Created\"\n\
+         [crawl]\ncontact_url = \"https://example.org/bot\"\n[registry]\nregistries = []\n",
+    );
+    let o = run.run(&["run"]);
+    let log = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{log}");
+    let rejects = rows(&run.out().join("rejects"));
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(get(&rejects[0], "column"), Some("Created"));
+    assert!(
+        get(&rejects[0], "reason").is_some_and(|r| r.starts_with("invalid date: \"31/02/2024\"")),
+        "{rejects:?}"
+    );
+    let leads = rows(&run.out().join("leads"));
+    let date_of = |id: &str| {
+        let l = leads
+            .iter()
+            .find(|l| get(l, "external_id") == Some(id))
+            .unwrap();
+        get(l, "lead_date").map(|d| d.parse::<i64>().unwrap())
+    };
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+    assert_eq!(date_of("L0"), Some((start - epoch).num_days()));
+    assert_eq!(
+        date_of("L1"),
+        Some((start - epoch).num_days() + 1),
+        "DD/MM/YYYY"
+    );
+    assert_eq!(date_of("L901"), None);
+    assert!(
+        leads
+            .iter()
+            .all(|l| !get(l, "attributes").unwrap_or("").contains("Created")),
+        "a mapped column is not an attribute"
+    );
+
+    let eval =
+        Evaluation::from_json(&std::fs::read(run.out().join("evaluation.json")).unwrap()).unwrap();
+    let t = eval.time_split.clone().expect("a time split");
+    assert_eq!(t.note, None);
+    assert_eq!((t.train_leads, t.test_leads, t.undated), (320, 80, 1));
+    assert_eq!(t.cut_date.as_deref(), Some("2024-11-16"));
+    assert_eq!(t.first_date.as_deref(), Some("2024-01-01"));
+    assert_eq!(t.models.len(), eval.models.len());
+    let m = t
+        .models
+        .iter()
+        .find(|m| m.model == "logistic_attributes")
+        .unwrap();
+    eprintln!("time split: {:?}", t.models);
+    let (cv, on_time) = (m.cv_roc_auc.unwrap(), m.roc_auc.unwrap());
+    assert!(cv > 0.75, "cross-validated {cv}");
+    assert!(on_time < 0.65, "on time {on_time}, cross-validated {cv}");
+    let report = std::fs::read_to_string(run.out().join("report.html")).unwrap();
+    assert!(report.contains("On time: trained on the past, tested on the newest leads"));
+    assert!(
+        log.contains("time split: trained on the older leads"),
+        "{log}"
+    );
+}

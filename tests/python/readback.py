@@ -27,7 +27,7 @@ for part in sorted(__import__("glob").glob(f"{out}/leads/*.parquet")):
     for key in ["leadcrawl.schema_version", "leadcrawl.table", "leadcrawl.run_id", "leadcrawl.config_hash", "leadcrawl.version"]:
         assert key in kv, (part, key, kv.keys())
     assert kv["leadcrawl.table"] == "leads"
-    assert kv["leadcrawl.schema_version"] == "2", kv["leadcrawl.schema_version"]
+    assert kv["leadcrawl.schema_version"] == "3", kv["leadcrawl.schema_version"]
     assert md.row_group(0).column(0).compression == "ZSTD", md.row_group(0).column(0).compression
 
 rejects = pq.read_table(f"{out}/rejects")

@@ -42,6 +42,42 @@ pub struct Evaluation {
     /// band, country, `evaluate.slices`), so a seller sees where the model is weak.
     #[serde(default)]
     pub slices: Vec<Slice>,
+    /// With a date column mapped: every model trained on the older leads and tested on the
+    /// newest (`evaluate.time_test_share`), beside its cross-validated figure.
+    #[serde(default)]
+    pub time_split: Option<TimeSplit>,
+}
+
+/// The evaluation on time (see [`learn::time`]). Dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimeSplit {
+    /// The `features` column the leads are ordered by.
+    pub column: String,
+    pub first_date: Option<String>,
+    /// The first date on the test side: leads dated before it trained the models.
+    pub cut_date: Option<String>,
+    pub last_date: Option<String>,
+    pub train_leads: usize,
+    pub train_won: usize,
+    pub test_leads: usize,
+    pub test_won: usize,
+    /// Labelled leads without a date (on neither side).
+    pub undated: usize,
+    pub models: Vec<TimeModel>,
+    /// Why there are no model figures, when there are none.
+    pub note: Option<String>,
+}
+
+/// One model on time, beside its cross-validated figure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimeModel {
+    pub model: String,
+    /// ROC-AUC on the newest leads, trained on the older ones.
+    pub roc_auc: Option<f64>,
+    /// Share of the newest leads' wins in their top 20 % by score.
+    pub captured_at_20: Option<f64>,
+    /// The model's out-of-fold ROC-AUC over every labelled lead, for comparison.
+    pub cv_roc_auc: Option<f64>,
 }
 
 /// The best model's out-of-fold figures on the leads with one value of one column.
@@ -208,6 +244,7 @@ mod tests {
             attributes: Vec::new(),
             nested: None,
             slices: Vec::new(),
+            time_split: None,
         }
     }
 

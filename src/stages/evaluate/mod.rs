@@ -163,6 +163,15 @@ impl Stage for EvaluateStage {
             Some(b) => slices(&leads, &b.scores, &b.probabilities, cfg)?,
             None => Vec::new(),
         };
+        let time_split = match time_split(&leads, &cv, cfg, &|| ctx.should_stop()) {
+            Err(e)
+                if e.downcast_ref::<learn::LearnError>()
+                    .is_some_and(|e| e.is_cancelled()) =>
+            {
+                return Ok(StageOutcome::Interrupted)
+            }
+            t => t?,
+        };
         if let Some(n) = &nested {
             tracing::info!(
                 roc_auc = n.roc_auc.unwrap_or(f64::NAN),
@@ -216,6 +225,7 @@ impl Stage for EvaluateStage {
             attributes: checks,
             nested: nested.clone(),
             slices: slices.clone(),
+            time_split: time_split.clone(),
         };
         let report = ReportData {
             title: "leadcrawl evaluation".into(),
@@ -240,6 +250,7 @@ impl Stage for EvaluateStage {
             notes,
             nested,
             slices,
+            time_split,
         };
         let pending = vec![
             table::write_pending_bytes(
@@ -493,6 +504,92 @@ fn slices(
         }
     }
     Ok(out)
+}
+
+/// Every cross-validated model trained on the older dated leads and tested on the newest, when
+/// the features carry a `lead_date` (a date column mapped at ingest); `None` without one.
+fn time_split(
+    leads: &inputs::Leads,
+    cv: &CrossValidation,
+    cfg: &EvaluateSection,
+    cancelled: &dyn Fn() -> bool,
+) -> anyhow::Result<Option<evaluation::TimeSplit>> {
+    use arrow::array::{Array, AsArray};
+    let f = &leads.features;
+    let Some(dates) = f.column_by_name("lead_date") else {
+        return Ok(None);
+    };
+    let Some(dates) = dates.as_primitive_opt::<arrow::datatypes::Date32Type>() else {
+        return Ok(None);
+    };
+    if dates.null_count() == dates.len() || cv.models.is_empty() {
+        return Ok(None);
+    }
+    let ids = f
+        .column_by_name("lead_id")
+        .context("features.lead_id")?
+        .as_string::<i32>();
+    let row_of: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((v?, i)))
+        .collect();
+    let per_lead: Vec<Option<i32>> = leads
+        .lead_ids
+        .iter()
+        .map(|id| {
+            let r = *row_of.get(id.as_str())?;
+            (!dates.is_null(r)).then(|| dates.value(r))
+        })
+        .collect();
+    let specs: Vec<&'static learn::ModelSpec> = cv.models.iter().map(|m| m.spec).collect();
+    let t = learn::time::time_split(
+        &leads.data,
+        &per_lead,
+        cfg.time_test_share,
+        &specs,
+        params(cfg),
+        cancelled,
+    )?;
+    let iso = |days: i32| {
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|e| e.checked_add_signed(chrono::Duration::days(days.into())))
+            .map(|d| d.to_string())
+    };
+    let dated = t.train_leads + t.test_leads > 0;
+    let out = evaluation::TimeSplit {
+        column: "lead_date".into(),
+        first_date: iso(t.first_date),
+        cut_date: if dated { iso(t.cut_date) } else { None },
+        last_date: iso(t.last_date),
+        train_leads: t.train_leads,
+        train_won: t.train_won,
+        test_leads: t.test_leads,
+        test_won: t.test_won,
+        undated: t.undated,
+        models: t
+            .models
+            .iter()
+            .zip(&cv.models)
+            .map(|(m, o)| evaluation::TimeModel {
+                model: m.model.clone(),
+                roc_auc: m.roc_auc,
+                captured_at_20: m.captured_at_20,
+                cv_roc_auc: o.metrics.roc_auc,
+            })
+            .collect(),
+        note: t.note.clone(),
+    };
+    match &out.note {
+        Some(note) => tracing::warn!("time split: {note}"),
+        None => tracing::info!(
+            cut = out.cut_date.as_deref().unwrap_or("-"),
+            trained_on = out.train_leads,
+            tested_on = out.test_leads,
+            "time split: trained on the older leads, tested on the newest"
+        ),
+    }
+    Ok(Some(out))
 }
 
 /// Share of won leads in the top 10, 20, 35 and 50 % by score.

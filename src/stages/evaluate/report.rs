@@ -43,6 +43,8 @@ pub struct ReportData {
     pub nested: Option<learn::cv::NestedChoice>,
     /// The chosen model's figures by slice of the leads.
     pub slices: Vec<super::evaluation::Slice>,
+    /// Every model trained on the older leads and tested on the newest (a date column mapped).
+    pub time_split: Option<super::evaluation::TimeSplit>,
 }
 
 /// A model evaluated on shuffled labels.
@@ -167,6 +169,7 @@ pub fn render(data: &ReportData) -> String {
     metrics_section(&mut h, data, best);
     confusion_section(&mut h, data);
     choice_section(&mut h, data, best);
+    time_section(&mut h, data);
     slices_section(&mut h, data);
     curves_section(&mut h, data, best);
     distributions_section(&mut h, data);
@@ -470,6 +473,53 @@ fn slices_section(h: &mut String, data: &ReportData) {
             fmt_opt(s.roc_auc),
             fmt3(s.mean_probability),
             fmt3(s.won_share)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn time_section(h: &mut String, data: &ReportData) {
+    let Some(t) = &data.time_split else {
+        return;
+    };
+    h.push_str("<section id=\"time\">\n<h2>On time: trained on the past, tested on the newest leads</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p>Each model fitted on the {} leads dated {} to before {} ({} won) and scored on the {} \
+         newest, dated {} to {} ({} won){}. A model that is much weaker here than in \
+         cross-validation learnt something that only held in the past.</p>",
+        t.train_leads,
+        esc(t.first_date.as_deref().unwrap_or("-")),
+        esc(t.cut_date.as_deref().unwrap_or("-")),
+        t.train_won,
+        t.test_leads,
+        esc(t.cut_date.as_deref().unwrap_or("-")),
+        esc(t.last_date.as_deref().unwrap_or("-")),
+        t.test_won,
+        if t.undated > 0 {
+            format!("; {} labelled leads without a date take no part", t.undated)
+        } else {
+            String::new()
+        }
+    );
+    if let Some(note) = &t.note {
+        let _ = writeln!(h, "<p class=\"muted\">No figures: {}.</p>", esc(note));
+        h.push_str("</section>\n");
+        return;
+    }
+    h.push_str(
+        "<table class=\"metrics\">\n<thead><tr><th>model</th><th class=\"num\">ROC-AUC on time</th>\
+         <th class=\"num\">cross-validated ROC-AUC</th><th class=\"num\">wins in the top 20 %</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for m in &t.models {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&m.model),
+            fmt_opt(m.roc_auc),
+            fmt_opt(m.cv_roc_auc),
+            fmt_opt(m.captured_at_20)
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
@@ -1265,6 +1315,24 @@ mod tests {
                 mean_probability: 0.3,
                 won_share: 0.25,
             }],
+            time_split: Some(super::super::evaluation::TimeSplit {
+                column: "lead_date".into(),
+                first_date: Some("2025-01-02".into()),
+                cut_date: Some("2025-10-01".into()),
+                last_date: Some("2025-12-31".into()),
+                train_leads: 80,
+                train_won: 20,
+                test_leads: 20,
+                test_won: 6,
+                undated: 3,
+                models: vec![super::super::evaluation::TimeModel {
+                    model: "logistic_web".into(),
+                    roc_auc: Some(0.58),
+                    captured_at_20: Some(0.33),
+                    cv_roc_auc: Some(0.81),
+                }],
+                note: None,
+            }),
         }
     }
 
@@ -1292,6 +1360,7 @@ mod tests {
             notes: vec![],
             nested: None,
             slices: Vec::new(),
+            time_split: None,
         }
     }
 
@@ -1361,8 +1430,14 @@ mod tests {
         check_common(&h);
         // Reliability + ROC + gains + one histogram per model.
         assert_eq!(count(&h, "<svg"), 3 + data.models.len());
-        // Metrics + choice + slices + 3 confusion matrices + control + coverage.
-        assert_eq!(count(&h, "<table"), 1 + 1 + 1 + 3 + 1 + 1);
+        // Metrics + choice + time + slices + 3 confusion matrices + control + coverage.
+        assert_eq!(count(&h, "<table"), 1 + 1 + 1 + 1 + 3 + 1 + 1);
+        assert!(
+            h.contains("leads dated 2025-01-02 to before 2025-10-01 (20 won)")
+                && h.contains("3 labelled leads without a date")
+                && h.contains("<td class=\"num\">0.580</td><td class=\"num\">0.810</td>"),
+            "the time split beside cross-validation"
+        );
         assert!(
             h.contains("&lt;script&gt;") && h.contains(">0.610<"),
             "slices, escaped"
@@ -1463,6 +1538,7 @@ mod tests {
             attributes: Vec::new(),
             nested: None,
             slices: Vec::new(),
+            time_split: None,
         };
         let t = metrics_text(&eval);
         let lines: Vec<&str> = t.lines().collect();

@@ -157,6 +157,11 @@ pub fn date(v: &str) -> Option<i32> {
     days(d)
 }
 
+/// [`date`], or a spreadsheet serial day number (for a column the user named as a date).
+pub fn date_or_serial(v: &str) -> Option<i32> {
+    date(v).or_else(|| serial_date(v))
+}
+
 fn days(d: chrono::NaiveDate) -> Option<i32> {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((d - epoch).num_days()).ok()

@@ -238,9 +238,8 @@ impl Stage for FeaturesStage {
                 _ => Ok(null_column(t, n)),
             };
             let col: ArrayRef = match name {
-                "lead_id" | "external_id" | "name" | "domain" | "country" | "status" => {
-                    leads.column(&li, name, Some(t))?
-                }
+                "lead_id" | "external_id" | "name" | "domain" | "country" | "status"
+                | "lead_date" => leads.column(&li, name, Some(t))?,
                 "label" => Arc::new(label.clone()),
                 "has_website" => Arc::new(has_website.clone()),
                 "crawl_failed" => Arc::new(crawl_failed.clone()),

@@ -97,6 +97,8 @@ const FIELDS: &[(&str, &[&str])] = &[
             "commentaires",
         ],
     ),
+    // Only when named in `ingest.columns.date`: a date column is as often an attribute.
+    ("date", &[]),
 ];
 
 fn explicit(map: &ColumnMap, field: &str) -> Option<String> {
@@ -113,6 +115,7 @@ fn explicit(map: &ColumnMap, field: &str) -> Option<String> {
         "company_number" => map.company_number.clone(),
         "description" => map.description.clone(),
         "notes" => map.notes.clone(),
+        "date" => map.date.clone(),
         _ => None,
     }
 }
@@ -343,6 +346,8 @@ pub struct Lead {
     pub company_number: Option<String>,
     pub description: Option<String>,
     pub notes: Option<String>,
+    /// Days since 1970-01-01 of the mapped `date` column.
+    pub lead_date: Option<i32>,
     /// The unmapped columns' values as written (a JSON object; empty values left out).
     pub attributes: Option<String>,
 }
@@ -517,6 +522,20 @@ impl<'a> Normaliser<'a> {
         };
         lead.description = cols.get("description", row).map(clean_text);
         lead.notes = cols.get("notes", row).map(clean_text);
+        if let Some(v) = cols.get("date", row) {
+            let v = v.trim();
+            if !v.is_empty() {
+                match crate::stages::features::attributes::date_or_serial(v) {
+                    Some(d) => lead.lead_date = Some(d),
+                    None => {
+                        return Err(reject(
+                            self.header_of("date"),
+                            format!("invalid date: {v:?} (expected YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or a spreadsheet serial day)"),
+                        ))
+                    }
+                }
+            }
+        }
         lead.external_id = cols.get("id", row).map(clean_text);
         let attrs: serde_json::Map<String, serde_json::Value> = cols
             .1

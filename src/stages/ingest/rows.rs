@@ -3,7 +3,8 @@
 use super::*;
 use crate::schema::{LEADS, REJECTS};
 use arrow::array::{
-    ArrayRef, ListBuilder, RecordBatch, StringBuilder, StringDictionaryBuilder, UInt64Builder,
+    ArrayRef, Date32Array, ListBuilder, RecordBatch, StringBuilder, StringDictionaryBuilder,
+    UInt64Builder,
 };
 use arrow::datatypes::Int32Type;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub(super) fn leads_batch(leads: &[&Lead]) -> anyhow::Result<RecordBatch> {
         strings(leads.iter().map(|l| l.company_number.as_deref())),
         strings(leads.iter().map(|l| l.description.as_deref())),
         strings(leads.iter().map(|l| l.notes.as_deref())),
+        Arc::new(Date32Array::from_iter(leads.iter().map(|l| l.lead_date))),
         strings(leads.iter().map(|l| l.attributes.as_deref())),
     ];
     Ok(RecordBatch::try_new(LEADS.arrow_schema(), cols)?)
