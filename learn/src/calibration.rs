@@ -98,7 +98,62 @@ pub struct Calibration {
     pub log_loss: f64,
     /// Expected calibration error over 10 equal-width bins: Σ (count/n)·|observed − predicted|.
     pub ece: f64,
+    /// The ECE that perfectly calibrated probabilities show at this sample size: the mean ECE
+    /// of these probabilities against outcomes drawn from them (200 draws). On a few dozen
+    /// leads it is far from 0; an `ece` near it is all the data can tell.
+    #[serde(default)]
+    pub ece_by_chance: f64,
     pub bins: Vec<Bin>,
+}
+
+/// [`Calibration::ece_by_chance`] of `probs`: the mean ECE over `draws` sets of outcomes drawn
+/// from the probabilities themselves (seeded).
+pub fn ece_by_chance(probs: &[f64], draws: usize, seed: u64) -> f64 {
+    if probs.is_empty() || draws == 0 {
+        return 0.0;
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut labels = vec![false; probs.len()];
+    let mut total = 0.0;
+    for _ in 0..draws {
+        for (l, &p) in labels.iter_mut().zip(probs) {
+            *l = rng.unit() < p;
+        }
+        total += bins_and_ece(probs, &labels).1;
+    }
+    total / draws as f64
+}
+
+const BINS: usize = 10;
+
+/// Reliability bins (non-empty ones) and the ECE over 10 equal-width bins.
+fn bins_and_ece(probs: &[f64], labels: &[bool]) -> (Vec<Bin>, f64) {
+    let n = probs.len() as f64;
+    let y = |l: bool| f64::from(u8::from(l));
+    let mut sums = [(0usize, 0.0f64, 0.0f64); BINS];
+    for (&p, &l) in probs.iter().zip(labels) {
+        let b = ((p * BINS as f64) as usize).min(BINS - 1);
+        sums[b].0 += 1;
+        sums[b].1 += p;
+        sums[b].2 += y(l);
+    }
+    let mut bins = Vec::new();
+    let mut ece = 0.0;
+    for (b, &(count, p, w)) in sums.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let (predicted, observed) = (p / count as f64, w / count as f64);
+        ece += count as f64 / n * (observed - predicted).abs();
+        bins.push(Bin {
+            lo: b as f64 / BINS as f64,
+            hi: (b + 1) as f64 / BINS as f64,
+            count,
+            predicted,
+            observed,
+        });
+    }
+    (bins, ece)
 }
 
 /// Brier score, log-loss, ECE and reliability bins of `probs` against `labels`.
@@ -138,34 +193,12 @@ pub fn quality(probs: &[f64], labels: &[bool]) -> Result<Calibration, LearnError
         })
         .sum::<f64>()
         / n;
-    const BINS: usize = 10;
-    let mut sums = [(0usize, 0.0f64, 0.0f64); BINS];
-    for (&p, &l) in probs.iter().zip(labels) {
-        let b = ((p * BINS as f64) as usize).min(BINS - 1);
-        sums[b].0 += 1;
-        sums[b].1 += p;
-        sums[b].2 += y(l);
-    }
-    let mut bins = Vec::new();
-    let mut ece = 0.0;
-    for (b, &(count, p, w)) in sums.iter().enumerate() {
-        if count == 0 {
-            continue;
-        }
-        let (predicted, observed) = (p / count as f64, w / count as f64);
-        ece += count as f64 / n * (observed - predicted).abs();
-        bins.push(Bin {
-            lo: b as f64 / BINS as f64,
-            hi: (b + 1) as f64 / BINS as f64,
-            count,
-            predicted,
-            observed,
-        });
-    }
+    let (bins, ece) = bins_and_ece(probs, labels);
     Ok(Calibration {
         brier,
         log_loss,
         ece,
+        ece_by_chance: ece_by_chance(probs, 200, 0x5eed),
         bins,
     })
 }
@@ -207,6 +240,40 @@ pub fn bootstrap_auc(
 mod tests {
     use super::*;
     use crate::stratified_kfold;
+
+    #[test]
+    fn the_ece_of_perfect_probabilities_shrinks_with_the_sample_and_chance_says_how_far() {
+        let mut rng = SplitMix64::new(9);
+        let mut draw = |n: usize| {
+            let probs: Vec<f64> = (0..n).map(|_| 0.05 + 0.9 * rng.unit()).collect();
+            let labels: Vec<bool> = probs.iter().map(|&p| rng.unit() < p).collect();
+            (probs, labels)
+        };
+        let (small_p, small_l) = draw(83);
+        let (big_p, big_l) = draw(20_000);
+        let small = quality(&small_p, &small_l).unwrap();
+        let big = quality(&big_p, &big_l).unwrap();
+        // Perfectly calibrated by construction, yet 83 leads show a large ECE; 20,000 do not.
+        assert!(small.ece_by_chance > 0.06, "{}", small.ece_by_chance);
+        assert!(big.ece_by_chance < 0.015, "{}", big.ece_by_chance);
+        assert!(
+            small.ece < 3.0 * small.ece_by_chance,
+            "{} vs {}",
+            small.ece,
+            small.ece_by_chance
+        );
+        assert!(
+            big.ece < 3.0 * big.ece_by_chance,
+            "{} vs {}",
+            big.ece,
+            big.ece_by_chance
+        );
+        // Seeded: the same figure twice.
+        assert_eq!(
+            ece_by_chance(&small_p, 200, 1),
+            ece_by_chance(&small_p, 200, 1)
+        );
+    }
 
     #[test]
     fn platt_recalibrates_squashed_probabilities_and_the_figures_see_it() {

@@ -182,6 +182,10 @@ pub struct NestedChoice {
     /// Brier score and ECE of the same pooled probabilities.
     pub pooled_brier: f64,
     pub pooled_ece: f64,
+    /// What perfectly calibrated probabilities would show as ECE at this sample size
+    /// ([`crate::calibration::Calibration::ece_by_chance`]).
+    #[serde(default)]
+    pub pooled_ece_by_chance: f64,
 }
 
 /// Every model of [`MODELS`] cross-validated on one dataset.
@@ -365,6 +369,7 @@ fn nested_choice(
         mean_fold_roc_auc: roc_auc_mean,
         pooled_brier: q.brier,
         pooled_ece: q.ece,
+        pooled_ece_by_chance: q.ece_by_chance,
     })
 }
 

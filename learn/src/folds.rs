@@ -32,6 +32,11 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// Uniform in `[0, 1)` (53 bits).
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// Uniform in `0..bound` without modulo bias (Lemire's multiply-and-reject); `0` when
     /// `bound == 0`.
     pub(crate) fn below(&mut self, bound: u64) -> u64 {

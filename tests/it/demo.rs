@@ -147,12 +147,13 @@ fn demo_runs_offline_and_resumes() {
     let nested = eval.nested.clone().expect("the nested model choice");
     let best = eval.model(eval.best.as_deref().unwrap()).unwrap();
     eprintln!(
-        "demo: best {} out-of-fold ROC-AUC {:.3}, ECE {:.3}; chosen (nested) ROC-AUC {:.3}, pooled ECE {:.3}, Brier {:.3}",
+        "demo: best {} out-of-fold ROC-AUC {:.3}, ECE {:.3}; chosen (nested) ROC-AUC {:.3}, pooled ECE {:.3} (perfect probabilities: {:.3}), Brier {:.3}",
         best.name,
         best.metrics.roc_auc.unwrap(),
         best.calibration.as_ref().unwrap().ece,
         nested.roc_auc.unwrap(),
         nested.pooled_ece,
+        nested.pooled_ece_by_chance,
         nested.pooled_brier
     );
     assert!(text(&o).contains("CHOSEN, nested CV (honest figure)"));

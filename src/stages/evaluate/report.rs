@@ -365,8 +365,9 @@ fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
              cross-validation of the other folds, then scored on the held-out fold; chosen: {}; \
              ROC-AUC of the chosen models' calibrated probabilities pooled over the held-out folds; \
              the mean of the folds' own figures is {}). Those probabilities have a Brier score of \
-             {} and an expected calibration error of {}. The best of the per-model figures \
-             below is optimistic: it is the maximum of several noisy numbers.</p>",
+             {} and an expected calibration error of {} (perfectly calibrated probabilities \
+             would show {} on this many leads: the ECE's own noise). The best of the per-model \
+             figures below is optimistic: it is the maximum of several noisy numbers.</p>",
             fmt_opt(n.roc_auc),
             n.per_fold.len(),
             n.inner_k,
@@ -374,6 +375,7 @@ fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
             fmt_opt(n.mean_fold_roc_auc),
             fmt3(n.pooled_brier),
             fmt3(n.pooled_ece),
+            fmt3(n.pooled_ece_by_chance),
         );
     }
     h.push_str(
@@ -1163,13 +1165,17 @@ pub fn metrics_text(eval: &Evaluation) -> String {
             "{:<38} {:>7} {:>47} {:>7}",
             "CHOSEN, nested CV (honest figure)",
             num(n.roc_auc),
-            format!("ECE {}", num(Some(n.pooled_ece))),
+            format!(
+                "ECE {} (chance {})",
+                num(Some(n.pooled_ece)),
+                num(Some(n.pooled_ece_by_chance))
+            ),
             num(Some(n.pooled_brier)),
         );
     }
     let _ = writeln!(
         t,
-        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; BRIER of the calibrated probabilities; * = best, used by `score`; CHOSEN = the model chosen inside each fold by an inner CV, scored on the held-out fold (the best row above is optimistic)",
+        "{} labelled leads ({} won, {} lost), {}-fold stratified CV, seed {}; CONTROL = ROC-AUC with shuffled labels; BRIER of the calibrated probabilities; * = best, used by `score`; CHOSEN = the model chosen inside each fold by an inner CV, scored on the held-out fold (the best row above is optimistic); ECE (chance) = the calibration error perfectly calibrated probabilities would show on this many leads",
         eval.labelled, eval.won, eval.lost, eval.k, eval.seed
     );
     for n in &eval.notes {
@@ -1305,6 +1311,7 @@ mod tests {
                 mean_fold_roc_auc: Some(0.72),
                 pooled_brier: 0.2,
                 pooled_ece: 0.04,
+                pooled_ece_by_chance: 0.03,
             }),
             slices: vec![super::super::evaluation::Slice {
                 by: "attr_lead_source".into(),
