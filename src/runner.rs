@@ -328,7 +328,23 @@ fn run_stages(
         let previous = store.stage(name)?;
         let forced = force.iter().any(|f| f == name);
         if let Some(prev) = &previous {
-            if prev.status == StageStatus::Done && prev.fingerprint == fingerprint && !forced {
+            let aged = if prev.status == StageStatus::Done && prev.fingerprint == fingerprint {
+                stage.aged_units(config, store)?
+            } else {
+                0
+            };
+            if aged > 0 && !forced {
+                tracing::info!(
+                    stage = name,
+                    units = aged,
+                    "units older than the config allows; refreshing them"
+                );
+            }
+            if prev.status == StageStatus::Done
+                && prev.fingerprint == fingerprint
+                && !forced
+                && aged == 0
+            {
                 tracing::info!(stage = name, "up to date, skipped");
                 report.stages.push(StageReport {
                     stage: name.into(),

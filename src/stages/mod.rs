@@ -76,6 +76,11 @@ pub trait Stage: Sync {
     fn leased(&self) -> bool {
         false
     }
+    /// Units whose output is older than the config allows (the crawl's `max_age_days`): a done
+    /// stage with such units runs again, without a reset, and its `run` takes them back first.
+    fn aged_units(&self, _config: &Config, _store: &dyn StateStore) -> anyhow::Result<u64> {
+        Ok(0)
+    }
 }
 
 /// The stages whose output `stage` reads, each once, in the order of its reads.

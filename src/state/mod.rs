@@ -138,6 +138,23 @@ pub struct PartRecord {
     /// Size and CRC-32 at commit (none for parts registered by an older leadcrawl).
     pub bytes: Option<u64>,
     pub checksum: Option<String>,
+    /// The commit it came in (the commit's first part), shared by the parts committed together
+    /// and by the units they hold; none for parts of an older store.
+    #[serde(skip)]
+    pub batch: Option<String>,
+}
+
+/// One commit's parts rewritten by [`StateStore::take_back`]: the old files are unregistered and
+/// the new parts (copies without the rows of the units taken back) registered as one commit,
+/// which then holds the old commit's remaining units.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    /// The old commit (see [`PartRecord::batch`]).
+    pub batch: Option<String>,
+    /// The old parts' files, relative to the output folder.
+    pub old_files: Vec<String>,
+    /// The copies; empty when every row went.
+    pub parts: Vec<PendingPart>,
 }
 
 /// What [`StateStore::forget_damaged`] took back: the parts committed together with the damaged
@@ -204,6 +221,19 @@ pub trait StateStore: Send + Sync {
     /// held (the stage is no longer done: its next run redoes them) and records why. A part of
     /// an older store, whose units are not known, resets the stage.
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<Forgotten>;
+    /// In one transaction: forgets `units` (the stage does them again: a refresh), replaces
+    /// the parts that held their rows as `replace` says, and adds `counters`. The new parts are
+    /// moved into place last; the caller deletes the old files once this returns.
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()>;
+    /// Units of a stage recorded (done or failed) before `micros` (µs since the Unix epoch):
+    /// what has aged past a stage's freshness limit.
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>>;
     /// Registered parts of a stage, in commit order.
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>>;
     /// Failed units of a stage with their reasons (at most `limit`).

@@ -29,8 +29,8 @@ use postgres::{Client, NoTls};
 
 use super::{
     hostname, merged_counters, move_into_place, now_micros, CachedResponse, Claim, LeaseView,
-    Leases, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore,
-    UnitOutcome, WorkerRow,
+    Leases, PartRecord, PendingPart, Replacement, Result, StageRecord, StageStatus, StateError,
+    StateStore, UnitOutcome, WorkerRow,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -315,12 +315,13 @@ fn part_row(r: &postgres::Row) -> PartRecord {
         rows: r.get::<_, i64>(2) as u64,
         bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
         checksum: r.get(4),
+        batch: r.get(5),
     }
 }
 
 fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<PartRecord>> {
     Ok(c.query(
-        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = $1 ORDER BY seq",
+        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = $1 ORDER BY seq",
         &[&stage],
     )?
     .iter()
@@ -509,6 +510,90 @@ impl StateStore for PgStore {
         self.call(move |c| parts_of(c, &stage))
     }
 
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()> {
+        let stage = stage.to_owned();
+        let units = units.to_vec();
+        let replace: Vec<(Replacement, Vec<String>)> = replace
+            .iter()
+            .map(|r| {
+                let files = r
+                    .parts
+                    .iter()
+                    .map(|p| self.relative(&p.final_path))
+                    .collect();
+                (r.clone(), files)
+            })
+            .collect();
+        let counters = counters.clone();
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            let now = now_micros();
+            tx.execute(
+                "DELETE FROM units WHERE stage = $1 AND unit = ANY($2)",
+                &[&stage, &units],
+            )?;
+            // Back into the frontier: the run enqueues them again for any worker to claim.
+            tx.execute(
+                "UPDATE frontier SET done = false, lease_owner = NULL, lease_expires_at = NULL
+                 WHERE stage = $1 AND unit = ANY($2)",
+                &[&stage, &units],
+            )?;
+            for (r, files) in &replace {
+                tx.execute(
+                    "DELETE FROM parts WHERE stage = $1 AND file = ANY($2)",
+                    &[&stage, &r.old_files],
+                )?;
+                let batch: Option<&String> = files.first();
+                for (p, file) in r.parts.iter().zip(files) {
+                    tx.execute(
+                        "INSERT INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (file) DO UPDATE SET stage = $1, tbl = $2, rows = $4, created_at = $5,
+                            bytes = $6, checksum = $7, batch = $8",
+                        &[&stage, &p.table, file, &(p.rows as i64), &now, &(p.bytes as i64), &p.checksum, &batch],
+                    )?;
+                }
+                if let Some(old) = &r.batch {
+                    tx.execute(
+                        "UPDATE units SET batch = $3 WHERE stage = $1 AND batch = $2",
+                        &[&stage, old, &batch],
+                    )?;
+                }
+            }
+            if !counters.is_empty() {
+                let current: Option<String> = tx
+                    .query_opt("SELECT counters FROM stages WHERE name = $1 FOR UPDATE", &[&stage])?
+                    .map(|r| r.get(0));
+                tx.execute(
+                    "UPDATE stages SET counters = $2 WHERE name = $1",
+                    &[&stage, &merged_counters(current.as_deref(), &counters)],
+                )?;
+            }
+            move_into_place(replace.iter().flat_map(|(r, _)| &r.parts))?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>> {
+        let stage = stage.to_owned();
+        self.call(move |c| {
+            Ok(c.query(
+                "SELECT unit FROM units WHERE stage = $1 AND updated_at < $2 ORDER BY updated_at, unit",
+                &[&stage, &micros],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
         let (stage, file, why) = (stage.to_owned(), file.to_owned(), why.to_owned());
         self.call(move |c| {
@@ -527,7 +612,7 @@ impl StateStore for PgStore {
                     out.parts = tx
                         .query(
                             "DELETE FROM parts WHERE stage = $1 AND batch = $2
-                             RETURNING tbl, file, rows, bytes, checksum",
+                             RETURNING tbl, file, rows, bytes, checksum, batch",
                             &[&stage, &batch],
                         )?
                         .iter()

@@ -9,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
     hostname, merged_counters, move_into_place, now_micros, CachedResponse, PartRecord,
-    PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
+    PendingPart, Replacement, Result, StageRecord, StageStatus, StateError, StateStore,
+    UnitOutcome,
 };
 
 const SCHEMA_VERSION: i64 = 2;
@@ -336,6 +337,74 @@ impl StateStore for SqliteStore {
         Ok(parts_of(&self.conn(), stage)?)
     }
 
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_micros();
+        for u in units {
+            tx.execute(
+                "DELETE FROM units WHERE stage = ?1 AND unit = ?2",
+                params![stage, u],
+            )?;
+        }
+        for r in replace {
+            for f in &r.old_files {
+                tx.execute(
+                    "DELETE FROM parts WHERE stage = ?1 AND file = ?2",
+                    params![stage, f],
+                )?;
+            }
+            let batch = r.parts.first().map(|p| self.relative(&p.final_path));
+            for p in &r.parts {
+                tx.execute(
+                    "INSERT OR REPLACE INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![stage, p.table, self.relative(&p.final_path), p.rows as i64, now,
+                            p.bytes as i64, p.checksum, batch],
+                )?;
+            }
+            // The units left in the old commit now belong to the copy (a damaged copy takes
+            // them back); their recorded time stays that of their own work.
+            if let Some(old) = &r.batch {
+                tx.execute(
+                    "UPDATE units SET batch = ?3 WHERE stage = ?1 AND batch = ?2",
+                    params![stage, old, batch],
+                )?;
+            }
+        }
+        if !counters.is_empty() {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT counters FROM stages WHERE name = ?1",
+                    [stage],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "UPDATE stages SET counters = ?2 WHERE name = ?1",
+                params![stage, merged_counters(current.as_deref(), counters)],
+            )?;
+        }
+        move_into_place(replace.iter().flat_map(|r| &r.parts))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT unit FROM units WHERE stage = ?1 AND updated_at < ?2 ORDER BY updated_at, unit",
+        )?;
+        let rows = stmt.query_map(params![stage, micros], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -352,7 +421,7 @@ impl StateStore for SqliteStore {
             Some(Some(batch)) => {
                 {
                     let mut stmt = tx.prepare(
-                        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 AND batch = ?2",
+                        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = ?1 AND batch = ?2",
                     )?;
                     out.parts = stmt
                         .query_map(params![stage, batch], part_row)?
@@ -428,7 +497,7 @@ impl StateStore for SqliteStore {
 
 fn parts_of(conn: &Connection, stage: &str) -> rusqlite::Result<Vec<PartRecord>> {
     let mut stmt = conn.prepare(
-        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 ORDER BY seq",
+        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = ?1 ORDER BY seq",
     )?;
     let rows = stmt.query_map([stage], part_row)?;
     rows.collect()
@@ -441,5 +510,6 @@ fn part_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartRecord> {
         rows: r.get::<_, i64>(2)? as u64,
         bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
         checksum: r.get(4)?,
+        batch: r.get(5)?,
     })
 }

@@ -1,0 +1,241 @@
+//! Freshness (`crawl.max_age_days`, issue 18): a later run re-crawls only the sites crawled too
+//! long ago, with conditional requests, and the tables after it hold each page once, the
+//! unchanged pages with their old text and the changed ones with the new.
+//!
+//! A site is made "stale" the honest way: its crawl time is what the state store recorded, so
+//! the test moves that record two days back in `state.sqlite` rather than sleeping or faking a
+//! clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::common::*;
+use crate::web::*;
+
+type Row = BTreeMap<String, Option<String>>;
+
+/// A site whose pages carry ETags and answer `If-None-Match` with 304; `/b.html` changes (new
+/// text, new ETag) once `changed` is set.
+fn site(name: &'static str, changed: Arc<AtomicBool>) -> Web {
+    Web::start_with_head(
+        &fresh_ip(),
+        Arc::new(move |path, _, head| {
+            let head = head.to_ascii_lowercase();
+            let (body, etag) = match path {
+                "/" => (
+                    page(
+                        &format!("{name} home"),
+                        &[("/a.html", "A"), ("/b.html", "B")],
+                    ),
+                    format!("\"{name}-home-1\""),
+                ),
+                "/a.html" => (
+                    page(&format!("{name} about us"), &[]),
+                    format!("\"{name}-a-1\""),
+                ),
+                "/b.html" if changed.load(Ordering::SeqCst) => (
+                    page(&format!("{name} products second edition"), &[]),
+                    format!("\"{name}-b-2\""),
+                ),
+                "/b.html" => (
+                    page(&format!("{name} products first edition"), &[]),
+                    format!("\"{name}-b-1\""),
+                ),
+                _ => return status(404),
+            };
+            let headers = [("Content-Type", "text/html"), ("ETag", etag.as_str())];
+            if head.contains(&format!("if-none-match: {}", etag.to_ascii_lowercase())) {
+                with_headers(304, &headers, b"")
+            } else {
+                with_headers(200, &headers, body.as_bytes())
+            }
+        }),
+    )
+}
+
+fn config() -> String {
+    "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n[crawl]\n\
+     allow_private_networks = true\ncontact_url = \"https://example.org/bot\"\nmax_retries = 1\n\
+     retry_base_ms = 10\nconnect_timeout_secs = 1.0\nread_timeout_secs = 2.0\n\
+     requests_per_second = 100.0\nmax_age_days = 1\n[registry]\nregistries = []\n"
+        .to_string()
+}
+
+/// Moves the crawl time the state store recorded for `site` two days back.
+fn age(run: &Run, site: &str) {
+    let db = rusqlite::Connection::open(run.out().join("state.sqlite")).unwrap();
+    let n = db
+        .execute(
+            "UPDATE units SET updated_at = updated_at - 2 * 86400 * 1000000 WHERE stage = 'crawl' AND unit = ?1",
+            [site],
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the site's crawl is recorded");
+}
+
+fn of_site<'a>(t: &'a [Row], site: &str, kind: Option<&str>) -> Vec<&'a Row> {
+    t.iter()
+        .filter(|r| get(r, "site") == Some(site) && (kind.is_none() || get(r, "kind") == kind))
+        .collect()
+}
+
+fn text_of<'a>(t: &'a [Row], site: &str, path: &str) -> &'a str {
+    t.iter()
+        .find(|r| get(r, "site") == Some(site) && get(r, "url").is_some_and(|u| u.ends_with(path)))
+        .and_then(|r| get(r, "text"))
+        .unwrap_or_else(|| panic!("no page_text for {site}{path}"))
+}
+
+/// Each (site, url, kind) once in `pages`, each (lead, url) once in `page_text`.
+fn assert_no_duplicates(run: &Run) {
+    let pages = rows(&run.out().join("pages"));
+    let keys: Vec<_> = pages
+        .iter()
+        .map(|r| (get(r, "site"), get(r, "url"), get(r, "kind")))
+        .collect();
+    let unique: BTreeSet<_> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "duplicate pages rows: {keys:?}");
+    let texts = rows(&run.out().join("page_text"));
+    let keys: Vec<_> = texts
+        .iter()
+        .map(|r| (get(r, "lead_id"), get(r, "url")))
+        .collect();
+    let unique: BTreeSet<_> = keys.iter().collect();
+    assert_eq!(
+        unique.len(),
+        keys.len(),
+        "duplicate page_text rows: {keys:?}"
+    );
+}
+
+#[test]
+fn a_stale_site_is_recrawled_conditionally_and_a_fresh_one_is_not_fetched() {
+    let changed = Arc::new(AtomicBool::new(false));
+    let fresh = site("Fresco", changed.clone());
+    let stale = site("Vecchio", changed.clone());
+    let (fresh_key, stale_key) = (fresh.addr.to_string(), stale.addr.to_string());
+    let run = Run::new();
+    run.write(
+        "leads.csv",
+        format!(
+            "name,website\nFresco,{}\nVecchio,{}\n",
+            fresh.url("/"),
+            stale.url("/")
+        ),
+    );
+    run.config(&config());
+    let stages = ["run", "--stages", "ingest,crawl,extract"];
+    let o = run.run(&stages);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let pages_before = rows(&run.out().join("pages"));
+    let parts = || {
+        let mut v: Vec<String> = std::fs::read_dir(run.out().join("pages"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        parts(),
+        ["part-00000.parquet"],
+        "both sites in one part: the refresh must split it"
+    );
+    let texts = rows(&run.out().join("page_text"));
+    for key in [&fresh_key, &stale_key] {
+        assert!(text_of(&texts, key, "/b.html").contains("first edition"));
+    }
+    let (fresh_hits, stale_hits) = (fresh.hits().len(), stale.hits().len());
+    assert!(fresh_hits >= 3 && stale_hits >= 3);
+
+    // Within the age limit: nothing is fetched, nothing runs.
+    let o = run.run(&stages);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(text(&o).matches("up to date").count(), 3, "{}", text(&o));
+    assert_eq!(fresh.hits().len(), fresh_hits);
+    assert_eq!(stale.hits().len(), stale_hits);
+
+    // Both servers change; only the stale site is looked at again.
+    changed.store(true, Ordering::SeqCst);
+    age(&run, &stale_key);
+    let o = run.run(&stages);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        fresh.hits().len(),
+        fresh_hits,
+        "the fresh site is not fetched"
+    );
+    let again: Vec<Hit> = stale.hits().into_iter().skip(stale_hits).collect();
+    let head_of = |p: &str| {
+        again
+            .iter()
+            .find(|h| h.path == p)
+            .map(|h| h.head.to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("{p} not requested again"))
+    };
+    assert!(head_of("/").contains("if-none-match: \"vecchio-home-1\""));
+    assert!(head_of("/a.html").contains("if-none-match: \"vecchio-a-1\""));
+    assert!(head_of("/b.html").contains("if-none-match: \"vecchio-b-1\""));
+
+    let pages = rows(&run.out().join("pages"));
+    assert_eq!(
+        parts(),
+        ["part-00001.parquet", "part-00002.parquet"],
+        "the old part replaced by a copy with the fresh site's rows, then the re-crawled site"
+    );
+    // The fresh site's rows are the very rows of the first crawl (copied, not fetched again).
+    assert_eq!(
+        of_site(&pages, &fresh_key, None),
+        of_site(&pages_before, &fresh_key, None)
+    );
+    let status_of = |p: &str| {
+        of_site(&pages, &stale_key, Some("page"))
+            .into_iter()
+            .find(|r| get(r, "url").is_some_and(|u| u.ends_with(p)))
+            .and_then(|r| get(r, "status"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status_of("/"), "304");
+    assert_eq!(status_of("/a.html"), "304");
+    assert_eq!(status_of("/b.html"), "200");
+    assert_no_duplicates(&run);
+
+    // Extract ran again on the refreshed pages: 304 pages keep their text, the changed page
+    // has its new text, the fresh site's pages are as they were.
+    let texts = rows(&run.out().join("page_text"));
+    assert!(text_of(&texts, &stale_key, "/a.html").contains("Vecchio about us"));
+    assert!(text_of(&texts, &stale_key, "/").contains("Vecchio home"));
+    let b = text_of(&texts, &stale_key, "/b.html");
+    assert!(b.contains("second edition"), "{b}");
+    assert!(text_of(&texts, &fresh_key, "/b.html").contains("first edition"));
+    assert_eq!(rows(&run.out().join("web_features")).len(), 2);
+
+    let st = status_json(&run);
+    let crawl = stage_status(&st, "crawl");
+    assert_eq!(crawl["status"], "done", "{crawl}");
+    assert_eq!(crawl["units_done"], 2, "{crawl}");
+    assert_eq!(crawl["counters"]["sites_refreshed"], 1, "{crawl}");
+    assert_eq!(crawl["counters"]["not_modified"], 2, "{crawl}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.out().join("run_results.json")).unwrap())
+            .unwrap();
+    let crawl_result = results["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "crawl")
+        .unwrap();
+    assert_eq!(crawl_result["counters"]["sites_refreshed"], 1, "{results}");
+    assert!(
+        !run.out().join(".previous/crawl").exists(),
+        "the old pages kept for the conditional requests go once the crawl is done"
+    );
+
+    // Refreshed, the site is fresh again: the next run fetches nothing.
+    let (f, s) = (fresh.hits().len(), stale.hits().len());
+    let o = run.run(&stages);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!((fresh.hits().len(), stale.hits().len()), (f, s));
+}
