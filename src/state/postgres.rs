@@ -28,9 +28,9 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 
 use super::{
-    hostname, merged_counters, move_into_place, now_micros, CachedResponse, Claim, LeaseView,
-    Leases, PartRecord, PendingPart, Replacement, Result, StageRecord, StageStatus, StateError,
-    StateStore, UnitOutcome, WorkerRow,
+    hostname, merged_counters, merged_units, move_into_place, now_micros, CachedResponse, Claim,
+    LeaseView, Leases, PartRecord, PendingPart, Refresh, Replacement, Result, StageRecord,
+    StageStatus, StateError, StateStore, UnitOutcome, WorkerRow, REFRESHES_KEPT,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -89,6 +89,13 @@ ALTER TABLE parts ADD COLUMN IF NOT EXISTS bytes BIGINT;
 ALTER TABLE parts ADD COLUMN IF NOT EXISTS checksum TEXT;
 ALTER TABLE parts ADD COLUMN IF NOT EXISTS batch TEXT;
 ALTER TABLE units ADD COLUMN IF NOT EXISTS batch TEXT;
+CREATE TABLE IF NOT EXISTS refreshes (
+    seq BIGSERIAL PRIMARY KEY,
+    stage TEXT NOT NULL,
+    from_fp TEXT NOT NULL,
+    to_fp TEXT,
+    units TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pacing (
     key TEXT PRIMARY KEY,
     next_at TIMESTAMPTZ NOT NULL
@@ -360,6 +367,7 @@ impl StateStore for PgStore {
             tx.execute("DELETE FROM units WHERE stage = $1", &[&name])?;
             tx.execute("DELETE FROM parts WHERE stage = $1", &[&name])?;
             tx.execute("DELETE FROM frontier WHERE stage = $1", &[&name])?;
+            tx.execute("DELETE FROM refreshes WHERE stage = $1", &[&name])?;
             tx.execute(
                 "UPDATE stages SET status = 'pending', output_fingerprint = NULL, units_total = NULL,
                  counters = '{}', error = NULL WHERE name = $1",
@@ -496,11 +504,24 @@ impl StateStore for PgStore {
         let out = output_fingerprint.map(str::to_owned);
         let error = error.map(str::to_owned);
         self.call(move |c| {
-            c.execute(
+            let mut tx = c.transaction()?;
+            tx.execute(
                 "UPDATE stages SET status = $2, output_fingerprint = COALESCE($3, output_fingerprint),
                  finished_at = $4, error = $5 WHERE name = $1",
                 &[&name, &status.as_str(), &out, &now_micros(), &error],
             )?;
+            if let (StageStatus::Done, Some(out)) = (status, &out) {
+                tx.execute(
+                    "UPDATE refreshes SET to_fp = $2 WHERE stage = $1 AND to_fp IS NULL",
+                    &[&name, out],
+                )?;
+                tx.execute(
+                    "DELETE FROM refreshes WHERE stage = $1 AND seq NOT IN
+                     (SELECT seq FROM refreshes WHERE stage = $1 ORDER BY seq DESC LIMIT $2)",
+                    &[&name, &REFRESHES_KEPT],
+                )?;
+            }
+            tx.commit()?;
             Ok(())
         })
     }
@@ -575,9 +596,61 @@ impl StateStore for PgStore {
                     &[&stage, &merged_counters(current.as_deref(), &counters)],
                 )?;
             }
+            let output: Option<String> = tx
+                .query_opt(
+                    "SELECT output_fingerprint FROM stages WHERE name = $1 FOR UPDATE",
+                    &[&stage],
+                )?
+                .and_then(|r| r.get(0));
+            let open = tx.query_opt(
+                "SELECT seq, from_fp, units FROM refreshes WHERE stage = $1 AND to_fp IS NULL FOR UPDATE",
+                &[&stage],
+            )?;
+            let open: Option<(i64, String, String)> =
+                open.map(|r| (r.get(0), r.get(1), r.get(2)));
+            match (open, output) {
+                (Some((seq, from, current)), Some(out)) if from == out => {
+                    tx.execute(
+                        "UPDATE refreshes SET units = $2 WHERE seq = $1",
+                        &[&seq, &merged_units(Some(&current), &units)],
+                    )?;
+                }
+                (open, Some(out)) => {
+                    if let Some((seq, ..)) = open {
+                        tx.execute("DELETE FROM refreshes WHERE seq = $1", &[&seq])?;
+                    }
+                    tx.execute(
+                        "INSERT INTO refreshes (stage, from_fp, to_fp, units) VALUES ($1, $2, NULL, $3)",
+                        &[&stage, &out, &merged_units(None, &units)],
+                    )?;
+                }
+                (open, None) => {
+                    if let Some((seq, ..)) = open {
+                        tx.execute("DELETE FROM refreshes WHERE seq = $1", &[&seq])?;
+                    }
+                }
+            }
             move_into_place(replace.iter().flat_map(|(r, _)| &r.parts))?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    fn refreshes(&self, stage: &str) -> Result<Vec<Refresh>> {
+        let stage = stage.to_owned();
+        self.call(move |c| {
+            Ok(c.query(
+                "SELECT from_fp, to_fp, units FROM refreshes WHERE stage = $1 AND to_fp IS NOT NULL
+                 ORDER BY seq DESC LIMIT $2",
+                &[&stage, &REFRESHES_KEPT],
+            )?
+            .into_iter()
+            .map(|r| Refresh {
+                from: r.get(0),
+                to: r.get(1),
+                units: serde_json::from_str(&r.get::<_, String>(2)).unwrap_or_default(),
+            })
+            .collect())
         })
     }
 
@@ -642,6 +715,10 @@ impl StateStore for PgStore {
             tx.execute(
                 "UPDATE stages SET status = 'interrupted', output_fingerprint = NULL, error = $2 WHERE name = $1",
                 &[&stage, &why],
+            )?;
+            tx.execute(
+                "DELETE FROM refreshes WHERE stage = $1 AND to_fp IS NULL",
+                &[&stage],
             )?;
             tx.commit()?;
             Ok(out)

@@ -87,7 +87,8 @@ fn text_of<'a>(t: &'a [Row], site: &str, path: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no page_text for {site}{path}"))
 }
 
-/// Each (site, url, kind) once in `pages`, each (lead, url) once in `page_text`.
+/// Each (site, url, kind) once in `pages`, each (lead, url) once in `page_text`, each (lead,
+/// source, chunk) once in `chunks`, each lead once in `web_features` and `lead_embeddings`.
 fn assert_no_duplicates(run: &Run) {
     let pages = rows(&run.out().join("pages"));
     let keys: Vec<_> = pages
@@ -125,7 +126,7 @@ fn a_stale_site_is_recrawled_conditionally_and_a_fresh_one_is_not_fetched() {
         ),
     );
     run.config(&config());
-    let stages = ["run", "--stages", "ingest,crawl,extract"];
+    let stages = ["run", "--stages", "ingest,crawl,extract,embed"];
     let o = run.run(&stages);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let pages_before = rows(&run.out().join("pages"));
@@ -152,7 +153,7 @@ fn a_stale_site_is_recrawled_conditionally_and_a_fresh_one_is_not_fetched() {
     // Within the age limit: nothing is fetched, nothing runs.
     let o = run.run(&stages);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(text(&o).matches("up to date").count(), 3, "{}", text(&o));
+    assert_eq!(text(&o).matches("up to date").count(), 4, "{}", text(&o));
     assert_eq!(fresh.hits().len(), fresh_hits);
     assert_eq!(stale.hits().len(), stale_hits);
 
@@ -210,7 +211,19 @@ fn a_stale_site_is_recrawled_conditionally_and_a_fresh_one_is_not_fetched() {
     let b = text_of(&texts, &stale_key, "/b.html");
     assert!(b.contains("second edition"), "{b}");
     assert!(text_of(&texts, &fresh_key, "/b.html").contains("first edition"));
-    assert_eq!(rows(&run.out().join("web_features")).len(), 2);
+    // The chunks (and so the vector) of the stale lead are of its new text.
+    let chunks = rows(&run.out().join("chunks"));
+    let chunk_text = |site: &str| -> String {
+        chunks
+            .iter()
+            .filter(|r| get(r, "source").is_some_and(|u| u.contains(site)))
+            .filter_map(|r| get(r, "text"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(chunk_text(&stale_key).contains("second edition"));
+    assert!(!chunk_text(&stale_key).contains("first edition"));
+    assert!(chunk_text(&fresh_key).contains("first edition"));
 
     let st = status_json(&run);
     let crawl = stage_status(&st, "crawl");
@@ -228,6 +241,25 @@ fn a_stale_site_is_recrawled_conditionally_and_a_fresh_one_is_not_fetched() {
         .find(|s| s["stage"] == "crawl")
         .unwrap();
     assert_eq!(crawl_result["counters"]["sites_refreshed"], 1, "{results}");
+    // Extract and embed redid the stale site's lead only: the other was kept (not reset).
+    for stage in ["extract", "embed"] {
+        let r = results["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == stage)
+            .unwrap();
+        assert_eq!(r["status"], "done", "{r}");
+        assert_eq!(r["units_skipped"], 1, "{stage} kept the fresh lead: {r}");
+        assert_eq!(r["units_done"], 2, "{r}");
+        assert_eq!(r["counters"]["units_refreshed"], 1, "{r}");
+    }
+    assert_eq!(
+        text(&o).matches("inputs refreshed in part").count(),
+        2,
+        "{}",
+        text(&o)
+    );
     assert!(
         !run.out().join(".previous/crawl").exists(),
         "the old pages kept for the conditional requests go once the crawl is done"
