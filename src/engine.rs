@@ -393,13 +393,16 @@ pub fn take_back(
     let parts = ctx.store.parts(ctx.stage)?;
     // The parts of one commit, in commit order (parts of an older store stand alone).
     let mut commits: Vec<(Option<String>, Vec<&crate::state::PartRecord>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for p in &parts {
-        match commits
-            .iter_mut()
-            .find(|(b, _)| b.is_some() && *b == p.batch)
-        {
-            Some((_, group)) => group.push(p),
-            None => commits.push((p.batch.clone(), vec![p])),
+        match p.batch.as_deref().and_then(|b| index.get(b)) {
+            Some(&i) => commits[i].1.push(p),
+            None => {
+                if let Some(b) = p.batch.as_deref() {
+                    index.insert(b, commits.len());
+                }
+                commits.push((p.batch.clone(), vec![p]));
+            }
         }
     }
     let def_of = |p: &crate::state::PartRecord| ctx.tables.iter().find(|d| d.name == p.table);
