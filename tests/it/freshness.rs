@@ -104,9 +104,9 @@ fn text_of<'a>(t: &'a [Row], site: &str, path: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no page_text for {site}{path}"))
 }
 
-/// Each (site, url, kind) once in `pages`, each (lead, url) once in `page_text`, each (lead,
-/// source, chunk) once in `chunks`, each lead once in `web_features` and `lead_embeddings`.
-fn assert_no_duplicates(run: &Run) {
+/// Each (site, url, kind) once in `pages`, each (lead, url) once in `page_text`, each lead once
+/// in `web_features`.
+fn assert_no_duplicates_before_embed(run: &Run) {
     let pages = rows(&run.out().join("pages"));
     let keys: Vec<_> = pages
         .iter()
@@ -125,6 +125,31 @@ fn assert_no_duplicates(run: &Run) {
         keys.len(),
         "duplicate page_text rows: {keys:?}"
     );
+    assert_one_row_per_lead(run, "web_features");
+}
+
+/// [`assert_no_duplicates_before_embed`], and each (lead, source, chunk) once in `chunks`, each
+/// lead once in `lead_embeddings`.
+fn assert_no_duplicates(run: &Run) {
+    assert_no_duplicates_before_embed(run);
+    let chunks = rows(&run.out().join("chunks"));
+    let keys: Vec<_> = chunks
+        .iter()
+        .map(|r| (get(r, "lead_id"), get(r, "source"), get(r, "chunk_index")))
+        .collect();
+    let unique: BTreeSet<_> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "duplicate chunks rows: {keys:?}");
+    assert_one_row_per_lead(run, "lead_embeddings");
+}
+
+/// The two leads, once each.
+fn assert_one_row_per_lead(run: &Run, table: &str) {
+    let leads: Vec<String> = rows(&run.out().join(table))
+        .iter()
+        .map(|r| get(r, "lead_id").unwrap().to_string())
+        .collect();
+    let unique: BTreeSet<_> = leads.iter().collect();
+    assert_eq!((unique.len(), leads.len()), (2, 2), "{table}: {leads:?}");
 }
 
 #[test]
@@ -345,4 +370,90 @@ fn a_negative_or_absurd_age_is_a_config_error_naming_the_key() {
     }
     let o = run.run(&["validate", "--set", "crawl.max_age_days=0.5"]);
     assert_eq!(o.status.code(), Some(0), "fractions of a day: {}", text(&o));
+}
+
+#[test]
+fn a_refresh_killed_midway_resumes_conditionally_and_downstream_redoes_only_its_lead() {
+    let changed = Arc::new(AtomicBool::new(false));
+    let fresh = site("Fresco", changed.clone());
+    let stale = site("Vecchio", changed.clone());
+    let stale_key = stale.addr.to_string();
+    let run = Run::new();
+    run.write(
+        "leads.csv",
+        format!(
+            "name,website\nFresco,{}\nVecchio,{}\n",
+            fresh.url("/"),
+            stale.url("/")
+        ),
+    );
+    run.config(&config(&Store::Sqlite));
+    let stages = ["run", "--stages", "ingest,crawl,extract"];
+    assert_eq!(run.run(&stages).status.code(), Some(0));
+    let (fresh_hits, stale_hits) = (fresh.hits().len(), stale.hits().len());
+    changed.store(true, Ordering::SeqCst);
+    age(&run, &Store::Sqlite, &stale_key);
+
+    // Killed once the stale site was taken back (its part split) and while its new pages wait
+    // to be committed.
+    let mut child = run
+        .cmd(&stages)
+        .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "5000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let copy = run.out().join("pages/part-00001.parquet");
+    let t = std::time::Instant::now();
+    while !copy.exists() && t.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(copy.exists(), "the refresh split the part");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let st = status_json(&run);
+    assert_eq!(stage_status(&st, "crawl")["units_done"], 1, "{st}");
+    assert!(
+        run.out().join(".previous/crawl/pages").is_dir(),
+        "the old pages wait for the resumed refresh"
+    );
+
+    let before_resume = stale.hits().len();
+    let o = run.run(&stages);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        fresh.hits().len(),
+        fresh_hits,
+        "the fresh site is never fetched"
+    );
+    assert!(before_resume >= stale_hits);
+    let resumed: Vec<Hit> = stale.hits().into_iter().skip(before_resume).collect();
+    let home = resumed
+        .iter()
+        .find(|h| h.path == "/")
+        .expect("the resumed run crawls the stale site");
+    assert!(
+        home.head
+            .to_ascii_lowercase()
+            .contains("if-none-match: \"vecchio-home-1\""),
+        "still conditional after the kill: {}",
+        home.head
+    );
+    assert_no_duplicates_before_embed(&run);
+    let texts = rows(&run.out().join("page_text"));
+    assert!(text_of(&texts, &stale_key, "/a.html").contains("Vecchio about us"));
+    assert!(text_of(&texts, &stale_key, "/b.html").contains("second edition"));
+    assert!(text_of(&texts, &fresh.addr.to_string(), "/b.html").contains("first edition"));
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.out().join("run_results.json")).unwrap())
+            .unwrap();
+    let extract = results["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "extract")
+        .unwrap();
+    assert_eq!(extract["units_skipped"], 1, "{extract}");
+    assert_eq!(extract["counters"]["units_refreshed"], 1, "{extract}");
 }
