@@ -4,7 +4,10 @@
 //! fingerprints of the stages it reads. A stage that is done with the same fingerprint is
 //! skipped; one whose fingerprint changed is reset (its parts deleted) and re-run, and since its
 //! output fingerprint then changes, so are the stages after it. A stage that was interrupted
-//! resumes: the units it committed are kept and only the rest is done.
+//! resumes: the units it committed are kept and only the rest is done. A done stage with units
+//! older than its config allows (the crawl's `max_age_days`) runs again to redo just those, and
+//! a stage whose inputs were refreshed that way redoes just the units built on them, when it can
+//! say which ([`Stage::dependent_units`]); otherwise it starts over.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
