@@ -238,6 +238,9 @@ pub struct CrawlSection {
     /// Forward proxy for every crawl request (`http://host:port`); empty: direct connections.
     /// `HTTP_PROXY` and the like in the environment are never used on their own.
     pub proxy: String,
+    /// A later run re-crawls (conditionally) the sites whose last crawl is older than this many
+    /// days; 0: never on age.
+    pub max_age_days: f64,
 }
 
 impl Default for CrawlSection {
@@ -265,6 +268,7 @@ impl Default for CrawlSection {
             part_rows: 2000,
             allow_private_networks: false,
             proxy: String::new(),
+            max_age_days: 0.0,
         }
     }
 }
@@ -817,6 +821,8 @@ impl Section for CrawlSection {
         "part_rows",
         // The route requests take, not what they fetch.
         "proxy",
+        // When sites are fetched again, not how: a refresh replaces only the aged sites' rows.
+        "max_age_days",
     ];
 
     fn check(&self, issues: &mut Issues) {
@@ -910,6 +916,13 @@ impl Section for CrawlSection {
         in_range(i, "crawl.robots_retries", self.robots_retries, 0..=100);
         in_range(i, "crawl.max_sitemaps", self.max_sitemaps, 0..=1000);
         in_range(i, "crawl.part_rows", self.part_rows, 1..=MAX_PART);
+        in_range_of(
+            i,
+            "crawl.max_age_days",
+            self.max_age_days,
+            0.0..=36_500.0,
+            "days (0: never re-crawl on age)",
+        );
     }
 }
 

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use arrow::array::RecordBatch;
 
 use crate::schema::TableDef;
@@ -368,6 +369,140 @@ impl<'c> Leased<'c> {
         }
         Ok(())
     }
+}
+
+/// Takes `units` back so that the stage does them again without a reset (a refresh): the parts
+/// of the stage's tables holding their rows (found by `key_column`) are replaced by copies
+/// without those rows — the parts of one commit by one new commit, which keeps the commit's
+/// other units — and the units are forgotten, in one state-store transaction, with `counters`
+/// added. `taken` sees the rows taken out of each part (table, old file, rows) before anything
+/// changes. A SIGKILL at any instant leaves the old parts and marks or the new ones, never rows
+/// twice; an old file left behind is unregistered, and the next run deletes it. Returns how
+/// many parts were replaced.
+pub fn take_back(
+    ctx: &StageContext<'_>,
+    units: &HashSet<String>,
+    key_column: &str,
+    counters: &BTreeMap<String, u64>,
+    mut taken: impl FnMut(&TableDef, &str, Vec<RecordBatch>) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    use arrow::array::{AsArray, BooleanArray};
+    if units.is_empty() {
+        return Ok(0);
+    }
+    let parts = ctx.store.parts(ctx.stage)?;
+    // The parts of one commit, in commit order (parts of an older store stand alone).
+    let mut commits: Vec<(Option<String>, Vec<&crate::state::PartRecord>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for p in &parts {
+        match p.batch.as_deref().and_then(|b| index.get(b)) {
+            Some(&i) => commits[i].1.push(p),
+            None => {
+                if let Some(b) = p.batch.as_deref() {
+                    index.insert(b, commits.len());
+                }
+                commits.push((p.batch.clone(), vec![p]));
+            }
+        }
+    }
+    let def_of = |p: &crate::state::PartRecord| ctx.tables.iter().find(|d| d.name == p.table);
+    let keys_of = |batches: &[RecordBatch]| -> anyhow::Result<Vec<BooleanArray>> {
+        batches
+            .iter()
+            .map(|b| {
+                let col = b
+                    .column_by_name(key_column)
+                    .with_context(|| format!("{key_column} column"))?;
+                let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)?;
+                Ok(col
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|k| Some(k.is_some_and(|k| units.contains(k))))
+                    .collect())
+            })
+            .collect()
+    };
+    let mut names = PartNames::after_registered(ctx, "part-")?;
+    let mut replace: Vec<crate::state::Replacement> = Vec::new();
+    let rewrite = |replace: &mut Vec<crate::state::Replacement>| -> anyhow::Result<()> {
+        for (batch, group) in commits {
+            // Only the key column is read to find the commits concerned (a crawl part is
+            // mostly HTML).
+            let mut touched = false;
+            for p in &group {
+                if def_of(p).is_some() {
+                    let keys = ctx.read_part_columns(p, &[key_column])?;
+                    if keys_of(&keys)?.iter().any(|m| m.true_count() > 0) {
+                        touched = true;
+                        break;
+                    }
+                }
+            }
+            if !touched {
+                continue;
+            }
+            let name = names.next();
+            replace.push(crate::state::Replacement {
+                batch,
+                old_files: group.iter().map(|p| p.file.clone()).collect(),
+                parts: Vec::new(),
+            });
+            for p in &group {
+                let def = def_of(p).with_context(|| {
+                    format!(
+                        "part {} of table {} is not one of stage {}'s tables",
+                        p.file, p.table, ctx.stage
+                    )
+                })?;
+                let batches = ctx.read_part(p)?;
+                let (mut kept, mut out) = (Vec::new(), Vec::new());
+                for (b, mask) in batches.iter().zip(keys_of(&batches)?) {
+                    out.push(arrow::compute::filter_record_batch(b, &mask)?);
+                    let keep = arrow::compute::not(&mask)?;
+                    kept.push(arrow::compute::filter_record_batch(b, &keep)?);
+                }
+                out.retain(|b| b.num_rows() > 0);
+                kept.retain(|b| b.num_rows() > 0);
+                taken(def, &p.file, out)?;
+                if !kept.is_empty() {
+                    let mut meta = table::stage_metadata(&ctx.output_dir().join(&p.file))?;
+                    meta.push(("leadcrawl.copied_from".into(), p.file.clone()));
+                    let part = table::write_pending(
+                        ctx.output_dir(),
+                        def,
+                        &name,
+                        &kept,
+                        &ctx.prov,
+                        &meta,
+                    )?;
+                    if let Some(r) = replace.last_mut() {
+                        r.parts.push(part);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    let discard = |replace: &[crate::state::Replacement]| {
+        for p in replace.iter().flat_map(|r| &r.parts) {
+            let _ = std::fs::remove_file(&p.tmp_path);
+        }
+    };
+    if let Err(e) = rewrite(&mut replace) {
+        discard(&replace);
+        return Err(e);
+    }
+    let list: Vec<String> = units.iter().cloned().collect();
+    if let Err(e) = ctx.store.take_back(ctx.stage, &list, &replace, counters) {
+        discard(&replace);
+        return Err(e.into());
+    }
+    for r in &replace {
+        for f in &r.old_files {
+            let _ = std::fs::remove_file(ctx.output_dir().join(f));
+        }
+    }
+    Ok(replace.len())
 }
 
 /// The next part file names of one worker: `<prefix><seq>.parquet`.

@@ -4,7 +4,10 @@
 //! fingerprints of the stages it reads. A stage that is done with the same fingerprint is
 //! skipped; one whose fingerprint changed is reset (its parts deleted) and re-run, and since its
 //! output fingerprint then changes, so are the stages after it. A stage that was interrupted
-//! resumes: the units it committed are kept and only the rest is done.
+//! resumes: the units it committed are kept and only the rest is done. A done stage with units
+//! older than its config allows (the crawl's `max_age_days`) runs again to redo just those, and
+//! a stage whose inputs were refreshed that way redoes just the units built on them, when it can
+//! say which ([`Stage::dependent_units`]); otherwise it starts over.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -309,12 +312,13 @@ fn run_stages(
         let name = stage.name();
         // Every line logged while the stage runs names it (human logs: `stage{stage="crawl"}:`).
         let _span = tracing::info_span!("stage", stage = name).entered();
-        let mut fp_parts = vec![stage.fingerprint(config)?];
+        let own = stage.fingerprint(config)?;
+        let mut ups: Vec<(&'static str, String)> = Vec::new();
         for up in stages::upstream(*stage) {
             let rec = store.stage(up)?;
             match rec {
                 Some(r) if r.status == StageStatus::Done => {
-                    fp_parts.push(format!("{up}={}", r.output_fingerprint.unwrap_or_default()))
+                    ups.push((up, r.output_fingerprint.unwrap_or_default()))
                 }
                 _ => {
                     return Err(UsageError(format!(
@@ -324,11 +328,27 @@ fn run_stages(
                 }
             }
         }
-        let fingerprint = short_hash(fp_parts.join("\n").as_bytes());
+        let fingerprint = compose_fingerprint(&own, &ups);
         let previous = store.stage(name)?;
         let forced = force.iter().any(|f| f == name);
         if let Some(prev) = &previous {
-            if prev.status == StageStatus::Done && prev.fingerprint == fingerprint && !forced {
+            let aged = if prev.status == StageStatus::Done && prev.fingerprint == fingerprint {
+                stage.aged_units(config, store)?
+            } else {
+                0
+            };
+            if aged > 0 && !forced {
+                tracing::info!(
+                    stage = name,
+                    units = aged,
+                    "units older than the config allows; refreshing them"
+                );
+            }
+            if prev.status == StageStatus::Done
+                && prev.fingerprint == fingerprint
+                && !forced
+                && aged == 0
+            {
                 tracing::info!(stage = name, "up to date, skipped");
                 report.stages.push(StageReport {
                     stage: name.into(),
@@ -343,7 +363,34 @@ fn run_stages(
                 });
                 continue;
             }
-            if prev.fingerprint != fingerprint || forced {
+            let partial = if prev.fingerprint != fingerprint && !forced {
+                partial_redo(*stage, config, store, &own, &ups, &prev.fingerprint)?
+            } else {
+                None
+            };
+            if let Some((units, key_column)) = partial {
+                // Only stages it reads were refreshed: the units built on what they redid are
+                // taken back (their rows leave its tables) and done again; the rest is kept.
+                tracing::info!(
+                    stage = name,
+                    units = units.len(),
+                    "inputs refreshed in part; redoing the units that depend on them"
+                );
+                let ctx = StageContext {
+                    stage: name,
+                    tables: stage.tables(),
+                    reads: stage.reads(),
+                    role,
+                    config,
+                    store,
+                    prov: prov.clone(),
+                    stop,
+                    progress: progress.bar(name),
+                };
+                let counters = BTreeMap::from([("units_refreshed".to_owned(), units.len() as u64)]);
+                crate::engine::take_back(&ctx, &units, key_column, &counters, |_, _, _| Ok(()))?;
+                ctx.progress.finish();
+            } else if prev.fingerprint != fingerprint || forced {
                 let why = if forced {
                     "forced"
                 } else {
@@ -493,6 +540,94 @@ fn run_stages(
         }
     }
     Ok(())
+}
+
+/// A stage's fingerprint: its own (config section, rules, model) with the output fingerprints
+/// of the stages it reads.
+fn compose_fingerprint(own: &str, ups: &[(&str, String)]) -> String {
+    let mut parts = vec![own.to_owned()];
+    parts.extend(ups.iter().map(|(up, fp)| format!("{up}={fp}")));
+    short_hash(parts.join("\n").as_bytes())
+}
+
+/// How many refreshes back a stage may be brought up to date from (each upstream).
+const REFRESH_CHAIN: usize = crate::state::REFRESHES_KEPT as usize;
+
+/// Whether a stage whose fingerprint changed can be brought up to date in part: when its
+/// recorded fingerprint is what it would be with some of the stages it reads at an output they
+/// have since refreshed (some of their units redone, [`StateStore::refreshes`]), and it can say
+/// which of its units depend on those ([`Stage::dependent_units`]). Then those units and the
+/// column that holds their key in its tables; else `None` (it starts over).
+fn partial_redo(
+    stage: &dyn Stage,
+    config: &Config,
+    store: &dyn StateStore,
+    own: &str,
+    ups: &[(&'static str, String)],
+    recorded: &str,
+) -> anyhow::Result<Option<(HashSet<String>, &'static str)>> {
+    // Per upstream: its outputs, newest first, each with the units redone since.
+    let mut candidates: Vec<Vec<(String, HashSet<String>)>> = Vec::new();
+    for (up, current) in ups {
+        let mut chain = vec![(current.clone(), HashSet::new())];
+        let refreshes = store.refreshes(up)?;
+        while chain.len() <= REFRESH_CHAIN {
+            let (at, redone) = chain.last().expect("starts with one").clone();
+            let Some(r) = refreshes.iter().find(|r| r.to == at) else {
+                break;
+            };
+            let mut redone = redone;
+            redone.extend(r.units.iter().cloned());
+            chain.push((r.from.clone(), redone));
+        }
+        candidates.push(chain);
+    }
+    if candidates.iter().all(|c| c.len() == 1) {
+        return Ok(None);
+    }
+    // Every combination of the upstreams' outputs (a few stages, a few refreshes each).
+    let mut pick = vec![0usize; ups.len()];
+    let found = loop {
+        let at: Vec<(&str, String)> = ups
+            .iter()
+            .zip(&pick)
+            .zip(&candidates)
+            .map(|(((up, _), &i), c)| (*up, c[i].0.clone()))
+            .collect();
+        if pick.iter().any(|&i| i > 0) && compose_fingerprint(own, &at) == recorded {
+            break Some(pick.clone());
+        }
+        let mut k = 0;
+        while k < pick.len() {
+            pick[k] += 1;
+            if pick[k] < candidates[k].len() {
+                break;
+            }
+            pick[k] = 0;
+            k += 1;
+        }
+        if k == pick.len() {
+            break None;
+        }
+    };
+    let Some(pick) = found else {
+        return Ok(None);
+    };
+    let mut units = HashSet::new();
+    let mut column = None;
+    for (((up, _), &i), c) in ups.iter().zip(&pick).zip(&candidates) {
+        if i == 0 {
+            continue;
+        }
+        match stage.dependent_units(config, store, up, &c[i].1)? {
+            Some((mine, key)) if column.is_none_or(|k| k == key) => {
+                units.extend(mine);
+                column = Some(key);
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(column.map(|k| (units, k)))
 }
 
 /// How long a worker without `--follow` waits for a `leadcrawl run` to start the stage.

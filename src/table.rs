@@ -289,6 +289,35 @@ pub fn read_part(
         })
 }
 
+/// Keys [`write_pending`] writes into every file itself.
+const OWN_KEYS: &[&str] = &[
+    "leadcrawl.schema_version",
+    "leadcrawl.table",
+    "leadcrawl.run_id",
+    "leadcrawl.config_hash",
+    "leadcrawl.version",
+];
+
+/// A file's leadcrawl metadata beyond what every file gets (a stage's own, e.g. the extractor
+/// version): what a rewritten copy of a part carries over.
+pub fn stage_metadata(path: &Path) -> Result<Vec<(String, String)>, TableError> {
+    let file = File::open(path).map_err(io(path))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| TableError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter(|kv| kv.key.starts_with("leadcrawl.") && !OWN_KEYS.contains(&kv.key.as_str()))
+        .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+        .collect())
+}
+
 /// Reads only the named columns of a Parquet file (e.g. `pages` without its HTML).
 pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Vec<RecordBatch>, TableError> {
     let file = File::open(path).map_err(io(path))?;

@@ -13,7 +13,7 @@ pub mod ingest;
 pub mod registry;
 pub mod score;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -75,6 +75,24 @@ pub trait Stage: Sync {
     /// Whether the stage's units are leased to workers on a shared store (`leadcrawl worker`).
     fn leased(&self) -> bool {
         false
+    }
+    /// Units whose output is older than the config allows (the crawl's `max_age_days`): a done
+    /// stage with such units runs again, without a reset, and its `run` takes them back first.
+    fn aged_units(&self, _config: &Config, _store: &dyn StateStore) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+    /// When `upstream` redid some of its units without a reset (a refresh, e.g. the crawl's
+    /// aged sites): this stage's units built on them, and the column of its tables that holds a
+    /// unit's key, so that only those are done again. `None` (the default): the stage starts
+    /// over, which is always correct.
+    fn dependent_units(
+        &self,
+        _config: &Config,
+        _store: &dyn StateStore,
+        _upstream: &str,
+        _redone: &HashSet<String>,
+    ) -> anyhow::Result<Option<(HashSet<String>, &'static str)>> {
+        Ok(None)
     }
 }
 

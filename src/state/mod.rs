@@ -138,7 +138,37 @@ pub struct PartRecord {
     /// Size and CRC-32 at commit (none for parts registered by an older leadcrawl).
     pub bytes: Option<u64>,
     pub checksum: Option<String>,
+    /// The commit it came in (the commit's first part), shared by the parts committed together
+    /// and by the units they hold; none for parts of an older store.
+    #[serde(skip)]
+    pub batch: Option<String>,
 }
+
+/// One commit's parts rewritten by [`StateStore::take_back`]: the old files are unregistered and
+/// the new parts (copies without the rows of the units taken back) registered as one commit,
+/// which then holds the old commit's remaining units.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    /// The old commit (see [`PartRecord::batch`]).
+    pub batch: Option<String>,
+    /// The old parts' files, relative to the output folder.
+    pub old_files: Vec<String>,
+    /// The copies; empty when every row went.
+    pub parts: Vec<PendingPart>,
+}
+
+/// One completed refresh of a stage: the units it redid in part, without a reset, which took its
+/// output fingerprint from `from` to `to`. A later stage built on `from` redoes only what depends
+/// on these units instead of starting over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    pub from: String,
+    pub to: String,
+    pub units: Vec<String>,
+}
+
+/// Completed refreshes kept per stage: a later stage more refreshes behind starts over.
+pub const REFRESHES_KEPT: i64 = 20;
 
 /// What [`StateStore::forget_damaged`] took back: the parts committed together with the damaged
 /// one (their files are to be deleted) and the units they held (to be done again).
@@ -193,6 +223,8 @@ pub trait StateStore: Send + Sync {
         units: &[UnitOutcome],
         counters: &BTreeMap<String, u64>,
     ) -> Result<()>;
+    /// Records how a stage's run ended; done with a new output fingerprint also closes the
+    /// stage's open refresh (if any) with it.
     fn finish_stage(
         &self,
         name: &str,
@@ -204,6 +236,23 @@ pub trait StateStore: Send + Sync {
     /// held (the stage is no longer done: its next run redoes them) and records why. A part of
     /// an older store, whose units are not known, resets the stage.
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<Forgotten>;
+    /// In one transaction: forgets `units` (the stage does them again: a refresh), replaces
+    /// the parts that held their rows as `replace` says, adds `counters`, and adds the units to
+    /// the stage's open refresh (from its current output fingerprint; closed by
+    /// [`StateStore::finish_stage`] with the new one, dropped by a reset). The new parts are
+    /// moved into place last; the caller deletes the old files once this returns.
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()>;
+    /// The stage's completed refreshes, newest first (at most [`REFRESHES_KEPT`]).
+    fn refreshes(&self, stage: &str) -> Result<Vec<Refresh>>;
+    /// Units of a stage recorded (done or failed) before `micros` (µs since the Unix epoch):
+    /// what has aged past a stage's freshness limit.
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>>;
     /// Registered parts of a stage, in commit order.
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>>;
     /// Failed units of a stage with their reasons (at most `limit`).
@@ -321,6 +370,17 @@ fn merged_counters(current: Option<&str>, add: &BTreeMap<String, u64>) -> String
         *map.entry(k.clone()).or_default() += v;
     }
     serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+}
+
+/// `units` added to `current` (JSON lists of unit keys), sorted and each once.
+fn merged_units(current: Option<&str>, add: &[String]) -> String {
+    let mut set: std::collections::BTreeSet<String> = current
+        .and_then(|c| serde_json::from_str::<Vec<String>>(c).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    set.extend(add.iter().cloned());
+    serde_json::to_string(&set).unwrap_or_else(|_| "[]".into())
 }
 
 /// Moves committed parts into place, last in a commit's transaction: a failed rename rolls the

@@ -28,9 +28,9 @@ use std::time::Duration;
 use postgres::{Client, NoTls};
 
 use super::{
-    hostname, merged_counters, move_into_place, now_micros, CachedResponse, Claim, LeaseView,
-    Leases, PartRecord, PendingPart, Result, StageRecord, StageStatus, StateError, StateStore,
-    UnitOutcome, WorkerRow,
+    hostname, merged_counters, merged_units, move_into_place, now_micros, CachedResponse, Claim,
+    LeaseView, Leases, PartRecord, PendingPart, Refresh, Replacement, Result, StageRecord,
+    StageStatus, StateError, StateStore, UnitOutcome, WorkerRow, REFRESHES_KEPT,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -89,6 +89,13 @@ ALTER TABLE parts ADD COLUMN IF NOT EXISTS bytes BIGINT;
 ALTER TABLE parts ADD COLUMN IF NOT EXISTS checksum TEXT;
 ALTER TABLE parts ADD COLUMN IF NOT EXISTS batch TEXT;
 ALTER TABLE units ADD COLUMN IF NOT EXISTS batch TEXT;
+CREATE TABLE IF NOT EXISTS refreshes (
+    seq BIGSERIAL PRIMARY KEY,
+    stage TEXT NOT NULL,
+    from_fp TEXT NOT NULL,
+    to_fp TEXT,
+    units TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pacing (
     key TEXT PRIMARY KEY,
     next_at TIMESTAMPTZ NOT NULL
@@ -315,12 +322,13 @@ fn part_row(r: &postgres::Row) -> PartRecord {
         rows: r.get::<_, i64>(2) as u64,
         bytes: r.get::<_, Option<i64>>(3).map(|b| b as u64),
         checksum: r.get(4),
+        batch: r.get(5),
     }
 }
 
 fn parts_of(c: &mut impl postgres::GenericClient, stage: &str) -> Result<Vec<PartRecord>> {
     Ok(c.query(
-        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = $1 ORDER BY seq",
+        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = $1 ORDER BY seq",
         &[&stage],
     )?
     .iter()
@@ -359,6 +367,7 @@ impl StateStore for PgStore {
             tx.execute("DELETE FROM units WHERE stage = $1", &[&name])?;
             tx.execute("DELETE FROM parts WHERE stage = $1", &[&name])?;
             tx.execute("DELETE FROM frontier WHERE stage = $1", &[&name])?;
+            tx.execute("DELETE FROM refreshes WHERE stage = $1", &[&name])?;
             tx.execute(
                 "UPDATE stages SET status = 'pending', output_fingerprint = NULL, units_total = NULL,
                  counters = '{}', error = NULL WHERE name = $1",
@@ -495,11 +504,24 @@ impl StateStore for PgStore {
         let out = output_fingerprint.map(str::to_owned);
         let error = error.map(str::to_owned);
         self.call(move |c| {
-            c.execute(
+            let mut tx = c.transaction()?;
+            tx.execute(
                 "UPDATE stages SET status = $2, output_fingerprint = COALESCE($3, output_fingerprint),
                  finished_at = $4, error = $5 WHERE name = $1",
                 &[&name, &status.as_str(), &out, &now_micros(), &error],
             )?;
+            if let (StageStatus::Done, Some(out)) = (status, &out) {
+                tx.execute(
+                    "UPDATE refreshes SET to_fp = $2 WHERE stage = $1 AND to_fp IS NULL",
+                    &[&name, out],
+                )?;
+                tx.execute(
+                    "DELETE FROM refreshes WHERE stage = $1 AND seq NOT IN
+                     (SELECT seq FROM refreshes WHERE stage = $1 ORDER BY seq DESC LIMIT $2)",
+                    &[&name, &REFRESHES_KEPT],
+                )?;
+            }
+            tx.commit()?;
             Ok(())
         })
     }
@@ -507,6 +529,142 @@ impl StateStore for PgStore {
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>> {
         let stage = stage.to_owned();
         self.call(move |c| parts_of(c, &stage))
+    }
+
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()> {
+        let stage = stage.to_owned();
+        let units = units.to_vec();
+        let replace: Vec<(Replacement, Vec<String>)> = replace
+            .iter()
+            .map(|r| {
+                let files = r
+                    .parts
+                    .iter()
+                    .map(|p| self.relative(&p.final_path))
+                    .collect();
+                (r.clone(), files)
+            })
+            .collect();
+        let counters = counters.clone();
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            let now = now_micros();
+            tx.execute(
+                "DELETE FROM units WHERE stage = $1 AND unit = ANY($2)",
+                &[&stage, &units],
+            )?;
+            // Back into the frontier: the run enqueues them again for any worker to claim.
+            tx.execute(
+                "UPDATE frontier SET done = false, lease_owner = NULL, lease_expires_at = NULL
+                 WHERE stage = $1 AND unit = ANY($2)",
+                &[&stage, &units],
+            )?;
+            for (r, files) in &replace {
+                tx.execute(
+                    "DELETE FROM parts WHERE stage = $1 AND file = ANY($2)",
+                    &[&stage, &r.old_files],
+                )?;
+                let batch: Option<&String> = files.first();
+                for (p, file) in r.parts.iter().zip(files) {
+                    tx.execute(
+                        "INSERT INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (file) DO UPDATE SET stage = $1, tbl = $2, rows = $4, created_at = $5,
+                            bytes = $6, checksum = $7, batch = $8",
+                        &[&stage, &p.table, file, &(p.rows as i64), &now, &(p.bytes as i64), &p.checksum, &batch],
+                    )?;
+                }
+                if let Some(old) = &r.batch {
+                    tx.execute(
+                        "UPDATE units SET batch = $3 WHERE stage = $1 AND batch = $2",
+                        &[&stage, old, &batch],
+                    )?;
+                }
+            }
+            if !counters.is_empty() {
+                let current: Option<String> = tx
+                    .query_opt("SELECT counters FROM stages WHERE name = $1 FOR UPDATE", &[&stage])?
+                    .map(|r| r.get(0));
+                tx.execute(
+                    "UPDATE stages SET counters = $2 WHERE name = $1",
+                    &[&stage, &merged_counters(current.as_deref(), &counters)],
+                )?;
+            }
+            let output: Option<String> = tx
+                .query_opt(
+                    "SELECT output_fingerprint FROM stages WHERE name = $1 FOR UPDATE",
+                    &[&stage],
+                )?
+                .and_then(|r| r.get(0));
+            let open = tx.query_opt(
+                "SELECT seq, from_fp, units FROM refreshes WHERE stage = $1 AND to_fp IS NULL FOR UPDATE",
+                &[&stage],
+            )?;
+            let open: Option<(i64, String, String)> =
+                open.map(|r| (r.get(0), r.get(1), r.get(2)));
+            match (open, output) {
+                (Some((seq, from, current)), Some(out)) if from == out => {
+                    tx.execute(
+                        "UPDATE refreshes SET units = $2 WHERE seq = $1",
+                        &[&seq, &merged_units(Some(&current), &units)],
+                    )?;
+                }
+                (open, Some(out)) => {
+                    if let Some((seq, ..)) = open {
+                        tx.execute("DELETE FROM refreshes WHERE seq = $1", &[&seq])?;
+                    }
+                    tx.execute(
+                        "INSERT INTO refreshes (stage, from_fp, to_fp, units) VALUES ($1, $2, NULL, $3)",
+                        &[&stage, &out, &merged_units(None, &units)],
+                    )?;
+                }
+                (open, None) => {
+                    if let Some((seq, ..)) = open {
+                        tx.execute("DELETE FROM refreshes WHERE seq = $1", &[&seq])?;
+                    }
+                }
+            }
+            move_into_place(replace.iter().flat_map(|(r, _)| &r.parts))?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn refreshes(&self, stage: &str) -> Result<Vec<Refresh>> {
+        let stage = stage.to_owned();
+        self.call(move |c| {
+            Ok(c.query(
+                "SELECT from_fp, to_fp, units FROM refreshes WHERE stage = $1 AND to_fp IS NOT NULL
+                 ORDER BY seq DESC LIMIT $2",
+                &[&stage, &REFRESHES_KEPT],
+            )?
+            .into_iter()
+            .map(|r| Refresh {
+                from: r.get(0),
+                to: r.get(1),
+                units: serde_json::from_str(&r.get::<_, String>(2)).unwrap_or_default(),
+            })
+            .collect())
+        })
+    }
+
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>> {
+        let stage = stage.to_owned();
+        self.call(move |c| {
+            Ok(c.query(
+                "SELECT unit FROM units WHERE stage = $1 AND updated_at < $2 ORDER BY updated_at, unit",
+                &[&stage, &micros],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
     }
 
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
@@ -527,7 +685,7 @@ impl StateStore for PgStore {
                     out.parts = tx
                         .query(
                             "DELETE FROM parts WHERE stage = $1 AND batch = $2
-                             RETURNING tbl, file, rows, bytes, checksum",
+                             RETURNING tbl, file, rows, bytes, checksum, batch",
                             &[&stage, &batch],
                         )?
                         .iter()
@@ -557,6 +715,10 @@ impl StateStore for PgStore {
             tx.execute(
                 "UPDATE stages SET status = 'interrupted', output_fingerprint = NULL, error = $2 WHERE name = $1",
                 &[&stage, &why],
+            )?;
+            tx.execute(
+                "DELETE FROM refreshes WHERE stage = $1 AND to_fp IS NULL",
+                &[&stage],
             )?;
             tx.commit()?;
             Ok(out)

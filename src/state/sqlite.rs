@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    hostname, merged_counters, move_into_place, now_micros, CachedResponse, PartRecord,
-    PendingPart, Result, StageRecord, StageStatus, StateError, StateStore, UnitOutcome,
+    hostname, merged_counters, merged_units, move_into_place, now_micros, CachedResponse,
+    PartRecord, PendingPart, Refresh, Replacement, Result, StageRecord, StageStatus, StateError,
+    StateStore, UnitOutcome, REFRESHES_KEPT,
 };
 
 const SCHEMA_VERSION: i64 = 2;
@@ -44,6 +45,13 @@ CREATE TABLE IF NOT EXISTS parts (
     file TEXT NOT NULL UNIQUE,
     rows INTEGER NOT NULL,
     created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refreshes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stage TEXT NOT NULL,
+    from_fp TEXT NOT NULL,
+    to_fp TEXT,
+    units TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS http_cache (
     key TEXT PRIMARY KEY,
@@ -231,6 +239,8 @@ impl StateStore for SqliteStore {
         let parts = parts_of(&tx, name)?;
         tx.execute("DELETE FROM units WHERE stage = ?1", [name])?;
         tx.execute("DELETE FROM parts WHERE stage = ?1", [name])?;
+        // Its output starts over: no later stage can be brought up to date from an older one.
+        tx.execute("DELETE FROM refreshes WHERE stage = ?1", [name])?;
         tx.execute(
             "UPDATE stages SET status = 'pending', output_fingerprint = NULL, units_total = NULL,
              counters = '{}', error = NULL WHERE name = ?1",
@@ -318,7 +328,9 @@ impl StateStore for SqliteStore {
         output_fingerprint: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "UPDATE stages SET status = ?2, output_fingerprint = COALESCE(?3, output_fingerprint),
              finished_at = ?4, error = ?5 WHERE name = ?1",
             params![
@@ -329,11 +341,148 @@ impl StateStore for SqliteStore {
                 error
             ],
         )?;
+        if let (StageStatus::Done, Some(out)) = (status, output_fingerprint) {
+            tx.execute(
+                "UPDATE refreshes SET to_fp = ?2 WHERE stage = ?1 AND to_fp IS NULL",
+                params![name, out],
+            )?;
+            tx.execute(
+                "DELETE FROM refreshes WHERE stage = ?1 AND seq NOT IN
+                 (SELECT seq FROM refreshes WHERE stage = ?1 ORDER BY seq DESC LIMIT ?2)",
+                params![name, REFRESHES_KEPT],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
     fn parts(&self, stage: &str) -> Result<Vec<PartRecord>> {
         Ok(parts_of(&self.conn(), stage)?)
+    }
+
+    fn take_back(
+        &self,
+        stage: &str,
+        units: &[String],
+        replace: &[Replacement],
+        counters: &BTreeMap<String, u64>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_micros();
+        for u in units {
+            tx.execute(
+                "DELETE FROM units WHERE stage = ?1 AND unit = ?2",
+                params![stage, u],
+            )?;
+        }
+        for r in replace {
+            for f in &r.old_files {
+                tx.execute(
+                    "DELETE FROM parts WHERE stage = ?1 AND file = ?2",
+                    params![stage, f],
+                )?;
+            }
+            let batch = r.parts.first().map(|p| self.relative(&p.final_path));
+            for p in &r.parts {
+                tx.execute(
+                    "INSERT OR REPLACE INTO parts (stage, tbl, file, rows, created_at, bytes, checksum, batch)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![stage, p.table, self.relative(&p.final_path), p.rows as i64, now,
+                            p.bytes as i64, p.checksum, batch],
+                )?;
+            }
+            // The units left in the old commit now belong to the copy (a damaged copy takes
+            // them back); their recorded time stays that of their own work.
+            if let Some(old) = &r.batch {
+                tx.execute(
+                    "UPDATE units SET batch = ?3 WHERE stage = ?1 AND batch = ?2",
+                    params![stage, old, batch],
+                )?;
+            }
+        }
+        if !counters.is_empty() {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT counters FROM stages WHERE name = ?1",
+                    [stage],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "UPDATE stages SET counters = ?2 WHERE name = ?1",
+                params![stage, merged_counters(current.as_deref(), counters)],
+            )?;
+        }
+        let output: Option<String> = tx
+            .query_row(
+                "SELECT output_fingerprint FROM stages WHERE name = ?1",
+                [stage],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let open: Option<(i64, String, String)> = tx
+            .query_row(
+                "SELECT seq, from_fp, units FROM refreshes WHERE stage = ?1 AND to_fp IS NULL",
+                [stage],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match (open, output) {
+            // Taken back again before the refresh completed (an interrupted refresh resumed).
+            (Some((seq, from, current)), Some(out)) if from == out => {
+                tx.execute(
+                    "UPDATE refreshes SET units = ?2 WHERE seq = ?1",
+                    params![seq, merged_units(Some(&current), units)],
+                )?;
+            }
+            (open, Some(out)) => {
+                if let Some((seq, ..)) = open {
+                    tx.execute("DELETE FROM refreshes WHERE seq = ?1", [seq])?;
+                }
+                tx.execute(
+                    "INSERT INTO refreshes (stage, from_fp, to_fp, units) VALUES (?1, ?2, NULL, ?3)",
+                    params![stage, out, merged_units(None, units)],
+                )?;
+            }
+            // No complete output to refresh from (never done, or a damaged part took it back):
+            // later stages start over, as after a reset.
+            (open, None) => {
+                if let Some((seq, ..)) = open {
+                    tx.execute("DELETE FROM refreshes WHERE seq = ?1", [seq])?;
+                }
+            }
+        }
+        move_into_place(replace.iter().flat_map(|r| &r.parts))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refreshes(&self, stage: &str) -> Result<Vec<Refresh>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT from_fp, to_fp, units FROM refreshes WHERE stage = ?1 AND to_fp IS NOT NULL
+             ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![stage, REFRESHES_KEPT], |r| {
+            let units: String = r.get(2)?;
+            Ok(Refresh {
+                from: r.get(0)?,
+                to: r.get(1)?,
+                units: serde_json::from_str(&units).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn units_recorded_before(&self, stage: &str, micros: i64) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT unit FROM units WHERE stage = ?1 AND updated_at < ?2 ORDER BY updated_at, unit",
+        )?;
+        let rows = stmt.query_map(params![stage, micros], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn forget_damaged(&self, stage: &str, file: &str, why: &str) -> Result<super::Forgotten> {
@@ -352,7 +501,7 @@ impl StateStore for SqliteStore {
             Some(Some(batch)) => {
                 {
                     let mut stmt = tx.prepare(
-                        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 AND batch = ?2",
+                        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = ?1 AND batch = ?2",
                     )?;
                     out.parts = stmt
                         .query_map(params![stage, batch], part_row)?
@@ -382,6 +531,11 @@ impl StateStore for SqliteStore {
         tx.execute(
             "UPDATE stages SET status = 'interrupted', output_fingerprint = NULL, error = ?2 WHERE name = ?1",
             params![stage, why],
+        )?;
+        // Its next output is not a refresh of the last one: later stages start over.
+        tx.execute(
+            "DELETE FROM refreshes WHERE stage = ?1 AND to_fp IS NULL",
+            [stage],
         )?;
         tx.commit()?;
         Ok(out)
@@ -428,7 +582,7 @@ impl StateStore for SqliteStore {
 
 fn parts_of(conn: &Connection, stage: &str) -> rusqlite::Result<Vec<PartRecord>> {
     let mut stmt = conn.prepare(
-        "SELECT tbl, file, rows, bytes, checksum FROM parts WHERE stage = ?1 ORDER BY seq",
+        "SELECT tbl, file, rows, bytes, checksum, batch FROM parts WHERE stage = ?1 ORDER BY seq",
     )?;
     let rows = stmt.query_map([stage], part_row)?;
     rows.collect()
@@ -441,5 +595,6 @@ fn part_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartRecord> {
         rows: r.get::<_, i64>(2)? as u64,
         bytes: r.get::<_, Option<i64>>(3)?.map(|b| b as u64),
         checksum: r.get(4)?,
+        batch: r.get(5)?,
     })
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use leadcrawl::state::postgres::PgStore;
 use leadcrawl::state::sqlite::SqliteStore;
-use leadcrawl::state::{PendingPart, StageStatus, StateError, StateStore, UnitOutcome};
+use leadcrawl::state::{
+    PendingPart, Refresh, Replacement, StageStatus, StateError, StateStore, UnitOutcome,
+};
 
 use crate::common::pg_database;
 
@@ -241,12 +243,115 @@ fn behaviour(store: &dyn StateStore, root: &Path) {
     assert!(none.parts.is_empty() && none.units.is_empty());
 }
 
+/// A refresh (`crawl.max_age_days`): units taken back with their commit's parts replaced by
+/// copies, the copies holding the commit's other units, and the refresh log that lets later
+/// stages redo only what depends on it.
+fn take_back_behaviour(store: &dyn StateStore, root: &Path) {
+    store.start_stage("embed", "fpE", "r1").unwrap();
+    let first = [
+        pending(root, "chunks", "part-00000.parquet", 4),
+        pending(root, "lead_embeddings", "part-00000.parquet", 2),
+    ];
+    let units = |names: &[&str]| -> Vec<UnitOutcome> {
+        names.iter().map(|n| UnitOutcome::done(*n)).collect()
+    };
+    store
+        .commit("embed", &first, &units(&["x", "y"]), &BTreeMap::new())
+        .unwrap();
+    let second = [pending(root, "chunks", "part-00001.parquet", 1)];
+    store
+        .commit("embed", &second, &units(&["z"]), &BTreeMap::new())
+        .unwrap();
+    store
+        .finish_stage("embed", StageStatus::Done, Some("out1"), None)
+        .unwrap();
+    let later = leadcrawl::state::now_micros() + 1_000_000;
+    let mut aged = store.units_recorded_before("embed", later).unwrap();
+    aged.sort();
+    assert_eq!(aged, ["x", "y", "z"]);
+    assert!(store.units_recorded_before("embed", 0).unwrap().is_empty());
+    let parts = store.parts("embed").unwrap();
+    assert_eq!(parts[0].batch, parts[1].batch, "one commit");
+    assert_eq!(parts[0].batch.as_deref(), Some("chunks/part-00000.parquet"));
+
+    // x is taken back: its commit's two parts become copies holding y.
+    let copies = vec![
+        pending(root, "chunks", "part-00002.parquet", 2),
+        pending(root, "lead_embeddings", "part-00002.parquet", 1),
+    ];
+    store
+        .take_back(
+            "embed",
+            &["x".to_string()],
+            &[Replacement {
+                batch: parts[0].batch.clone(),
+                old_files: vec![parts[0].file.clone(), parts[1].file.clone()],
+                parts: copies,
+            }],
+            &counters(&[("units_refreshed", 1)]),
+        )
+        .unwrap();
+    assert!(
+        root.join("chunks/part-00002.parquet").exists(),
+        "moved into place"
+    );
+    let files: Vec<String> = store
+        .parts("embed")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.file)
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "chunks/part-00001.parquet",
+            "chunks/part-00002.parquet",
+            "lead_embeddings/part-00002.parquet"
+        ]
+    );
+    assert_eq!(
+        store.finished_units("embed").unwrap(),
+        ["y".to_string(), "z".to_string()].into_iter().collect()
+    );
+    let r = store.stage("embed").unwrap().unwrap();
+    assert_eq!(r.counters.get("units_refreshed"), Some(&1));
+    assert!(
+        store.refreshes("embed").unwrap().is_empty(),
+        "open until the stage is done"
+    );
+    // Taken back again before it completes (a resumed refresh): one refresh, both units.
+    store
+        .take_back("embed", &["z".to_string()], &[], &BTreeMap::new())
+        .unwrap();
+    store
+        .finish_stage("embed", StageStatus::Done, Some("out2"), None)
+        .unwrap();
+    assert_eq!(
+        store.refreshes("embed").unwrap(),
+        [Refresh {
+            from: "out1".into(),
+            to: "out2".into(),
+            units: vec!["x".into(), "z".into()],
+        }]
+    );
+    // y now lives in the copies: damaged, they take y back, not the units of other commits.
+    let gone = store
+        .forget_damaged("embed", "chunks/part-00002.parquet", "truncated")
+        .unwrap();
+    assert_eq!(gone.units, ["y"]);
+    assert_eq!(gone.parts.len(), 2);
+    // A reset forgets the log: nothing later can be brought up to date from older output.
+    store.reset_stage("embed").unwrap();
+    assert!(store.refreshes("embed").unwrap().is_empty());
+}
+
 #[test]
 fn state_store_behaviour_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("state.sqlite"), dir.path()).unwrap();
     assert!(store.leases().is_none(), "SQLite is one machine: no leases");
     behaviour(&store, dir.path());
+    take_back_behaviour(&store, dir.path());
 }
 
 #[test]
@@ -255,9 +360,10 @@ fn state_store_behaviour_postgres() {
     let url = pg_database();
     let store = PgStore::open(&url, dir.path(), Some("w1")).unwrap();
     behaviour(&store, dir.path());
+    take_back_behaviour(&store, dir.path());
     // A second process opening the same database sees the same state.
     let other = PgStore::open(&url, dir.path(), Some("w2")).unwrap();
-    assert_eq!(other.stages().unwrap().len(), 2);
+    assert_eq!(other.stages().unwrap().len(), 3);
     assert_eq!(other.cache_get("k1").unwrap().unwrap().status, 404);
 }
 

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::sites::{commit_part, site_jobs, Done, Engine, Pending, SiteJob};
+use super::sites::{commit_part, previous_pages, site_jobs, Done, Engine, Pending, SiteJob};
 use crate::engine::{Leased, PartNames};
 use crate::schema::LEADS;
 use crate::stages::{StageContext, StageOutcome};
@@ -76,7 +76,13 @@ impl crawler::SharedPace for HostPace {
 
 pub(super) fn run(ctx: &StageContext<'_>, leases: &dyn Leases) -> anyhow::Result<StageOutcome> {
     let c = &ctx.config.crawl;
-    let jobs = site_jobs(&ctx.read(&LEADS)?)?;
+    let mut jobs = site_jobs(&ctx.read(&LEADS)?)?;
+    // The old pages of a reset or refreshed crawl, when this machine sees the output folder:
+    // conditional requests, as on one machine.
+    let mut previous = previous_pages(&ctx.previous_dir())?;
+    for j in &mut jobs {
+        j.previous = previous.remove(&j.key);
+    }
     let interval = Duration::from_secs_f64(1.0 / c.requests_per_second);
     let keys: Vec<String> = jobs.iter().map(|j| j.key.clone()).collect();
     let frontier = Leased::open(ctx, leases, &keys, interval)?;
@@ -216,7 +222,7 @@ fn work(
                     key: j.key.clone(),
                     start: j.start.clone(),
                     leads: j.leads.clone(),
-                    previous: None,
+                    previous: j.previous.clone(),
                 }) else {
                     // A unit this worker's lead list does not know (the lists differ): give it
                     // back rather than lose it.
@@ -251,7 +257,7 @@ fn work(
                         &budgets,
                         &site_cfg,
                         &job.start,
-                        None,
+                        job.previous.as_ref(),
                         &should_stop,
                     )
                     .await;

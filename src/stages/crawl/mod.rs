@@ -8,6 +8,7 @@
 //! written twice.
 
 mod leased;
+mod refresh;
 mod rows;
 mod sites;
 
@@ -65,7 +66,20 @@ impl Stage for CrawlStage {
         true
     }
 
+    fn aged_units(
+        &self,
+        config: &Config,
+        store: &dyn crate::state::StateStore,
+    ) -> anyhow::Result<u64> {
+        Ok(refresh::aged_sites(config, store)?.len() as u64)
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+        // Only the run takes aged sites back (before it lists what is left to crawl); workers
+        // crawl what the frontier holds.
+        if let crate::stages::Role::Run { .. } = ctx.role {
+            refresh::refresh(ctx)?;
+        }
         if let Some(leases) = ctx.store.leases() {
             return leased::run(ctx, leases);
         }

@@ -121,6 +121,19 @@ impl Stage for EmbedStage {
         true
     }
 
+    /// Leads extracted again (their sites were re-crawled): a lead's vectors depend on its own
+    /// texts only, so exactly those leads are embedded again (unchanged texts come from the
+    /// cache); a lead's rows hold its `lead_id`.
+    fn dependent_units(
+        &self,
+        _config: &Config,
+        _store: &dyn crate::state::StateStore,
+        upstream: &str,
+        redone: &std::collections::HashSet<String>,
+    ) -> anyhow::Result<Option<(std::collections::HashSet<String>, &'static str)>> {
+        Ok((upstream == PAGE_TEXT.stage).then(|| (redone.clone(), "lead_id")))
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         engine::run_units(self, ctx)
     }

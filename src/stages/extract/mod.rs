@@ -82,6 +82,46 @@ impl Stage for ExtractStage {
         true
     }
 
+    /// Re-crawled sites (`crawl.max_age_days`): the leads whose pages they are, found in
+    /// `pages` (site and lead columns only); a lead's rows hold its `lead_id`.
+    fn dependent_units(
+        &self,
+        config: &Config,
+        store: &dyn crate::state::StateStore,
+        upstream: &str,
+        redone: &HashSet<String>,
+    ) -> anyhow::Result<Option<(HashSet<String>, &'static str)>> {
+        if upstream != PAGES.stage {
+            return Ok(None);
+        }
+        let mut leads = HashSet::new();
+        for part in store.parts(PAGES.stage)? {
+            if part.table != PAGES.name {
+                continue;
+            }
+            let batches = crate::table::read_part(
+                config.output_dir(),
+                PAGES.stage,
+                &part,
+                Some(&["lead_id", "site"]),
+            )?;
+            for b in batches {
+                let (Some(lead), Some(site)) =
+                    (b.column_by_name("lead_id"), b.column_by_name("site"))
+                else {
+                    anyhow::bail!("{}: no lead_id or site column", part.file);
+                };
+                let (lead, site) = (lead.as_string::<i32>(), site.as_string::<i32>());
+                for r in 0..b.num_rows() {
+                    if redone.contains(site.value(r)) {
+                        leads.insert(lead.value(r).to_owned());
+                    }
+                }
+            }
+        }
+        Ok(Some((leads, "lead_id")))
+    }
+
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         engine::run_units(self, ctx)
     }
