@@ -8,6 +8,7 @@ mod demo;
 mod distributed;
 mod embed;
 mod extract;
+mod history;
 mod ingest;
 mod models;
 mod readback;
