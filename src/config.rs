@@ -1205,7 +1205,11 @@ impl Section for ScoreSection {
         in_range(issues, "score.similar", self.similar, 0..=50);
         in_range(issues, "score.drivers", self.drivers, 0..=50);
         if let Some(v) = &self.model {
-            if v.len() != 16 || !v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            if v.len() != 16
+                || !v
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
                 issues.add(
                     "score.model",
                     format!(

@@ -225,7 +225,9 @@ impl Dataset {
         let d = Dataset {
             labels: self.labels.clone(),
             embedding: self.embedding.clone(),
-            firmographics: self.firmographics.aligned(&shape.firmographics, n, &mut absent),
+            firmographics: self
+                .firmographics
+                .aligned(&shape.firmographics, n, &mut absent),
             web: self.web.aligned(&shape.web, n, &mut absent),
             attributes: self.attributes.aligned(&shape.attributes, n, &mut absent),
             text: self.text.clone(),

@@ -62,7 +62,10 @@ mod tests {
             v: vec![0.1 + 0.2, f64::NEG_INFINITY, -0.0, 1e300],
         };
         let json = serde_json::to_string(&t).unwrap();
-        assert_eq!(json, r#"{"x":"inf","v":[0.30000000000000004,"-inf",-0.0,1e+300]}"#);
+        assert_eq!(
+            json,
+            r#"{"x":"inf","v":[0.30000000000000004,"-inf",-0.0,1e+300]}"#
+        );
         let back: T = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
         assert!(back.v[2].is_sign_negative());

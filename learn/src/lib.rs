@@ -38,10 +38,10 @@
 //! values are either given a documented meaning or reported as a [`LearnError`].
 
 pub mod calibration;
-pub mod float_text;
 pub mod centroid;
 pub mod cv;
 pub mod design;
+pub mod float_text;
 pub mod folds;
 pub mod gbm;
 pub mod leakage;
@@ -55,7 +55,9 @@ pub mod trees;
 
 pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
-pub use design::{signed_log1p, Block, BlockNames, Column, Dataset, DatasetColumns, Design, Inputs};
+pub use design::{
+    signed_log1p, Block, BlockNames, Column, Dataset, DatasetColumns, Design, Inputs,
+};
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
 pub use gbm::{Attribution, Contributions, EarlyStopping, Gbm, GbmParams};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};

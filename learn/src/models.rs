@@ -538,8 +538,15 @@ mod tests {
             assert_eq!(serde_json::to_string(&back).unwrap(), json, "{name}");
             assert_eq!(back.feature_names(), t.feature_names());
             for r in 0..40 {
-                let (a, b) = (t.predict(&d, r, 3).unwrap(), back.predict(&d, r, 3).unwrap());
-                assert_eq!(a.probability.to_bits(), b.probability.to_bits(), "{name} lead {r}");
+                let (a, b) = (
+                    t.predict(&d, r, 3).unwrap(),
+                    back.predict(&d, r, 3).unwrap(),
+                );
+                assert_eq!(
+                    a.probability.to_bits(),
+                    b.probability.to_bits(),
+                    "{name} lead {r}"
+                );
                 assert_eq!(a.drivers, b.drivers, "{name} lead {r}");
             }
         }
@@ -548,7 +555,10 @@ mod tests {
         let t = Trained::fit(model("combined").unwrap(), &d, &train, &oof, PARAMS).unwrap();
         let shape = d.columns();
         let mut other = d.clone();
-        other.firmographics.numeric.insert(0, Column::new("new", vec![Some(1.0); 40]));
+        other
+            .firmographics
+            .numeric
+            .insert(0, Column::new("new", vec![Some(1.0); 40]));
         other.attributes.categorical.clear();
         let (aligned, absent) = other.aligned(&shape).unwrap();
         assert_eq!(absent, ["source"]);

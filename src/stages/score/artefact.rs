@@ -131,7 +131,12 @@ pub fn save(
     }
     let dir = output_dir.join(DIR);
     std::fs::create_dir_all(&dir)?;
-    let tmp_path = dir.join(format!("{}{}-{}.json", table::TMP_PREFIX, prov.run_id, a.version));
+    let tmp_path = dir.join(format!(
+        "{}{}-{}.json",
+        table::TMP_PREFIX,
+        prov.run_id,
+        a.version
+    ));
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp_path)?;
@@ -199,7 +204,10 @@ pub fn load(output_dir: &Path, version: &str) -> Result<ModelArtefact, UsageErro
             }
         ))
     })?;
-    let a = parse(&body, &format!("score.model = {version:?}: {}", p.display()))?;
+    let a = parse(
+        &body,
+        &format!("score.model = {version:?}: {}", p.display()),
+    )?;
     if a.version != version {
         return Err(UsageError(format!(
             "score.model = {version:?}: {} holds version {}",

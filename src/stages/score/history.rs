@@ -77,7 +77,12 @@ pub fn append(
         Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
         Arc::new(StringArray::from(vec![model_version; n])),
         table::dict(entries.iter().map(|_| model)),
-        Arc::new(entries.iter().map(|e| Some(e.lead_id)).collect::<StringArray>()),
+        Arc::new(
+            entries
+                .iter()
+                .map(|e| Some(e.lead_id))
+                .collect::<StringArray>(),
+        ),
         Arc::new(entries.iter().map(|e| e.crm_id).collect::<StringArray>()),
         Arc::new(
             entries
@@ -85,22 +90,24 @@ pub fn append(
                 .map(|e| Some(e.probability))
                 .collect::<Float64Array>(),
         ),
-        Arc::new(entries.iter().map(|e| Some(e.rank)).collect::<UInt32Array>()),
+        Arc::new(
+            entries
+                .iter()
+                .map(|e| Some(e.rank))
+                .collect::<UInt32Array>(),
+        ),
         table::dict(entries.iter().map(|e| e.tier)),
     ];
     let b = RecordBatch::try_new(SCORE_HISTORY.arrow_schema(), cols)?;
     let meta = vec![
         ("leadcrawl.scoring_key".to_owned(), key.to_owned()),
-        ("leadcrawl.model_version".to_owned(), model_version.to_owned()),
+        (
+            "leadcrawl.model_version".to_owned(),
+            model_version.to_owned(),
+        ),
     ];
-    let pending = table::write_pending(
-        out,
-        &SCORE_HISTORY,
-        &part_name(key),
-        &[b],
-        &ctx.prov,
-        &meta,
-    )?;
+    let pending =
+        table::write_pending(out, &SCORE_HISTORY, &part_name(key), &[b], &ctx.prov, &meta)?;
     ctx.store
         .commit(HISTORY_STORE, &[pending], &[], &Default::default())?;
     Ok(())
@@ -256,15 +263,13 @@ pub fn realised(
             );
         }
         for r in rows {
-            let t = tiers
-                .entry(r.tier.as_str())
-                .or_insert_with(|| TierOutcome {
-                    tier: r.tier.clone(),
-                    scored: 0,
-                    closed: 0,
-                    won: 0,
-                    win_rate: None,
-                });
+            let t = tiers.entry(r.tier.as_str()).or_insert_with(|| TierOutcome {
+                tier: r.tier.clone(),
+                scored: 0,
+                closed: 0,
+                won: 0,
+                win_rate: None,
+            });
             t.scored += 1;
             if let Some(won) = outcomes.of(r) {
                 t.closed += 1;

@@ -133,7 +133,14 @@ impl Stage for ScoreStage {
                 if ctx.should_stop() {
                     return Ok(StageOutcome::Interrupted);
                 }
-                Some(fit(ctx, &eval, spec, &leads, &train, embedding_model.clone())?)
+                Some(fit(
+                    ctx,
+                    &eval,
+                    spec,
+                    &leads,
+                    &train,
+                    embedding_model.clone(),
+                )?)
             }
         };
         if ctx.should_stop() {
@@ -155,7 +162,10 @@ impl Stage for ScoreStage {
                 }
             }
             let (aligned, absent) = d.aligned(&model.columns).map_err(|e| {
-                UsageError(format!("model {} cannot read these leads: {e}", model.version))
+                UsageError(format!(
+                    "model {} cannot read these leads: {e}",
+                    model.version
+                ))
             })?;
             if !absent.is_empty() {
                 let msg = format!(
@@ -400,8 +410,12 @@ impl Stage for ScoreStage {
             trained_on = train.len(),
             "scored the open leads"
         );
-        ctx.store
-            .commit(ctx.stage, &pending, &[UnitOutcome::done("score")], &counters)?;
+        ctx.store.commit(
+            ctx.stage,
+            &pending,
+            &[UnitOutcome::done("score")],
+            &counters,
+        )?;
         Ok(StageOutcome::Completed { units_failed: 0 })
     }
 }

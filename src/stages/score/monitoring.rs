@@ -223,8 +223,11 @@ pub fn feature_drift(d: &learn::Dataset, reference: &[usize], current: &[usize])
             if c.values.iter().all(Option::is_none) {
                 continue;
             }
-            let pick =
-                |rows: &[usize]| rows.iter().map(|&r| c.values[r].clone()).collect::<Vec<_>>();
+            let pick = |rows: &[usize]| {
+                rows.iter()
+                    .map(|&r| c.values[r].clone())
+                    .collect::<Vec<_>>()
+            };
             if let Some(psi) = psi_categorical(&pick(reference), &pick(current)) {
                 out.push(Psi {
                     name: c.name.clone(),
@@ -257,7 +260,8 @@ mod tests {
     fn psi_is_zero_for_the_same_distribution_and_flags_a_shift() {
         let a: Vec<Option<f64>> = (0..1000).map(|i| Some(f64::from(i % 100))).collect();
         assert!(psi_numeric(&a, &a).unwrap().abs() < 1e-12);
-        let shifted: Vec<Option<f64>> = (0..1000).map(|i| Some(f64::from(i % 100) + 30.0)).collect();
+        let shifted: Vec<Option<f64>> =
+            (0..1000).map(|i| Some(f64::from(i % 100) + 30.0)).collect();
         let psi = psi_numeric(&a, &shifted).unwrap();
         assert_eq!(flag(psi), "act", "{psi}");
         let cats = |won: usize| -> Vec<Option<String>> {
