@@ -261,6 +261,15 @@ impl Stage for ScoreStage {
         // Drift: the score and each feature, labelled leads vs scored ones; the score, the
         // previous scoring vs this one.
         let mut drift = Vec::new();
+        let too_few = [(train.len(), "labelled"), (scored.len(), "scored")]
+            .into_iter()
+            .find(|(n, _)| *n < monitoring::PSI_MIN_ROWS);
+        if let (Some((n, which)), Some(_)) = (too_few, scoring) {
+            notes.push(format!(
+                "drift not measured: {n} {which} leads, the population stability index needs at least {} on each side",
+                monitoring::PSI_MIN_ROWS
+            ));
+        }
         if let Some(model) = scoring {
             let (aligned, _) = d.aligned(&model.columns)?;
             let train_p = train

@@ -141,6 +141,10 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
     (saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt())
 }
 
+/// Fewest rows on either side for a PSI: on fewer, ten bins hold a handful of leads each and
+/// the index flags noise (on the demo's 13 open leads, most features read `act`).
+pub const PSI_MIN_ROWS: usize = 50;
+
 /// Share floor of an empty bin, so that the logarithm stays finite.
 const PSI_FLOOR: f64 = 1e-4;
 
@@ -156,9 +160,9 @@ fn psi_of_shares(expected: &[f64], actual: &[f64]) -> f64 {
 }
 
 /// PSI of numbers: ten bins at the reference's deciles (fewer when values repeat), missing
-/// values a bin of their own. `None` when either side has no value.
+/// values a bin of their own. `None` when either side has fewer than [`PSI_MIN_ROWS`] rows.
 pub fn psi_numeric(reference: &[Option<f64>], current: &[Option<f64>]) -> Option<f64> {
-    if reference.is_empty() || current.is_empty() {
+    if reference.len() < PSI_MIN_ROWS || current.len() < PSI_MIN_ROWS {
         return None;
     }
     let mut sorted: Vec<f64> = reference.iter().flatten().copied().collect();
@@ -182,9 +186,10 @@ pub fn psi_numeric(reference: &[Option<f64>], current: &[Option<f64>]) -> Option
     Some(psi_of_shares(&shares(reference), &shares(current)))
 }
 
-/// PSI of categories: one bin per value seen on either side, missing values one more.
+/// PSI of categories: one bin per value seen on either side, missing values one more. `None`
+/// when either side has fewer than [`PSI_MIN_ROWS`] rows.
 pub fn psi_categorical(reference: &[Option<String>], current: &[Option<String>]) -> Option<f64> {
-    if reference.is_empty() || current.is_empty() {
+    if reference.len() < PSI_MIN_ROWS || current.len() < PSI_MIN_ROWS {
         return None;
     }
     let mut levels: BTreeMap<Option<&str>, (usize, usize)> = BTreeMap::new();
@@ -264,6 +269,11 @@ mod tests {
             (0..1000).map(|i| Some(f64::from(i % 100) + 30.0)).collect();
         let psi = psi_numeric(&a, &shifted).unwrap();
         assert_eq!(flag(psi), "act", "{psi}");
+        assert_eq!(
+            psi_numeric(&a[..49], &shifted),
+            None,
+            "too few rows to tell"
+        );
         let cats = |won: usize| -> Vec<Option<String>> {
             (0..100)
                 .map(|i| Some(if i < won { "a" } else { "b" }.to_owned()))
