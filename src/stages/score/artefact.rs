@@ -95,6 +95,15 @@ impl ModelArtefact {
         Ok(self)
     }
 
+    /// The probabilities (calibrated) of `rows` of `d` (aligned), without drivers.
+    pub fn probabilities(&self, d: &learn::Dataset, rows: &[usize]) -> anyhow::Result<Vec<f64>> {
+        let mut p = self.trained.probabilities(d, rows)?;
+        if let Some(platt) = &self.platt {
+            p.iter_mut().for_each(|x| *x = platt.apply(*x));
+        }
+        Ok(p)
+    }
+
     /// The probability (calibrated) and drivers of lead `r` of `d`, a dataset aligned to
     /// [`ModelArtefact::columns`].
     pub fn predict(
@@ -131,6 +140,15 @@ pub fn save(
     }
     let dir = output_dir.join(DIR);
     std::fs::create_dir_all(&dir)?;
+    // Temporaries of a run that died before its commit.
+    for e in std::fs::read_dir(&dir)?.flatten() {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(table::TMP_PREFIX)
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
     let tmp_path = dir.join(format!(
         "{}{}-{}.json",
         table::TMP_PREFIX,

@@ -192,7 +192,7 @@ impl Stage for ScoreStage {
                     leads.lead_ids[r]
                 );
                 if let Some((f, fd)) = &shadow {
-                    shadow_probabilities.push((r, f.predict(fd, r, 0)?.probability));
+                    shadow_probabilities.push((r, f.probabilities(fd, &[r])?[0]));
                 }
                 let similar = d.embedding[r]
                     .as_deref()
@@ -270,12 +270,13 @@ impl Stage for ScoreStage {
                 monitoring::PSI_MIN_ROWS
             ));
         }
-        if let Some(model) = scoring {
+        if let (Some(model), None) = (scoring, too_few) {
             let (aligned, _) = d.aligned(&model.columns)?;
-            let train_p = train
-                .iter()
-                .map(|&r| Ok(Some(model.predict(&aligned, r, 0)?.probability)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let train_p: Vec<Option<f64>> = model
+                .probabilities(&aligned, &train)?
+                .into_iter()
+                .map(Some)
+                .collect();
             let open_p: Vec<Option<f64>> = scored.iter().map(|s| Some(s.probability)).collect();
             if let Some(psi) = monitoring::psi_numeric(&train_p, &open_p) {
                 drift.push(monitoring::Psi {
@@ -345,7 +346,8 @@ impl Stage for ScoreStage {
             drift,
             notes,
         };
-        if scoring.is_some() {
+        // A scoring of no lead (every lead labelled) leaves nothing to remember.
+        if scoring.is_some() && !entries.is_empty() {
             history::append(ctx, &key, model_version, model_name, &entries)?;
         }
 
