@@ -551,12 +551,12 @@ mod tests {
             assert_eq!(back.feature_names(), t.feature_names());
             let rows: Vec<usize> = (0..40).collect();
             let fast = back.probabilities(&d, &rows).unwrap();
-            for r in 0..40 {
+            for (r, quick) in fast.iter().enumerate() {
                 let (a, b) = (
                     t.predict(&d, r, 3).unwrap(),
                     back.predict(&d, r, 3).unwrap(),
                 );
-                assert_eq!(fast[r].to_bits(), a.probability.to_bits(), "{name} {r}");
+                assert_eq!(quick.to_bits(), a.probability.to_bits(), "{name} {r}");
                 assert_eq!(
                     a.probability.to_bits(),
                     b.probability.to_bits(),
