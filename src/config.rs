@@ -424,6 +424,9 @@ pub struct ScoreSection {
     pub similar: usize,
     /// Features that moved the score most, listed per scored lead.
     pub drivers: usize,
+    /// A model version (`models/<version>.json` in the output folder) to score with instead of
+    /// refitting; the refitted model then runs beside it in shadow.
+    pub model: Option<String>,
 }
 
 impl Default for ScoreSection {
@@ -435,6 +438,7 @@ impl Default for ScoreSection {
             nurture_at: None,
             similar: 3,
             drivers: 5,
+            model: None,
         }
     }
 }
@@ -1226,6 +1230,20 @@ impl Section for ScoreSection {
         }
         in_range(issues, "score.similar", self.similar, 0..=50);
         in_range(issues, "score.drivers", self.drivers, 0..=50);
+        if let Some(v) = &self.model {
+            if v.len() != 16
+                || !v
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                issues.add(
+                    "score.model",
+                    format!(
+                        "{v:?} is not a model version (16 lowercase hex digits, the name of a file in the output folder's models/, as logged and in scores.parquet's leadcrawl.model_version); remove the key to refit"
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -483,6 +483,7 @@ pub const TABLES: &[&TableDef] = &[
     &LEAD_EMBEDDINGS,
     &FEATURES,
     &SCORES,
+    &SCORE_HISTORY,
 ];
 
 pub const SCORES: TableDef = TableDef {
@@ -503,6 +504,30 @@ pub const SCORES: TableDef = TableDef {
         col("model", dict_utf8, false, "The model that produced the probability (see `evaluation.json`)."),
         col("similar_won", similar_list, false, "The `score.similar` won leads closest to this one by cosine on the embedding (`lead_id`, `name`, `cosine`), closest first; empty without an embedding."),
         col("drivers", driver_list, false, "The `score.drivers` features that moved the score most: contribution to the log-odds against the average labelled lead (positive: towards won), largest magnitude first. The embedding's dimensions count as one feature, `embedding`; TF-IDF terms are listed as `text \"term\"` and their sum as `text (all terms)`."),
+    ],
+};
+
+/// The state-store name the history's parts are registered under: not a stage of the runner, so
+/// that no reset of `score` (new inputs, new config) takes the history back.
+pub const HISTORY_STORE: &str = "score_history";
+
+pub const SCORE_HISTORY: TableDef = TableDef {
+    name: "score_history",
+    version: 1,
+    stage: "score",
+    layout: Layout::Parts,
+    row_group_rows: 65_536,
+    doc: "Every scoring kept: one part per scoring (`score_history/part-<key>.parquet`), one row per lead it scored. A new scoring adds a part; the `score` stage running again on the same inputs with the same model (a resumed or forced run, the same run id) gives the same probabilities and replaces its own part instead of adding one, so no scoring is counted twice. The key is the SHA-256 of the model version and the scored leads' ids and probabilities. Parts are registered in the state store under `score_history`, apart from the stage's other outputs, so a change of inputs or config never takes the history back. Read by `score` to report how earlier scores did once the leads they scored closed (`monitoring.json`).",
+    columns: &[
+        col("run_id", utf8, false, "The run that scored (as in the files' `leadcrawl.run_id`); the latest such run when the same scoring was repeated."),
+        col("scored_at", timestamp_utc, false, "When the scoring was written."),
+        col("model_version", utf8, false, "The model artefact that gave the probability: `models/<model_version>.json` in the output folder."),
+        col("model", dict_utf8, false, "The model's name (see `evaluation.json`)."),
+        col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
+        col("crm_id", utf8, true, "The CRM's own id (`leads.external_id`) when the lead list maps one: later lead lists are matched on it, else on `lead_id`."),
+        col("probability", f64t, false, "Probability of winning, as in `scores.parquet`."),
+        col("rank", u32t, false, "Rank among the leads of this scoring (1 = most likely to be won)."),
+        col("tier", dict_utf8, false, "`route`, `nurture` or `drop`, as in `scores.parquet`."),
     ],
 };
 

@@ -8,10 +8,12 @@
 //! taken as 0 — no evidence either way. Scoring a vector of the wrong dimension or with a
 //! non-finite component gives NaN, which [`crate::evaluate`] rejects as an error.
 
+use serde::{Deserialize, Serialize};
+
 use crate::LearnError;
 
 /// The two class centroids.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Centroid {
     won: Vec<f64>,
     lost: Vec<f64>,

@@ -14,6 +14,8 @@
 //! The caller decides which columns exist and how a raw number is read (e.g. [`signed_log1p`]
 //! for heavy-tailed amounts); this module does not know where the columns come from.
 
+use serde::{Deserialize, Serialize};
+
 use crate::{push_dense, push_sparse, LearnError, OneHot, SparseRow, Standardizer, Tfidf};
 
 /// Signed `ln(1 + |x|)`: heavy-tailed amounts (revenue, word counts) on a scale a linear
@@ -136,8 +138,106 @@ impl Dataset {
     }
 }
 
+/// The names of a block's columns, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockNames {
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+}
+
+/// The shape of a [`Dataset`]: its columns by block, and the embedding's dimension. A saved model
+/// keeps the shape it was fitted on, since a [`Design`] reads columns by position.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetColumns {
+    pub embedding_dim: usize,
+    pub firmographics: BlockNames,
+    pub web: BlockNames,
+    pub attributes: BlockNames,
+}
+
+impl Block {
+    fn names(&self) -> BlockNames {
+        BlockNames {
+            numeric: self.numeric.iter().map(|c| c.name.clone()).collect(),
+            categorical: self.categorical.iter().map(|c| c.name.clone()).collect(),
+        }
+    }
+
+    /// This block's columns in the order of `names`; a column it lacks is all missing and named
+    /// in `absent`.
+    fn aligned(&self, names: &BlockNames, rows: usize, absent: &mut Vec<String>) -> Block {
+        let numeric = names
+            .numeric
+            .iter()
+            .map(|n| match self.numeric.iter().find(|c| &c.name == n) {
+                Some(c) => c.clone(),
+                None => {
+                    absent.push(n.clone());
+                    Column::new(n.clone(), vec![None; rows])
+                }
+            })
+            .collect();
+        let categorical = names
+            .categorical
+            .iter()
+            .map(|n| match self.categorical.iter().find(|c| &c.name == n) {
+                Some(c) => c.clone(),
+                None => {
+                    absent.push(n.clone());
+                    Column::new(n.clone(), vec![None; rows])
+                }
+            })
+            .collect();
+        Block {
+            numeric,
+            categorical,
+        }
+    }
+}
+
+impl Dataset {
+    /// The dataset's shape.
+    pub fn columns(&self) -> DatasetColumns {
+        DatasetColumns {
+            embedding_dim: self.embedding_dim(),
+            firmographics: self.firmographics.names(),
+            web: self.web.names(),
+            attributes: self.attributes.names(),
+        }
+    }
+
+    /// The same leads with the columns of `shape`, in its order, so that a model fitted on a
+    /// dataset of that shape reads the right column at each position: a column this dataset
+    /// lacks is all missing (its name is returned), one the shape lacks is left out.
+    ///
+    /// Errors: [`LearnError::InvalidVector`] when the embeddings have another dimension than
+    /// the shape's (another embedding model: the model's weights would be meaningless).
+    pub fn aligned(&self, shape: &DatasetColumns) -> Result<(Dataset, Vec<String>), LearnError> {
+        let dim = self.embedding_dim();
+        if dim != 0 && shape.embedding_dim != 0 && dim != shape.embedding_dim {
+            return Err(LearnError::InvalidVector {
+                row: self.embedding.iter().position(Option::is_some).unwrap_or(0),
+                reason: "embedding of another dimension than the model was fitted on",
+            });
+        }
+        let n = self.len();
+        let mut absent = Vec::new();
+        let d = Dataset {
+            labels: self.labels.clone(),
+            embedding: self.embedding.clone(),
+            firmographics: self
+                .firmographics
+                .aligned(&shape.firmographics, n, &mut absent),
+            web: self.web.aligned(&shape.web, n, &mut absent),
+            attributes: self.attributes.aligned(&shape.attributes, n, &mut absent),
+            text: self.text.clone(),
+        };
+        Ok((d, absent))
+    }
+}
+
 /// Which inputs a model reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
     pub embedding: bool,
     pub firmographics: bool,
@@ -176,7 +276,7 @@ impl Inputs {
 
 /// Transforms fitted on training rows: how any row of a [`Dataset`] of the same shape becomes a
 /// feature row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Design {
     inputs: Inputs,
     embedding_dim: usize,

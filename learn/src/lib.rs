@@ -16,6 +16,7 @@
 //! - [`leakage`]: one column's own out-of-fold ROC-AUC and outcome words, the leakage guard's
 //!   measures ([`leakage::single_column_auc`], [`leakage::outcome_words`]);
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
+//! - [`float_text`]: serde for floats a saved model may hold that JSON cannot write (`+∞`);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
 //!   lift and captured share, ROC and cumulative-gains curves ([`evaluate`]);
 //! - [`gbm`]: histogram gradient-boosted trees (log-loss) with native missing values and exact
@@ -40,6 +41,7 @@ pub mod calibration;
 pub mod centroid;
 pub mod cv;
 pub mod design;
+pub mod float_text;
 pub mod folds;
 pub mod gbm;
 pub mod leakage;
@@ -54,7 +56,9 @@ pub mod trees;
 
 pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
-pub use design::{signed_log1p, Block, Column, Dataset, Design, Inputs};
+pub use design::{
+    signed_log1p, Block, BlockNames, Column, Dataset, DatasetColumns, Design, Inputs,
+};
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
 pub use gbm::{Attribution, Contributions, EarlyStopping, Gbm, GbmParams};
 pub use logistic::{dense_row, push_dense, push_sparse, Logistic, SparseRow};

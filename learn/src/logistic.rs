@@ -23,7 +23,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::LearnError;
 
@@ -58,7 +58,7 @@ pub fn push_sparse(row: &mut SparseRow, offset: u32, part: &[(u32, f64)]) {
 }
 
 /// A fitted logistic regression.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Logistic {
     weights: Vec<f64>,
     intercept: f64,

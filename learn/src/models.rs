@@ -13,12 +13,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::design::{Dataset, Design, Inputs};
 use crate::trees::FittedTrees;
 use crate::{dense_row, Centroid, LearnError, Logistic, SparseRow};
 
 /// Fitting parameters shared by every model.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// Inverse L2 regularisation strength of the logistic regressions (scikit-learn's `C`).
     pub c: f64,
@@ -154,7 +156,7 @@ pub fn model(name: &str) -> Option<&'static ModelSpec> {
 }
 
 /// A logistic regression on a design fitted on the same training rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DesignedLogistic {
     pub design: Design,
     pub model: Logistic,
@@ -234,8 +236,10 @@ pub fn fold_scores(
     }
 }
 
-/// A model refitted on every labelled lead, to score new ones.
-#[derive(Debug, Clone)]
+/// A model refitted on every labelled lead, to score new ones. It serialises (serde) to
+/// everything it needs to score again: a model read back scores exactly as the one written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trained {
     Logistic {
         fitted: Box<DesignedLogistic>,
@@ -310,6 +314,32 @@ impl Trained {
                 let platt = Logistic::fit(&rows, 1, &y, 1e4)?;
                 Ok(Trained::Centroid { centroid, platt })
             }
+        }
+    }
+
+    /// What each of the model's features is, for people, in the model's order.
+    pub fn feature_names(&self) -> Vec<String> {
+        match self {
+            Trained::Logistic { names, .. } => names.clone(),
+            Trained::Trees(t) => (0..t.design.width())
+                .map(|j| t.design.column_name(j))
+                .collect(),
+            Trained::Centroid { .. } => vec![
+                "cosine to won centroid".to_owned(),
+                "cosine to lost centroid".to_owned(),
+            ],
+        }
+    }
+
+    /// The probabilities of `rows` of `d` alone, without drivers (cheaper: no contributions).
+    pub fn probabilities(&self, d: &Dataset, rows: &[usize]) -> Result<Vec<f64>, LearnError> {
+        match self {
+            Trained::Logistic { fitted, .. } => rows.iter().map(|&r| fitted.score(d, r)).collect(),
+            Trained::Trees(t) => t.scores(d, rows),
+            Trained::Centroid { .. } => rows
+                .iter()
+                .map(|&r| Ok(self.predict(d, r, 0)?.probability))
+                .collect(),
         }
     }
 
@@ -488,6 +518,70 @@ mod tests {
             .map(|x| x.1)
             .sum();
         assert!((sum - gap).abs() < 1e-9, "{sum} vs {gap}");
+    }
+
+    #[test]
+    fn every_kind_of_trained_model_scores_the_same_after_a_json_round_trip() {
+        let mut d = data();
+        d.text = (0..40)
+            .map(|i| {
+                if d.labels[i] {
+                    "cloud software platform".to_owned()
+                } else {
+                    format!("bakery shop number{}", i % 3)
+                }
+            })
+            .collect();
+        d.attributes.categorical = vec![Column::new(
+            "source",
+            (0..40)
+                .map(|i| (i % 5 != 0).then(|| ["web", "fair", "call"][i % 3].to_owned()))
+                .collect(),
+        )];
+        let train: Vec<usize> = (0..30).collect();
+        let oof: Vec<Option<f64>> = (0..40)
+            .map(|r| Some(if d.labels[r] { 0.7 } else { -0.6 }))
+            .collect();
+        for name in ["combined", "centroid_embedding", "gradient_boosted_trees"] {
+            let t = Trained::fit(model(name).unwrap(), &d, &train, &oof, PARAMS).unwrap();
+            let json = serde_json::to_string(&t).unwrap();
+            let back: Trained = serde_json::from_str(&json).unwrap();
+            // Written again, the same bytes: the file does not depend on a hash map's order.
+            assert_eq!(serde_json::to_string(&back).unwrap(), json, "{name}");
+            assert_eq!(back.feature_names(), t.feature_names());
+            let rows: Vec<usize> = (0..40).collect();
+            let fast = back.probabilities(&d, &rows).unwrap();
+            for (r, quick) in fast.iter().enumerate() {
+                let (a, b) = (
+                    t.predict(&d, r, 3).unwrap(),
+                    back.predict(&d, r, 3).unwrap(),
+                );
+                assert_eq!(quick.to_bits(), a.probability.to_bits(), "{name} {r}");
+                assert_eq!(
+                    a.probability.to_bits(),
+                    b.probability.to_bits(),
+                    "{name} lead {r}"
+                );
+                assert_eq!(a.drivers, b.drivers, "{name} lead {r}");
+            }
+        }
+        // A model read with its columns in another order (and one more) scores the same once
+        // the dataset is aligned to the shape it was fitted on.
+        let t = Trained::fit(model("combined").unwrap(), &d, &train, &oof, PARAMS).unwrap();
+        let shape = d.columns();
+        let mut other = d.clone();
+        other
+            .firmographics
+            .numeric
+            .insert(0, Column::new("new", vec![Some(1.0); 40]));
+        other.attributes.categorical.clear();
+        let (aligned, absent) = other.aligned(&shape).unwrap();
+        assert_eq!(absent, ["source"]);
+        assert_eq!(aligned.columns(), shape);
+        let p = t.predict(&aligned, 35, 0).unwrap();
+        let mut without = d.clone();
+        without.attributes.categorical[0].values = vec![None; 40];
+        assert_eq!(p, t.predict(&without, 35, 0).unwrap());
     }
 
     #[test]

@@ -13,10 +13,12 @@
 //! point, compared verbatim (no trimming or case folding). A missing or unseen value encodes
 //! as all zeros.
 
+use serde::{Deserialize, Serialize};
+
 use crate::LearnError;
 
 /// Per-column mean and standard deviation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardizer {
     means: Vec<f64>,
     scales: Vec<f64>,
@@ -94,7 +96,7 @@ impl Standardizer {
 }
 
 /// A one-hot encoding of one categorical column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OneHot {
     names: Vec<String>,
 }

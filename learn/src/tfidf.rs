@@ -22,14 +22,50 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::logistic::SparseRow;
 
 /// A fitted vocabulary with inverse document frequencies.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SavedTfidf", into = "SavedTfidf")]
 pub struct Tfidf {
     index: HashMap<String, u32>,
     names: Vec<String>,
     idf: Vec<f64>,
+}
+
+/// What a saved model keeps of a [`Tfidf`]: the terms in index order and their idf (the
+/// term → index map is rebuilt, so the file does not depend on a hash map's order).
+#[derive(Serialize, Deserialize)]
+struct SavedTfidf {
+    names: Vec<String>,
+    idf: Vec<f64>,
+}
+
+impl From<SavedTfidf> for Tfidf {
+    fn from(s: SavedTfidf) -> Tfidf {
+        let index = s
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i as u32))
+            .collect();
+        Tfidf {
+            index,
+            names: s.names,
+            idf: s.idf,
+        }
+    }
+}
+
+impl From<Tfidf> for SavedTfidf {
+    fn from(t: Tfidf) -> SavedTfidf {
+        SavedTfidf {
+            names: t.names,
+            idf: t.idf,
+        }
+    }
 }
 
 fn is_word_char(c: char) -> bool {

@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::design::{Dataset, Inputs};
 use crate::models::{DesignedLogistic, Params};
 use crate::{stratified_kfold, train_test, Gbm, GbmParams, LearnError, OneHot};
@@ -20,16 +22,18 @@ use crate::{stratified_kfold, train_test, Gbm, GbmParams, LearnError, OneHot};
 const INNER_K: usize = 3;
 
 /// A logistic model stacked into the trees as one score column.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Stacked {
-    name: &'static str,
+    name: String,
     model: DesignedLogistic,
-    /// Training row → its inner out-of-fold score.
+    /// Training row → its inner out-of-fold score. Not saved: a saved model scores new leads
+    /// only, which read the model's own score.
+    #[serde(skip)]
     oof: HashMap<usize, f64>,
 }
 
 /// The tree model's columns, fitted on training rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TreeDesign {
     numeric: Vec<String>,
     onehots: Vec<(String, OneHot)>,
@@ -99,7 +103,11 @@ impl TreeDesign {
                 }
             }
             let model = DesignedLogistic::fit(d, labels, train, inputs, params)?;
-            stacked.push(Stacked { name, model, oof });
+            stacked.push(Stacked {
+                name: name.to_owned(),
+                model,
+                oof,
+            });
         }
         Ok(TreeDesign {
             numeric,
@@ -130,7 +138,7 @@ impl TreeDesign {
         }
         self.stacked
             .get(j)
-            .map_or_else(|| format!("column {j}"), |s| s.name.to_owned())
+            .map_or_else(|| format!("column {j}"), |s| s.name.clone())
     }
 
     /// The columns of `rows` of `d` (`columns[j][i]` for row `rows[i]`), NaN for missing.
@@ -188,7 +196,7 @@ impl TreeDesign {
 }
 
 /// Trees and the columns they read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FittedTrees {
     pub design: TreeDesign,
     pub gbm: Gbm,

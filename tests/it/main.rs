@@ -9,6 +9,7 @@ mod distributed;
 mod embed;
 mod extract;
 mod freshness;
+mod history;
 mod ingest;
 mod models;
 mod readback;

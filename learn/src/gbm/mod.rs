@@ -166,6 +166,7 @@ pub struct Gbm {
     features: usize,
     trees: Vec<Tree>,
     gains: Vec<f64>,
+    #[serde(with = "crate::float_text::vec")]
     validation_loss: Vec<f64>,
 }
 

@@ -21,7 +21,9 @@ pub(crate) struct Node {
     /// The cover-weighted mean of the leaves below (the value for a leaf); set by [`Tree::new`].
     pub(crate) mean: f64,
     pub(crate) feature: u32,
-    /// Raw threshold: a value `<= threshold` goes left.
+    /// Raw threshold: a value `<= threshold` goes left (`+∞`: every value, which JSON cannot
+    /// write as a number).
+    #[serde(with = "crate::float_text")]
     pub(crate) threshold: f64,
     /// The same split on bins: a bin `<= bin` goes left (missing bin aside).
     pub(crate) bin: u8,
