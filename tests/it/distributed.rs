@@ -102,7 +102,7 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
             .flatten()
             .map_or(0, |r| r.get::<_, i64>(0))
     };
-    wait_for("the frontier", Duration::from_secs(20), || {
+    wait_for("the frontier", Duration::from_secs(60), || {
         count(
             &mut db,
             "SELECT COUNT(*) FROM frontier WHERE stage = 'crawl'",
@@ -120,7 +120,7 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     let mut w2 = worker("w2");
     let mut w3 = worker("w3");
     // Kill w1 while it holds leases on sites it has started crawling.
-    wait_for("w1 to hold leases", Duration::from_secs(20), || {
+    wait_for("w1 to hold leases", Duration::from_secs(60), || {
         count(
             &mut db,
             "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'w1' AND NOT done",
@@ -456,7 +456,7 @@ fn a_host_keeps_its_pace_across_workers_when_another_leads_site_redirects_to_it(
             .flatten()
             .map_or(0, |r| r.get::<_, i64>(0))
     };
-    wait_for("the frontier", Duration::from_secs(20), || {
+    wait_for("the frontier", Duration::from_secs(60), || {
         count(
             &mut db,
             "SELECT COUNT(*) FROM frontier WHERE stage = 'crawl'",
