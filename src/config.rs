@@ -376,6 +376,8 @@ pub struct EvaluateSection {
     pub seed: u64,
     /// Inverse L2 regularisation strength of the logistic regressions (scikit-learn's `C`).
     pub c: f64,
+    /// Gradient tolerance of the logistic regressions' solver (scikit-learn's `tol`).
+    pub tol: f64,
     /// TF-IDF: a term must appear in at least this many training documents.
     pub min_df: usize,
     /// Characters of text per lead for TF-IDF (description, notes, then pages).
@@ -399,6 +401,7 @@ impl Default for EvaluateSection {
             folds: 5,
             seed: 42,
             c: 1.0,
+            tol: 1e-4,
             min_df: 2,
             max_text_chars: 20_000,
             leakage_auc: 0.90,
@@ -1156,6 +1159,7 @@ impl Section for EvaluateSection {
     fn check(&self, issues: &mut Issues) {
         in_range(issues, "evaluate.folds", self.folds, 2..=50);
         in_range(issues, "evaluate.c", self.c, 1e-6..=1e6);
+        in_range(issues, "evaluate.tol", self.tol, 1e-12..=1e-1);
         in_range(issues, "evaluate.min_df", self.min_df, 1..=1_000_000);
         in_range(issues, "evaluate.leakage_auc", self.leakage_auc, 0.5..=1.0);
         in_range_of(

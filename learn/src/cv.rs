@@ -572,6 +572,7 @@ mod tests {
             &folds,
             Params {
                 c: 1.0,
+                tol: 1e-4,
                 min_df: 2,
                 seed: 0,
             },
@@ -616,6 +617,7 @@ mod tests {
             &test,
             Params {
                 c: 1.0,
+                tol: 1e-4,
                 min_df: 2,
                 seed: 0,
             },
@@ -635,6 +637,7 @@ mod tests {
             &folds,
             Params {
                 c: -1.0,
+                tol: 1e-4,
                 min_df: 2,
                 seed: 0,
             },
@@ -674,6 +677,7 @@ mod tests {
             &folds,
             Params {
                 c: 1.0,
+                tol: 1e-4,
                 min_df: 2,
                 seed: 0,
             },

@@ -15,6 +15,8 @@
 //!   every labelled lead that gives probabilities and drivers ([`Trained`]);
 //! - [`leakage`]: one column's own out-of-fold ROC-AUC and outcome words, the leakage guard's
 //!   measures ([`leakage::single_column_auc`], [`leakage::outcome_words`]);
+//! - [`drift`]: the won centroid's movement across time windows, against chance
+//!   ([`drift::won_centroid_drift`]);
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`float_text`]: serde for floats a saved model may hold that JSON cannot write (`+∞`);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
@@ -41,6 +43,7 @@ pub mod calibration;
 pub mod centroid;
 pub mod cv;
 pub mod design;
+pub mod drift;
 pub mod float_text;
 pub mod folds;
 pub mod gbm;

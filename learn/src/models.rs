@@ -24,10 +24,18 @@ use crate::{dense_row, Centroid, LearnError, Logistic, SparseRow};
 pub struct Params {
     /// Inverse L2 regularisation strength of the logistic regressions (scikit-learn's `C`).
     pub c: f64,
+    /// Gradient tolerance of the logistic regressions, as scikit-learn's `tol`
+    /// ([`Logistic::fit_with_tolerance`]). Artefacts written before it existed read as 1e-4.
+    #[serde(default = "default_tol")]
+    pub tol: f64,
     /// TF-IDF: a term must appear in at least this many training documents.
     pub min_df: usize,
     /// Seeds the trees and their inner folds.
     pub seed: u64,
+}
+
+fn default_tol() -> f64 {
+    1e-4
 }
 
 /// What a model is.
@@ -185,7 +193,7 @@ impl DesignedLogistic {
             .map(|&r| design.row(d, r))
             .collect::<Result<_, _>>()?;
         let y: Vec<bool> = train.iter().map(|&r| labels[r]).collect();
-        let model = Logistic::fit(&rows, design.dim(), &y, params.c)?;
+        let model = Logistic::fit_with_tolerance(&rows, design.dim(), &y, params.c, params.tol)?;
         Ok(DesignedLogistic { design, model })
     }
 
@@ -469,6 +477,7 @@ mod tests {
 
     const PARAMS: Params = Params {
         c: 1.0,
+        tol: 1e-4,
         min_df: 2,
         seed: 0,
     };

@@ -190,6 +190,7 @@ mod tests {
 
     const PARAMS: Params = Params {
         c: 1.0,
+        tol: 1e-4,
         min_df: 2,
         seed: 1,
     };

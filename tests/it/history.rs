@@ -116,6 +116,7 @@ fn generation(all: &[Lead], g: usize) -> String {
         "Lead Source",
         "Visits",
         "Pages viewed",
+        "Created",
         "Stage",
     ])
     .unwrap();
@@ -133,6 +134,7 @@ fn generation(all: &[Lead], g: usize) -> String {
             l.source,
             &l.visits.to_string(),
             &l.pages.to_string(),
+            &created(i),
             stage,
         ])
         .unwrap();
@@ -140,8 +142,15 @@ fn generation(all: &[Lead], g: usize) -> String {
     String::from_utf8(w.into_inner().unwrap()).unwrap()
 }
 
+/// Lead `i`'s creation date: one lead a day from 2023-01-01, so that list order is time order.
+fn created(i: usize) -> String {
+    let day =
+        chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap() + chrono::Duration::days(i as i64);
+    day.format("%d/%m/%Y").to_string()
+}
+
 const CONFIG: &str = "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
-    [ingest.columns]\nid = \"Account ID\"\nstatus = \"Stage\"\n\
+    [ingest.columns]\nid = \"Account ID\"\nstatus = \"Stage\"\ndate = \"Created\"\n\
     [crawl]\ncontact_url = \"https://example.org/bot\"\n[registry]\nregistries = []\n";
 
 fn ok(run: &Run, args: &[&str]) -> String {
@@ -241,6 +250,12 @@ fn history_realised_performance_pinned_models_and_drift_over_three_generations()
     let m = monitoring(&out);
     assert_eq!(m["realised"].as_array().unwrap().len(), 0);
     assert_eq!(m["pinned"], false);
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("evaluation.json")).unwrap()).unwrap();
+    let c = &ev["time_split"]["won_centroid"];
+    eprintln!("won centroid, generation 1: {c}");
+    assert!(c["windows"].as_array().unwrap().len() >= 2, "{c}");
+    assert_eq!(c["moved"], false, "one hidden rule throughout: {c}");
 
     // The same generation again, pinned to its own model: the same probabilities bit for bit
     // (the run scored with the model read back from its file), so the same scoring: its
@@ -357,6 +372,37 @@ fn history_realised_performance_pinned_models_and_drift_over_three_generations()
     assert!(drift
         .iter()
         .any(|p| p["name"] == "score" && p["between"] == "previous scoring vs this one"));
+    // And between generation 2's open leads and generation 3's, from the profiles saved with
+    // generation 2's scoring.
+    let between_runs = |name: &str| {
+        drift
+            .iter()
+            .find(|p| {
+                p["between"] == "previous scoring vs this one"
+                    && p["name"].as_str().unwrap().starts_with(name)
+            })
+            .unwrap_or_else(|| panic!("no run-to-run drift of {name}: {drift:?}"))
+    };
+    let (visits, pages) = (between_runs("attr_visits"), between_runs("attr_pages"));
+    eprintln!("PSI previous scoring vs this one: {visits}, {pages}");
+    assert_ne!(visits["flag"], "stable");
+    assert_eq!(pages["flag"], "stable");
+    // The wins changed: from generation 2 on, a new segment wins. Generation 1's wins did not.
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("evaluation.json")).unwrap()).unwrap();
+    let c = &ev["time_split"]["won_centroid"];
+    eprintln!("won centroid, generation 3: {c}");
+    assert_eq!(c["space"], "tabular");
+    let windows = c["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 4, "{c}");
+    assert_eq!(
+        windows[1]["moved"], false,
+        "two windows of the old wins: {c}"
+    );
+    assert_eq!(windows[3]["moved"], true, "the newest wins: {c}");
+    assert_eq!(c["moved"], true);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Are the wins changing?") && report.contains("The wins moved"));
     let st = status_json(&run);
     let c = &stage_status(&st, "score")["counters"];
     assert!(

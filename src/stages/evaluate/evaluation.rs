@@ -66,6 +66,37 @@ pub struct TimeSplit {
     pub models: Vec<TimeModel>,
     /// Why there are no model figures, when there are none.
     pub note: Option<String>,
+    /// Are the wins changing? The won centroid across time windows (see [`learn::drift`]).
+    #[serde(default)]
+    pub won_centroid: Option<WonCentroid>,
+}
+
+/// The won centroid's movement across time windows of the dated won leads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WonCentroid {
+    /// `embedding`, or `tabular` when the leads have no text.
+    pub space: String,
+    pub dated_won: usize,
+    pub windows: Vec<CentroidWindow>,
+    /// Some window moved more than chance explains.
+    pub moved: bool,
+    /// Why no windows were compared, when none were.
+    pub note: Option<String>,
+}
+
+/// One window of dated won leads. Dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CentroidWindow {
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    pub won: usize,
+    pub cosine_to_previous: Option<f64>,
+    /// 5th percentile of the cosine between random draws of wins of the same sizes.
+    pub chance_floor_previous: Option<f64>,
+    pub cosine_to_first: Option<f64>,
+    pub chance_floor_first: Option<f64>,
+    /// A cosine below its chance floor.
+    pub moved: bool,
 }
 
 /// One model on time, beside its cross-validated figure.

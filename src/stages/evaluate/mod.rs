@@ -37,6 +37,7 @@ pub const EVALUATION: FileDef = FileDef {
 pub fn params(cfg: &EvaluateSection) -> Params {
     Params {
         c: cfg.c,
+        tol: cfg.tol,
         min_df: cfg.min_df,
         seed: cfg.seed,
     }
@@ -270,6 +271,15 @@ impl Stage for EvaluateStage {
             ("labelled".to_owned(), n as u64),
             ("won".to_owned(), won as u64),
             ("models".to_owned(), eval.models.len() as u64),
+            (
+                "won_centroid_moved".to_owned(),
+                u64::from(
+                    eval.time_split
+                        .as_ref()
+                        .and_then(|t| t.won_centroid.as_ref())
+                        .is_some_and(|c| c.moved),
+                ),
+            ),
         ]
         .into_iter()
         .collect();
@@ -394,25 +404,7 @@ fn slices(
 ) -> anyhow::Result<Vec<evaluation::Slice>> {
     use arrow::array::{Array, AsArray};
     let f = &leads.features;
-    let ids = f
-        .column_by_name("lead_id")
-        .context("features.lead_id")?
-        .as_string::<i32>();
-    let row_of: std::collections::HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| Some((v?, i)))
-        .collect();
-    let rows: Vec<usize> = leads
-        .lead_ids
-        .iter()
-        .map(|id| {
-            row_of
-                .get(id.as_str())
-                .copied()
-                .context("lead not in features")
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let rows = feature_rows(leads)?;
     let text = |name: &str| -> anyhow::Result<Option<Vec<Option<String>>>> {
         let Some(c) = f.column_by_name(name) else {
             return Ok(None);
@@ -506,6 +498,31 @@ fn slices(
     Ok(out)
 }
 
+/// The `features` row of each lead of `leads` (in `leads.lead_ids` order).
+fn feature_rows(leads: &inputs::Leads) -> anyhow::Result<Vec<usize>> {
+    use arrow::array::AsArray;
+    let ids = leads
+        .features
+        .column_by_name("lead_id")
+        .context("features.lead_id")?
+        .as_string::<i32>();
+    let row_of: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| Some((v?, i)))
+        .collect();
+    leads
+        .lead_ids
+        .iter()
+        .map(|id| {
+            row_of
+                .get(id.as_str())
+                .copied()
+                .with_context(|| format!("lead {id} not in features"))
+        })
+        .collect()
+}
+
 /// Every cross-validated model trained on the older dated leads and tested on the newest, when
 /// the features carry a `lead_date` (a date column mapped at ingest); `None` without one.
 fn time_split(
@@ -525,22 +542,9 @@ fn time_split(
     if dates.null_count() == dates.len() || cv.models.is_empty() {
         return Ok(None);
     }
-    let ids = f
-        .column_by_name("lead_id")
-        .context("features.lead_id")?
-        .as_string::<i32>();
-    let row_of: std::collections::HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| Some((v?, i)))
-        .collect();
-    let per_lead: Vec<Option<i32>> = leads
-        .lead_ids
-        .iter()
-        .map(|id| {
-            let r = *row_of.get(id.as_str())?;
-            (!dates.is_null(r)).then(|| dates.value(r))
-        })
+    let per_lead: Vec<Option<i32>> = feature_rows(leads)?
+        .into_iter()
+        .map(|r| (!dates.is_null(r)).then(|| dates.value(r)))
         .collect();
     let specs: Vec<&'static learn::ModelSpec> = cv.models.iter().map(|m| m.spec).collect();
     let t = learn::time::time_split(
@@ -551,11 +555,7 @@ fn time_split(
         params(cfg),
         cancelled,
     )?;
-    let iso = |days: i32| {
-        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-            .and_then(|e| e.checked_add_signed(chrono::Duration::days(days.into())))
-            .map(|d| d.to_string())
-    };
+    let iso = iso_date;
     let dated = t.train_leads + t.test_leads > 0;
     let out = evaluation::TimeSplit {
         column: "lead_date".into(),
@@ -579,6 +579,7 @@ fn time_split(
             })
             .collect(),
         note: t.note.clone(),
+        won_centroid: Some(won_centroid(leads, &per_lead, cfg.seed)?),
     };
     match &out.note {
         Some(note) => tracing::warn!("time split: {note}"),
@@ -590,6 +591,50 @@ fn time_split(
         ),
     }
     Ok(Some(out))
+}
+
+/// The won centroid across time windows of the dated won leads (see [`learn::drift`]).
+fn won_centroid(
+    leads: &inputs::Leads,
+    dates: &[Option<i32>],
+    seed: u64,
+) -> anyhow::Result<evaluation::WonCentroid> {
+    let labelled: Vec<usize> = (0..leads.known.len()).filter(|&i| leads.known[i]).collect();
+    let drift = learn::drift::won_centroid_drift(&leads.data, &labelled, dates, seed)?;
+    let out = evaluation::WonCentroid {
+        space: drift.space.into(),
+        dated_won: drift.dated_won,
+        windows: drift
+            .windows
+            .iter()
+            .map(|w| evaluation::CentroidWindow {
+                first_date: iso_date(w.first_date),
+                last_date: iso_date(w.last_date),
+                won: w.won,
+                cosine_to_previous: w.cosine_to_previous,
+                chance_floor_previous: w.chance_floor_previous,
+                cosine_to_first: w.cosine_to_first,
+                chance_floor_first: w.chance_floor_first,
+                moved: w.moved(),
+            })
+            .collect(),
+        moved: drift.moved(),
+        note: drift.note,
+    };
+    if out.moved {
+        tracing::warn!(
+            space = %out.space,
+            "drift: the won centroid moved more than chance explains: are the wins changing?"
+        );
+    }
+    Ok(out)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+fn iso_date(days: i32) -> Option<String> {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|e| e.checked_add_signed(chrono::Duration::days(days.into())))
+        .map(|d| d.to_string())
 }
 
 /// Share of won leads in the top 10, 20, 35 and 50 % by score.

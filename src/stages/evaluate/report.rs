@@ -506,6 +506,7 @@ fn time_section(h: &mut String, data: &ReportData) {
     );
     if let Some(note) = &t.note {
         let _ = writeln!(h, "<p class=\"muted\">No figures: {}.</p>", esc(note));
+        won_centroid_table(h, t.won_centroid.as_ref());
         h.push_str("</section>\n");
         return;
     }
@@ -524,7 +525,60 @@ fn time_section(h: &mut String, data: &ReportData) {
             fmt_opt(m.captured_at_20)
         );
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    h.push_str("</tbody>\n</table>\n");
+    won_centroid_table(h, t.won_centroid.as_ref());
+    h.push_str("</section>\n");
+}
+
+/// Are the wins changing? The won centroid per time window, each cosine beside its chance
+/// floor.
+fn won_centroid_table(h: &mut String, c: Option<&super::evaluation::WonCentroid>) {
+    let Some(c) = c else {
+        return;
+    };
+    h.push_str("<h3 id=\"won-centroid\">Are the wins changing?</h3>\n");
+    if let Some(note) = &c.note {
+        let _ = writeln!(h, "<p class=\"muted\">Not measured: {}.</p>", esc(note));
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<p>The {} dated won leads in {} windows of equal size, oldest first; each window's \
+         centroid ({} space, centred on all labelled leads) against the previous window's and \
+         the first's, by cosine. The chance floor is the 5th percentile of the same cosine \
+         between random draws of wins of the same sizes: below it, the wins moved more than \
+         sampling explains. <strong>{}</strong></p>",
+        c.dated_won,
+        c.windows.len(),
+        esc(&c.space),
+        if c.moved {
+            "The wins moved: a model fitted on the older ones may be out of date."
+        } else {
+            "No window moved beyond chance."
+        }
+    );
+    h.push_str(
+        "<table class=\"metrics\">\n<thead><tr><th>window</th><th class=\"num\">wins</th>\
+         <th class=\"num\">cosine to previous</th><th class=\"num\">chance floor</th>\
+         <th class=\"num\">cosine to first</th><th class=\"num\">chance floor</th><th>moved</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for w in &c.windows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{} to {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(w.first_date.as_deref().unwrap_or("-")),
+            esc(w.last_date.as_deref().unwrap_or("-")),
+            w.won,
+            fmt_opt(w.cosine_to_previous),
+            fmt_opt(w.chance_floor_previous),
+            fmt_opt(w.cosine_to_first),
+            fmt_opt(w.chance_floor_first),
+            if w.moved { "yes" } else { "" }
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
 }
 
 fn curves_section(h: &mut String, data: &ReportData, best: Option<usize>) {
@@ -1468,6 +1522,7 @@ mod tests {
                     cv_roc_auc: Some(0.81),
                 }],
                 note: None,
+                won_centroid: None,
             }),
         }
     }

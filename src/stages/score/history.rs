@@ -19,6 +19,7 @@ use arrow::datatypes::{DataType, Float64Type, Int32Type, TimestampMicrosecondTyp
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::monitoring::Profile;
 use crate::schema::{HISTORY_STORE, SCORE_HISTORY};
 use crate::stages::StageContext;
 use crate::table;
@@ -60,6 +61,7 @@ pub fn append(
     model_version: &str,
     model: &str,
     entries: &[Entry<'_>],
+    profiles: &[(String, Profile)],
 ) -> anyhow::Result<()> {
     let out = ctx.output_dir();
     let registered: Vec<String> = ctx
@@ -105,12 +107,28 @@ pub fn append(
             "leadcrawl.model_version".to_owned(),
             model_version.to_owned(),
         ),
+        (PROFILES_KEY.to_owned(), serde_json::to_string(profiles)?),
     ];
     let pending =
         table::write_pending(out, &SCORE_HISTORY, &part_name(key), &[b], &ctx.prov, &meta)?;
     ctx.store
         .commit(HISTORY_STORE, &[pending], &[], &Default::default())?;
     Ok(())
+}
+
+/// The part metadata key of the scored leads' feature [`Profile`]s.
+const PROFILES_KEY: &str = "leadcrawl.feature_profiles";
+
+/// The feature profiles saved with the scoring in part `file` (see [`append`]); empty for a
+/// part written before they were (or of fewer leads than a profile needs).
+pub fn profiles_of(ctx: &StageContext<'_>, file: &str) -> anyhow::Result<Vec<(String, Profile)>> {
+    let path = ctx.output_dir().join(file);
+    let meta = table::stage_metadata(&path)?;
+    match meta.iter().find(|(k, _)| k == PROFILES_KEY) {
+        Some((_, v)) => serde_json::from_str(v)
+            .with_context(|| format!("{}: unreadable {PROFILES_KEY}", path.display())),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// One lead of an earlier scoring, read back.

@@ -281,28 +281,45 @@ impl Stage for ScoreStage {
             if let Some(psi) = monitoring::psi_numeric(&train_p, &open_p) {
                 drift.push(monitoring::Psi {
                     name: "score".into(),
-                    between: "training vs scored".into(),
+                    between: monitoring::BETWEEN_TRAINING_AND_SCORED.into(),
                     psi,
                     flag: monitoring::flag(psi).into(),
                 });
             }
-            if let Some((_, prev)) = earlier
+            let previous = earlier
                 .iter()
                 .filter(|(_, rows)| !rows.is_empty())
-                .max_by_key(|(_, rows)| rows[0].scored_at)
-            {
+                .max_by_key(|(_, rows)| rows[0].scored_at);
+            if let Some((_, prev)) = previous {
                 let prev_p: Vec<Option<f64>> = prev.iter().map(|r| Some(r.probability)).collect();
                 if let Some(psi) = monitoring::psi_numeric(&prev_p, &open_p) {
                     drift.push(monitoring::Psi {
                         name: "score".into(),
-                        between: "previous scoring vs this one".into(),
+                        between: monitoring::BETWEEN_RUNS.into(),
                         psi,
                         flag: monitoring::flag(psi).into(),
                     });
                 }
             }
-            drift.extend(monitoring::feature_drift(&aligned, &train, &open));
+            let train_profiles = monitoring::feature_profiles(&aligned, &train);
+            drift.extend(monitoring::feature_drift(
+                &aligned,
+                &train_profiles,
+                &open,
+                monitoring::BETWEEN_TRAINING_AND_SCORED,
+            ));
+            if let Some((file, _)) = previous {
+                let before = history::profiles_of(ctx, file)?;
+                drift.extend(monitoring::feature_drift(
+                    d,
+                    &before,
+                    &open,
+                    monitoring::BETWEEN_RUNS,
+                ));
+            }
         }
+        // What the next run compares its leads with.
+        let profiles = monitoring::feature_profiles(d, &open);
         for p in drift.iter().filter(|p| p.flag != "stable") {
             tracing::warn!(
                 name = %p.name,
@@ -348,7 +365,7 @@ impl Stage for ScoreStage {
         };
         // A scoring of no lead (every lead labelled) leaves nothing to remember.
         if scoring.is_some() && !entries.is_empty() {
-            history::append(ctx, &key, model_version, model_name, &entries)?;
+            history::append(ctx, &key, model_version, model_name, &entries, &profiles)?;
         }
 
         let count = |t: &str| scored.iter().filter(|s| s.tier == t).count() as u64;

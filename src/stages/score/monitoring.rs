@@ -8,8 +8,9 @@
 //!   lead list brings for the leads it scored while they were open (ROC-AUC, win rate per tier,
 //!   calibration);
 //! - drift: the population stability index (PSI) of the score and of each feature between the
-//!   labelled (training) leads and the scored ones, and of the score between the previous
-//!   scoring and this one; 0.1 and over is flagged `watch`, 0.25 and over `act`.
+//!   labelled (training) leads and the scored ones, and between the previous scoring's leads
+//!   (their [`Profile`]s, saved with that scoring) and this one's; 0.1 and over is flagged
+//!   `watch`, 0.25 and over `act`.
 //!
 //! The file's field names are its public shape: added to, never renamed.
 
@@ -29,6 +30,11 @@ pub const MONITORING: FileDef = FileDef {
 pub const MONITORING_PAGE: &str = "monitoring.html";
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// [`Psi::between`] of the labelled leads against the scored ones.
+pub const BETWEEN_TRAINING_AND_SCORED: &str = "training vs scored";
+/// [`Psi::between`] of the previous scoring's leads against this one's.
+pub const BETWEEN_RUNS: &str = "previous scoring vs this one";
 
 /// PSI at or above which a distribution is to be watched.
 pub const PSI_WATCH: f64 = 0.1;
@@ -159,91 +165,191 @@ fn psi_of_shares(expected: &[f64], actual: &[f64]) -> f64 {
         .sum()
 }
 
+/// The reference side of a PSI, kept: a distribution summarised so that a later run can
+/// compare its own leads with it without the reference rows. Saved with each scoring (in its
+/// `score_history` part's metadata) for the next run's "previous scoring vs this one".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Profile {
+    /// Bins at the reference's deciles (fewer when values repeat), missing values last.
+    Numeric {
+        rows: usize,
+        edges: Vec<f64>,
+        shares: Vec<f64>,
+    },
+    /// One share per value (`None`: missing), in value order.
+    Categorical {
+        rows: usize,
+        shares: Vec<(Option<String>, f64)>,
+    },
+}
+
+impl Profile {
+    /// The profile of numbers; `None` under [`PSI_MIN_ROWS`] rows.
+    pub fn numeric(reference: &[Option<f64>]) -> Option<Profile> {
+        if reference.len() < PSI_MIN_ROWS {
+            return None;
+        }
+        let mut sorted: Vec<f64> = reference.iter().flatten().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let mut edges: Vec<f64> = (1..10)
+            .filter_map(|q| sorted.get(q * sorted.len() / 10).copied())
+            .collect();
+        edges.dedup();
+        let shares = numeric_shares(&edges, reference);
+        Some(Profile::Numeric {
+            rows: reference.len(),
+            edges,
+            shares,
+        })
+    }
+
+    /// The profile of categories; `None` under [`PSI_MIN_ROWS`] rows.
+    pub fn categorical(reference: &[Option<String>]) -> Option<Profile> {
+        if reference.len() < PSI_MIN_ROWS {
+            return None;
+        }
+        Some(Profile::Categorical {
+            rows: reference.len(),
+            shares: categorical_shares(reference).into_iter().collect(),
+        })
+    }
+
+    /// The PSI of `current` against this profile; `None` under [`PSI_MIN_ROWS`] rows or for
+    /// values of the other kind.
+    pub fn psi_numeric(&self, current: &[Option<f64>]) -> Option<f64> {
+        match self {
+            Profile::Numeric { edges, shares, .. } if current.len() >= PSI_MIN_ROWS => {
+                Some(psi_of_shares(shares, &numeric_shares(edges, current)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The PSI of `current` against this profile: one bin per value seen on either side.
+    pub fn psi_categorical(&self, current: &[Option<String>]) -> Option<f64> {
+        match self {
+            Profile::Categorical { shares, .. } if current.len() >= PSI_MIN_ROWS => {
+                let shares: BTreeMap<Option<String>, f64> = shares.iter().cloned().collect();
+                let now = categorical_shares(current);
+                let levels: std::collections::BTreeSet<&Option<String>> =
+                    shares.keys().chain(now.keys()).collect();
+                let share = |m: &BTreeMap<Option<String>, f64>, l: &Option<String>| {
+                    m.get(l).copied().unwrap_or(0.0)
+                };
+                let e: Vec<f64> = levels.iter().map(|l| share(&shares, l)).collect();
+                let a: Vec<f64> = levels.iter().map(|l| share(&now, l)).collect();
+                Some(psi_of_shares(&e, &a))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn numeric_shares(edges: &[f64], v: &[Option<f64>]) -> Vec<f64> {
+    let mut counts = vec![0usize; edges.len() + 2];
+    for x in v {
+        let bin = match x {
+            None => edges.len() + 1,
+            Some(x) => edges.partition_point(|e| e <= x),
+        };
+        counts[bin] += 1;
+    }
+    let n = v.len().max(1) as f64;
+    counts.iter().map(|&c| c as f64 / n).collect()
+}
+
+fn categorical_shares(v: &[Option<String>]) -> BTreeMap<Option<String>, f64> {
+    let mut counts: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for x in v {
+        *counts.entry(x.clone()).or_default() += 1;
+    }
+    let n = v.len().max(1) as f64;
+    counts.into_iter().map(|(k, c)| (k, c as f64 / n)).collect()
+}
+
 /// PSI of numbers: ten bins at the reference's deciles (fewer when values repeat), missing
 /// values a bin of their own. `None` when either side has fewer than [`PSI_MIN_ROWS`] rows.
 pub fn psi_numeric(reference: &[Option<f64>], current: &[Option<f64>]) -> Option<f64> {
-    if reference.len() < PSI_MIN_ROWS || current.len() < PSI_MIN_ROWS {
-        return None;
-    }
-    let mut sorted: Vec<f64> = reference.iter().flatten().copied().collect();
-    sorted.sort_by(f64::total_cmp);
-    let mut edges: Vec<f64> = (1..10)
-        .filter_map(|q| sorted.get(q * sorted.len() / 10).copied())
-        .collect();
-    edges.dedup();
-    let shares = |v: &[Option<f64>]| {
-        let mut counts = vec![0usize; edges.len() + 2];
-        for x in v {
-            let bin = match x {
-                None => edges.len() + 1,
-                Some(x) => edges.partition_point(|e| e <= x),
-            };
-            counts[bin] += 1;
-        }
-        let n = v.len() as f64;
-        counts.iter().map(|&c| c as f64 / n).collect::<Vec<_>>()
-    };
-    Some(psi_of_shares(&shares(reference), &shares(current)))
+    Profile::numeric(reference)?.psi_numeric(current)
 }
 
 /// PSI of categories: one bin per value seen on either side, missing values one more. `None`
 /// when either side has fewer than [`PSI_MIN_ROWS`] rows.
 pub fn psi_categorical(reference: &[Option<String>], current: &[Option<String>]) -> Option<f64> {
-    if reference.len() < PSI_MIN_ROWS || current.len() < PSI_MIN_ROWS {
-        return None;
-    }
-    let mut levels: BTreeMap<Option<&str>, (usize, usize)> = BTreeMap::new();
-    for v in reference {
-        levels.entry(v.as_deref()).or_default().0 += 1;
-    }
-    for v in current {
-        levels.entry(v.as_deref()).or_default().1 += 1;
-    }
-    let (nr, nc) = (reference.len() as f64, current.len() as f64);
-    let e: Vec<f64> = levels.values().map(|c| c.0 as f64 / nr).collect();
-    let a: Vec<f64> = levels.values().map(|c| c.1 as f64 / nc).collect();
-    Some(psi_of_shares(&e, &a))
+    Profile::categorical(reference)?.psi_categorical(current)
 }
 
-/// PSI of every feature column of `d` between the `reference` rows and the `current` ones.
-pub fn feature_drift(d: &learn::Dataset, reference: &[usize], current: &[usize]) -> Vec<Psi> {
+/// The profile of every modelled feature column of `d` over `rows`: `(column, profile)`.
+/// Columns with no value at all are left out.
+pub fn feature_profiles(d: &learn::Dataset, rows: &[usize]) -> Vec<(String, Profile)> {
     let mut out = Vec::new();
-    let between = "training vs scored";
     for b in [&d.firmographics, &d.web, &d.attributes] {
         for c in &b.numeric {
             if c.values.iter().all(Option::is_none) {
                 continue;
             }
-            let pick = |rows: &[usize]| rows.iter().map(|&r| c.values[r]).collect::<Vec<_>>();
-            if let Some(psi) = psi_numeric(&pick(reference), &pick(current)) {
-                out.push(Psi {
-                    name: c.name.clone(),
-                    between: between.into(),
-                    psi,
-                    flag: flag(psi).into(),
-                });
+            let values: Vec<Option<f64>> = rows.iter().map(|&r| c.values[r]).collect();
+            if let Some(p) = Profile::numeric(&values) {
+                out.push((c.name.clone(), p));
             }
         }
         for c in &b.categorical {
             if c.values.iter().all(Option::is_none) {
                 continue;
             }
-            let pick = |rows: &[usize]| {
-                rows.iter()
-                    .map(|&r| c.values[r].clone())
-                    .collect::<Vec<_>>()
-            };
-            if let Some(psi) = psi_categorical(&pick(reference), &pick(current)) {
-                out.push(Psi {
-                    name: c.name.clone(),
-                    between: between.into(),
-                    psi,
-                    flag: flag(psi).into(),
-                });
+            let values: Vec<Option<String>> = rows.iter().map(|&r| c.values[r].clone()).collect();
+            if let Some(p) = Profile::categorical(&values) {
+                out.push((c.name.clone(), p));
             }
         }
     }
     out
+}
+
+/// PSI of every feature column of `d` over the `current` rows against `profiles` (columns
+/// absent from `d` are skipped), each labelled `between`.
+pub fn feature_drift(
+    d: &learn::Dataset,
+    profiles: &[(String, Profile)],
+    current: &[usize],
+    between: &str,
+) -> Vec<Psi> {
+    let numeric: BTreeMap<&str, &learn::Column<f64>> = [&d.firmographics, &d.web, &d.attributes]
+        .iter()
+        .flat_map(|b| b.numeric.iter().map(|c| (c.name.as_str(), c)))
+        .collect();
+    let categorical: BTreeMap<&str, &learn::Column<String>> =
+        [&d.firmographics, &d.web, &d.attributes]
+            .iter()
+            .flat_map(|b| b.categorical.iter().map(|c| (c.name.as_str(), c)))
+            .collect();
+    profiles
+        .iter()
+        .filter_map(|(name, profile)| {
+            let psi = match profile {
+                Profile::Numeric { .. } => {
+                    let c = numeric.get(name.as_str())?;
+                    profile.psi_numeric(&current.iter().map(|&r| c.values[r]).collect::<Vec<_>>())
+                }
+                Profile::Categorical { .. } => {
+                    let c = categorical.get(name.as_str())?;
+                    profile.psi_categorical(
+                        &current
+                            .iter()
+                            .map(|&r| c.values[r].clone())
+                            .collect::<Vec<_>>(),
+                    )
+                }
+            }?;
+            Some(Psi {
+                name: name.clone(),
+                between: between.into(),
+                psi,
+                flag: flag(psi).into(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -285,5 +391,33 @@ mod tests {
         let want = 0.2 * (0.7f64 / 0.5).ln() - 0.2 * (0.3f64 / 0.5).ln();
         assert!((psi_categorical(&cats(50), &cats(70)).unwrap() - want).abs() < 1e-12);
         assert_eq!(flag(want), "watch");
+    }
+
+    #[test]
+    fn a_saved_profile_gives_the_same_psi_as_the_rows_it_summarises() {
+        let a: Vec<Option<f64>> = (0..300)
+            .map(|i| (i % 7 != 0).then(|| f64::from(i % 50)))
+            .collect();
+        let b: Vec<Option<f64>> = (0..200)
+            .map(|i| (i % 3 != 0).then(|| f64::from(i % 80)))
+            .collect();
+        let saved: Profile =
+            serde_json::from_str(&serde_json::to_string(&Profile::numeric(&a).unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(saved.psi_numeric(&b), psi_numeric(&a, &b));
+        assert!(psi_numeric(&a, &b).unwrap() > 0.1);
+        assert_eq!(saved.psi_categorical(&vec![None; 100]), None, "another kind");
+        let cats = |n: usize, k: usize| -> Vec<Option<String>> {
+            (0..n)
+                .map(|i| (i % k != 0).then(|| format!("l{}", i % k)))
+                .collect()
+        };
+        let saved: Profile = serde_json::from_str(
+            &serde_json::to_string(&Profile::categorical(&cats(120, 4)).unwrap()).unwrap(),
+        )
+        .unwrap();
+        let psi = saved.psi_categorical(&cats(90, 6)).unwrap();
+        assert_eq!(Some(psi), psi_categorical(&cats(120, 4), &cats(90, 6)));
+        assert_eq!(flag(psi), "act", "{psi}");
     }
 }
