@@ -312,6 +312,18 @@ fn run_stages(
         let name = stage.name();
         // Every line logged while the stage runs names it (human logs: `stage{stage="crawl"}:`).
         let _span = tracing::info_span!("stage", stage = name).entered();
+        // What the stage's work (or taking back some of it) sees.
+        let stage_context = || StageContext {
+            stage: name,
+            tables: stage.tables(),
+            reads: stage.reads(),
+            role,
+            config,
+            store,
+            prov: prov.clone(),
+            stop,
+            progress: progress.bar(name),
+        };
         let own = stage.fingerprint(config)?;
         let mut ups: Vec<(&'static str, String)> = Vec::new();
         for up in stages::upstream(*stage) {
@@ -376,17 +388,7 @@ fn run_stages(
                     units = units.len(),
                     "inputs refreshed in part; redoing the units that depend on them"
                 );
-                let ctx = StageContext {
-                    stage: name,
-                    tables: stage.tables(),
-                    reads: stage.reads(),
-                    role,
-                    config,
-                    store,
-                    prov: prov.clone(),
-                    stop,
-                    progress: progress.bar(name),
-                };
+                let ctx = stage_context();
                 let counters = BTreeMap::from([("units_refreshed".to_owned(), units.len() as u64)]);
                 crate::engine::take_back(&ctx, &units, key_column, &counters, |_, _, _| Ok(()))?;
                 ctx.progress.finish();
@@ -431,17 +433,7 @@ fn run_stages(
             .stage(name)?
             .map_or(0, |r| r.units_done + r.units_failed);
         let started = Instant::now();
-        let ctx = StageContext {
-            stage: name,
-            tables: stage.tables(),
-            reads: stage.reads(),
-            role,
-            config,
-            store,
-            prov: prov.clone(),
-            stop,
-            progress: progress.bar(name),
-        };
+        let ctx = stage_context();
         let outcome = stage.run(&ctx);
         ctx.progress.finish();
         let seconds = started.elapsed().as_secs_f64();

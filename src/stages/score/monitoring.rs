@@ -406,7 +406,11 @@ mod tests {
                 .unwrap();
         assert_eq!(saved.psi_numeric(&b), psi_numeric(&a, &b));
         assert!(psi_numeric(&a, &b).unwrap() > 0.1);
-        assert_eq!(saved.psi_categorical(&vec![None; 100]), None, "another kind");
+        assert_eq!(
+            saved.psi_categorical(&vec![None; 100]),
+            None,
+            "another kind"
+        );
         let cats = |n: usize, k: usize| -> Vec<Option<String>> {
             (0..n)
                 .map(|i| (i % k != 0).then(|| format!("l{}", i % k)))
