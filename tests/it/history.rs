@@ -29,6 +29,9 @@ struct Lead {
     source: &'static str,
     visits: u32,
     pages: u32,
+    /// Under 100 in generation 1's leads, up to 450 in the newer ones: a later list puts it
+    /// on a log scale where generation 1's did not.
+    budget: u32,
     won: bool,
 }
 
@@ -68,6 +71,11 @@ fn leads(n: usize) -> Vec<Lead> {
             let visits = (unit() * 40.0) as u32 + if i >= 800 { 25 } else { 0 };
             let pages = 1 + (unit() * 5.0) as u32;
             let noise: f64 = (0..4).map(|_| unit() - 0.5).sum::<f64>() * 1.6;
+            let budget = if i < 600 {
+                20 + (unit() * 70.0) as u32
+            } else {
+                50 + (unit() * 400.0) as u32
+            };
             let z = 0.05 * f64::from(visits.min(40))
                 + match segment {
                     "Software" => 0.8,
@@ -82,8 +90,9 @@ fn leads(n: usize) -> Vec<Lead> {
                     "Call" => -0.3,
                     _ => 0.0,
                 }
+                + if budget > 60 { 0.6 } else { 0.0 }
                 + noise
-                - 1.1;
+                - 1.4;
             let (company, country) = &companies[i % companies.len()];
             Lead {
                 id: format!("{:09}", 1_600_000 + i),
@@ -93,6 +102,7 @@ fn leads(n: usize) -> Vec<Lead> {
                 source,
                 visits,
                 pages,
+                budget,
                 won: z > 0.0,
             }
         })
@@ -116,6 +126,7 @@ fn generation(all: &[Lead], g: usize) -> String {
         "Lead Source",
         "Visits",
         "Pages viewed",
+        "Budget",
         "Created",
         "Stage",
     ])
@@ -134,6 +145,7 @@ fn generation(all: &[Lead], g: usize) -> String {
             l.source,
             &l.visits.to_string(),
             &l.pages.to_string(),
+            &l.budget.to_string(),
             &created(i),
             stage,
         ])

@@ -12,6 +12,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, Float64Type, Int32Type};
 use learn::{Block, Column, Dataset};
+use serde::{Deserialize, Serialize};
 
 use super::evaluation::Coverage;
 use crate::schema::{FEATURES, LEADS, PAGE_TEXT};
@@ -70,21 +71,66 @@ pub struct Leads {
     pub attribute_sources: Vec<(String, String)>,
     /// Attributes not modelled whatever the guard says, and why (identifiers, free text).
     pub unmodelled: Vec<(String, String)>,
+    /// How this list's attribute columns were encoded into `data.attributes`.
+    pub encodings: Vec<AttributeEncoding>,
+    /// The `features` row of each lead.
+    rows: Vec<usize>,
+}
+
+impl Leads {
+    /// `data` with the attribute columns encoded as `encodings` says (a saved model's) instead
+    /// of as this list decided.
+    pub fn data_encoded_as(&self, encodings: &[AttributeEncoding]) -> anyhow::Result<Dataset> {
+        Ok(Dataset {
+            attributes: attribute_block(&self.features, &self.rows, encodings)?,
+            ..self.data.clone()
+        })
+    }
 }
 
 /// A category level seen on fewer leads than this is merged into `(other)`.
 const MIN_LEVEL_LEADS: usize = 5;
 
-/// The `attr_*` columns of `features` as a model block: numbers (amounts over 100 on a log
-/// scale), booleans as 0/1, dates as days before the column's latest date, categories with rare
-/// levels merged. A category with more levels than half the leads (and over 50) is an
-/// identifier or free text: not modelled. `exclude`: columns left out (the leakage guard's).
-fn attribute_block(
+/// How one `attr_*` column becomes model input. Decided on a lead list (the whole `features`
+/// table) and saved with every model, so that a pinned model reads a later list's column the
+/// way it was fitted: the same log decision, the same reference date, the same levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttributeEncoding {
+    /// Levels kept as they are; any other value is `(other)`.
+    Category { column: String, levels: Vec<String> },
+    /// 0/1.
+    Boolean { column: String },
+    /// Days before `reference` (days since 1970-01-01: the column's latest date in the list).
+    Date { column: String, reference: i32 },
+    /// The number, on a signed log scale when `log` (amounts over 100).
+    Number { column: String, log: bool },
+}
+
+impl AttributeEncoding {
+    pub fn column(&self) -> &str {
+        match self {
+            AttributeEncoding::Category { column, .. }
+            | AttributeEncoding::Boolean { column }
+            | AttributeEncoding::Date { column, .. }
+            | AttributeEncoding::Number { column, .. } => column,
+        }
+    }
+}
+
+/// Attributes not modelled and why: `(column, reason)`.
+type Unmodelled = Vec<(String, String)>;
+
+/// The encodings of the `attr_*` columns of `features` decided on this list: numbers (amounts
+/// over 100 on a log scale), booleans as 0/1, dates as days before the column's latest date,
+/// categories with rare levels merged. A category with more levels than half the leads (and
+/// over 50) is an identifier or free text: not modelled, listed with why. `exclude`: columns
+/// left out (the leakage guard's).
+fn attribute_encodings(
     batch: &RecordBatch,
-    rows: &[usize],
     exclude: &[String],
-) -> anyhow::Result<(Block, Vec<(String, String)>)> {
-    let mut block = Block::default();
+) -> anyhow::Result<(Vec<AttributeEncoding>, Unmodelled)> {
+    let mut encodings = Vec::new();
     let mut unmodelled = Vec::new();
     for (i, field) in batch.schema().fields().iter().enumerate() {
         let name = field.name();
@@ -92,7 +138,8 @@ fn attribute_block(
             continue;
         }
         let col = batch.column(i);
-        match field.data_type() {
+        let column = name.clone();
+        encodings.push(match field.data_type() {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
                 let c = cast(col, &DataType::Utf8)?;
                 let c = c.as_string::<i32>();
@@ -100,20 +147,66 @@ fn attribute_block(
                 for v in c.iter().flatten() {
                     *counts.entry(v).or_default() += 1;
                 }
-                let kept = counts.values().filter(|&&n| n >= MIN_LEVEL_LEADS).count();
-                if kept > 50 && kept * 2 > batch.num_rows() {
+                let mut levels: Vec<String> = counts
+                    .iter()
+                    .filter(|(_, &n)| n >= MIN_LEVEL_LEADS)
+                    .map(|(v, _)| (*v).to_owned())
+                    .collect();
+                if levels.len() > 50 && levels.len() * 2 > batch.num_rows() {
                     unmodelled.push((
-                        name.clone(),
-                        format!("{kept} distinct values: an identifier or free text"),
+                        column,
+                        format!(
+                            "{} distinct values: an identifier or free text",
+                            levels.len()
+                        ),
                     ));
                     continue;
                 }
+                levels.sort();
+                AttributeEncoding::Category { column, levels }
+            }
+            DataType::Boolean => AttributeEncoding::Boolean { column },
+            DataType::Date32 => {
+                let c = col.as_primitive::<arrow::datatypes::Date32Type>();
+                let reference = c.iter().flatten().max().unwrap_or(0);
+                AttributeEncoding::Date { column, reference }
+            }
+            _ => {
+                let c = cast(col, &DataType::Float64)?;
+                let c = c.as_primitive::<Float64Type>();
+                let finite = || c.iter().flatten().filter(|x| x.is_finite());
+                let log = finite().all(|x| x >= 0.0) && finite().any(|x| x > 100.0);
+                AttributeEncoding::Number { column, log }
+            }
+        });
+    }
+    Ok((encodings, unmodelled))
+}
+
+/// The `rows` of `batch`'s attribute columns as a model block, each as `encodings` says. A
+/// column the batch lacks is left out (a model reading it sees it missing); a value the
+/// encoding cannot read (text where a number was) is missing.
+fn attribute_block(
+    batch: &RecordBatch,
+    rows: &[usize],
+    encodings: &[AttributeEncoding],
+) -> anyhow::Result<Block> {
+    let mut block = Block::default();
+    for e in encodings {
+        let Some(col) = batch.column_by_name(e.column()) else {
+            continue;
+        };
+        let name = e.column().to_owned();
+        match e {
+            AttributeEncoding::Category { levels, .. } => {
+                let c = cast(col, &DataType::Utf8)?;
+                let c = c.as_string::<i32>();
                 let values = rows
                     .iter()
                     .map(|&r| {
                         (!c.is_null(r)).then(|| {
                             let v = c.value(r);
-                            if counts[v] >= MIN_LEVEL_LEADS {
+                            if levels.binary_search_by(|l| l.as_str().cmp(v)).is_ok() {
                                 v.to_owned()
                             } else {
                                 "(other)".to_owned()
@@ -121,35 +214,34 @@ fn attribute_block(
                         })
                     })
                     .collect();
-                block.categorical.push(Column::new(name.clone(), values));
+                block.categorical.push(Column::new(name, values));
             }
-            DataType::Boolean => {
-                let c = col.as_boolean();
+            AttributeEncoding::Boolean { .. } => {
+                let c = cast(col, &DataType::Boolean)?;
+                let c = c.as_boolean();
                 let values = rows
                     .iter()
                     .map(|&r| (!c.is_null(r)).then(|| f64::from(u8::from(c.value(r)))))
                     .collect();
-                block.numeric.push(Column::new(name.clone(), values));
+                block.numeric.push(Column::new(name, values));
             }
-            DataType::Date32 => {
-                let c = col.as_primitive::<arrow::datatypes::Date32Type>();
-                let latest = c.iter().flatten().max().unwrap_or(0);
+            AttributeEncoding::Date { reference, .. } => {
+                let c = cast(col, &DataType::Date32)?;
+                let c = c.as_primitive::<arrow::datatypes::Date32Type>();
                 let values = rows
                     .iter()
-                    .map(|&r| (!c.is_null(r)).then(|| f64::from(latest - c.value(r))))
+                    .map(|&r| (!c.is_null(r)).then(|| f64::from(reference - c.value(r))))
                     .collect();
-                block.numeric.push(Column::new(name.clone(), values));
+                block.numeric.push(Column::new(name, values));
             }
-            _ => {
+            AttributeEncoding::Number { log, .. } => {
                 let c = cast(col, &DataType::Float64)?;
                 let c = c.as_primitive::<Float64Type>();
-                let finite = || c.iter().flatten().filter(|x| x.is_finite());
-                let log = finite().all(|x| x >= 0.0) && finite().any(|x| x > 100.0);
                 let values = rows
                     .iter()
                     .map(|&r| {
                         (!c.is_null(r) && c.value(r).is_finite()).then(|| {
-                            if log {
+                            if *log {
                                 learn::signed_log1p(c.value(r))
                             } else {
                                 c.value(r)
@@ -157,11 +249,11 @@ fn attribute_block(
                         })
                     })
                     .collect();
-                block.numeric.push(Column::new(name.clone(), values));
+                block.numeric.push(Column::new(name, values));
             }
         }
     }
-    Ok((block, unmodelled))
+    Ok(block)
 }
 
 /// Attribute column → input header, from the column's `leadcrawl.source` field metadata.
@@ -264,7 +356,8 @@ pub fn load(
         numeric: numeric(WEB_NUMERIC)?,
         categorical: categorical(WEB_CATEGORICAL)?,
     };
-    let (attributes, unmodelled) = attribute_block(&batch, &rows, exclude)?;
+    let (encodings, unmodelled) = attribute_encodings(&batch, exclude)?;
+    let attributes = attribute_block(&batch, &rows, &encodings)?;
     let attribute_sources = attribute_sources(&batch);
     let text = if with_text {
         lead_texts(ctx, &lead_ids, max_text)?
@@ -285,6 +378,8 @@ pub fn load(
         features: batch,
         attribute_sources,
         unmodelled,
+        encodings,
+        rows,
     })
 }
 
@@ -380,4 +475,97 @@ pub fn coverage(b: &RecordBatch) -> anyhow::Result<Vec<Coverage>> {
         row("labelled won", won),
         row("labelled lost", lost),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
+
+    use super::*;
+
+    /// A features-like batch of attribute columns: an amount, a date, a category.
+    fn list(amounts: &[f64], days: &[i32], kinds: &[&str]) -> RecordBatch {
+        RecordBatch::try_from_iter([
+            (
+                "attr_amount",
+                Arc::new(Float64Array::from(amounts.to_vec())) as ArrayRef,
+            ),
+            (
+                "attr_seen",
+                Arc::new(Date32Array::from(days.to_vec())) as ArrayRef,
+            ),
+            (
+                "attr_kind",
+                Arc::new(StringArray::from(kinds.to_vec())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_saved_encoding_reads_a_later_list_as_the_list_it_was_decided_on() {
+        // The first list: amounts under 100, the latest date day 200, level "b" on 5 leads.
+        let first = list(
+            &[10.0, 20.0, 30.0, 40.0, 50.0, 60.0],
+            &[100, 150, 200, 120, 130, 140],
+            &["a", "b", "b", "b", "b", "b"],
+        );
+        let (saved, unmodelled) = attribute_encodings(&first, &[]).unwrap();
+        assert!(unmodelled.is_empty());
+        assert_eq!(
+            saved,
+            [
+                AttributeEncoding::Number {
+                    column: "attr_amount".into(),
+                    log: false
+                },
+                AttributeEncoding::Date {
+                    column: "attr_seen".into(),
+                    reference: 200
+                },
+                AttributeEncoding::Category {
+                    column: "attr_kind".into(),
+                    levels: vec!["b".into()]
+                },
+            ]
+        );
+        // A later list: its first lead is the first list's second one; new leads bring large
+        // amounts, a later date, and make "a" common.
+        let later = list(
+            &[20.0, 500.0, 900.0, 700.0, 800.0, 600.0],
+            &[150, 300, 290, 280, 270, 260],
+            &["b", "a", "a", "a", "a", "c"],
+        );
+        let (own, _) = attribute_encodings(&later, &[]).unwrap();
+        assert_ne!(own, saved, "the later list decides otherwise");
+        let as_saved = attribute_block(&later, &[0, 5], &saved).unwrap();
+        let then = attribute_block(&first, &[1], &saved).unwrap();
+        assert_eq!(as_saved.numeric[0].values[0], then.numeric[0].values[0]);
+        assert_eq!(as_saved.numeric[0].values[0], Some(20.0), "no log scale");
+        assert_eq!(
+            as_saved.numeric[1].values[0],
+            Some(50.0),
+            "days before day 200"
+        );
+        assert_eq!(as_saved.categorical[0].values[0].as_deref(), Some("b"));
+        assert_eq!(
+            as_saved.categorical[0].values[1].as_deref(),
+            Some("(other)"),
+            "a level the model never saw"
+        );
+        let own_block = attribute_block(&later, &[0], &own).unwrap();
+        assert_ne!(own_block.numeric[0].values[0], Some(20.0), "log scale");
+        // A saved column the later list lacks is left out; text where a number was is missing.
+        let renamed = RecordBatch::try_from_iter([(
+            "attr_amount",
+            Arc::new(StringArray::from(vec!["n/a", "12"])) as ArrayRef,
+        )])
+        .unwrap();
+        let b = attribute_block(&renamed, &[0, 1], &saved).unwrap();
+        assert_eq!(b.numeric.len(), 1);
+        assert_eq!(b.numeric[0].values, [None, Some(12.0)]);
+        assert!(b.categorical.is_empty());
+    }
 }

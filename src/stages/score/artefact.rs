@@ -66,6 +66,11 @@ pub struct ModelArtefact {
     pub features: Vec<String>,
     /// Attributes the leakage guard left out of the fit.
     pub excluded_attributes: Vec<String>,
+    /// How the lead list's attribute columns were encoded for the fit, applied again to any
+    /// later list the model scores. Absent from artefacts saved before it was kept: those read
+    /// each list's attributes as that list decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_encodings: Option<Vec<crate::stages::evaluate::inputs::AttributeEncoding>>,
     pub training: TrainingSet,
     pub cv: Option<CvFigures>,
     /// Score → probability (none for the centroid, whose model maps its own).

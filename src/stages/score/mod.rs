@@ -161,12 +161,15 @@ impl Stage for ScoreStage {
                     .into());
                 }
             }
-            let (aligned, absent) = d.aligned(&model.columns).map_err(|e| {
-                UsageError(format!(
-                    "model {} cannot read these leads: {e}",
-                    model.version
-                ))
-            })?;
+            let (aligned, absent) =
+                model_view(&leads, model)?
+                    .aligned(&model.columns)
+                    .map_err(|e| {
+                        UsageError(format!(
+                            "model {} cannot read these leads: {e}",
+                            model.version
+                        ))
+                    })?;
             if !absent.is_empty() {
                 let msg = format!(
                     "model {} reads columns these leads lack (scored as missing): {}",
@@ -177,7 +180,7 @@ impl Stage for ScoreStage {
                 notes.push(msg);
             }
             let shadow = match (&pinned, &fitted) {
-                (Some(_), Some(f)) => Some((f, d.aligned(&f.columns)?.0)),
+                (Some(_), Some(f)) => Some((f, model_view(&leads, f)?.aligned(&f.columns)?.0)),
                 _ => None,
             };
             ctx.progress.set_total(open.len() as u64);
@@ -271,7 +274,7 @@ impl Stage for ScoreStage {
             ));
         }
         if let (Some(model), None) = (scoring, too_few) {
-            let (aligned, _) = d.aligned(&model.columns)?;
+            let (aligned, _) = model_view(&leads, model)?.aligned(&model.columns)?;
             let train_p: Vec<Option<f64>> = model
                 .probabilities(&aligned, &train)?
                 .into_iter()
@@ -501,6 +504,20 @@ fn fit(
         columns: d.columns(),
         features: model.feature_names(),
         excluded_attributes: eval.excluded_attributes(),
+        attribute_encodings: Some(
+            leads
+                .encodings
+                .iter()
+                .filter(|e| {
+                    let a = &d.columns().attributes;
+                    a.numeric
+                        .iter()
+                        .chain(&a.categorical)
+                        .any(|c| c == e.column())
+                })
+                .cloned()
+                .collect(),
+        ),
         training: artefact::TrainingSet {
             leads: train.len(),
             won,
@@ -526,6 +543,18 @@ fn fit(
         "saved the fitted model (pin it with score.model)"
     );
     Ok(artefact::parse(&body, &a.version)?)
+}
+
+/// The leads as `model` reads them: attribute columns encoded as when it was fitted (a model
+/// saved before encodings were kept reads them as this list decides).
+fn model_view(
+    leads: &inputs::Leads,
+    model: &artefact::ModelArtefact,
+) -> anyhow::Result<learn::Dataset> {
+    match &model.attribute_encodings {
+        Some(e) => leads.data_encoded_as(e),
+        None => Ok(leads.data.clone()),
+    }
 }
 
 /// The pinned and the refitted model's tiers and ranks on the same open leads.
