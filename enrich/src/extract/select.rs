@@ -991,11 +991,38 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// A teaser's excerpt: text cut off with an ellipsis and a "read more" link ("Auskunft über
+/// vergangenes Wetter… mehr", "… weiterlesen", "... read more").
+fn is_teaser_excerpt(text: &str) -> bool {
+    const MORE: &[&str] = &[
+        "mehr",
+        "weiterlesen",
+        "weiter lesen",
+        "read more",
+        "more",
+        "lire la suite",
+        "leer más",
+        "continua",
+        "czytaj więcej",
+    ];
+    if text.len() > 1500 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let trimmed = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
+    MORE.iter().any(|m| {
+        trimmed.strip_suffix(m).is_some_and(|rest| {
+            let rest = rest.trim_end();
+            rest.ends_with('…') || rest.ends_with("...") || rest.ends_with("[…]")
+        })
+    })
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
-/// Drops the short labels that announce recirculation or comments, marked up as headings or
-/// not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
+/// Drops teaser excerpts (text cut off with an ellipsis and a "read more" link) and the short
+/// labels that announce recirculation or comments, marked up as headings or not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
 /// `<h4>Lesen Sie auch</h4>` inside an article), and the prompts asking the reader to share
 /// or rate the page: what they announce is left to the other rules, the label is not text of
 /// the page's own.
@@ -1008,6 +1035,9 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         };
         let label = label || is_label_heading_of(&b.text, OTHER_LABELS);
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
+            *m = false;
+        }
+        if *m && is_teaser_excerpt(&b.text) {
             *m = false;
         }
     }
@@ -1622,6 +1652,41 @@ mod tests {
         assert!(is_teaser_heading("À lire aussi"));
         assert!(!is_teaser_heading("Relatedness of pumps"));
         assert!(is_comments_heading("Kommentare (3)"));
+    }
+
+    #[test]
+    fn teaser_excerpts() {
+        let blocks = vec![
+            block("Klima", BlockKind::Heading(1), true),
+            block(
+                "Auskunft über vergangenes Wetter… mehr •••",
+                BlockKind::Paragraph,
+                true,
+            ),
+            block(
+                "Die Gletscher schmelzen... weiterlesen",
+                BlockKind::Other,
+                true,
+            ),
+            block(
+                "Wir messen seit 1851 das Wetter in Wien.",
+                BlockKind::Paragraph,
+                true,
+            ),
+            block("Mehr oder weniger Regen…", BlockKind::Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        drop_teaser_labels(&blocks, &mut main);
+        assert_eq!(
+            kept(&blocks, &main),
+            [
+                "Klima",
+                "Wir messen seit 1851 das Wetter in Wien.",
+                "Mehr oder weniger Regen…"
+            ]
+        );
+        assert!(is_teaser_excerpt("The grid held ... Read more »"));
+        assert!(!is_teaser_excerpt("We want more"));
     }
 
     #[test]
