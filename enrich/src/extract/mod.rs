@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/4";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/5";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
@@ -187,9 +187,10 @@ pub fn extract(html: &str) -> ExtractedPage {
         select::drop_credit_lines(&walk.blocks, &mut main);
         select::drop_teaser_sections(&walk.blocks, &mut main);
         select::drop_repeats(&walk.blocks, &mut main);
+        select::drop_trailing_lines(&walk.blocks, &mut main);
     } else {
         select::extend_to_lead(&walk, &mut main);
-        select::cut_article_end(&walk.blocks, &mut main);
+        select::cut_article_end(&walk, &mut main);
     }
     select::drop_teaser_labels(&walk.blocks, &mut main);
     let mut page = ExtractedPage {
@@ -542,6 +543,137 @@ mod tests {
         assert!(text.contains("more about Teller"), "{text}");
         assert!(!text.contains("Kuchen"), "{text}");
         assert!(!text.contains("Kommentar"), "{text}");
+    }
+
+    #[test]
+    fn article_body_typed_into_one_paragraph_keeps_its_intro() {
+        // The densest element is one `<p>` of `<br>`-separated lines: the body is its parent,
+        // with the intro paragraphs beside it (a link line between them stops the lead rule).
+        let lines: String = (1..=40)
+            .map(|i| format!("{i:02}. Singer number {i} of a famous band<br>"))
+            .collect();
+        let html = format!(
+            "<html><head><title>Top 40 Vocalists</title>\
+             <meta property=og:type content=article></head><body>\
+             <aside><p>{}</p></aside><div class=entry><h1>Top 40 Vocalists</h1>\
+             <p>I am not much of a metal guy these days, but I dabbled in it in high school.</p>\
+             <p>Some of my personal favourites are missing from the list below, sadly.</p>\
+             <p>Here is the <a href=/list>full list</a>.</p><p>{lines}</p></div></body></html>",
+            prose("the sidebar", 2)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("metal guy"), "{text}");
+        assert!(text.contains("personal favourites"), "{text}");
+        assert!(text.contains("40. Singer number 40"), "{text}");
+        assert!(!text.contains("the sidebar"), "{text}");
+    }
+
+    #[test]
+    fn page_kept_whole_keeps_its_intro_above_the_text_element() {
+        // The intro paragraph sits between the title and the element holding the rest: the
+        // trim to that element keeps it; the notice above the title still goes.
+        let html = format!(
+            "<html><head><title>Auto leasen oder kaufen</title></head><body>\
+             <div class=notice><p>Unsere Ratgeber werden regelmäßig von der Redaktion geprüft.</p></div>\
+             <div id=page><h1>Auto leasen oder kaufen</h1>\
+             <div class=intro><p>Sie können auf verschiedenen Wegen zum eigenen Auto kommen.</p></div>\
+             <div class=story><p>{}</p><p>{}</p><p>{}</p><p>{}</p></div></div></body></html>",
+            prose("Leasing", 16),
+            prose("Kredit", 16),
+            prose("Barkauf", 16),
+            prose("Restwert", 16)
+        );
+        let text = extract(&html).main_text();
+        assert!(
+            text.starts_with("Sie können auf verschiedenen Wegen"),
+            "{text}"
+        );
+        assert!(text.contains("more about Restwert"), "{text}");
+        assert!(!text.contains("Redaktion geprüft"), "{text}");
+        assert!(!text.contains("Auto leasen oder kaufen"), "{text}");
+    }
+
+    #[test]
+    fn teaser_box_inside_an_article_does_not_end_it() {
+        // A "Related stories" box between two paragraphs of the body: the body goes on after
+        // it in the same container, so the article does not end there.
+        let html = format!(
+            "<html><head><title>Hospital loses 6,000 masks</title>\
+             <script type=application/ld+json>{{\"@type\":\"NewsArticle\",\"headline\":\"Hospital loses 6,000 masks\"}}</script>\
+             </head><body><article><h1>Hospital loses 6,000 masks</h1><div class=body>\
+             <p>{}</p><p>{}</p><h3>Related stories</h3><ul><li><a href=/a>Do masks help?</a></li>\
+             <li><a href=/b>Mask prices soar</a></li></ul>\
+             <p>The incident happened at a time when Japan is short of face masks.</p></div>\
+             <h2>Comments</h2><p>{}</p></article></body></html>",
+            prose("the masks", 4),
+            prose("the hospital", 4),
+            prose("my view", 1)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("Japan is short of face masks"), "{text}");
+        assert!(!text.contains("Related stories"), "{text}");
+        assert!(!text.contains("Mask prices"), "{text}");
+        assert!(!text.contains("my view"), "{text}");
+    }
+
+    #[test]
+    fn open_header_holding_the_page_is_its_body() {
+        // A `<header>` never closed swallows the page; with no title to anchor on (the `<h1>`
+        // is too short to match), holding nearly all the prose makes it the body.
+        let html = format!(
+            "<html><head><title>Emden</title></head><body>\
+             <nav><a href=/>Home</a> » <a href=/de>Deutschland</a></nav>\
+             <header><h1>Emden</h1><p>{}</p><h3>Kunsthalle</h3><p>{}</p><p>Eintritt: 10 €</p>\
+             </body></html>",
+            prose("Ostfriesland", 4),
+            prose("Henri Nannen", 4)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about Ostfriesland"), "{text}");
+        assert!(text.contains("Eintritt: 10 €"), "{text}");
+        assert!(!text.contains("Deutschland"), "{text}");
+    }
+
+    #[test]
+    fn short_lines_after_the_last_paragraph_of_a_prose_page_go() {
+        // A page kept whole that is mostly running prose: the headings and plain lines after
+        // its last paragraph go, list items stay.
+        let html = format!(
+            "<html><head><title>Qualità Oro</title></head><body><div id=page>\
+             <h1>Qualità Oro</h1><p>{}</p><p>{}</p><p>{}</p>\
+             <ul><li>250 g Bohnen</li></ul><h2>Kontakt</h2><div>Heute empfehlen wir</div>\
+             </div></body></html>",
+            prose("the blend", 5),
+            prose("the roast", 5),
+            prose("the crema", 5)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about the crema"), "{text}");
+        assert!(text.contains("250 g Bohnen"), "{text}");
+        assert!(!text.contains("Kontakt"), "{text}");
+        assert!(!text.contains("Heute empfehlen"), "{text}");
+        // A company page of short sections is not cut.
+        let page = extract(
+            "<html><body><main><h1>Pumps</h1><p>We build pumps.</p><h2>Contact</h2>\
+             <div>+33 4 00 00 00 00</div></main></body></html>",
+        );
+        assert!(page.main_text().contains("+33 4"), "{}", page.main_text());
+    }
+
+    #[test]
+    fn further_reading_labels_go() {
+        let html = format!(
+            "<html><head><title>Preisanpassung</title></head><body><div>\
+             <h1>Preisanpassung</h1><p>{}</p><h3>Weitere Informationen</h3><p>{}</p>\
+             <p>Zobacz również:</p><p>{}</p></div></body></html>",
+            prose("Fernwärme", 3),
+            prose("Billigkeit", 3),
+            prose("Monopol", 3)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about Monopol"), "{text}");
+        assert!(!text.contains("Weitere Informationen"), "{text}");
+        assert!(!text.contains("Zobacz"), "{text}");
     }
 
     #[test]

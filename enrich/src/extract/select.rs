@@ -11,7 +11,9 @@
 //! (the heading matching `og:title`, JSON-LD `headline` or `<title>`) anchors the body: chrome
 //! by name that holds it and the prose is the body, a body far from it is doubted and
 //! re-chosen by the other method, and a body split over sibling containers is joined. An
-//! article ends at a teaser or comments heading.
+//! article ends at a teaser or comments heading, unless its paragraphs resume after the teaser
+//! box in the same container. A page kept whole that is mostly running prose ends at its last
+//! prose paragraph (short lines after it go).
 
 use super::dom::{Block, BlockKind, Walk};
 
@@ -110,6 +112,9 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
     }
 }
 
+/// Share of the page's prose above which an open `<header>` or `<nav>` is the body.
+const OPEN_CHROME_BODY_SHARE: f64 = 0.8;
+
 /// Prose that may lie between the page's title and a chrome element that starts the body.
 const TITLE_TO_BODY_PROSE: u64 = 300;
 
@@ -122,6 +127,15 @@ fn body_holders(walk: &Walk, prose: &[f64], total: f64) -> Vec<bool> {
     let n = walk.chrome.len();
     let mut holds = vec![false; n];
     let Some(title) = title_block(walk) else {
+        // No title to anchor on: an open `<header>` or `<nav>` that swallowed nearly all the
+        // page's prose is still the body.
+        if total > 0.0 {
+            for c in 0..n {
+                let rule = walk.chrome[c].rule;
+                holds[c] = (rule == "<header>" || rule == "<nav>")
+                    && prose[c] >= OPEN_CHROME_BODY_SHARE * total;
+            }
+        }
         return holds;
     };
     let candidates: Vec<usize> = (0..n)
@@ -457,6 +471,7 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
             *g += w;
         }
     }
+    let own = good.clone();
     up_the_tree(elements, &mut good);
     let keep = |b: &Block| {
         !b.boiler
@@ -471,6 +486,15 @@ pub(crate) fn main_blocks(walk: &Walk, article: bool) -> Vec<bool> {
     for (i, elem) in elements.iter().enumerate() {
         if good[i] >= ROOT_SHARE * total && elem.depth >= elements[root].depth {
             root = i;
+        }
+    }
+    // A body is never one leaf element: when the densest element holds its prose directly (one
+    // `<p>` or `<div>` of `<br>`-separated lines, a list typed into one paragraph), the article
+    // is its parent, which also holds the intro paragraphs beside it.
+    if own[root] >= good[root] {
+        let parent = elements[root].parent as usize;
+        if parent != root && elements[parent].tag != super::dom::Tag::Body {
+            root = parent;
         }
     }
     let news = news_article(walk);
@@ -841,8 +865,76 @@ pub(crate) fn trim_outside_root(walk: &Walk, main: &mut [bool]) {
         return;
     }
     let last = elements[root].last;
+    let before = main.to_vec();
     for (b, m) in walk.blocks.iter().zip(main.iter_mut()) {
         if b.elem < root as u32 || b.elem > last {
+            *m = false;
+        }
+    }
+    restore_lead(walk, &before, main);
+}
+
+/// After [`trim_outside_root`]: the prose paragraphs kept before the trim that lie between the
+/// page's title and the text element (an intro set above the element holding the rest) stay,
+/// as on articles (see [`extend_to_lead`]).
+fn restore_lead(walk: &Walk, before: &[bool], main: &mut [bool]) {
+    let Some(first) = main.iter().position(|m| *m) else {
+        return;
+    };
+    // Only between a title and the element: without one, what precedes is not known to be
+    // an intro.
+    let Some(title) = title_block(walk).filter(|&t| t < first) else {
+        return;
+    };
+    let mut added = 0;
+    for i in (title + 1..first).rev() {
+        let b = &walk.blocks[i];
+        if !before[i] {
+            continue;
+        }
+        if b.kind != BlockKind::Paragraph
+            || b.chars < LEAD_MIN_PARAGRAPH
+            || b.strict_link_density() > LEAD_MAX_LINKS
+            || (b.chars <= 200 && is_dated(&b.text))
+        {
+            break;
+        }
+        main[i] = true;
+        added += 1;
+        if added == LEAD_MAX_BLOCKS {
+            break;
+        }
+    }
+}
+
+/// Shortest paragraph that counts as running prose for [`drop_trailing_lines`].
+const TAIL_PROSE_PARAGRAPH: u32 = 80;
+/// Share of a page's kept text its running prose must be for [`drop_trailing_lines`].
+const TAIL_PROSE_SHARE: f64 = 0.7;
+/// Longest heading or plain line [`drop_trailing_lines`] drops.
+const TAIL_MAX_CHARS: u32 = 40;
+
+/// On a page kept whole that is mostly running prose, the short headings and plain lines after
+/// its last prose paragraph are what follows a text, not part of it: "Kontakt", "Weitere
+/// Informationen", "Heute empfehlen wir", a permalink, a date stamp, a label over links
+/// another rule dropped. List items, table cells and paragraphs stay (ingredients, figures,
+/// a sign-off).
+pub(crate) fn drop_trailing_lines(blocks: &[Block], main: &mut [bool]) {
+    let (mut all, mut prose) = (0u64, 0u64);
+    let mut last = None;
+    for (i, b) in blocks.iter().enumerate().filter(|(i, _)| main[*i]) {
+        all += u64::from(b.chars);
+        if b.kind == BlockKind::Paragraph && b.chars >= TAIL_PROSE_PARAGRAPH {
+            prose += u64::from(b.chars);
+            last = Some(i);
+        }
+    }
+    let Some(last) = last else { return };
+    if (prose as f64) < TAIL_PROSE_SHARE * all as f64 {
+        return;
+    }
+    for (b, m) in blocks.iter().zip(main.iter_mut()).skip(last + 1) {
+        if b.chars < TAIL_MAX_CHARS && matches!(b.kind, BlockKind::Heading(_) | BlockKind::Other) {
             *m = false;
         }
     }
@@ -899,11 +991,38 @@ pub(crate) fn drop_teaser_sections(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// A teaser's excerpt: text cut off with an ellipsis and a "read more" link ("Auskunft über
+/// vergangenes Wetter… mehr", "… weiterlesen", "... read more").
+fn is_teaser_excerpt(text: &str) -> bool {
+    const MORE: &[&str] = &[
+        "mehr",
+        "weiterlesen",
+        "weiter lesen",
+        "read more",
+        "more",
+        "lire la suite",
+        "leer más",
+        "continua",
+        "czytaj więcej",
+    ];
+    if text.len() > 1500 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let trimmed = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
+    MORE.iter().any(|m| {
+        trimmed.strip_suffix(m).is_some_and(|rest| {
+            let rest = rest.trim_end();
+            rest.ends_with('…') || rest.ends_with("...") || rest.ends_with("[…]")
+        })
+    })
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
-/// Drops the short labels that announce recirculation or comments, marked up as headings or
-/// not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
+/// Drops teaser excerpts (text cut off with an ellipsis and a "read more" link) and the short
+/// labels that announce recirculation or comments, marked up as headings or not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
 /// `<h4>Lesen Sie auch</h4>` inside an article), and the prompts asking the reader to share
 /// or rate the page: what they announce is left to the other rules, the label is not text of
 /// the page's own.
@@ -916,6 +1035,9 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         };
         let label = label || is_label_heading_of(&b.text, OTHER_LABELS);
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
+            *m = false;
+        }
+        if *m && is_teaser_excerpt(&b.text) {
             *m = false;
         }
     }
@@ -1056,20 +1178,45 @@ pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
 /// aussi"); it and every main block after it go (teaser lists, comment threads, the next
 /// article of an infinite-scroll page all come after such a heading). Only when less prose
 /// follows the heading than precedes it: a body that really continues is not cut.
-pub(crate) fn cut_article_end(blocks: &[Block], main: &mut [bool]) {
+pub(crate) fn cut_article_end(walk: &Walk, main: &mut [bool]) {
+    let blocks = &walk.blocks;
+    let parent = |b: &Block| {
+        walk.elements
+            .get(b.elem as usize)
+            .map_or(u32::MAX, |e| e.parent)
+    };
     let mut before = 0u64;
     let mut cut = None;
-    for (i, b) in blocks.iter().enumerate() {
+    let mut last_paragraph: Option<usize> = None;
+    for i in 0..blocks.len() {
         if !main[i] {
             continue;
         }
+        let b = &blocks[i];
         let heading = matches!(b.kind, BlockKind::Heading(_));
         if heading && before > 0 && (is_teaser_heading(&b.text) || is_comments_heading(&b.text)) {
+            // A teaser box set inside the body: the body's paragraphs go on after its links,
+            // in the same container as before it.
+            let next = (i + 1..blocks.len()).find(|&j| main[j]);
+            let resumes = !is_comments_heading(&b.text)
+                && last_paragraph.zip(next).is_some_and(|(p, j)| {
+                    blocks[j].kind == BlockKind::Paragraph
+                        && blocks[j].chars >= LEAD_MIN_PARAGRAPH
+                        && parent(&blocks[j]) == parent(&blocks[p])
+                        && blocks[j].elem != blocks[p].elem
+                });
+            if resumes {
+                main[i] = false;
+                continue;
+            }
             cut = Some((i, before));
             break;
         }
         if !matches!(b.kind, BlockKind::Heading(_)) {
             before += u64::from(b.chars);
+        }
+        if b.kind == BlockKind::Paragraph {
+            last_paragraph = Some(i);
         }
     }
     let Some((at, before)) = cut else { return };
@@ -1132,10 +1279,19 @@ fn phrase_at_start<'a>(text: &str, phrases: &[&'a str]) -> Option<(&'a str, Stri
     })
 }
 
-/// Labels over a page's tags and its author box: the tags and the box are left to the other
-/// rules, the label goes.
+/// Labels over a page's tags, its author box and its further-reading links ("Weitere
+/// Informationen", "Zobacz również"): what they label is left to the other rules, the label
+/// goes.
 const OTHER_LABELS: &[&str] = &[
     "tags",
+    "weitere informationen",
+    "mehr themen",
+    "weiterführende links",
+    "weiterführender link",
+    "zobacz również",
+    "zobacz też",
+    "czytaj także",
+    "czytaj też",
     "schlagworte",
     "schlagwörter",
     "stichworte",
@@ -1472,7 +1628,11 @@ mod tests {
             block("Teaser one", Paragraph, true),
         ];
         let mut main = vec![true; blocks.len()];
-        cut_article_end(&blocks, &mut main);
+        let walk = Walk {
+            blocks: blocks.clone(),
+            ..Walk::default()
+        };
+        cut_article_end(&walk, &mut main);
         assert_eq!(kept(&blocks, &main), ["Title", long.as_str()]);
         // A 'Related' heading with the body's larger half after it is a section title.
         let blocks = vec![
@@ -1482,12 +1642,51 @@ mod tests {
             block(&long, Paragraph, true),
         ];
         let mut main = vec![true; blocks.len()];
-        cut_article_end(&blocks, &mut main);
+        let walk = Walk {
+            blocks: blocks.clone(),
+            ..Walk::default()
+        };
+        cut_article_end(&walk, &mut main);
         assert!(main.iter().all(|m| *m));
         assert!(is_teaser_heading("Das könnte Sie auch interessieren"));
         assert!(is_teaser_heading("À lire aussi"));
         assert!(!is_teaser_heading("Relatedness of pumps"));
         assert!(is_comments_heading("Kommentare (3)"));
+    }
+
+    #[test]
+    fn teaser_excerpts() {
+        let blocks = vec![
+            block("Klima", BlockKind::Heading(1), true),
+            block(
+                "Auskunft über vergangenes Wetter… mehr •••",
+                BlockKind::Paragraph,
+                true,
+            ),
+            block(
+                "Die Gletscher schmelzen... weiterlesen",
+                BlockKind::Other,
+                true,
+            ),
+            block(
+                "Wir messen seit 1851 das Wetter in Wien.",
+                BlockKind::Paragraph,
+                true,
+            ),
+            block("Mehr oder weniger Regen…", BlockKind::Paragraph, true),
+        ];
+        let mut main = vec![true; blocks.len()];
+        drop_teaser_labels(&blocks, &mut main);
+        assert_eq!(
+            kept(&blocks, &main),
+            [
+                "Klima",
+                "Wir messen seit 1851 das Wetter in Wien.",
+                "Mehr oder weniger Regen…"
+            ]
+        );
+        assert!(is_teaser_excerpt("The grid held ... Read more »"));
+        assert!(!is_teaser_excerpt("We want more"));
     }
 
     #[test]
