@@ -79,6 +79,19 @@ pub fn detect(header: &[&str]) -> Result<Registry, BulkError> {
     }
 }
 
+/// The columns of `header` a parser reads, in header order: what a columnar reader needs to
+/// decode (SIRENE's [`SireneLayout::COLUMNS`]; every column of another file).
+pub fn columns_for<'a>(header: &[&'a str]) -> Vec<&'a str> {
+    match detect(header) {
+        Ok(Registry::Sirene) => header
+            .iter()
+            .copied()
+            .filter(|h| SireneLayout::COLUMNS.contains(&h.trim()))
+            .collect(),
+        _ => header.to_vec(),
+    }
+}
+
 /// A bulk file's layout, read from its header: parses its rows.
 #[derive(Debug, Clone)]
 pub enum BulkLayout {
