@@ -99,9 +99,29 @@ impl Stage for UniverseStage {
         let finished = ctx.store.finished_units(ctx.stage)?;
         let mut chunks_before = 0usize;
         for (index, path) in section.files.iter().enumerate() {
-            let mut loader = Loader::new(ctx, section, index, path, &finished);
-            let loaded = read::read_file(path, section.format, &mut loader)
-                .with_context(|| format!("loading {}", path.display()))?;
+            // One thread reads and parses, another encodes and commits the chunk before: the
+            // two halves of the work take about as long, and there are two cores.
+            let (loaded, registry) = std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+                let writer = scope.spawn(move || -> anyhow::Result<()> {
+                    for chunk in rx {
+                        chunk.commit(ctx)?;
+                    }
+                    Ok(())
+                });
+                let mut loader = Loader::new(ctx, section, index, path, &finished, tx);
+                let read = read::read_file(path, section.format, &mut loader);
+                let registry = loader.registry();
+                // Closes the channel: the writer commits what it holds and ends.
+                drop(loader);
+                let written = writer
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the universe writer thread panicked"))?;
+                // The writer's error first: a failed commit is why the reader could not hand on.
+                written?;
+                read.map(|r| (r, registry))
+            })
+            .with_context(|| format!("loading {}", path.display()))?;
             match loaded {
                 Loaded::Interrupted => return Ok(StageOutcome::Interrupted),
                 Loaded::Done { chunks } => {
@@ -109,7 +129,7 @@ impl Stage for UniverseStage {
                     ctx.store.set_units_total(ctx.stage, chunks_before as u64)?;
                     tracing::info!(
                         file = %path.display(),
-                        registry = loader.registry(),
+                        registry,
                         chunks,
                         "loaded"
                     );
@@ -121,7 +141,35 @@ impl Stage for UniverseStage {
     }
 }
 
-/// One file's load: parses the rows of the chunks still to do and commits each chunk.
+/// A chunk read whole, for the writer thread to encode and commit with its unit.
+struct Chunk {
+    part: String,
+    universe: arrow::array::RecordBatch,
+    rejects: arrow::array::RecordBatch,
+    meta: Vec<(String, String)>,
+    unit: String,
+    counters: BTreeMap<String, u64>,
+    note: String,
+}
+
+impl Chunk {
+    fn commit(self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        ctx.commit_parts(
+            &self.part,
+            &[
+                (&UNIVERSE, vec![self.universe]),
+                (&UNIVERSE_REJECTS, vec![self.rejects]),
+            ],
+            &self.meta,
+            &[UnitOutcome::done(&self.unit)],
+            &self.counters,
+        )?;
+        ctx.progress.inc(1, &self.note);
+        Ok(())
+    }
+}
+
+/// One file's load: parses the rows of the chunks still to do and hands each chunk on.
 struct Loader<'a> {
     ctx: &'a StageContext<'a>,
     active_only: bool,
@@ -134,6 +182,7 @@ struct Loader<'a> {
     rows: UniverseRows,
     rejects: RejectRows,
     inactive: u64,
+    writer: std::sync::mpsc::SyncSender<Chunk>,
 }
 
 impl<'a> Loader<'a> {
@@ -143,6 +192,7 @@ impl<'a> Loader<'a> {
         index: usize,
         path: &Path,
         finished: &'a HashSet<String>,
+        writer: std::sync::mpsc::SyncSender<Chunk>,
     ) -> Self {
         Loader {
             ctx,
@@ -155,6 +205,7 @@ impl<'a> Loader<'a> {
             rows: UniverseRows::default(),
             rejects: RejectRows::default(),
             inactive: 0,
+            writer,
         }
     }
 
@@ -216,21 +267,18 @@ impl ChunkSink for Loader<'_> {
             ("leadcrawl.universe_chunk".to_string(), k.to_string()),
         ];
         let unit = unit_key(self.index, k);
-        self.ctx.commit_parts(
-            &format!("part-{:03}-{k:06}.parquet", self.index),
-            &[
-                (&UNIVERSE, vec![self.rows.finish()?]),
-                (&UNIVERSE_REJECTS, vec![self.rejects.finish()?]),
-            ],
-            &meta,
-            &[UnitOutcome::done(&unit)],
-            &counters,
-        )?;
-        self.ctx.progress.inc(
-            1,
-            &format!("{unit}: {kept} companies, {rejected} rejects, {inactive} inactive"),
-        );
-        Ok(())
+        let chunk = Chunk {
+            part: format!("part-{:03}-{k:06}.parquet", self.index),
+            universe: self.rows.finish()?,
+            rejects: self.rejects.finish()?,
+            meta,
+            note: format!("{unit}: {kept} companies, {rejected} rejects, {inactive} inactive"),
+            unit,
+            counters,
+        };
+        self.writer
+            .send(chunk)
+            .map_err(|_| anyhow::anyhow!("the universe writer stopped"))
     }
 
     fn should_stop(&self) -> bool {
