@@ -12,6 +12,7 @@
 //! Rows are parsed by `enrich::registry::bulk`, which gives the codes the `registry` stage's API
 //! parsers give for the same company.
 
+mod head_office;
 mod read;
 mod rows;
 
@@ -21,13 +22,14 @@ use std::path::Path;
 
 use anyhow::Context;
 use enrich::registry::bulk::{BulkError, BulkLayout};
-use enrich::registry::record::Status;
+use enrich::registry::record::{Registry, Status};
 
 use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{short_hash, Config, UniverseSection};
 use crate::exit::UsageError;
 use crate::schema::{TableDef, UNIVERSE, UNIVERSE_REJECTS};
 use crate::state::UnitOutcome;
+use head_office::HeadOffices;
 use read::{ChunkSink, Loaded};
 use rows::{RejectRows, UniverseRows};
 
@@ -84,6 +86,9 @@ impl Stage for UniverseStage {
         for path in &config.universe.files {
             files.push(file_identity(path)?);
         }
+        for path in &config.universe.establishments {
+            files.push(format!("establishments:{}", file_identity(path)?));
+        }
         Ok(format!(
             "rules={RULES_VERSION} files={} universe={}",
             short_hash(files.join(",").as_bytes()),
@@ -97,6 +102,28 @@ impl Stage for UniverseStage {
             tracing::info!("universe.files is empty: nothing to load");
         }
         let finished = ctx.store.finished_units(ctx.stage)?;
+        // Read again on a resume: held in memory only, it costs one pass over the file.
+        let head_offices = if section.establishments.is_empty() {
+            None
+        } else {
+            let stop = || ctx.should_stop();
+            match HeadOffices::load(
+                &section.establishments,
+                section.format,
+                section.active_only,
+                &stop,
+            )? {
+                None => return Ok(StageOutcome::Interrupted),
+                Some(h) => {
+                    tracing::info!(
+                        head_offices = h.len(),
+                        unreadable = h.unreadable,
+                        "read the head offices of universe.establishments"
+                    );
+                    Some(h)
+                }
+            }
+        };
         let mut chunks_before = 0usize;
         for (index, path) in section.files.iter().enumerate() {
             // One thread reads and parses, another encodes and commits the chunk before: the
@@ -110,6 +137,7 @@ impl Stage for UniverseStage {
                     Ok(())
                 });
                 let mut loader = Loader::new(ctx, section, index, path, &finished, tx);
+                loader.head_offices = head_offices.as_ref();
                 let read = read::read_file(path, section.format, &mut loader);
                 let registry = loader.registry();
                 // Closes the channel: the writer commits what it holds and ends.
@@ -183,6 +211,7 @@ struct Loader<'a> {
     rejects: RejectRows,
     inactive: u64,
     writer: std::sync::mpsc::SyncSender<Chunk>,
+    head_offices: Option<&'a HeadOffices>,
 }
 
 impl<'a> Loader<'a> {
@@ -206,6 +235,7 @@ impl<'a> Loader<'a> {
             rejects: RejectRows::default(),
             inactive: 0,
             writer,
+            head_offices: None,
         }
     }
 
@@ -242,7 +272,20 @@ impl ChunkSink for Loader<'_> {
             Ok(r) if self.active_only && r.firm.status != Some(Status::Active) => {
                 self.inactive += 1
             }
-            Ok(r) => self.rows.push(&r, &self.source, line),
+            Ok(mut r) => {
+                let place = match r.firm.registry {
+                    Registry::Sirene => self.head_offices.and_then(|h| h.get(&r.firm.registry_id)),
+                    _ => None,
+                };
+                if let Some(place) = place {
+                    let own = |s: Option<&str>| s.map(str::to_string);
+                    r.firm.postcode = own(place.postcode);
+                    r.firm.city = own(place.city);
+                    r.firm.region = own(place.region);
+                    r.firm.country = own(place.country);
+                }
+                self.rows.push(&r, &self.source, line)
+            }
             Err(BulkError::Row(reason)) => self.rejects.push(&self.source, line, &reason, fields),
             Err(e) => self
                 .rejects
