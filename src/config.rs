@@ -446,6 +446,47 @@ impl Default for ScoreSection {
     }
 }
 
+/// How a universe file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UniverseFormat {
+    /// From the name: `.parquet`, `.zip`, else CSV.
+    Auto,
+    Csv,
+    /// A zip archive holding one CSV (the form SIRENE and Companies House publish).
+    Zip,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UniverseSection {
+    /// Bulk registry files: SIRENE `StockUniteLegale` (CSV, zipped CSV or Parquet), Companies
+    /// House `BasicCompanyData` (CSV or zipped CSV). Which registry is read from the header.
+    pub files: Vec<PathBuf>,
+    /// SIRENE `StockEtablissement` files: each legal unit takes its head office's postcode,
+    /// city, region and country from them.
+    pub establishments: Vec<PathBuf>,
+    pub format: UniverseFormat,
+    /// Keep only companies the registry says are active.
+    pub active_only: bool,
+    /// File rows per unit of work and per output part. It numbers the units, so it is part of
+    /// the fingerprint: a change loads the files again.
+    pub chunk_rows: usize,
+}
+
+impl Default for UniverseSection {
+    fn default() -> Self {
+        UniverseSection {
+            files: Vec::new(),
+            establishments: Vec::new(),
+            format: UniverseFormat::Auto,
+            active_only: true,
+            chunk_rows: 500_000,
+        }
+    }
+}
+
 /// Registries the registry stage knows, by config name.
 pub const REGISTRIES: &[&str] = &["sirene", "sec_edgar", "gleif", "companies_house"];
 
@@ -529,6 +570,7 @@ pub struct Config {
     pub embed: EmbedSection,
     pub evaluate: EvaluateSection,
     pub score: ScoreSection,
+    pub universe: UniverseSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -543,6 +585,7 @@ pub struct Config {
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
     "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate", "score",
+    "universe",
 ];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
@@ -1251,6 +1294,60 @@ impl Section for ScoreSection {
     }
 }
 
+impl Section for UniverseSection {
+    const NAME: &'static str = "universe";
+    // `chunk_rows` numbers the stage's units (as `ingest.batch_rows` does): in the fingerprint.
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        let listed = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("universe.files[{i}]"), p))
+            .chain(
+                self.establishments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("universe.establishments[{i}]"), p)),
+            );
+        for (key, p) in listed {
+            if p.is_dir() {
+                issues.add(
+                    key,
+                    format!(
+                        "{} is a directory; name the bulk file itself (StockUniteLegale_utf8.zip, BasicCompanyDataAsOneFile-….zip, …)",
+                        p.display()
+                    ),
+                );
+            } else if !p.is_file() {
+                issues.add(
+                    key,
+                    format!(
+                        "file not found: {} (relative paths start at the config's folder)",
+                        p.display()
+                    ),
+                );
+            }
+        }
+        for (i, p) in self.files.iter().enumerate() {
+            if self.files[..i].contains(p) {
+                issues.add(
+                    format!("universe.files[{i}]"),
+                    format!("{} is listed twice; list each file once", p.display()),
+                );
+            }
+        }
+        in_range(issues, "universe.chunk_rows", self.chunk_rows, 1..=MAX_PART);
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        for f in self.files.iter_mut().chain(self.establishments.iter_mut()) {
+            *f = absolute(base, f);
+        }
+    }
+}
+
 /// Where an override came from, to say so next to a problem it caused.
 struct Override {
     /// Dotted key: `crawl.max_pages_per_site`.
@@ -1505,6 +1602,7 @@ impl Config {
             embed: read_section(&table, &mut issues),
             evaluate: read_section(&table, &mut issues),
             score: read_section(&table, &mut issues),
+            universe: read_section(&table, &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             loaded_hash: None,
             path: abs,
@@ -1544,6 +1642,7 @@ impl Config {
         self.embed.resolve(&base);
         self.evaluate.resolve(&base);
         self.score.resolve(&base);
+        self.universe.resolve(&base);
     }
 
     /// Resolves every section's automatic values, once.
@@ -1557,6 +1656,7 @@ impl Config {
         self.embed.resolve_auto();
         self.evaluate.resolve_auto();
         self.score.resolve_auto();
+        self.universe.resolve_auto();
     }
 
     /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
@@ -1571,7 +1671,14 @@ impl Config {
         self.embed.check(&mut issues);
         self.evaluate.check(&mut issues);
         self.score.check(&mut issues);
-        issues.into_vec()
+        self.universe.check(&mut issues);
+        let mut issues = issues.into_vec();
+        if self.ingest.input.is_none() && !self.universe.files.is_empty() {
+            // A config that only loads a universe needs no lead list; the ingest stage still
+            // says `ingest.input: required` if it is run.
+            issues.retain(|i| i.key != "ingest.input");
+        }
+        issues
     }
 
     pub fn output_dir(&self) -> &Path {
@@ -1621,6 +1728,7 @@ impl Config {
             "embed" => of(&self.embed),
             "evaluate" => of(&self.evaluate),
             "score" => of(&self.score),
+            "universe" => of(&self.universe),
             other => {
                 debug_assert!(false, "no config section {other:?}");
                 hash_json(&serde_json::Value::Null)
@@ -1655,6 +1763,7 @@ pub fn not_output(section: &str) -> &'static [&'static str] {
         "embed" => EmbedSection::NOT_OUTPUT,
         "evaluate" => EvaluateSection::NOT_OUTPUT,
         "score" => ScoreSection::NOT_OUTPUT,
+        "universe" => UniverseSection::NOT_OUTPUT,
         _ => &[],
     }
 }

@@ -12,6 +12,7 @@ pub mod features;
 pub mod ingest;
 pub mod registry;
 pub mod score;
+pub mod universe;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -114,6 +115,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &crawl::CrawlStage,
         &extract::ExtractStage,
         &registry::RegistryStage,
+        &universe::UniverseStage,
         &embed::EmbedStage,
         &features::FeaturesStage,
         &evaluate::EvaluateStage,
