@@ -15,6 +15,9 @@
 //!   every labelled lead that gives probabilities and drivers ([`Trained`]);
 //! - [`leakage`]: one column's own out-of-fold ROC-AUC and outcome words, the leakage guard's
 //!   measures ([`leakage::single_column_auc`], [`leakage::outcome_words`]);
+//! - [`pu`]: companies like the clients — positive-unlabelled learning (Elkan–Noto) against a
+//!   company universe, won/lost when there are enough lost leads, and the streaming top-k,
+//!   exact percentile ranks and segment baseline that rank a universe ([`pu::ProspectModel`]);
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`float_text`]: serde for floats a saved model may hold that JSON cannot write (`+∞`);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
@@ -49,6 +52,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod models;
 pub mod neighbours;
+pub mod pu;
 pub mod scale;
 pub mod tfidf;
 pub mod time;
