@@ -11,6 +11,7 @@ pub mod extract;
 pub mod features;
 pub mod ingest;
 pub mod registry;
+pub mod prospects;
 pub mod score;
 
 use std::collections::{BTreeMap, HashSet};
