@@ -22,6 +22,7 @@
 //! run writes the same tables.
 
 pub mod company;
+pub mod export;
 pub mod report;
 mod rows;
 
