@@ -157,6 +157,17 @@ pub struct StageContext<'a> {
 /// can kill the process mid-stage. Never set in production.
 const TEST_DELAY_ENV: &str = "LEADCRAWL_TEST_UNIT_DELAY_MS";
 
+/// Sleeps `LEADCRAWL_TEST_UNIT_DELAY_MS` when set (tests only): before a commit, so that a test
+/// can kill the process with the output written and not yet registered.
+pub fn test_delay() {
+    if let Some(ms) = std::env::var(TEST_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
 impl StageContext<'_> {
     pub fn output_dir(&self) -> &Path {
         self.config.output_dir()
@@ -268,12 +279,7 @@ impl StageContext<'_> {
         units: &[UnitOutcome],
         counters: &BTreeMap<String, u64>,
     ) -> anyhow::Result<()> {
-        if let Some(ms) = std::env::var(TEST_DELAY_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            std::thread::sleep(Duration::from_millis(ms));
-        }
+        test_delay();
         let mut pending = Vec::new();
         for (def, batches) in tables {
             if batches.iter().map(RecordBatch::num_rows).sum::<usize>() == 0 {

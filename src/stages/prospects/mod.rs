@@ -921,6 +921,8 @@ fn commit(
         report::render(&summary, prospects).as_bytes(),
         &ctx.prov,
     )?);
+    // Tests kill the process here: the files written, nothing registered.
+    super::test_delay();
     let counters = [
         ("scored".to_owned(), summary.scored),
         ("prospects".to_owned(), prospects.len() as u64),
