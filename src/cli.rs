@@ -348,7 +348,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         ),
                     });
                 }
-                if let Err(input) = stages::ingest::check_input(config) {
+                // A universe-only config has no lead list to check.
+                let lead_list = config.ingest.input.is_some() || config.universe.files.is_empty();
+                let checked = if lead_list {
+                    stages::ingest::check_input(config).map(|_| ())
+                } else {
+                    Ok(())
+                };
+                if let Err(input) = checked {
                     let e = error.get_or_insert_with(|| ConfigError {
                         path: path.clone(),
                         issues: Vec::new(),

@@ -443,6 +443,43 @@ impl Default for ScoreSection {
     }
 }
 
+/// How a universe file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UniverseFormat {
+    /// From the name: `.parquet`, `.zip`, else CSV.
+    Auto,
+    Csv,
+    /// A zip archive holding one CSV (the form SIRENE and Companies House publish).
+    Zip,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UniverseSection {
+    /// Bulk registry files: SIRENE `StockUniteLegale` (CSV, zipped CSV or Parquet), Companies
+    /// House `BasicCompanyData` (CSV or zipped CSV). Which registry is read from the header.
+    pub files: Vec<PathBuf>,
+    pub format: UniverseFormat,
+    /// Keep only companies the registry says are active.
+    pub active_only: bool,
+    /// File rows per unit of work and per output part. It numbers the units, so it is part of
+    /// the fingerprint: a change loads the files again.
+    pub chunk_rows: usize,
+}
+
+impl Default for UniverseSection {
+    fn default() -> Self {
+        UniverseSection {
+            files: Vec::new(),
+            format: UniverseFormat::Auto,
+            active_only: true,
+            chunk_rows: 500_000,
+        }
+    }
+}
+
 /// The features the prospects model can read (`prospects.exclude_features` names some of them).
 pub const PROSPECT_FEATURES: &[&str] = &[
     "nace_section",
@@ -586,6 +623,7 @@ pub struct Config {
     pub embed: EmbedSection,
     pub evaluate: EvaluateSection,
     pub score: ScoreSection,
+    pub universe: UniverseSection,
     pub prospects: ProspectsSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
@@ -600,15 +638,8 @@ pub struct Config {
 
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
-    "pipeline",
-    "state",
-    "ingest",
-    "crawl",
-    "extract",
-    "registry",
-    "embed",
-    "evaluate",
-    "score",
+    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate", "score",
+    "universe",
     "prospects",
 ];
 
@@ -1368,6 +1399,50 @@ impl Section for ScoreSection {
     }
 }
 
+impl Section for UniverseSection {
+    const NAME: &'static str = "universe";
+    // `chunk_rows` numbers the stage's units (as `ingest.batch_rows` does): in the fingerprint.
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        for (i, p) in self.files.iter().enumerate() {
+            let key = format!("universe.files[{i}]");
+            if p.is_dir() {
+                issues.add(
+                    key,
+                    format!(
+                        "{} is a directory; name the bulk file itself (StockUniteLegale_utf8.zip, BasicCompanyDataAsOneFile-….zip, …)",
+                        p.display()
+                    ),
+                );
+            } else if !p.is_file() {
+                issues.add(
+                    key,
+                    format!(
+                        "file not found: {} (relative paths start at the config's folder)",
+                        p.display()
+                    ),
+                );
+            }
+        }
+        for (i, p) in self.files.iter().enumerate() {
+            if self.files[..i].contains(p) {
+                issues.add(
+                    format!("universe.files[{i}]"),
+                    format!("{} is listed twice; list each file once", p.display()),
+                );
+            }
+        }
+        in_range(issues, "universe.chunk_rows", self.chunk_rows, 1..=MAX_PART);
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        for f in &mut self.files {
+            *f = absolute(base, f);
+        }
+    }
+}
+
 /// Where an override came from, to say so next to a problem it caused.
 struct Override {
     /// Dotted key: `crawl.max_pages_per_site`.
@@ -1622,6 +1697,7 @@ impl Config {
             embed: read_section(&table, &mut issues),
             evaluate: read_section(&table, &mut issues),
             score: read_section(&table, &mut issues),
+            universe: read_section(&table, &mut issues),
             prospects: read_section(&table, &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             loaded_hash: None,
@@ -1662,6 +1738,7 @@ impl Config {
         self.embed.resolve(&base);
         self.evaluate.resolve(&base);
         self.score.resolve(&base);
+        self.universe.resolve(&base);
         self.prospects.resolve(&base);
     }
 
@@ -1676,6 +1753,7 @@ impl Config {
         self.embed.resolve_auto();
         self.evaluate.resolve_auto();
         self.score.resolve_auto();
+        self.universe.resolve_auto();
         self.prospects.resolve_auto();
     }
 
@@ -1692,7 +1770,14 @@ impl Config {
         self.evaluate.check(&mut issues);
         self.score.check(&mut issues);
         self.prospects.check(&mut issues);
-        issues.into_vec()
+        self.universe.check(&mut issues);
+        let mut issues = issues.into_vec();
+        if self.ingest.input.is_none() && !self.universe.files.is_empty() {
+            // A config that only loads a universe needs no lead list; the ingest stage still
+            // says `ingest.input: required` if it is run.
+            issues.retain(|i| i.key != "ingest.input");
+        }
+        issues
     }
 
     pub fn output_dir(&self) -> &Path {
@@ -1742,6 +1827,7 @@ impl Config {
             "embed" => of(&self.embed),
             "evaluate" => of(&self.evaluate),
             "score" => of(&self.score),
+            "universe" => of(&self.universe),
             "prospects" => of(&self.prospects),
             other => {
                 debug_assert!(false, "no config section {other:?}");
@@ -1777,6 +1863,7 @@ pub fn not_output(section: &str) -> &'static [&'static str] {
         "embed" => EmbedSection::NOT_OUTPUT,
         "evaluate" => EvaluateSection::NOT_OUTPUT,
         "score" => ScoreSection::NOT_OUTPUT,
+        "universe" => UniverseSection::NOT_OUTPUT,
         "prospects" => ProspectsSection::NOT_OUTPUT,
         _ => &[],
     }

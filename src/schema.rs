@@ -395,6 +395,60 @@ pub const REGISTRY: TableDef = TableDef {
     ],
 };
 
+pub const UNIVERSE: TableDef = TableDef {
+    name: "universe",
+    version: 1,
+    stage: "universe",
+    layout: Layout::Parts,
+    row_group_rows: 65_536,
+    doc: "One row per company of the bulk registry files named in `universe.files` (SIRENE `StockUniteLegale`, Companies House `BasicCompanyData`), active ones only by default (`universe.active_only`): the population prospects are scored in. Firmographics use the same codes as the `registry` table for the same company (the same parsers' helpers). A chunk of `universe.chunk_rows` file rows is the unit of work; its rows and rejects are one part of each table. File metadata: `leadcrawl.universe_file`, `leadcrawl.universe_registry`, `leadcrawl.universe_chunk` besides the run's provenance.",
+    columns: &[
+        col("registry", dict_utf8, false, "`sirene` or `companies_house`."),
+        col("registry_id", utf8, false, "SIREN (9 digits) or Companies House number (8 characters, upper case): `registry.registry_id` of the same company."),
+        col("name", utf8, true, "Registered name; for a French entrepreneur, their usual first name and name. Null when the registry masks it (SIRENE `statutDiffusionUniteLegale = P`)."),
+        col("status", dict_utf8, true, "`active` or `ceased` (Companies House statuses such as `In Administration` are null, as in `registry`)."),
+        col("industry_scheme", dict_utf8, true, "`NAF rev. 2`, `NAF rev. 1` (old units; no NACE), `NAP` (older still; no NACE) or `UK SIC 2007`."),
+        col("industry_code", utf8, true, "The industry code as the registry writes it (`70.10Z`, `62012`)."),
+        col("industry_label", utf8, true, "The registry's label of the code (Companies House's SIC text)."),
+        col("naf25_code", utf8, true, "SIRENE `activitePrincipaleNAF25UniteLegale`: the NAF 2025 code (NACE rev. 2.1), as written."),
+        col("nace_section", dict_utf8, true, "NACE rev. 2 section letter A–U."),
+        col("nace_division", dict_utf8, true, "NACE rev. 2 division, 2 digits."),
+        col("headcount_band", dict_utf8, true, "INSEE headcount band code (`NN` = no employees or unknown; `00` … `53`). Companies House publishes none."),
+        col("headcount_min", u32t, true, "Lower bound of the headcount band."),
+        col("headcount_max", u32t, true, "Upper bound of the headcount band; null for the open top band (10,000+)."),
+        col("created", date32, true, "Creation / incorporation date."),
+        col("ceased", date32, true, "Dissolution date (Companies House)."),
+        col("legal_form", dict_utf8, true, "INSEE `categorieJuridiqueUniteLegale` (4 digits) or the Companies House type as the API writes it (`ltd`, `plc`, `llp`, …; the bulk file's label when it has no API equivalent)."),
+        col("legal_form_label", dict_utf8, true, "Label of the legal form, when known."),
+        col("category", dict_utf8, true, "INSEE `categorieEntreprise` (PME / ETI / GE), or the Companies House accounts category as the API writes it (`micro-entity`, `total-exemption-full`, `group`, `dormant`, …)."),
+        col("employer", boolean, true, "SIRENE `caractereEmployeurUniteLegale`: true (O), false (N); null when not given."),
+        col("postcode", utf8, true, "Registered office postcode (Companies House; SIRENE's stock of legal units has no address)."),
+        col("city", utf8, true, "Registered office post town (Companies House)."),
+        col("region", dict_utf8, true, "Registered office county (Companies House)."),
+        col("country", dict_utf8, true, "ISO 3166-1 alpha-2: `FR` for SIRENE legal units; `GB` for Companies House addresses in the UK."),
+        col("address", utf8, true, "Registered office address lines, one line (Companies House)."),
+        col("head_office_siret", utf8, true, "SIRENE head office SIRET: `siren` + `nicSiegeUniteLegale`."),
+        col("masked", boolean, false, "SIRENE `statutDiffusionUniteLegale = P`: a person who opted out; INSEE masks part of the row."),
+        col("source_file", utf8, false, "The bulk file the row comes from, as configured (absolute path)."),
+        col("source_line", u64t, false, "Line of the row in the CSV (1 = header; the record's first line), or 1-based row number in a Parquet file."),
+    ],
+};
+
+pub const UNIVERSE_REJECTS: TableDef = TableDef {
+    name: "universe_rejects",
+    version: 1,
+    stage: "universe",
+    layout: Layout::Parts,
+    row_group_rows: 65_536,
+    doc: "One row per bulk file row that could not be read, with every problem found in it. With `universe`, every data row of the files is accounted for: kept, rejected here, or counted as inactive (the stage's `inactive` counter).",
+    columns: &[
+        col("source_file", utf8, false, "The bulk file, as configured (absolute path)."),
+        col("source_line", u64t, false, "Line of the row in the CSV (its first line), or 1-based row number in a Parquet file."),
+        col("reason", utf8, false, "Every problem of the row, `; `-separated, each naming its column and value, e.g. `dateCreationUniteLegale \"invalid_date\" is not a date (YYYY-MM-DD)` or `56 fields, the header has 55`."),
+        col("raw", utf8, false, "The row as read: its fields joined by commas (quoted where needed)."),
+    ],
+};
+
 pub const FEATURES: TableDef = TableDef {
     name: "features",
     version: 3,
@@ -488,43 +542,6 @@ pub fn similar_client_list() -> DataType {
     )))
 }
 
-// PLACEHOLDER until the `universe` branch lands: the agreed schema of its table, so that the
-// prospects stage builds against it. The universe branch's own definition replaces this one.
-pub const UNIVERSE: TableDef = TableDef {
-    name: "universe",
-    version: 1,
-    stage: "universe",
-    layout: Layout::Parts,
-    row_group_rows: 65_536,
-    doc: "One row per company of the registry bulk files (`[universe]`).",
-    columns: &[
-        col("registry", dict_utf8, false, "`sirene` or `companies_house`."),
-        col("registry_id", utf8, false, "SIREN or UK company number."),
-        col("name", utf8, true, "Name."),
-        col("status", dict_utf8, true, "`active` or `ceased`."),
-        col("industry_scheme", dict_utf8, true, "Industry scheme."),
-        col("industry_code", utf8, true, "Industry code."),
-        col("nace_section", dict_utf8, true, "NACE section."),
-        col("nace_division", dict_utf8, true, "NACE division."),
-        col("headcount_band", dict_utf8, true, "Headcount band."),
-        col("headcount_min", u32t, true, "Lower bound."),
-        col("headcount_max", u32t, true, "Upper bound."),
-        col("created", date32, true, "Creation date."),
-        col("legal_form", dict_utf8, true, "Legal form code."),
-        col("legal_form_label", utf8, true, "Legal form label."),
-        col("category", dict_utf8, true, "PME / ETI / GE."),
-        col("employer", boolean, true, "Employer."),
-        col("postcode", utf8, true, "Postcode."),
-        col("city", utf8, true, "City."),
-        col("region", utf8, true, "Region."),
-        col("country", dict_utf8, true, "Country."),
-        col("address", utf8, true, "Address."),
-        col("head_office_siret", utf8, true, "Head office SIRET."),
-        col("source_file", utf8, false, "Source file."),
-        col("source_line", u64t, false, "Source line."),
-    ],
-};
-
 pub const PROSPECTS: TableDef = TableDef {
     name: "prospects",
     version: 1,
@@ -595,12 +612,13 @@ pub const TABLES: &[&TableDef] = &[
     &PAGE_TEXT,
     &WEB_FEATURES,
     &REGISTRY,
+    &UNIVERSE,
+    &UNIVERSE_REJECTS,
     &CHUNKS,
     &LEAD_EMBEDDINGS,
     &FEATURES,
     &SCORES,
     &SCORE_HISTORY,
-    &UNIVERSE,
     &PROSPECTS,
     &PROSPECT_CLIENTS,
 ];

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod registry;
 pub mod prospects;
 pub mod score;
+pub mod universe;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -115,6 +116,8 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &crawl::CrawlStage,
         &extract::ExtractStage,
         &registry::RegistryStage,
+        &universe::UniverseStage,
+        &prospects::ProspectsStage,
         &embed::EmbedStage,
         &features::FeaturesStage,
         &evaluate::EvaluateStage,

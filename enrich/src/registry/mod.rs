@@ -7,8 +7,10 @@
 //! - [`codes`]: industry code tables (NAF rev. 2 / NACE, US SIC, UK SIC 2007) → one sector
 //!   taxonomy, INSEE headcount bands;
 //! - [`fr`], [`sec`], [`gleif`], [`uk`]: one module per registry API;
+//! - [`bulk`]: rows of the bulk registry files (SIRENE stock, Companies House basic data);
 //! - [`names`], [`matching`]: company-name normalisation and candidate scoring.
 
+pub mod bulk;
 pub mod codes;
 pub mod fr;
 pub mod gleif;

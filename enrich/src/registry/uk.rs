@@ -170,7 +170,7 @@ pub fn status(s: &str) -> Option<Status> {
 }
 
 /// `GB` for the UK and its nations as Companies House writes them; `None` otherwise.
-fn uk_country(c: &str) -> Option<String> {
+pub(crate) fn uk_country(c: &str) -> Option<String> {
     let c = c.trim().to_ascii_lowercase().replace('&', "and");
     matches!(
         c.as_str(),

@@ -1,0 +1,239 @@
+//! Universe: bulk registry files (`universe.files`: SIRENE `StockUniteLegale`, Companies House
+//! `BasicCompanyData`) → `universe` (one row per company, active ones by default) and
+//! `universe_rejects` (rows that could not be read, with every reason).
+//!
+//! The stage reads no other stage's output and needs no lead list. Each file is streamed
+//! ([`read`]) and cut into chunks of `universe.chunk_rows` rows; a chunk is the unit of work
+//! (`f000:000012`: file 0, chunk 12), and its rows and rejects are one part of each table,
+//! committed with the unit. A killed load resumes at its first unfinished chunk (CSV rows of
+//! finished chunks are only skipped over, not parsed; Parquet starts at the chunk's offset). The
+//! fingerprint holds each file's size, modification time and a hash of its first MiB, so a new
+//! release of a file loads the stage again, and an unchanged set of files does nothing.
+//! Rows are parsed by `enrich::registry::bulk`, which gives the codes the `registry` stage's API
+//! parsers give for the same company.
+
+mod read;
+mod rows;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::Context;
+use enrich::registry::bulk::{BulkError, BulkLayout};
+use enrich::registry::record::Status;
+
+use super::{Read, Stage, StageContext, StageOutcome};
+use crate::config::{short_hash, Config, UniverseSection};
+use crate::exit::UsageError;
+use crate::schema::{TableDef, UNIVERSE, UNIVERSE_REJECTS};
+use crate::state::UnitOutcome;
+use read::{ChunkSink, Loaded};
+use rows::{RejectRows, UniverseRows};
+
+/// Bumped when the parsers' mapping changes what a row becomes: the files are loaded again.
+const RULES_VERSION: u32 = 1;
+
+/// Bytes of a file hashed into the fingerprint (with its size and modification time).
+const HASHED_HEAD: u64 = 1 << 20;
+
+pub struct UniverseStage;
+
+/// What identifies a version of a file without reading it all: size, modification time and
+/// the SHA-256 of its first MiB.
+fn file_identity(path: &Path) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .take(HASHED_HEAD)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(format!("{}:{mtime}:{}", meta.len(), short_hash(&head)))
+}
+
+/// The unit of chunk `k` of file `file`.
+fn unit_key(file: usize, k: usize) -> String {
+    format!("f{file:03}:{k:06}")
+}
+
+impl Stage for UniverseStage {
+    fn name(&self) -> &'static str {
+        "universe"
+    }
+
+    fn about(&self) -> &'static str {
+        "load bulk registry files (SIRENE stock, Companies House) into `universe`, unreadable rows into `universe_rejects`"
+    }
+
+    fn reads(&self) -> &'static [Read] {
+        &[]
+    }
+
+    fn tables(&self) -> &'static [&'static TableDef] {
+        &[&UNIVERSE, &UNIVERSE_REJECTS]
+    }
+
+    fn fingerprint(&self, config: &Config) -> anyhow::Result<String> {
+        let mut files = Vec::new();
+        for path in &config.universe.files {
+            files.push(file_identity(path)?);
+        }
+        Ok(format!(
+            "rules={RULES_VERSION} files={} universe={}",
+            short_hash(files.join(",").as_bytes()),
+            config.fingerprint("universe")
+        ))
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
+        let section = &ctx.config.universe;
+        if section.files.is_empty() {
+            tracing::info!("universe.files is empty: nothing to load");
+        }
+        let finished = ctx.store.finished_units(ctx.stage)?;
+        let mut chunks_before = 0usize;
+        for (index, path) in section.files.iter().enumerate() {
+            let mut loader = Loader::new(ctx, section, index, path, &finished);
+            let loaded = read::read_file(path, section.format, &mut loader)
+                .with_context(|| format!("loading {}", path.display()))?;
+            match loaded {
+                Loaded::Interrupted => return Ok(StageOutcome::Interrupted),
+                Loaded::Done { chunks } => {
+                    chunks_before += chunks;
+                    ctx.store.set_units_total(ctx.stage, chunks_before as u64)?;
+                    tracing::info!(
+                        file = %path.display(),
+                        registry = loader.registry(),
+                        chunks,
+                        "loaded"
+                    );
+                }
+            }
+        }
+        ctx.store.set_units_total(ctx.stage, chunks_before as u64)?;
+        crate::engine::completed(ctx)
+    }
+}
+
+/// One file's load: parses the rows of the chunks still to do and commits each chunk.
+struct Loader<'a> {
+    ctx: &'a StageContext<'a>,
+    active_only: bool,
+    chunk_rows: usize,
+    index: usize,
+    /// As configured (absolute), in every row.
+    source: String,
+    finished: &'a HashSet<String>,
+    layout: Option<BulkLayout>,
+    rows: UniverseRows,
+    rejects: RejectRows,
+    inactive: u64,
+}
+
+impl<'a> Loader<'a> {
+    fn new(
+        ctx: &'a StageContext<'a>,
+        section: &UniverseSection,
+        index: usize,
+        path: &Path,
+        finished: &'a HashSet<String>,
+    ) -> Self {
+        Loader {
+            ctx,
+            active_only: section.active_only,
+            chunk_rows: section.chunk_rows.max(1),
+            index,
+            source: path.display().to_string(),
+            finished,
+            layout: None,
+            rows: UniverseRows::default(),
+            rejects: RejectRows::default(),
+            inactive: 0,
+        }
+    }
+
+    fn registry(&self) -> &'static str {
+        self.layout.as_ref().map_or("", |l| l.registry().as_str())
+    }
+}
+
+impl ChunkSink for Loader<'_> {
+    fn chunk_rows(&self) -> usize {
+        self.chunk_rows
+    }
+
+    fn header(&mut self, header: &[&str]) -> anyhow::Result<()> {
+        let layout = BulkLayout::from_header(header)
+            .map_err(|e| UsageError(format!("{}: {e}", self.source)))?;
+        self.layout = Some(layout);
+        Ok(())
+    }
+
+    fn wants(&self, k: usize) -> bool {
+        let done = self.finished.contains(&unit_key(self.index, k));
+        if done {
+            self.ctx.progress.inc(1, "already loaded");
+        }
+        !done
+    }
+
+    fn row(&mut self, line: u64, fields: &[&str]) {
+        let Some(layout) = &self.layout else {
+            return;
+        };
+        match layout.parse(fields) {
+            Ok(r) if self.active_only && r.firm.status != Some(Status::Active) => {
+                self.inactive += 1
+            }
+            Ok(r) => self.rows.push(&r, &self.source, line),
+            Err(BulkError::Row(reason)) => self.rejects.push(&self.source, line, &reason, fields),
+            Err(e) => self
+                .rejects
+                .push(&self.source, line, &e.to_string(), fields),
+        }
+    }
+
+    fn commit(&mut self, k: usize, rows: usize) -> anyhow::Result<()> {
+        let (kept, rejected, inactive) = (self.rows.len(), self.rejects.len(), self.inactive);
+        self.inactive = 0;
+        let mut counters = BTreeMap::new();
+        counters.insert("rows".to_string(), rows as u64);
+        counters.insert("companies".to_string(), kept as u64);
+        counters.insert("rejects".to_string(), rejected as u64);
+        counters.insert("inactive".to_string(), inactive);
+        let meta = vec![
+            ("leadcrawl.universe_file".to_string(), self.source.clone()),
+            (
+                "leadcrawl.universe_registry".to_string(),
+                self.registry().to_string(),
+            ),
+            ("leadcrawl.universe_chunk".to_string(), k.to_string()),
+        ];
+        let unit = unit_key(self.index, k);
+        self.ctx.commit_parts(
+            &format!("part-{:03}-{k:06}.parquet", self.index),
+            &[
+                (&UNIVERSE, vec![self.rows.finish()?]),
+                (&UNIVERSE_REJECTS, vec![self.rejects.finish()?]),
+            ],
+            &meta,
+            &[UnitOutcome::done(&unit)],
+            &counters,
+        )?;
+        self.ctx.progress.inc(
+            1,
+            &format!("{unit}: {kept} companies, {rejected} rejects, {inactive} inactive"),
+        );
+        Ok(())
+    }
+
+    fn should_stop(&self) -> bool {
+        self.ctx.should_stop()
+    }
+}
