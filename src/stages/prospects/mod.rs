@@ -170,6 +170,7 @@ impl Stage for ProspectsStage {
 
     fn run(&self, ctx: &StageContext<'_>) -> anyhow::Result<StageOutcome> {
         let cfg = &ctx.config.prospects;
+        remove_stale_temporaries(ctx.output_dir());
         let leads = lead_keys(ctx)?;
         let Some(found) = first_pass(ctx, cfg, &leads)? else {
             return Ok(StageOutcome::Interrupted);
@@ -438,6 +439,24 @@ impl Client {
             self.company.registry_id.clone(),
             self.company.name.clone(),
         )
+    }
+}
+
+/// The whole files' temporaries a killed run left (the runner takes back the tables' own): the
+/// output folder has one run at a time, so any is stale.
+fn remove_stale_temporaries(output_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(output_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(table::TMP_PREFIX)
+            && [PROSPECTS_JSON.name, "prospects.html"]
+                .iter()
+                .any(|f| name.ends_with(&format!("-{f}")))
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 
