@@ -638,7 +638,15 @@ pub struct Config {
 
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
-    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate", "score",
+    "pipeline",
+    "state",
+    "ingest",
+    "crawl",
+    "extract",
+    "registry",
+    "embed",
+    "evaluate",
+    "score",
     "universe",
     "prospects",
 ];
@@ -1319,7 +1327,12 @@ impl Section for ProspectsSection {
             0.0..=0.5,
             "(a share of the clients; 0: no validation)",
         );
-        in_range(issues, "prospects.background", self.background, 100..=MAX_PART);
+        in_range(
+            issues,
+            "prospects.background",
+            self.background,
+            100..=MAX_PART,
+        );
         in_range(issues, "prospects.min_lost", self.min_lost, 1..=1_000_000);
         in_range_of(issues, "prospects.c", self.c, 1e-6..=1e6, "");
         in_range(issues, "prospects.drivers", self.drivers, 0..=50);

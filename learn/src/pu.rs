@@ -13,7 +13,8 @@
 //! 2. the labelling constant `c = P(labelled | client-like)` is estimated as the mean of `g`
 //!    over clients **held out** from the `g` that scores them (a stratified inner k-fold over
 //!    the training rows, so every client's `g` is out of fold);
-//! 3. `P(client-like | x) = g(x) / c` (capped at 1), which ranks exactly as `g` does;
+//! 3. `P(client-like | x) = g(x) / c`, capped at 1; companies are ranked by `g` itself (the
+//!    same order, without the ties the cap makes among the most client-like);
 //! 4. the class prior of the background — the share of unlabelled companies that look like
 //!    clients — is Elkan–Noto's estimate: the mean over the background's out-of-fold `g` of the
 //!    weight `w(x) = (1 − c)/c · g(x)/(1 − g(x))`, each capped at 1.
@@ -154,26 +155,23 @@ impl ProspectModel {
         })
     }
 
-    /// `g / c`, capped at 1: the probability of looking like a client.
-    fn adjust(&self, g: f64) -> f64 {
+    /// `g / c`, capped at 1: the probability of looking like a client, from the classifier's
+    /// own output `g` ([`ProspectModel::raw_scores`]). The cap ties the most client-like
+    /// companies at 1, so rankings are by `g`.
+    pub fn probability(&self, g: f64) -> f64 {
         (g / self.c).min(1.0)
     }
 
-    /// The scores of `rows` of `d` (a dataset with the training dataset's columns).
-    pub fn scores(&self, d: &Dataset, rows: &[usize]) -> Result<Vec<f64>, LearnError> {
-        Ok(self
-            .trained
-            .probabilities(d, rows)?
-            .into_iter()
-            .map(|g| self.adjust(g))
-            .collect())
+    /// The classifier's output `g` for `rows` of `d` (a dataset with the training dataset's
+    /// columns): `P(labelled | x)` on the training mix (positive-unlabelled), `P(won | x)`
+    /// (won/lost). Monotone in the probability, without its cap: what to rank by.
+    pub fn raw_scores(&self, d: &Dataset, rows: &[usize]) -> Result<Vec<f64>, LearnError> {
+        self.trained.probabilities(d, rows)
     }
 
-    /// Row `r`'s score and its `k` largest contributions (log-odds of `g`).
+    /// Row `r`'s `g` and its `k` largest contributions (log-odds of `g`).
     pub fn explain(&self, d: &Dataset, r: usize, k: usize) -> Result<Prediction, LearnError> {
-        let mut p = self.trained.predict(d, r, k)?;
-        p.probability = self.adjust(p.probability);
-        Ok(p)
+        self.trained.predict(d, r, k)
     }
 }
 
@@ -487,8 +485,10 @@ mod tests {
             let prior = m.prior.unwrap();
             assert!(prior > 0.03 && prior < 0.3, "{name}: prior {prior}");
             let rows: Vec<usize> = (150..d.len()).collect();
-            let s = m.scores(&d, &rows).unwrap();
+            let s = m.raw_scores(&d, &rows).unwrap();
             assert!(s.iter().all(|&x| (0.0..=1.0).contains(&x)));
+            let p: Vec<f64> = s.iter().map(|&g| m.probability(g)).collect();
+            assert!(p.iter().zip(&s).all(|(&p, &g)| p >= g && p <= 1.0));
             let labels: Vec<bool> = rows.iter().map(|&r| truth[r]).collect();
             let auc = crate::roc_auc(&s, &labels).unwrap().unwrap();
             assert!(auc > 0.75, "{name}: hidden clients' AUC {auc}");

@@ -133,7 +133,13 @@ fn print_prospects(out: &Path) -> anyhow::Result<()> {
     }
     if let Some(v) = &s.validation {
         for (name, r) in [("model   ", &v.model), ("baseline", &v.baseline)] {
-            let at = |a: f64| pct(r.recall_at.iter().find(|x| (x.0 - a).abs() < 1e-9).map(|x| x.1));
+            let at = |a: f64| {
+                pct(r
+                    .recall_at
+                    .iter()
+                    .find(|x| (x.0 - a).abs() < 1e-9)
+                    .map(|x| x.1))
+            };
             println!(
                 "  held-out clients, {name}: recall at top 1 % {}, 5 % {}, 10 % {}; median percentile {:.1}",
                 at(0.01),
@@ -148,7 +154,9 @@ fn print_prospects(out: &Path) -> anyhow::Result<()> {
     let mut shown = 0;
     for b in &batches {
         let text = |n: &str| -> anyhow::Result<arrow::array::ArrayRef> {
-            let c = b.column_by_name(n).with_context(|| format!("prospects.{n}"))?;
+            let c = b
+                .column_by_name(n)
+                .with_context(|| format!("prospects.{n}"))?;
             Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
         };
         let (rank, name, id, naf, band, score) = (

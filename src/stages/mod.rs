@@ -10,8 +10,8 @@ pub mod evaluate;
 pub mod extract;
 pub mod features;
 pub mod ingest;
-pub mod registry;
 pub mod prospects;
+pub mod registry;
 pub mod score;
 pub mod universe;
 

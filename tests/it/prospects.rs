@@ -45,7 +45,13 @@ fn setup(extra: &str) -> Run {
 const STAGES: &str = "ingest,crawl,extract,registry,universe,prospects";
 
 /// The stage's outputs: the two tables' columns and `prospects.json` without the run's ids.
-fn outputs(out: &Path) -> (Vec<arrow::array::ArrayRef>, Vec<arrow::array::ArrayRef>, serde_json::Value) {
+fn outputs(
+    out: &Path,
+) -> (
+    Vec<arrow::array::ArrayRef>,
+    Vec<arrow::array::ArrayRef>,
+    serde_json::Value,
+) {
     let cols = |name: &str| -> Vec<arrow::array::ArrayRef> {
         let batches = leadcrawl::table::read_file(&out.join(name)).unwrap();
         let b = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
@@ -66,7 +72,8 @@ fn outputs(out: &Path) -> (Vec<arrow::array::ArrayRef>, Vec<arrow::array::ArrayR
 
 fn check_in_python(out: &Path, acceptance: bool) -> String {
     let mut cmd = std::process::Command::new(python());
-    cmd.arg(repo().join("tests/python/prospects_outputs.py")).arg(out);
+    cmd.arg(repo().join("tests/python/prospects_outputs.py"))
+        .arg(out);
     if acceptance {
         cmd.arg("--acceptance");
     }
@@ -114,7 +121,10 @@ fn prospects_rank_held_out_clients_above_the_baseline_and_resume_after_sigkill()
         if tmp >= 4 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the stage never wrote its files");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stage never wrote its files"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     child.kill().unwrap();
@@ -183,7 +193,11 @@ fn prospects_rank_held_out_clients_above_the_baseline_and_resume_after_sigkill()
     assert_eq!(lines as u64 - 1, summary_scored(&run.out()));
     let o = next.run(&["export", "prospects"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("prospects.parquet not found"), "{}", text(&o));
+    assert!(
+        text(&o).contains("prospects.parquet not found"),
+        "{}",
+        text(&o)
+    );
 }
 
 fn summary_scored(out: &Path) -> u64 {
@@ -200,8 +214,13 @@ fn a_bad_prospects_setting_names_its_key() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
     assert!(
-        t.contains("prospects.exclude_features") && t.contains("\"regoin\"") && t.contains("region"),
+        t.contains("prospects.exclude_features")
+            && t.contains("\"regoin\"")
+            && t.contains("region"),
         "{t}"
     );
-    assert!(t.contains("prospects.model") && t.contains("gradient_boosted_trees"), "{t}");
+    assert!(
+        t.contains("prospects.model") && t.contains("gradient_boosted_trees"),
+        "{t}"
+    );
 }

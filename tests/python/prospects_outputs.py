@@ -6,8 +6,9 @@ Run by tests/it/prospects.rs (and after `leadcrawl demo`). Needs `prospects.top`
 number of scored companies, so that `prospects.parquet` holds every score and the held-out
 clients' percentiles can be recomputed exactly. Checks, with pyarrow and numpy only:
 
-- the scored universe: every active company not in the lead list, none twice, ranked by score
-  (ties by registry:registry_id), `percentile = 100 (scored - rank) / scored`;
+- the scored universe: every active company not in the lead list, none twice, ranked by
+  `raw_score` (ties by registry:registry_id), `percentile = 100 (scored - rank) / scored`,
+  `score = min(1, raw_score / c)`;
 - the baseline score of every prospect and client (training clients in its NACE division ×
   headcount band), recomputed from the universe;
 - each held-out client's percentile under the model and under the baseline, ties counting half;
@@ -65,16 +66,18 @@ assert scored == expected_scored, (scored, expected_scored)
 assert len(prospects) == min(scored, len(prospects))
 full = len(prospects) == scored
 keys = [key(p) for p in prospects]
+c_label = summary["labelling_constant"] or 1.0
 assert len(set(keys)) == len(keys), "a company twice"
 assert not (set(keys) & in_list), "a lead-list company among the prospects"
 assert all(k in by_key for k in keys), "a prospect not active in the universe"
 for i, p in enumerate(prospects):
     assert p["rank"] == i + 1
     assert abs(p["percentile"] - 100 * (scored - p["rank"]) / scored) < 1e-9
+    assert abs(p["score"] - min(1.0, p["raw_score"] / c_label)) < 1e-12, p
     if i:
         q = prospects[i - 1]
-        assert (q["score"], ) >= (p["score"], ), (q, p)
-        if q["score"] == p["score"]:
+        assert q["raw_score"] >= p["raw_score"], (q, p)
+        if q["raw_score"] == p["raw_score"]:
             assert f"{q['registry']}:{q['registry_id']}" < f"{p['registry']}:{p['registry_id']}"
     assert 0 <= p["score"] <= 1
     assert len(p["drivers"]) <= 5 and len(p["similar_clients"]) <= 3
@@ -94,8 +97,9 @@ def baseline(u):
     return float(cells.get((u["nace_division"], u["headcount_band"]), 0))
 for p in prospects:
     assert p["baseline_score"] == baseline(by_key[key(p)]), p
-for c in clients:
-    assert c["baseline_score"] == baseline(by_key[key(c)]), c
+for cl in clients:
+    assert cl["baseline_score"] == baseline(by_key[key(cl)]), cl
+    assert abs(cl["score"] - min(1.0, cl["raw_score"] / c_label)) < 1e-12, cl
 
 # ---- held-out clients' percentiles, exactly: higher + half the ties, among the scored.
 def top_share(s, pool):
@@ -105,9 +109,9 @@ for c in holdout:
     want = 100 * (1 - top_share(c["baseline_score"], base_pool))
     assert abs(c["baseline_percentile"] - want) < 1e-9, (c, want)
 if full:
-    model_pool = np.array([p["score"] for p in prospects])
+    model_pool = np.array([p["raw_score"] for p in prospects])
     for c in holdout:
-        want = 100 * (1 - top_share(c["score"], model_pool))
+        want = 100 * (1 - top_share(c["raw_score"], model_pool))
         assert abs(c["percentile"] - want) < 1e-9, (c, want)
 for c in clients:
     assert (c["percentile"] is None) == (c["role"] != "holdout")

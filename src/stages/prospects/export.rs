@@ -36,8 +36,14 @@ const COLUMNS: &[(&str, &str)] = &[
 /// `out` as CSV; returns how many were written.
 ///
 /// Errors: a [`UsageError`] when `prospects.parquet` is not there (the stage has not run).
-pub fn write_csv(config: &Config, top: Option<usize>, out: &mut dyn Write) -> anyhow::Result<usize> {
-    let path = config.output_dir().join(format!("{}.parquet", PROSPECTS.name));
+pub fn write_csv(
+    config: &Config,
+    top: Option<usize>,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let path = config
+        .output_dir()
+        .join(format!("{}.parquet", PROSPECTS.name));
     if !path.is_file() {
         return Err(UsageError(format!(
             "{} not found: run the prospects stage first (`leadcrawl run --stages universe,prospects` with [universe] files set)",
@@ -106,9 +112,10 @@ pub fn run(config: &Config, top: Option<usize>, output: Option<&Path>) -> anyhow
         None => write_csv(config, top, &mut std::io::stdout().lock()),
         Some(path) => {
             let tmp = path.with_extension("csv.tmp");
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| {
-                UsageError(format!("--output {}: {e}", path.display()))
-            })?);
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&tmp)
+                    .map_err(|e| UsageError(format!("--output {}: {e}", path.display())))?,
+            );
             let n = match write_csv(config, top, &mut file) {
                 Ok(n) => n,
                 Err(e) => {

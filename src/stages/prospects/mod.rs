@@ -218,12 +218,11 @@ impl Stage for ProspectsStage {
             .filter(|c| c.role == "train")
             .map(|c| &c.company)
             .collect();
-        let baseline = SegmentBaseline::fit(training.iter().map(|c| {
-            Some((
-                c.nace_division.as_deref()?,
-                c.headcount_band.as_deref()?,
-            ))
-        }));
+        let baseline = SegmentBaseline::fit(
+            training
+                .iter()
+                .map(|c| Some((c.nace_division.as_deref()?, c.headcount_band.as_deref()?))),
+        );
         let fitted = fit(cfg, method, &clients, &found.background, reference);
         let (model, train_set) = match fitted {
             Ok(m) => m,
@@ -266,7 +265,7 @@ impl Stage for ProspectsStage {
             &cfg.exclude_features,
         );
         let all: Vec<usize> = (0..clients.len()).collect();
-        let client_scores = model.scores(&client_data, &all)?;
+        let client_raw = model.raw_scores(&client_data, &all)?;
         let client_baseline: Vec<f64> = clients
             .iter()
             .map(|c| {
@@ -282,9 +281,13 @@ impl Stage for ProspectsStage {
             .filter(|&i| clients[i].role == "holdout")
             .collect();
         let mut model_ranks =
-            RankCounter::new(&holdout.iter().map(|&i| client_scores[i]).collect::<Vec<_>>());
-        let mut baseline_ranks =
-            RankCounter::new(&holdout.iter().map(|&i| client_baseline[i]).collect::<Vec<_>>());
+            RankCounter::new(&holdout.iter().map(|&i| client_raw[i]).collect::<Vec<_>>());
+        let mut baseline_ranks = RankCounter::new(
+            &holdout
+                .iter()
+                .map(|&i| client_baseline[i])
+                .collect::<Vec<_>>(),
+        );
         // The second pass: score the universe.
         let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
         let excluded = &found.in_lead_list;
@@ -304,7 +307,7 @@ impl Stage for ProspectsStage {
                 }
                 let d = company::dataset(batch.iter(), reference, &cfg.exclude_features);
                 let rows: Vec<usize> = (0..batch.len()).collect();
-                let scores = model.scores(&d, &rows)?;
+                let scores = model.raw_scores(&d, &rows)?;
                 for (c, s) in batch.into_iter().zip(scores) {
                     let b = baseline.score(c.nace_division.as_deref(), c.headcount_band.as_deref());
                     model_ranks.observe(s);
@@ -322,8 +325,11 @@ impl Stage for ProspectsStage {
         for (i, c) in clients.iter().enumerate() {
             let held = c.role == "holdout";
             client_rows.push(rows::ClientRow {
-                score: client_scores[i],
-                percentile: held.then(|| percentile(&model_ranks, client_scores[i])).flatten(),
+                score: model.probability(client_raw[i]),
+                raw_score: client_raw[i],
+                percentile: held
+                    .then(|| percentile(&model_ranks, client_raw[i]))
+                    .flatten(),
                 baseline_score: client_baseline[i],
                 baseline_percentile: held
                     .then(|| percentile(&baseline_ranks, client_baseline[i]))
@@ -332,7 +338,10 @@ impl Stage for ProspectsStage {
         }
         let validation = (!holdout.is_empty() && scored > 0).then(|| {
             let ranking = |pick: &dyn Fn(&rows::ClientRow) -> Option<f64>| {
-                let p: Vec<f64> = holdout.iter().filter_map(|&i| pick(&client_rows[i])).collect();
+                let p: Vec<f64> = holdout
+                    .iter()
+                    .filter_map(|&i| pick(&client_rows[i]))
+                    .collect();
                 let top_shares: Vec<f64> = p.iter().map(|x| 1.0 - x / 100.0).collect();
                 Ranking {
                     recall_at: RECALL_AT
@@ -375,7 +384,7 @@ impl Stage for ProspectsStage {
             Neighbours::new(vectors.iter().enumerate().map(|(i, v)| (i, v.as_slice())))
         });
         let mut prospects = Vec::with_capacity(best.len());
-        for (r, (score, _, (c, b))) in best.iter().enumerate() {
+        for (r, (raw, _, (c, b))) in best.iter().enumerate() {
             let p = model.explain(&best_data, r, cfg.drivers)?;
             let similar = match (&neighbours, &nn) {
                 (Some((design, _, who)), Some(nn)) => {
@@ -389,7 +398,8 @@ impl Stage for ProspectsStage {
             };
             prospects.push(rows::Prospect {
                 rank: r as u32 + 1,
-                score: *score,
+                score: model.probability(*raw),
+                raw_score: *raw,
                 percentile: 100.0 * (scored as f64 - (r + 1) as f64) / scored as f64,
                 baseline_score: *b,
                 drivers: p.drivers,
@@ -484,8 +494,12 @@ fn lead_keys(ctx: &StageContext<'_>) -> anyhow::Result<Vec<LeadKeys>> {
             let c = b.column_by_name(n).with_context(|| format!("leads.{n}"))?;
             Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
         };
-        let (id, status, siren, number) =
-            (col("lead_id")?, col("status")?, col("siren")?, col("company_number")?);
+        let (id, status, siren, number) = (
+            col("lead_id")?,
+            col("status")?,
+            col("siren")?,
+            col("company_number")?,
+        );
         let (id, status, siren, number) = (
             id.as_string::<i32>(),
             status.as_string::<i32>(),
@@ -513,7 +527,9 @@ fn lead_keys(ctx: &StageContext<'_>) -> anyhow::Result<Vec<LeadKeys>> {
     }
     for b in ctx.read(&REGISTRY)? {
         let col = |n: &str| -> anyhow::Result<arrow::array::ArrayRef> {
-            let c = b.column_by_name(n).with_context(|| format!("registry.{n}"))?;
+            let c = b
+                .column_by_name(n)
+                .with_context(|| format!("registry.{n}"))?;
             Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
         };
         let (id, st, reg, rid) = (
@@ -606,7 +622,10 @@ fn first_pass(
             for c in batch {
                 found.active += 1;
                 for (by, v) in [
-                    ("nace_section", c.nace_section.as_deref().unwrap_or("unknown")),
+                    (
+                        "nace_section",
+                        c.nace_section.as_deref().unwrap_or("unknown"),
+                    ),
                     ("headcount", company::size_band(&c)),
                     ("region", c.region.as_deref().unwrap_or("unknown")),
                 ] {
@@ -654,11 +673,18 @@ fn first_pass(
             };
             *found
                 .universe_profile
-                .entry(("age".to_owned(), company::age_band(&c, reference).to_owned()))
+                .entry((
+                    "age".to_owned(),
+                    company::age_band(&c, reference).to_owned(),
+                ))
                 .or_default() += n;
         }
     }
-    found.background = sample.into_sorted().into_iter().map(|(_, _, c)| c).collect();
+    found.background = sample
+        .into_sorted()
+        .into_iter()
+        .map(|(_, _, c)| c)
+        .collect();
     Ok(Some(found))
 }
 
@@ -779,11 +805,18 @@ fn similar(set: &TrainSet, cfg: &ProspectsSection) -> anyhow::Result<Option<Simi
 /// section, headcount band, age band and region, with each segment's lift.
 fn profile(found: &Found, clients: &[Client]) -> Vec<Segment> {
     let reference = found.reference.unwrap_or(0);
-    let won: Vec<&Company> = clients.iter().filter(|c| c.won).map(|c| &c.company).collect();
+    let won: Vec<&Company> = clients
+        .iter()
+        .filter(|c| c.won)
+        .map(|c| &c.company)
+        .collect();
     let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
     for c in &won {
         for (by, v) in [
-            ("nace_section", c.nace_section.as_deref().unwrap_or("unknown")),
+            (
+                "nace_section",
+                c.nace_section.as_deref().unwrap_or("unknown"),
+            ),
             ("headcount", company::size_band(c)),
             ("age", company::age_band(c, reference)),
             ("region", c.region.as_deref().unwrap_or("unknown")),
@@ -876,7 +909,10 @@ fn commit(
                 })
                 .to_owned(),
         ),
-        ("leadcrawl.prospects_model".to_owned(), summary.model.clone()),
+        (
+            "leadcrawl.prospects_model".to_owned(),
+            summary.model.clone(),
+        ),
         ("leadcrawl.scored".to_owned(), summary.scored.to_string()),
         (
             "leadcrawl.labelling_constant".to_owned(),
@@ -892,6 +928,7 @@ fn commit(
             .iter()
             .map(|_| rows::ClientRow {
                 score: f64::NAN,
+                raw_score: f64::NAN,
                 percentile: None,
                 baseline_score: 0.0,
                 baseline_percentile: None,

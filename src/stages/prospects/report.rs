@@ -104,7 +104,10 @@ pub fn render(s: &Summary, prospects: &[Prospect]) -> String {
                  <th class=\"num\">recall at top 5 %</th><th class=\"num\">recall at top 10 %</th>\
                  <th class=\"num\">median percentile</th></tr></thead><tbody>"
             );
-            for (name, r) in [("model", &v.model), ("baseline (NACE division × size band)", &v.baseline)] {
+            for (name, r) in [
+                ("model", &v.model),
+                ("baseline (NACE division × size band)", &v.baseline),
+            ] {
                 let _ = writeln!(
                     h,
                     "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\

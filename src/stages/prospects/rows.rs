@@ -17,6 +17,7 @@ use crate::table;
 pub struct Prospect {
     pub rank: u32,
     pub score: f64,
+    pub raw_score: f64,
     pub percentile: f64,
     pub baseline_score: f64,
     /// `(feature, contribution to the log-odds)`.
@@ -30,6 +31,7 @@ pub struct Prospect {
 #[derive(Debug, Clone)]
 pub struct ClientRow {
     pub score: f64,
+    pub raw_score: f64,
     pub percentile: Option<f64>,
     pub baseline_score: f64,
     pub baseline_percentile: Option<f64>,
@@ -114,7 +116,16 @@ pub fn prospects_batch(ps: &[Prospect]) -> anyhow::Result<RecordBatch> {
         ),
         text(c().map(|c| &c.name)),
         Arc::new(ps.iter().map(|p| Some(p.score)).collect::<Float64Array>()),
-        Arc::new(ps.iter().map(|p| Some(p.percentile)).collect::<Float64Array>()),
+        Arc::new(
+            ps.iter()
+                .map(|p| Some(p.raw_score))
+                .collect::<Float64Array>(),
+        ),
+        Arc::new(
+            ps.iter()
+                .map(|p| Some(p.percentile))
+                .collect::<Float64Array>(),
+        ),
         Arc::new(
             ps.iter()
                 .map(|p| Some(p.baseline_score))
@@ -155,8 +166,21 @@ pub fn clients_batch(cs: &[ClientOut<'_>]) -> anyhow::Result<RecordBatch> {
         text(c().map(|c| &c.name)),
         table::dict(cs.iter().map(|c| c.status)),
         table::dict(cs.iter().map(|c| c.role)),
-        Arc::new(cs.iter().map(|c| Some(c.row.score)).collect::<Float64Array>()),
-        Arc::new(cs.iter().map(|c| c.row.percentile).collect::<Float64Array>()),
+        Arc::new(
+            cs.iter()
+                .map(|c| Some(c.row.score))
+                .collect::<Float64Array>(),
+        ),
+        Arc::new(
+            cs.iter()
+                .map(|c| Some(c.row.raw_score))
+                .collect::<Float64Array>(),
+        ),
+        Arc::new(
+            cs.iter()
+                .map(|c| c.row.percentile)
+                .collect::<Float64Array>(),
+        ),
         Arc::new(
             cs.iter()
                 .map(|c| Some(c.row.baseline_score))
