@@ -159,13 +159,14 @@ fn print_prospects(out: &Path) -> anyhow::Result<()> {
                 .with_context(|| format!("prospects.{n}"))?;
             Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
         };
-        let (rank, name, id, naf, band, score) = (
+        let (rank, name, id, naf, band, score, raw) = (
             text("rank")?,
             text("name")?,
             text("registry_id")?,
             text("industry_code")?,
             text("headcount_band")?,
             text("score")?,
+            text("raw_score")?,
         );
         for r in 0..b.num_rows() {
             if shown == 10 {
@@ -176,13 +177,14 @@ fn print_prospects(out: &Path) -> anyhow::Result<()> {
                 if a.is_null(r) { "" } else { a.value(r) }.to_owned()
             };
             println!(
-                "  {:>4}  {:<36} {}  NAF {:<7} band {:<3} score {:.3}",
+                "  {:>4}  {:<36} {}  NAF {:<7} band {:<3} score {:.3} (g {:.3})",
                 v(&rank),
                 v(&name),
                 v(&id),
                 v(&naf),
                 v(&band),
-                v(&score).parse::<f64>().unwrap_or(f64::NAN)
+                v(&score).parse::<f64>().unwrap_or(f64::NAN),
+                v(&raw).parse::<f64>().unwrap_or(f64::NAN)
             );
             shown += 1;
         }

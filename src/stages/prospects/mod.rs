@@ -443,7 +443,7 @@ impl Stage for ProspectsStage {
 
 impl Client {
     /// `(lead_id, registry_id, name)` of a client, for a prospect's similar clients.
-    fn clone_ref(&self) -> (String, String, Option<String>) {
+    fn clone_ref(&self) -> rows::ClientRef {
         (
             self.lead_id.clone(),
             self.company.registry_id.clone(),

@@ -60,7 +60,7 @@ pub fn render(s: &Summary, prospects: &[Prospect]) -> String {
          <div><dt>method</dt><dd>{}</dd></div>\
          <div><dt>model</dt><dd class=\"mono\">{}</dd></div>\
          <div><dt>universe</dt><dd>{} companies, {} active, {} scored</dd></div>\
-         <div><dt>clients</dt><dd>{} matched ({} trained on, {} held out), {} not found; {} lost leads matched</dd></div>\
+         <div><dt>clients</dt><dd>{} matched ({} trained on, {} held out); {} won leads not in the universe; {} lost leads matched</dd></div>\
          <div><dt>labelling constant c</dt><dd>{}</dd></div>\
          <div><dt>estimated class prior</dt><dd>{} of the unlabelled universe look like clients (about {} companies)</dd></div>\
          <div><dt>features</dt><dd>{}{}</dd></div>\
@@ -190,8 +190,8 @@ pub fn render(s: &Summary, prospects: &[Prospect]) -> String {
             .collect();
         let _ = writeln!(
             h,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:.2}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"mono\" style=\"white-space:nowrap\">{}</td>\
+             <td style=\"white-space:nowrap\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:.2}</td><td>{}</td><td>{}</td></tr>",
             p.rank,
             esc(c.name.as_deref().unwrap_or("")),
             esc(&c.registry_id),

@@ -13,6 +13,9 @@ use super::company::Company;
 use crate::schema::{self, PROSPECTS, PROSPECT_CLIENTS};
 use crate::table;
 
+/// A client a prospect resembles: `(lead_id, registry_id, name)`.
+pub type ClientRef = (String, String, Option<String>);
+
 /// One prospect, in rank order.
 pub struct Prospect {
     pub rank: u32,
@@ -23,7 +26,7 @@ pub struct Prospect {
     /// `(feature, contribution to the log-odds)`.
     pub drivers: Vec<(String, f64)>,
     /// `((lead_id, registry_id, name), cosine)`, closest first.
-    pub similar: Vec<((String, String, Option<String>), f64)>,
+    pub similar: Vec<(ClientRef, f64)>,
     pub company: Company,
 }
 
