@@ -96,6 +96,7 @@ pub fn rows(dir: &Path) -> Vec<BTreeMap<String, Option<String>>> {
                 } else {
                     Some(match col.data_type() {
                         DataType::Utf8 => col.as_string::<i32>().value(r).to_string(),
+                        DataType::Boolean => col.as_boolean().value(r).to_string(),
                         DataType::UInt64 => col.as_primitive::<UInt64Type>().value(r).to_string(),
                         DataType::UInt32 => col.as_primitive::<UInt32Type>().value(r).to_string(),
                         DataType::Int32 => col.as_primitive::<Int32Type>().value(r).to_string(),

@@ -221,8 +221,8 @@ fn stage_fingerprints_are_derived_from_their_sections() {
         checked += 1;
     }
     assert_eq!(
-        checked, 7,
-        "ingest, crawl, extract, registry, embed, evaluate, score"
+        checked, 8,
+        "ingest, crawl, extract, registry, universe, embed, evaluate, score"
     );
 }
 

@@ -20,6 +20,7 @@ mod run_results;
 mod setup;
 mod state_store;
 mod stop;
+mod universe;
 // The crawler's test server, shared with the crawler crate's own tests (which use all of it).
 #[allow(dead_code)]
 #[path = "../../crawler/tests/it/web.rs"]

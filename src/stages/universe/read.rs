@@ -144,6 +144,11 @@ fn read_csv<R: Read>(path: &Path, input: R, sink: &mut dyn ChunkSink) -> anyhow:
         .collect();
     sink.header(&header.iter().map(String::as_str).collect::<Vec<_>>())?;
     let per = sink.chunk_rows();
+    // The csv crate numbers a record after a CRLF terminator one line early (the `\n` is not yet
+    // consumed when the record starts), so lines are counted here too: the previous record's
+    // line plus its own line breaks, or the crate's number when it is further on (blank lines,
+    // which the crate skips).
+    let mut next_line = 2 + newlines(&record);
     let mut k = 0usize;
     loop {
         if sink.should_stop() {
@@ -152,18 +157,18 @@ fn read_csv<R: Read>(path: &Path, input: R, sink: &mut dyn ChunkSink) -> anyhow:
         let want = sink.wants(k);
         let mut n = 0usize;
         while n < per {
-            let line = record.position().map_or(0, |p| p.line());
             if !rdr
                 .read_byte_record(&mut record)
-                .with_context(|| at(line))?
+                .with_context(|| at(next_line))?
             {
                 break;
             }
+            let line = next_line.max(record.position().map_or(0, |p| p.line()));
+            next_line = line + 1 + newlines(&record);
             n += 1;
             if !want {
                 continue;
             }
-            let line = record.position().map_or(0, |p| p.line());
             match std::str::from_utf8(record.as_slice()) {
                 Ok(_) => {
                     // Valid as a whole; each field is cut at an ASCII delimiter, so valid too.
@@ -193,6 +198,11 @@ fn read_csv<R: Read>(path: &Path, input: R, sink: &mut dyn ChunkSink) -> anyhow:
             return Ok(Loaded::Done { chunks: k });
         }
     }
+}
+
+/// Line breaks inside a record's (quoted) fields.
+fn newlines(record: &csv::ByteRecord) -> u64 {
+    record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// A Parquet file: the columns `wanted` names that it has, as text (dates as `YYYY-MM-DD`), one
