@@ -256,6 +256,17 @@ impl<T> TopK<T> {
         })
     }
 
+    /// Whether a candidate of this score could be kept, whatever its key: a cheap test before
+    /// building the key and the item (a tie with the worst kept may still lose on its key).
+    pub fn admits_score(&self, score: f64) -> bool {
+        if self.heap.len() < self.k {
+            return self.k > 0;
+        }
+        self.heap
+            .peek()
+            .is_some_and(|worst| score.total_cmp(&worst.score) != Ordering::Less)
+    }
+
     /// Offers a candidate; it is kept if it is among the `k` best so far.
     pub fn push(&mut self, score: f64, key: String, item: impl FnOnce() -> T) {
         if !self.admits(score, &key) {
@@ -543,7 +554,9 @@ mod tests {
             SplitMix64::new(seed).shuffle(&mut order);
             let mut top = TopK::new(7);
             for (s, k) in order {
-                top.push(s, k.clone(), || k.len());
+                if top.admits_score(s) {
+                    top.push(s, k.clone(), || k.len());
+                }
             }
             let got: Vec<(f64, String)> = top
                 .into_sorted()

@@ -73,8 +73,7 @@ impl Company {
 
     /// Age in years at `reference` (days since 1970-01-01).
     pub fn age_years(&self, reference: i32) -> Option<f64> {
-        self.created
-            .map(|c| (f64::from(reference - c) / 365.25).max(0.0))
+        self.created.map(|c| age(reference, c))
     }
 }
 
@@ -114,71 +113,138 @@ fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<arrow::array::ArrayRef
     })
 }
 
-/// The companies of a batch, in row order; `keep(registry, registry_id, active)` says which to
-/// build (the others are skipped before any allocation).
-pub fn companies(
-    b: &RecordBatch,
-    mut keep: impl FnMut(&str, &str, bool) -> bool,
-) -> anyhow::Result<Vec<Company>> {
-    let registry = strings(b, "registry")?;
-    let registry = registry.as_string::<i32>();
-    let id = strings(b, "registry_id")?;
-    let id = id.as_string::<i32>();
-    let status = strings(b, "status")?;
-    let status = status.as_string::<i32>();
-    let text_names = [
-        "name",
-        "industry_code",
-        "nace_section",
-        "nace_division",
-        "headcount_band",
-        "legal_form",
-        "category",
-        "postcode",
-        "city",
-        "region",
-        "country",
-        "address",
-        "head_office_siret",
-    ];
-    let texts: Vec<arrow::array::ArrayRef> = text_names
-        .iter()
-        .map(|n| strings(b, n))
-        .collect::<anyhow::Result<_>>()?;
-    let texts: Vec<&arrow::array::StringArray> = texts.iter().map(|a| a.as_string()).collect();
-    let u32s = |name: &str| -> anyhow::Result<arrow::array::ArrayRef> {
-        Ok(match b.column_by_name(name) {
-            Some(c) => cast(c, &DataType::UInt32).with_context(|| format!("universe.{name}"))?,
-            None => arrow::array::new_null_array(&DataType::UInt32, b.num_rows()),
+/// A record batch of the universe with its columns cast once (dictionaries to text), from which
+/// companies and feature rows are built for the rows wanted only.
+pub struct BatchView {
+    registry: arrow::array::ArrayRef,
+    id: arrow::array::ArrayRef,
+    status: arrow::array::ArrayRef,
+    texts: Vec<arrow::array::ArrayRef>,
+    hmin: arrow::array::ArrayRef,
+    hmax: arrow::array::ArrayRef,
+    created: arrow::array::ArrayRef,
+    employer: arrow::array::ArrayRef,
+    rows: usize,
+}
+
+/// The text columns of [`BatchView::texts`], in order.
+const TEXTS: [&str; 13] = [
+    "name",
+    "industry_code",
+    "nace_section",
+    "nace_division",
+    "headcount_band",
+    "legal_form",
+    "category",
+    "postcode",
+    "city",
+    "region",
+    "country",
+    "address",
+    "head_office_siret",
+];
+
+impl BatchView {
+    pub fn new(b: &RecordBatch) -> anyhow::Result<BatchView> {
+        let typed = |name: &str, ty: &DataType| -> anyhow::Result<arrow::array::ArrayRef> {
+            Ok(match b.column_by_name(name) {
+                Some(c) => cast(c, ty).with_context(|| format!("universe.{name}"))?,
+                None => arrow::array::new_null_array(ty, b.num_rows()),
+            })
+        };
+        Ok(BatchView {
+            registry: strings(b, "registry")?,
+            id: strings(b, "registry_id")?,
+            status: strings(b, "status")?,
+            texts: TEXTS
+                .iter()
+                .map(|n| strings(b, n))
+                .collect::<anyhow::Result<_>>()?,
+            hmin: typed("headcount_min", &DataType::UInt32)?,
+            hmax: typed("headcount_max", &DataType::UInt32)?,
+            created: typed("created", &DataType::Date32)?,
+            employer: typed("employer", &DataType::Boolean)?,
+            rows: b.num_rows(),
         })
-    };
-    let hmin = u32s("headcount_min")?;
-    let hmin = hmin.as_primitive::<UInt32Type>();
-    let hmax = u32s("headcount_max")?;
-    let hmax = hmax.as_primitive::<UInt32Type>();
-    let created = match b.column_by_name("created") {
-        Some(c) => cast(c, &DataType::Date32).context("universe.created")?,
-        None => arrow::array::new_null_array(&DataType::Date32, b.num_rows()),
-    };
-    let created = created.as_primitive::<Date32Type>();
-    let employer = match b.column_by_name("employer") {
-        Some(c) => cast(c, &DataType::Boolean).context("universe.employer")?,
-        None => arrow::array::new_null_array(&DataType::Boolean, b.num_rows()),
-    };
-    let employer = employer.as_boolean();
-    let mut out = Vec::new();
-    for r in 0..b.num_rows() {
-        if registry.is_null(r) || id.is_null(r) {
-            continue;
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `r`'s `(registry, registry_id, active)`; `None` without an identifier.
+    pub fn key(&self, r: usize) -> Option<(&str, &str, bool)> {
+        let (reg, id, st) = (
+            self.registry.as_string::<i32>(),
+            self.id.as_string::<i32>(),
+            self.status.as_string::<i32>(),
+        );
+        if reg.is_null(r) || id.is_null(r) {
+            return None;
         }
-        let active = status.is_null(r) || status.value(r) == "active";
-        if !keep(registry.value(r), id.value(r), active) {
-            continue;
-        }
-        let t = |i: usize| (!texts[i].is_null(r)).then(|| texts[i].value(r).to_owned());
-        out.push(Company {
-            registry: registry.value(r).to_owned(),
-            registry_id: id.value(r).to_owned(),
+        Some((
+            reg.value(r),
+            id.value(r),
+            st.is_null(r) || st.value(r) == "active",
+        ))
+    }
+
+    fn text(&self, i: usize, r: usize) -> Option<&str> {
+        let a = self.texts[i].as_string::<i32>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn hmin(&self, r: usize) -> Option<u32> {
+        let a = self.hmin.as_primitive::<UInt32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn hmax(&self, r: usize) -> Option<u32> {
+        let a = self.hmax.as_primitive::<UInt32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn created(&self, r: usize) -> Option<i32> {
+        let a = self.created.as_primitive::<Date32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn employer(&self, r: usize) -> Option<bool> {
+        let a = self.employer.as_boolean();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    /// Row `r`'s NACE section, `(NACE division, headcount band)` and region.
+    #[allow(clippy::type_complexity)]
+    pub fn segments(&self, r: usize) -> (Option<&str>, (Option<&str>, Option<&str>), Option<&str>) {
+        (
+            self.text(2, r),
+            (self.text(3, r), self.text(4, r)),
+            self.text(9, r),
+        )
+    }
+
+    /// Row `r`'s headcount band for people ([`size_band`]).
+    pub fn size_band(&self, r: usize) -> &'static str {
+        band_of(self.hmin(r))
+    }
+
+    /// Row `r`'s creation day.
+    pub fn created_day(&self, r: usize) -> Option<i32> {
+        self.created(r)
+    }
+
+    /// Row `r` as a company (`None` without an identifier).
+    pub fn company(&self, r: usize) -> Option<Company> {
+        let (registry, id, active) = self.key(r)?;
+        let t = |i: usize| self.text(i, r).map(str::to_owned);
+        Some(Company {
+            registry: registry.to_owned(),
+            registry_id: id.to_owned(),
             name: t(0),
             active,
             industry_code: t(1),
@@ -193,13 +259,73 @@ pub fn companies(
             country: t(10),
             address: t(11),
             head_office_siret: t(12),
-            headcount_min: (!hmin.is_null(r)).then(|| hmin.value(r)),
-            headcount_max: (!hmax.is_null(r)).then(|| hmax.value(r)),
-            created: (!created.is_null(r)).then(|| created.value(r)),
-            employer: (!employer.is_null(r)).then(|| employer.value(r)),
-        });
+            headcount_min: self.hmin(r),
+            headcount_max: self.hmax(r),
+            created: self.created(r),
+            employer: self.employer(r),
+        })
     }
-    Ok(out)
+
+    /// The features of `rows`, as [`dataset`] gives them for the same companies, built from the
+    /// columns without making the companies.
+    pub fn dataset(&self, rows: &[usize], reference: i32, exclude: &[String]) -> Dataset {
+        let wanted = |name: &str| !exclude.iter().any(|e| e == name);
+        let mut numeric = Vec::new();
+        let mut num = |name: &str, f: &dyn Fn(usize) -> Option<f64>| {
+            if wanted(name) {
+                numeric.push(Column::new(name, rows.iter().map(|&r| f(r)).collect()));
+            }
+        };
+        num("headcount_min", &|r| {
+            self.hmin(r).map(|v| learn::signed_log1p(f64::from(v)))
+        });
+        num("headcount_max", &|r| {
+            self.hmax(r).map(|v| learn::signed_log1p(f64::from(v)))
+        });
+        num("age_years", &|r| self.created(r).map(|c| age(reference, c)));
+        num("employer", &|r| {
+            self.employer(r).map(|e| f64::from(u8::from(e)))
+        });
+        let mut categorical = Vec::new();
+        for (name, i) in [
+            ("nace_section", 2),
+            ("nace_division", 3),
+            ("headcount_band", 4),
+            ("legal_form", 5),
+            ("category", 6),
+            ("region", 9),
+            ("country", 10),
+        ] {
+            if wanted(name) {
+                categorical.push(Column::new(
+                    name,
+                    rows.iter()
+                        .map(|&r| self.text(i, r).map(str::to_owned))
+                        .collect(),
+                ));
+            }
+        }
+        features(rows.len(), numeric, categorical)
+    }
+}
+
+/// Years from `created` to `reference` (days since 1970-01-01), at least 0.
+fn age(reference: i32, created: i32) -> f64 {
+    (f64::from(reference - created) / 365.25).max(0.0)
+}
+
+fn features(n: usize, numeric: Vec<Column<f64>>, categorical: Vec<Column<String>>) -> Dataset {
+    Dataset {
+        labels: vec![false; n],
+        embedding: vec![None; n],
+        firmographics: Block {
+            numeric,
+            categorical,
+        },
+        web: Block::default(),
+        attributes: Block::default(),
+        text: vec![String::new(); n],
+    }
 }
 
 /// The model's features of `companies` (labels all `false`; the caller sets them), without the
@@ -239,22 +365,16 @@ pub fn dataset<'a>(
     cat("category", &|c| c.category.clone());
     cat("region", &|c| c.region.clone());
     cat("country", &|c| c.country.clone());
-    Dataset {
-        labels: vec![false; n],
-        embedding: vec![None; n],
-        firmographics: Block {
-            numeric,
-            categorical,
-        },
-        web: Block::default(),
-        attributes: Block::default(),
-        text: vec![String::new(); n],
-    }
+    features(n, numeric, categorical)
 }
 
 /// The headcount band a person reads (by the band's lower bound), for the client profile.
 pub fn size_band(c: &Company) -> &'static str {
-    match c.headcount_min {
+    band_of(c.headcount_min)
+}
+
+fn band_of(headcount_min: Option<u32>) -> &'static str {
+    match headcount_min {
         None => "unknown",
         Some(0) => "0",
         Some(1..=9) => "1-9",

@@ -172,9 +172,16 @@ impl Stage for ProspectsStage {
         let cfg = &ctx.config.prospects;
         remove_stale_temporaries(ctx.output_dir());
         let leads = lead_keys(ctx)?;
+        let started = std::time::Instant::now();
         let Some(found) = first_pass(ctx, cfg, &leads)? else {
             return Ok(StageOutcome::Interrupted);
         };
+        tracing::info!(
+            companies = found.rows,
+            seconds = started.elapsed().as_secs_f64(),
+            "universe read: the leads' companies found, the background drawn"
+        );
+        let started = std::time::Instant::now();
         let mut notes = Vec::new();
         let mut clients = clients_of(&leads, &found.matched);
         let won: Vec<usize> = (0..clients.len()).filter(|&i| clients[i].won).collect();
@@ -246,6 +253,7 @@ impl Stage for ProspectsStage {
         };
         match method {
             Method::PositiveUnlabelled => tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
                 clients = training.len(),
                 background = found.background.len(),
                 c = model.c,
@@ -289,8 +297,9 @@ impl Stage for ProspectsStage {
                 .collect::<Vec<_>>(),
         );
         // The second pass: score the universe.
+        let started = std::time::Instant::now();
         let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
-        let excluded = &found.in_lead_list;
+        let excluded = by_registry(&found.in_lead_list);
         let parts = ctx.parts_of(&UNIVERSE)?;
         ctx.progress.set_total(parts.len() as u64 * 2);
         ctx.progress.inc(parts.len() as u64, "scoring the universe");
@@ -299,27 +308,42 @@ impl Stage for ProspectsStage {
                 return Ok(StageOutcome::Interrupted);
             }
             company::stream_part(ctx.output_dir(), part, |b| {
-                let batch = company::companies(b, |r, id, active| {
-                    active && !excluded.contains(&(r.to_owned(), id.to_owned()))
-                })?;
-                if batch.is_empty() {
+                let view = company::BatchView::new(b)?;
+                let rows: Vec<usize> = (0..view.len())
+                    .filter(|&r| {
+                        view.key(r).is_some_and(|(reg, id, active)| {
+                            active && !excluded.get(reg).is_some_and(|ids| ids.contains(id))
+                        })
+                    })
+                    .collect();
+                if rows.is_empty() {
                     return Ok(());
                 }
-                let d = company::dataset(batch.iter(), reference, &cfg.exclude_features);
-                let rows: Vec<usize> = (0..batch.len()).collect();
-                let scores = model.raw_scores(&d, &rows)?;
-                for (c, s) in batch.into_iter().zip(scores) {
-                    let b = baseline.score(c.nace_division.as_deref(), c.headcount_band.as_deref());
+                let d = view.dataset(&rows, reference, &cfg.exclude_features);
+                let all: Vec<usize> = (0..rows.len()).collect();
+                let scores = model.raw_scores(&d, &all)?;
+                for (&r, s) in rows.iter().zip(scores) {
+                    let (_, (division, band), _) = view.segments(r);
+                    let b = baseline.score(division, band);
                     model_ranks.observe(s);
                     baseline_ranks.observe(b);
-                    let key = format!("{}:{}", c.registry, c.registry_id);
-                    top.push(s, key, || (c, b));
+                    if top.admits_score(s) {
+                        if let Some(c) = view.company(r) {
+                            let key = format!("{}:{}", c.registry, c.registry_id);
+                            top.push(s, key, || (c, b));
+                        }
+                    }
                 }
                 Ok(())
             })?;
             ctx.progress.inc(1, "scoring the universe");
         }
         let scored = model_ranks.total();
+        tracing::info!(
+            scored,
+            seconds = started.elapsed().as_secs_f64(),
+            "universe scored"
+        );
         let percentile = |rc: &RankCounter, s: f64| rc.top_share(s).map(|t| 100.0 * (1.0 - t));
         let mut client_rows = Vec::with_capacity(clients.len());
         for (i, c) in clients.iter().enumerate() {
@@ -576,6 +600,17 @@ struct Found {
     created_days: BTreeMap<i32, u64>,
 }
 
+/// Identifiers by registry, to look a `(&str, &str)` up without allocating.
+fn by_registry(keys: &HashSet<(String, String)>) -> HashMap<&str, HashSet<&str>> {
+    let mut out: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (registry, id) in keys {
+        out.entry(registry.as_str())
+            .or_default()
+            .insert(id.as_str());
+    }
+    out
+}
+
 /// A seeded 64-bit hash of an identifier: the background sample keeps the largest.
 fn sample_hash(seed: u64, registry: &str, id: &str) -> u64 {
     use sha2::{Digest, Sha256};
@@ -609,6 +644,10 @@ fn first_pass(
         created_days: BTreeMap::new(),
     };
     let mut sample: TopK<Company> = TopK::new(cfg.background);
+    let lead_ids = by_registry(&found.in_lead_list);
+    // By dimension, then value: counted without allocating for a value already seen.
+    let mut universe_counts: HashMap<&'static str, HashMap<String, u64>> = HashMap::new();
+    let mut no_creation = 0u64;
     let parts = ctx.parts_of(&UNIVERSE)?;
     ctx.progress.set_total(parts.len() as u64 * 2);
     for part in &parts {
@@ -617,52 +656,62 @@ fn first_pass(
         }
         company::stream_part(ctx.output_dir(), part, |b| {
             found.rows += b.num_rows() as u64;
-            let mut wanted = Vec::new();
-            let batch = company::companies(b, |_, _, active| active)?;
-            for c in batch {
+            let view = company::BatchView::new(b)?;
+            for r in 0..view.len() {
+                let Some((registry, id, true)) = view.key(r) else {
+                    continue;
+                };
                 found.active += 1;
+                let (section, _, region) = view.segments(r);
                 for (by, v) in [
-                    (
-                        "nace_section",
-                        c.nace_section.as_deref().unwrap_or("unknown"),
-                    ),
-                    ("headcount", company::size_band(&c)),
-                    ("region", c.region.as_deref().unwrap_or("unknown")),
+                    ("nace_section", section.unwrap_or("unknown")),
+                    ("headcount", view.size_band(r)),
+                    ("region", region.unwrap_or("unknown")),
                 ] {
-                    *found
-                        .universe_profile
-                        .entry((by.to_owned(), v.to_owned()))
-                        .or_default() += 1;
-                }
-                match c.created {
-                    Some(d) => *found.created_days.entry(d).or_default() += 1,
-                    None => {
-                        *found
-                            .universe_profile
-                            .entry(("age".to_owned(), "unknown".to_owned()))
-                            .or_default() += 1
+                    let counts = universe_counts.entry(by).or_default();
+                    match counts.get_mut(v) {
+                        Some(n) => *n += 1,
+                        None => {
+                            counts.insert(v.to_owned(), 1);
+                        }
                     }
                 }
-                if let Some(d) = c.created {
-                    found.reference = Some(found.reference.map_or(d, |r| r.max(d)));
+                match view.created_day(r) {
+                    Some(d) => {
+                        *found.created_days.entry(d).or_default() += 1;
+                        found.reference = Some(found.reference.map_or(d, |x| x.max(d)));
+                    }
+                    None => no_creation += 1,
                 }
-                let key = c.key();
-                if found.in_lead_list.contains(&key) {
-                    wanted.push(c);
+                if lead_ids.get(registry).is_some_and(|ids| ids.contains(id)) {
+                    if let Some(c) = view.company(r) {
+                        found.matched.insert(c.key(), c);
+                    }
                 } else {
-                    let h = sample_hash(cfg.seed, &c.registry, &c.registry_id);
+                    let h = sample_hash(cfg.seed, registry, id);
                     // 53 bits: exact in an f64, ties broken by the identifier.
                     let score = (h >> 11) as f64;
-                    let k = format!("{}:{}", c.registry, c.registry_id);
-                    sample.push(score, k, || c);
+                    if sample.admits_score(score) {
+                        if let Some(c) = view.company(r) {
+                            let k = format!("{}:{}", c.registry, c.registry_id);
+                            sample.push(score, k, || c);
+                        }
+                    }
                 }
-            }
-            for c in wanted {
-                found.matched.insert(c.key(), c);
             }
             Ok(())
         })?;
         ctx.progress.inc(1, "reading the universe");
+    }
+    for (by, counts) in universe_counts {
+        for (v, n) in counts {
+            found.universe_profile.insert((by.to_owned(), v), n);
+        }
+    }
+    if no_creation > 0 {
+        found
+            .universe_profile
+            .insert(("age".to_owned(), "unknown".to_owned()), no_creation);
     }
     // Age bands need the reference date, known only now.
     if let Some(reference) = found.reference {
