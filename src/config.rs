@@ -461,6 +461,9 @@ pub struct UniverseSection {
     /// Bulk registry files: SIRENE `StockUniteLegale` (CSV, zipped CSV or Parquet), Companies
     /// House `BasicCompanyData` (CSV or zipped CSV). Which registry is read from the header.
     pub files: Vec<PathBuf>,
+    /// SIRENE `StockEtablissement` files: each legal unit takes its head office's postcode,
+    /// city, region and country from them.
+    pub establishments: Vec<PathBuf>,
     pub format: UniverseFormat,
     /// Keep only companies the registry says are active.
     pub active_only: bool,
@@ -473,6 +476,7 @@ impl Default for UniverseSection {
     fn default() -> Self {
         UniverseSection {
             files: Vec::new(),
+            establishments: Vec::new(),
             format: UniverseFormat::Auto,
             active_only: true,
             chunk_rows: 500_000,
@@ -1418,8 +1422,18 @@ impl Section for UniverseSection {
     const NOT_OUTPUT: &'static [&'static str] = &[];
 
     fn check(&self, issues: &mut Issues) {
-        for (i, p) in self.files.iter().enumerate() {
-            let key = format!("universe.files[{i}]");
+        let listed = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("universe.files[{i}]"), p))
+            .chain(
+                self.establishments
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("universe.establishments[{i}]"), p)),
+            );
+        for (key, p) in listed {
             if p.is_dir() {
                 issues.add(
                     key,
@@ -1450,7 +1464,7 @@ impl Section for UniverseSection {
     }
 
     fn resolve(&mut self, base: &Path) {
-        for f in &mut self.files {
+        for f in self.files.iter_mut().chain(self.establishments.iter_mut()) {
             *f = absolute(base, f);
         }
     }

@@ -424,3 +424,63 @@ fn sigkilled_load_resumes_to_the_uninterrupted_tables() {
     );
     assert_eq!(parts(&run.out().join("universe")), CHUNKS);
 }
+
+#[test]
+fn legal_units_take_their_head_offices_place() {
+    let run = Run::new();
+    run.write("units.csv", fixture(SIRENE_SAMPLE));
+    run.write(
+        "establishments.csv",
+        fixture("tests/fixtures/registries/sirene-stock/StockEtablissement_sample.csv"),
+    );
+    run.config(&universe_config(
+        &["units.csv"],
+        "establishments = [\"establishments.csv\"]\n",
+    ));
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Lyon, Ajaccio, Berlin: the closed head office is left out, the "maybe" row logged.
+    assert!(
+        text(&o).contains("head_offices=3 unreadable=1"),
+        "{}",
+        text(&o)
+    );
+    let universe = rows(&run.out().join("universe"));
+    let place = |siren: &str| {
+        let r = universe
+            .iter()
+            .find(|r| get(r, "registry_id") == Some(siren))
+            .unwrap();
+        (
+            get(r, "postcode").map(str::to_string),
+            get(r, "city").map(str::to_string),
+            get(r, "region").map(str::to_string),
+            get(r, "country").map(str::to_string),
+        )
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        place("016750697"),
+        (
+            s("69003"),
+            s("LYON 3E ARRONDISSEMENT"),
+            s("Auvergne-Rhône-Alpes"),
+            s("FR")
+        )
+    );
+    // Its head office is closed: no place, the legal unit's own country.
+    assert_eq!(place("017051186"), (None, None, None, s("FR")));
+    assert_eq!(place("046620266").2, s("Corse"));
+    assert_eq!(place("054501754"), (None, s("BERLIN"), None, s("DE")));
+    assert_eq!(place("063802466"), (None, None, None, s("FR")));
+
+    // The establishments file in `files` is an input error that says where it belongs.
+    run.config(&universe_config(&["establishments.csv"], ""));
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("list it in universe.establishments"),
+        "{}",
+        text(&o)
+    );
+}

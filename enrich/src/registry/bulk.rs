@@ -56,6 +56,9 @@ pub enum BulkError {
     /// The header is not one of the known files.
     #[error("the header is neither a SIRENE StockUniteLegale (no `siren` column) nor a Companies House BasicCompanyData (no `CompanyNumber` column)")]
     UnknownHeader,
+    /// A SIRENE stock of establishments where a stock of legal units was expected.
+    #[error("this is a SIRENE StockEtablissement file (one row per establishment): list it in universe.establishments, and the StockUniteLegale file in universe.files")]
+    Establishments,
     /// The header lacks a column the file needs.
     #[error("{registry}: the header has no `{column}` column")]
     MissingColumn {
@@ -82,6 +85,13 @@ pub fn detect(header: &[&str]) -> Result<Registry, BulkError> {
 /// The columns of `header` a parser reads, in header order: what a columnar reader needs to
 /// decode (SIRENE's [`SireneLayout::COLUMNS`]; every column of another file).
 pub fn columns_for<'a>(header: &[&'a str]) -> Vec<&'a str> {
+    if header.iter().any(|h| h.trim() == "etablissementSiege") {
+        return header
+            .iter()
+            .copied()
+            .filter(|h| HeadOfficeLayout::COLUMNS.contains(&h.trim()))
+            .collect();
+    }
     match detect(header) {
         Ok(Registry::Sirene) => header
             .iter()
@@ -102,6 +112,9 @@ pub enum BulkLayout {
 impl BulkLayout {
     /// The layout of the file whose header this is.
     pub fn from_header(header: &[&str]) -> Result<BulkLayout, BulkError> {
+        if header.iter().any(|h| h.trim() == "etablissementSiege") {
+            return Err(BulkError::Establishments);
+        }
         Ok(match detect(header)? {
             Registry::Sirene => BulkLayout::Sirene(SireneLayout::from_header(header)?),
             _ => BulkLayout::CompaniesHouse(CompaniesHouseLayout::from_header(header)?),
@@ -429,6 +442,112 @@ impl SireneLayout {
             )),
         }
         firm.industry_code = Some(code.to_string());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIRENE StockEtablissement: head offices
+
+/// A legal unit's head office, from the stock of establishments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadOffice {
+    pub siren: String,
+    pub postcode: Option<String>,
+    /// The commune's name (`libelleCommuneEtablissement`), or the foreign city.
+    pub city: Option<String>,
+    /// The region's name, from the commune's department, as the API parser names it.
+    pub region: Option<&'static str>,
+    /// ISO 3166-1 alpha-2: `FR`, or the foreign country's.
+    pub country: Option<&'static str>,
+    /// Open (`etatAdministratifEtablissement` A).
+    pub open: bool,
+}
+
+/// Where each column the head office join uses is in a `StockEtablissement` header.
+#[derive(Debug, Clone)]
+pub struct HeadOfficeLayout {
+    width: usize,
+    siren: usize,
+    siege: usize,
+    etat: Option<usize>,
+    postcode: Option<usize>,
+    commune: Option<usize>,
+    city: Option<usize>,
+    foreign_city: Option<usize>,
+    foreign_country: Option<usize>,
+}
+
+impl HeadOfficeLayout {
+    /// The columns the join reads, by name.
+    pub const COLUMNS: &'static [&'static str] = &[
+        "siren",
+        "etablissementSiege",
+        "etatAdministratifEtablissement",
+        "codePostalEtablissement",
+        "codeCommuneEtablissement",
+        "libelleCommuneEtablissement",
+        "libelleCommuneEtrangerEtablissement",
+        "codePaysEtrangerEtablissement",
+    ];
+
+    /// Reads the header; `siren` and `etablissementSiege` are required.
+    pub fn from_header(header: &[&str]) -> Result<HeadOfficeLayout, BulkError> {
+        let p = |name| position(header, name);
+        let missing = |column| BulkError::MissingColumn {
+            registry: Registry::Sirene,
+            column,
+        };
+        Ok(HeadOfficeLayout {
+            width: header.len(),
+            siren: p("siren").ok_or_else(|| missing("siren"))?,
+            siege: p("etablissementSiege").ok_or_else(|| missing("etablissementSiege"))?,
+            etat: p("etatAdministratifEtablissement"),
+            postcode: p("codePostalEtablissement"),
+            commune: p("codeCommuneEtablissement"),
+            city: p("libelleCommuneEtablissement"),
+            foreign_city: p("libelleCommuneEtrangerEtablissement"),
+            foreign_country: p("codePaysEtrangerEtablissement"),
+        })
+    }
+
+    /// One establishment: `None` unless it is a head office (`etablissementSiege` true).
+    pub fn parse(&self, row: &[&str]) -> Result<Option<HeadOffice>, BulkError> {
+        if let Some(p) = width_problem(row, self.width) {
+            return Err(BulkError::Row(p));
+        }
+        let f = |i: Option<usize>| field(row, i);
+        match f(Some(self.siege)) {
+            "true" | "TRUE" | "True" | "1" | "O" => {}
+            "false" | "FALSE" | "False" | "0" | "N" | "" => return Ok(None),
+            other => {
+                return Err(BulkError::Row(format!(
+                    "etablissementSiege {other:?} is not true or false"
+                )))
+            }
+        }
+        let siren = f(Some(self.siren));
+        if !all_digits(siren, 9) {
+            return Err(BulkError::Row(format!("siren {siren:?} is not 9 digits")));
+        }
+        let foreign = non_empty(f(self.foreign_country));
+        let country = match foreign {
+            Some(code) => codes::insee_country_iso2(code),
+            None => Some("FR"),
+        };
+        let region = match foreign {
+            Some(_) => None,
+            None => super::fr::region_of_commune(f(self.commune)).and_then(super::fr::region_label),
+        };
+        Ok(Some(HeadOffice {
+            siren: siren.to_string(),
+            postcode: non_empty(f(self.postcode)).map(str::to_string),
+            city: non_empty(f(self.city))
+                .or_else(|| non_empty(f(self.foreign_city)))
+                .map(str::to_string),
+            region,
+            country,
+            open: f(self.etat) != "F",
+        }))
     }
 }
 

@@ -264,6 +264,39 @@ fn latest_finances(r: &Value) -> Option<(i32, Option<f64>, Option<f64>)> {
         .max_by_key(|(year, _, _)| *year)
 }
 
+/// The INSEE region code of the department a commune is in (`"35238"` → `"53"`): the first two
+/// characters of the commune code (`2A`/`2B` for Corsica), three overseas (`971`…`976`).
+pub fn region_of_commune(commune: &str) -> Option<&'static str> {
+    let c = commune.trim();
+    let dept = if c.starts_with("97") {
+        c.get(..3)?
+    } else {
+        c.get(..2)?
+    };
+    Some(match dept {
+        "01" | "03" | "07" | "15" | "26" | "38" | "42" | "43" | "63" | "69" | "73" | "74" => "84",
+        "21" | "25" | "39" | "58" | "70" | "71" | "89" | "90" => "27",
+        "22" | "29" | "35" | "56" => "53",
+        "18" | "28" | "36" | "37" | "41" | "45" => "24",
+        "2A" | "2B" | "20" => "94",
+        "08" | "10" | "51" | "52" | "54" | "55" | "57" | "67" | "68" | "88" => "44",
+        "02" | "59" | "60" | "62" | "80" => "32",
+        "75" | "77" | "78" | "91" | "92" | "93" | "94" | "95" => "11",
+        "14" | "27" | "50" | "61" | "76" => "28",
+        "16" | "17" | "19" | "23" | "24" | "33" | "40" | "47" | "64" | "79" | "86" | "87" => "75",
+        "09" | "11" | "12" | "30" | "31" | "32" | "34" | "46" | "48" | "65" | "66" | "81"
+        | "82" => "76",
+        "44" | "49" | "53" | "72" | "85" => "52",
+        "04" | "05" | "06" | "13" | "83" | "84" => "93",
+        "971" => "01",
+        "972" => "02",
+        "973" => "03",
+        "974" => "04",
+        "976" => "06",
+        _ => return None,
+    })
+}
+
 /// The name of a French region from its INSEE code (2016 regions and overseas departments).
 pub fn region_label(code: &str) -> Option<&'static str> {
     Some(match code.trim() {

@@ -12,6 +12,7 @@
 //! Rows are parsed by `enrich::registry::bulk`, which gives the codes the `registry` stage's API
 //! parsers give for the same company.
 
+mod head_office;
 mod read;
 mod rows;
 
@@ -21,13 +22,14 @@ use std::path::Path;
 
 use anyhow::Context;
 use enrich::registry::bulk::{BulkError, BulkLayout};
-use enrich::registry::record::Status;
+use enrich::registry::record::{Registry, Status};
 
 use super::{Read, Stage, StageContext, StageOutcome};
 use crate::config::{short_hash, Config, UniverseSection};
 use crate::exit::UsageError;
 use crate::schema::{TableDef, UNIVERSE, UNIVERSE_REJECTS};
 use crate::state::UnitOutcome;
+use head_office::HeadOffices;
 use read::{ChunkSink, Loaded};
 use rows::{RejectRows, UniverseRows};
 
@@ -84,6 +86,9 @@ impl Stage for UniverseStage {
         for path in &config.universe.files {
             files.push(file_identity(path)?);
         }
+        for path in &config.universe.establishments {
+            files.push(format!("establishments:{}", file_identity(path)?));
+        }
         Ok(format!(
             "rules={RULES_VERSION} files={} universe={}",
             short_hash(files.join(",").as_bytes()),
@@ -97,11 +102,54 @@ impl Stage for UniverseStage {
             tracing::info!("universe.files is empty: nothing to load");
         }
         let finished = ctx.store.finished_units(ctx.stage)?;
+        // Read again on a resume: held in memory only, it costs one pass over the file.
+        let head_offices = if section.establishments.is_empty() {
+            None
+        } else {
+            let stop = || ctx.should_stop();
+            match HeadOffices::load(
+                &section.establishments,
+                section.format,
+                section.active_only,
+                &stop,
+            )? {
+                None => return Ok(StageOutcome::Interrupted),
+                Some(h) => {
+                    tracing::info!(
+                        head_offices = h.len(),
+                        unreadable = h.unreadable,
+                        "read the head offices of universe.establishments"
+                    );
+                    Some(h)
+                }
+            }
+        };
         let mut chunks_before = 0usize;
         for (index, path) in section.files.iter().enumerate() {
-            let mut loader = Loader::new(ctx, section, index, path, &finished);
-            let loaded = read::read_file(path, section.format, &mut loader)
-                .with_context(|| format!("loading {}", path.display()))?;
+            // One thread reads and parses, another encodes and commits the chunk before: the
+            // two halves of the work take about as long, and there are two cores.
+            let (loaded, registry) = std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+                let writer = scope.spawn(move || -> anyhow::Result<()> {
+                    for chunk in rx {
+                        chunk.commit(ctx)?;
+                    }
+                    Ok(())
+                });
+                let mut loader = Loader::new(ctx, section, index, path, &finished, tx);
+                loader.head_offices = head_offices.as_ref();
+                let read = read::read_file(path, section.format, &mut loader);
+                let registry = loader.registry();
+                // Closes the channel: the writer commits what it holds and ends.
+                drop(loader);
+                let written = writer
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the universe writer thread panicked"))?;
+                // The writer's error first: a failed commit is why the reader could not hand on.
+                written?;
+                read.map(|r| (r, registry))
+            })
+            .with_context(|| format!("loading {}", path.display()))?;
             match loaded {
                 Loaded::Interrupted => return Ok(StageOutcome::Interrupted),
                 Loaded::Done { chunks } => {
@@ -109,7 +157,7 @@ impl Stage for UniverseStage {
                     ctx.store.set_units_total(ctx.stage, chunks_before as u64)?;
                     tracing::info!(
                         file = %path.display(),
-                        registry = loader.registry(),
+                        registry,
                         chunks,
                         "loaded"
                     );
@@ -121,7 +169,35 @@ impl Stage for UniverseStage {
     }
 }
 
-/// One file's load: parses the rows of the chunks still to do and commits each chunk.
+/// A chunk read whole, for the writer thread to encode and commit with its unit.
+struct Chunk {
+    part: String,
+    universe: arrow::array::RecordBatch,
+    rejects: arrow::array::RecordBatch,
+    meta: Vec<(String, String)>,
+    unit: String,
+    counters: BTreeMap<String, u64>,
+    note: String,
+}
+
+impl Chunk {
+    fn commit(self, ctx: &StageContext<'_>) -> anyhow::Result<()> {
+        ctx.commit_parts(
+            &self.part,
+            &[
+                (&UNIVERSE, vec![self.universe]),
+                (&UNIVERSE_REJECTS, vec![self.rejects]),
+            ],
+            &self.meta,
+            &[UnitOutcome::done(&self.unit)],
+            &self.counters,
+        )?;
+        ctx.progress.inc(1, &self.note);
+        Ok(())
+    }
+}
+
+/// One file's load: parses the rows of the chunks still to do and hands each chunk on.
 struct Loader<'a> {
     ctx: &'a StageContext<'a>,
     active_only: bool,
@@ -134,6 +210,8 @@ struct Loader<'a> {
     rows: UniverseRows,
     rejects: RejectRows,
     inactive: u64,
+    writer: std::sync::mpsc::SyncSender<Chunk>,
+    head_offices: Option<&'a HeadOffices>,
 }
 
 impl<'a> Loader<'a> {
@@ -143,6 +221,7 @@ impl<'a> Loader<'a> {
         index: usize,
         path: &Path,
         finished: &'a HashSet<String>,
+        writer: std::sync::mpsc::SyncSender<Chunk>,
     ) -> Self {
         Loader {
             ctx,
@@ -155,6 +234,8 @@ impl<'a> Loader<'a> {
             rows: UniverseRows::default(),
             rejects: RejectRows::default(),
             inactive: 0,
+            writer,
+            head_offices: None,
         }
     }
 
@@ -191,7 +272,20 @@ impl ChunkSink for Loader<'_> {
             Ok(r) if self.active_only && r.firm.status != Some(Status::Active) => {
                 self.inactive += 1
             }
-            Ok(r) => self.rows.push(&r, &self.source, line),
+            Ok(mut r) => {
+                let place = match r.firm.registry {
+                    Registry::Sirene => self.head_offices.and_then(|h| h.get(&r.firm.registry_id)),
+                    _ => None,
+                };
+                if let Some(place) = place {
+                    let own = |s: Option<&str>| s.map(str::to_string);
+                    r.firm.postcode = own(place.postcode);
+                    r.firm.city = own(place.city);
+                    r.firm.region = own(place.region);
+                    r.firm.country = own(place.country);
+                }
+                self.rows.push(&r, &self.source, line)
+            }
             Err(BulkError::Row(reason)) => self.rejects.push(&self.source, line, &reason, fields),
             Err(e) => self
                 .rejects
@@ -216,21 +310,18 @@ impl ChunkSink for Loader<'_> {
             ("leadcrawl.universe_chunk".to_string(), k.to_string()),
         ];
         let unit = unit_key(self.index, k);
-        self.ctx.commit_parts(
-            &format!("part-{:03}-{k:06}.parquet", self.index),
-            &[
-                (&UNIVERSE, vec![self.rows.finish()?]),
-                (&UNIVERSE_REJECTS, vec![self.rejects.finish()?]),
-            ],
-            &meta,
-            &[UnitOutcome::done(&unit)],
-            &counters,
-        )?;
-        self.ctx.progress.inc(
-            1,
-            &format!("{unit}: {kept} companies, {rejected} rejects, {inactive} inactive"),
-        );
-        Ok(())
+        let chunk = Chunk {
+            part: format!("part-{:03}-{k:06}.parquet", self.index),
+            universe: self.rows.finish()?,
+            rejects: self.rejects.finish()?,
+            meta,
+            note: format!("{unit}: {kept} companies, {rejected} rejects, {inactive} inactive"),
+            unit,
+            counters,
+        };
+        self.writer
+            .send(chunk)
+            .map_err(|_| anyhow::anyhow!("the universe writer stopped"))
     }
 
     fn should_stop(&self) -> bool {

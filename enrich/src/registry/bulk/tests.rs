@@ -344,3 +344,47 @@ fn odd_rows_never_panic() {
     assert_eq!(dmy_date("2024-02-29"), None);
     assert_eq!(dmy_date("é1/02/2024"), None);
 }
+
+#[test]
+fn head_offices_from_the_establishments_stock() {
+    let (header, rows) = read_csv("sirene-stock/StockEtablissement_sample.csv");
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    assert_eq!(
+        BulkLayout::from_header(&h).unwrap_err(),
+        BulkError::Establishments
+    );
+    let layout = HeadOfficeLayout::from_header(&h).unwrap();
+    let parsed: Vec<Result<Option<HeadOffice>, BulkError>> = rows
+        .iter()
+        .map(|r| layout.parse(&r.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
+    let lyon = parsed[0].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(lyon.siren, "016750697");
+    assert_eq!(lyon.postcode.as_deref(), Some("69003"));
+    assert_eq!(lyon.city.as_deref(), Some("LYON 3E ARRONDISSEMENT"));
+    assert_eq!(lyon.region, Some("Auvergne-Rhône-Alpes"));
+    assert_eq!(lyon.country, Some("FR"));
+    assert!(lyon.open);
+    assert_eq!(parsed[1], Ok(None), "not a head office");
+    assert!(!parsed[2].as_ref().unwrap().as_ref().unwrap().open);
+    let ajaccio = parsed[3].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(ajaccio.region, Some("Corse"));
+    let berlin = parsed[4].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(
+        (berlin.city.as_deref(), berlin.country, berlin.region),
+        (Some("BERLIN"), Some("DE"), None)
+    );
+    assert!(parsed[5]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("etablissementSiege \"maybe\""));
+    // The API parser names the region of the same code the same way.
+    assert_eq!(
+        fr::region_of_commune("97411").and_then(fr::region_label),
+        Some("La Réunion")
+    );
+    assert_eq!(fr::region_of_commune("75056"), Some("11"));
+    assert_eq!(fr::region_of_commune("9"), None);
+    assert_eq!(fr::region_of_commune("00000"), None);
+}
