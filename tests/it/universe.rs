@@ -484,3 +484,28 @@ fn legal_units_take_their_head_offices_place() {
         text(&o)
     );
 }
+
+#[test]
+fn loads_on_a_postgresql_state_store() {
+    let run = Run::new();
+    run.write("sirene.csv", fixture(SIRENE_SAMPLE));
+    run.write("ch.csv", fixture(CH_SAMPLE));
+    let url = pg_database();
+    run.config(&format!(
+        "[pipeline]\noutput_dir = \"out\"\n[state]\nurl = {url:?}\n[universe]\nfiles = [\"sirene.csv\", \"ch.csv\"]\nchunk_rows = 3\n"
+    ));
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let universe = rows(&run.out().join("universe"));
+    // 8 active SIRENE units, 3 active Companies House companies.
+    assert_eq!(universe.len(), 11);
+    assert_eq!(rows(&run.out().join("universe_rejects")).len(), 3);
+    let st = status_json(&run);
+    let u = stage_status(&st, "universe");
+    assert_eq!(
+        (u["status"].as_str(), u["units_done"].as_u64()),
+        (Some("done"), Some(6))
+    );
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert!(text(&o).contains("up to date, skipped"), "{}", text(&o));
+}
