@@ -142,6 +142,21 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Write an output as a file for other tools: `export prospects --top N` writes the best
+    /// prospects as a lead list CSV that `leadcrawl run` reads as its input.
+    Export {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// What to export.
+        #[arg(value_enum)]
+        what: ExportWhat,
+        /// Only the best N (default: every row of prospects.parquet).
+        #[arg(long)]
+        top: Option<usize>,
+        /// The CSV file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Print a table's documented schema (all tables without a name).
     Schema {
         table: Option<String>,
@@ -149,6 +164,13 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// What `leadcrawl export` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// `prospects.parquet` as a lead list CSV (name, siren, company number, country, address…).
+    Prospects,
 }
 
 /// Entry point: parse, run, map to an exit code.
@@ -361,6 +383,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
             explain,
         } => crate::extract_html::run(&input, &output, explain),
+        Command::Export {
+            config,
+            what: ExportWhat::Prospects,
+            top,
+            output,
+        } => {
+            let config = config.load()?;
+            let n = stages::prospects::export::run(&config, top, output.as_deref())?;
+            if let Some(path) = &output {
+                tracing::info!("{n} prospects written to {}", path.display());
+            }
+            Ok(exit::SUCCESS)
+        }
         Command::Schema { table, markdown } => {
             match table {
                 None if markdown => print!("{}", schema::markdown()),

@@ -487,6 +487,66 @@ impl Default for UniverseSection {
     }
 }
 
+/// The features the prospects model can read (`prospects.exclude_features` names some of them).
+pub const PROSPECT_FEATURES: &[&str] = &[
+    "nace_section",
+    "nace_division",
+    "headcount_band",
+    "headcount_min",
+    "headcount_max",
+    "age_years",
+    "legal_form",
+    "category",
+    "employer",
+    "region",
+    "country",
+];
+
+/// The models the prospects stage can train (of `learn::MODELS`: firmographics only).
+pub const PROSPECT_MODELS: &[&str] = &["logistic_firmographics", "gradient_boosted_trees"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProspectsSection {
+    /// Universe companies kept in `prospects.parquet`, best first.
+    pub top: usize,
+    /// The model: `logistic_firmographics` or `gradient_boosted_trees`.
+    pub model: String,
+    /// Features kept out of the model (e.g. `region`: "do not learn our current region").
+    pub exclude_features: Vec<String>,
+    /// Share of the clients held out before training, to validate the ranking on.
+    pub holdout_share: f64,
+    /// Unlabelled universe companies sampled as the background of positive-unlabelled learning.
+    pub background: usize,
+    /// At least this many lost leads matched to the universe: train won against lost instead.
+    pub min_lost: usize,
+    /// Seeds the hold-out, the background sample and the model.
+    pub seed: u64,
+    /// Inverse L2 regularisation strength of the logistic regression.
+    pub c: f64,
+    /// Features that moved each prospect's score most, listed per prospect.
+    pub drivers: usize,
+    /// Most similar clients listed per prospect.
+    pub similar: usize,
+}
+
+impl Default for ProspectsSection {
+    fn default() -> Self {
+        ProspectsSection {
+            top: 1000,
+            model: "logistic_firmographics".into(),
+            exclude_features: Vec::new(),
+            holdout_share: 0.25,
+            background: 20_000,
+            min_lost: 30,
+            seed: 42,
+            c: 1.0,
+            drivers: 5,
+            similar: 3,
+        }
+    }
+}
+
 /// Registries the registry stage knows, by config name.
 pub const REGISTRIES: &[&str] = &["sirene", "sec_edgar", "gleif", "companies_house"];
 
@@ -571,6 +631,7 @@ pub struct Config {
     pub evaluate: EvaluateSection,
     pub score: ScoreSection,
     pub universe: UniverseSection,
+    pub prospects: ProspectsSection,
     /// Folder of the config file: relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -584,8 +645,17 @@ pub struct Config {
 
 /// Known top-level sections, in file order.
 pub const SECTIONS: &[&str] = &[
-    "pipeline", "state", "ingest", "crawl", "extract", "registry", "embed", "evaluate", "score",
+    "pipeline",
+    "state",
+    "ingest",
+    "crawl",
+    "extract",
+    "registry",
+    "embed",
+    "evaluate",
+    "score",
     "universe",
+    "prospects",
 ];
 
 /// Environment variable prefix for overrides: `LEADCRAWL__CRAWL__MAX_DEPTH=2`.
@@ -1222,6 +1292,62 @@ impl Section for EvaluateSection {
     }
 }
 
+impl Section for ProspectsSection {
+    const NAME: &'static str = "prospects";
+    const NOT_OUTPUT: &'static [&'static str] = &[];
+
+    fn check(&self, issues: &mut Issues) {
+        in_range(issues, "prospects.top", self.top, 1..=1_000_000);
+        if !PROSPECT_MODELS.contains(&self.model.as_str()) {
+            issues.add(
+                "prospects.model",
+                format!(
+                    "unknown model {:?}; expected one of {}",
+                    self.model,
+                    PROSPECT_MODELS.join(", ")
+                ),
+            );
+        }
+        for f in &self.exclude_features {
+            if !PROSPECT_FEATURES.contains(&f.as_str()) {
+                issues.add(
+                    "prospects.exclude_features",
+                    format!(
+                        "unknown feature {f:?}; the model's features are {}",
+                        PROSPECT_FEATURES.join(", ")
+                    ),
+                );
+            }
+        }
+        if PROSPECT_FEATURES
+            .iter()
+            .all(|f| self.exclude_features.iter().any(|e| e == f))
+        {
+            issues.add(
+                "prospects.exclude_features",
+                "excludes every feature: the model would have nothing to learn from",
+            );
+        }
+        in_range_of(
+            issues,
+            "prospects.holdout_share",
+            self.holdout_share,
+            0.0..=0.5,
+            "(a share of the clients; 0: no validation)",
+        );
+        in_range(
+            issues,
+            "prospects.background",
+            self.background,
+            100..=MAX_PART,
+        );
+        in_range(issues, "prospects.min_lost", self.min_lost, 1..=1_000_000);
+        in_range_of(issues, "prospects.c", self.c, 1e-6..=1e6, "");
+        in_range(issues, "prospects.drivers", self.drivers, 0..=50);
+        in_range(issues, "prospects.similar", self.similar, 0..=50);
+    }
+}
+
 impl Section for ScoreSection {
     const NAME: &'static str = "score";
     const NOT_OUTPUT: &'static [&'static str] = &[];
@@ -1603,6 +1729,7 @@ impl Config {
             evaluate: read_section(&table, &mut issues),
             score: read_section(&table, &mut issues),
             universe: read_section(&table, &mut issues),
+            prospects: read_section(&table, &mut issues),
             base_dir: abs.parent().map(Path::to_path_buf).unwrap_or_default(),
             loaded_hash: None,
             path: abs,
@@ -1643,6 +1770,7 @@ impl Config {
         self.evaluate.resolve(&base);
         self.score.resolve(&base);
         self.universe.resolve(&base);
+        self.prospects.resolve(&base);
     }
 
     /// Resolves every section's automatic values, once.
@@ -1657,6 +1785,7 @@ impl Config {
         self.evaluate.resolve_auto();
         self.score.resolve_auto();
         self.universe.resolve_auto();
+        self.prospects.resolve_auto();
     }
 
     /// Checks values; pure (no network, no reads beyond `stat`). Returns every issue found.
@@ -1671,6 +1800,7 @@ impl Config {
         self.embed.check(&mut issues);
         self.evaluate.check(&mut issues);
         self.score.check(&mut issues);
+        self.prospects.check(&mut issues);
         self.universe.check(&mut issues);
         let mut issues = issues.into_vec();
         if self.ingest.input.is_none() && !self.universe.files.is_empty() {
@@ -1729,6 +1859,7 @@ impl Config {
             "evaluate" => of(&self.evaluate),
             "score" => of(&self.score),
             "universe" => of(&self.universe),
+            "prospects" => of(&self.prospects),
             other => {
                 debug_assert!(false, "no config section {other:?}");
                 hash_json(&serde_json::Value::Null)
@@ -1764,6 +1895,7 @@ pub fn not_output(section: &str) -> &'static [&'static str] {
         "evaluate" => EvaluateSection::NOT_OUTPUT,
         "score" => ScoreSection::NOT_OUTPUT,
         "universe" => UniverseSection::NOT_OUTPUT,
+        "prospects" => ProspectsSection::NOT_OUTPUT,
         _ => &[],
     }
 }

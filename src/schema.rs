@@ -525,6 +525,87 @@ pub const FEATURES: TableDef = TableDef {
     ],
 };
 
+/// The clients most like a prospect: `list<struct<lead_id, registry_id, name, similarity>>`.
+pub fn similar_client_list() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(
+            vec![
+                Field::new("lead_id", DataType::Utf8, false),
+                Field::new("registry_id", DataType::Utf8, false),
+                Field::new("name", DataType::Utf8, true),
+                Field::new("similarity", DataType::Float64, false),
+            ]
+            .into(),
+        ),
+        false,
+    )))
+}
+
+pub const PROSPECTS: TableDef = TableDef {
+    name: "prospects",
+    version: 1,
+    stage: "prospects",
+    layout: Layout::File,
+    row_group_rows: 65_536,
+    doc: "The universe companies that look most like the clients, best first: the `prospects.top` best-scored of every active universe company not already in the lead list (by identifier). File metadata: `leadcrawl.prospects_method` (`positive_unlabelled` or `won_lost`), `leadcrawl.prospects_model`, `leadcrawl.scored` (universe companies scored: the denominator of `percentile`), `leadcrawl.labelling_constant` (Elkan–Noto's c) and the run's provenance; `prospects.json` has the validation and the client profile.",
+    columns: &[
+        col("rank", u32t, false, "1 = the most client-like of the scored universe: by `raw_score`, ties by ascending `registry:registry_id`."),
+        col("registry", dict_utf8, false, "`sirene` or `companies_house`."),
+        col("registry_id", utf8, false, "SIREN (9 digits) or UK company number."),
+        col("name", utf8, true, "Name in the registry."),
+        col("score", f64t, false, "Probability of looking like a client: Elkan–Noto's `g(x)/c` capped at 1 (positive-unlabelled), or the won/lost model's probability."),
+        col("raw_score", f64t, false, "The classifier's own output, what the universe is ranked by: `g(x)`, the probability of being a labelled client on the training mix (positive-unlabelled; `score` = min(1, `raw_score` / c), so the cap ties the best at 1), or the won/lost probability."),
+        col("percentile", f64t, false, "Share of the scored universe ranked below it, in %: `100 × (scored − rank) / scored`."),
+        col("baseline_score", f64t, false, "The baseline's score: training clients in the company's NACE division × headcount band."),
+        col("drivers", driver_list, false, "The `prospects.drivers` features that moved the score most (contribution to the log-odds of `g`; logistic: against the average training row; trees: TreeSHAP), largest magnitude first."),
+        col("similar_clients", similar_client_list, false, "The `prospects.similar` training clients closest by cosine on the standardised, one-hot firmographics, closest first."),
+        col("nace_section", dict_utf8, true, "NACE rev. 2 section letter."),
+        col("nace_division", dict_utf8, true, "NACE rev. 2 division, 2 digits."),
+        col("industry_code", utf8, true, "The registry's industry code."),
+        col("headcount_band", dict_utf8, true, "The registry's headcount band code."),
+        col("headcount_min", u32t, true, "Lower bound of the headcount band."),
+        col("headcount_max", u32t, true, "Upper bound of the headcount band."),
+        col("created", date32, true, "Creation date."),
+        col("legal_form", dict_utf8, true, "Legal form code."),
+        col("category", dict_utf8, true, "PME / ETI / GE."),
+        col("address", utf8, true, "Head office address, one line."),
+        col("postcode", utf8, true, "Head office postcode."),
+        col("city", utf8, true, "Head office city."),
+        col("region", utf8, true, "Region code of the head office."),
+        col("country", dict_utf8, true, "ISO 3166-1 alpha-2 country."),
+        col("head_office_siret", utf8, true, "SIRET of the head office (SIRENE)."),
+    ],
+};
+
+pub const PROSPECT_CLIENTS: TableDef = TableDef {
+    name: "prospect_clients",
+    version: 1,
+    stage: "prospects",
+    layout: Layout::File,
+    row_group_rows: 65_536,
+    doc: "One row per labelled lead matched to an active universe company: what the prospects model was trained and validated on. Recall at the top 1 / 5 / 10 % and the median percentile of `prospects.json` are those of the `holdout` rows' `percentile` and `baseline_percentile`. File metadata as `prospects`.",
+    columns: &[
+        col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
+        col("registry", dict_utf8, false, "`sirene` or `companies_house`."),
+        col("registry_id", utf8, false, "The universe company it matched."),
+        col("matched_by", dict_utf8, false, "`input` (the lead list's SIREN / company number) or `registry` (the registry stage's match)."),
+        col("name", utf8, true, "Name in the registry."),
+        col("status", dict_utf8, false, "`won` or `lost`."),
+        col("role", dict_utf8, false, "`train` (a client the model learned from), `holdout` (a client held out to validate on), `negative` (a lost lead, trained on with won/lost), `unused` (a lost lead with positive-unlabelled learning)."),
+        col("score", f64t, false, "The model's score, as in `prospects.score`."),
+        col("raw_score", f64t, false, "The classifier's output, as in `prospects.raw_score`: held-out clients are ranked by it."),
+        col("percentile", f64t, true, "Holdout rows: share of the scored universe ranked below it by `raw_score`, ties counting half, in %: `100 × (1 − (higher + equal / 2) / scored)`."),
+        col("baseline_score", f64t, false, "The baseline's score (training clients in its NACE division × headcount band)."),
+        col("baseline_percentile", f64t, true, "Holdout rows: `percentile` under the baseline's score."),
+        col("nace_section", dict_utf8, true, "NACE rev. 2 section letter."),
+        col("nace_division", dict_utf8, true, "NACE rev. 2 division."),
+        col("headcount_band", dict_utf8, true, "Headcount band code."),
+        col("region", utf8, true, "Region code."),
+        col("created", date32, true, "Creation date."),
+    ],
+};
+
 /// All tables, in pipeline order.
 pub const TABLES: &[&TableDef] = &[
     &LEADS,
@@ -540,6 +621,8 @@ pub const TABLES: &[&TableDef] = &[
     &FEATURES,
     &SCORES,
     &SCORE_HISTORY,
+    &PROSPECTS,
+    &PROSPECT_CLIENTS,
 ];
 
 pub const SCORES: TableDef = TableDef {

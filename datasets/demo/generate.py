@@ -324,6 +324,147 @@ def write_registry(here, sites):
     return len(sirene), len(tickers)
 
 
+# --- The universe: ~20,000 French legal units in the real StockUniteLegale CSV schema ----------
+# Header of the real file (INSEE, 35 columns; order as published, read by name by leadcrawl).
+SUL_HEADER = ["siren", "statutDiffusionUniteLegale", "unitePurgeeUniteLegale", "dateCreationUniteLegale",
+              "sigleUniteLegale", "sexeUniteLegale", "prenom1UniteLegale", "prenom2UniteLegale",
+              "prenom3UniteLegale", "prenom4UniteLegale", "prenomUsuelUniteLegale", "pseudonymeUniteLegale",
+              "identifiantAssociationUniteLegale", "trancheEffectifsUniteLegale", "anneeEffectifsUniteLegale",
+              "dateDernierTraitementUniteLegale", "nombrePeriodesUniteLegale", "categorieEntreprise",
+              "anneeCategorieEntreprise", "dateDebut", "etatAdministratifUniteLegale", "nomUniteLegale",
+              "nomUsageUniteLegale", "denominationUniteLegale", "denominationUsuelle1UniteLegale",
+              "denominationUsuelle2UniteLegale", "denominationUsuelle3UniteLegale", "categorieJuridiqueUniteLegale",
+              "activitePrincipaleUniteLegale", "nomenclatureActivitePrincipaleUniteLegale", "nicSiegeUniteLegale",
+              "economieSocialeSolidaireUniteLegale", "societeMissionUniteLegale", "caractereEmployeurUniteLegale",
+              "activitePrincipaleNAF25UniteLegale"]
+UNIVERSE_N = 20_000
+# The population's activities (NAF rev. 2) with rough weights: retail, construction, consulting,
+# real estate and restaurants dominate the real stock; industry and software are a few percent.
+POPULATION_NAF = [("47.91B", 3), ("47.11B", 4), ("47.71Z", 4), ("41.20A", 4), ("43.21A", 5), ("43.32A", 4),
+                  ("43.99C", 4), ("70.22Z", 9), ("68.20B", 8), ("68.10Z", 3), ("56.10A", 6), ("56.30Z", 3),
+                  ("62.01Z", 3), ("62.02A", 2), ("63.12Z", 1), ("28.29B", 0.5), ("25.62B", 1), ("10.71C", 1.5),
+                  ("10.89Z", 0.5), ("52.29B", 1), ("49.41A", 2), ("21.20Z", 0.2), ("66.19B", 1), ("64.20Z", 4),
+                  ("35.11Z", 2), ("86.21Z", 3), ("86.90E", 2), ("96.02A", 3), ("85.59A", 3), ("74.10Z", 2),
+                  ("73.11Z", 1.5), ("45.11Z", 1.5), ("46.90Z", 2), ("01.11Z", 3), ("55.10Z", 1), ("90.01Z", 2),
+                  ("93.12Z", 2), ("81.21Z", 1.5), ("77.39Z", 0.5), ("69.20Z", 1.5)]
+# Headcount bands of the population: most legal units have no employee or do not say.
+POPULATION_BANDS = [("NN", 52), ("00", 12), ("01", 12), ("02", 8), ("03", 6), ("11", 4), ("12", 2.6),
+                    ("21", 1.4), ("22", 0.8), ("31", 0.4), ("32", 0.2), ("41", 0.12), ("42", 0.06),
+                    ("51", 0.02)]
+# The clients' market: the demo's industries (their NAF codes, vocab's ten) at 10+ employees.
+CLIENT_NAF = sorted({naf for naf, _ in NAF.values()})
+CLIENT_BANDS = [("11", 20), ("12", 22), ("21", 20), ("22", 15), ("31", 10), ("32", 7), ("41", 4), ("42", 2)]
+LOOKALIKE_SHARE = 0.03   # of the universe: companies of the clients' market (the prospects to find)
+CEASED_SHARE = 0.08      # rows of closed units (etatAdministratif C), dropped by universe.active_only
+NAME_A = ["ATELIERS", "SOCIETE", "GROUPE", "COMPAGNIE", "ETABLISSEMENTS", "CABINET", "MAISON", "STUDIO", "AGENCE",
+          "LABORATOIRES", "TRANSPORTS", "BOULANGERIE", "GARAGE", "INDUSTRIES", "SERVICES", "SOLUTIONS", "TECHNOLOGIES"]
+NAME_B = ["DU LAC", "DES ALPES", "MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD", "PETIT", "DURAND",
+          "LEROY", "MOREAU", "SIMON", "LAURENT", "LEFEBVRE", "MICHEL", "GARCIA", "DAVID", "BERTRAND", "ROUX",
+          "ATLANTIQUE", "OCCITANIE", "NORMANDIE", "BRETAGNE", "PROVENCE", "ARMOR", "VERCORS", "JURA", "LOIRE"]
+FIRST = ["JEAN", "MARIE", "PIERRE", "SOPHIE", "LUC", "ANNE", "PAUL", "CLAIRE", "NICOLAS", "JULIE"]
+FORMS_POP = [("5710", 34), ("5499", 28), ("1000", 26), ("5599", 2), ("9220", 5), ("6540", 3), ("5498", 2)]
+
+
+def weighted(r, pairs):
+    total = sum(w for _, w in pairs)
+    x = r.uniform(0, total)
+    for v, w in pairs:
+        x -= w
+        if x <= 0:
+            return v
+    return pairs[-1][0]
+
+
+def category_of(band):
+    if band in ("NN", "00", "01", "02", "03", "11", "12", "21", "22"):
+        return "PME"
+    return "ETI" if band in ("31", "32", "41") else "GE"
+
+
+def sul_row(siren, created, band, form, naf, name, state="A", nic="00011", first=None):
+    """One StockUniteLegale row: a company (denomination) or a sole trader (nom + prénom)."""
+    person = form == "1000"
+    return {
+        "siren": siren, "statutDiffusionUniteLegale": "O", "unitePurgeeUniteLegale": "",
+        "dateCreationUniteLegale": created, "sigleUniteLegale": "", "sexeUniteLegale": "M" if person else "",
+        "prenom1UniteLegale": (first or "") if person else "", "prenom2UniteLegale": "", "prenom3UniteLegale": "",
+        "prenom4UniteLegale": "", "prenomUsuelUniteLegale": (first or "") if person else "",
+        "pseudonymeUniteLegale": "", "identifiantAssociationUniteLegale": "",
+        "trancheEffectifsUniteLegale": "" if band == "NN" else band,
+        "anneeEffectifsUniteLegale": "" if band == "NN" else "2023",
+        "dateDernierTraitementUniteLegale": "2025-12-06T05:25:38", "nombrePeriodesUniteLegale": "3",
+        "categorieEntreprise": category_of(band), "anneeCategorieEntreprise": "2023", "dateDebut": created,
+        "etatAdministratifUniteLegale": state, "nomUniteLegale": name if person else "",
+        "nomUsageUniteLegale": "", "denominationUniteLegale": "" if person else name,
+        "denominationUsuelle1UniteLegale": "", "denominationUsuelle2UniteLegale": "",
+        "denominationUsuelle3UniteLegale": "", "categorieJuridiqueUniteLegale": form,
+        "activitePrincipaleUniteLegale": naf, "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
+        "nicSiegeUniteLegale": nic, "economieSocialeSolidaireUniteLegale": "N", "societeMissionUniteLegale": "",
+        "caractereEmployeurUniteLegale": "N" if band in ("NN", "00") else "O",
+        "activitePrincipaleNAF25UniteLegale": "",
+    }
+
+
+def write_universe(here):
+    """datasets/demo/universe/StockUniteLegale_demo.csv: every French company of the demo's
+    registry (the leads' own records and their homonyms, as sirene.json has them) among
+    UNIVERSE_N legal units. The population is drawn from POPULATION_NAF × POPULATION_BANDS (mostly
+    one-person businesses in retail, construction, consulting and real estate); LOOKALIKE_SHARE
+    of it is the clients' market (their industries, 10+ employees, older): what a model trained on
+    the clients should rank first. The clients are not trivially apart: their NAF codes also hold
+    thousands of small population companies, and a fifth of the lookalikes have small bands."""
+    with open(os.path.join(here, "registry", "sirene.json"), encoding="utf-8") as fh:
+        known = json.load(fh)
+    r = random.Random(f"{SEED}:universe")
+    rows, taken = [], set()
+    for rec in known:
+        taken.add(rec["siren"])
+        rows.append(sul_row(rec["siren"], rec["date_creation"], rec["tranche_effectif_salarie"],
+                            rec["nature_juridique"], rec["activite_principale"], rec["nom_raison_sociale"],
+                            nic=rec["siege"]["siret"][9:]))
+
+    def new_siren():
+        while True:
+            s = luhn_complete(f"{r.randint(10000000, 99999999)}")
+            if s not in taken:
+                taken.add(s)
+                return s
+
+    def date(lo, hi):
+        return f"{r.randint(lo, hi)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+
+    while len(rows) < UNIVERSE_N:
+        lookalike = r.random() < LOOKALIKE_SHARE
+        if lookalike:
+            naf = r.choice(CLIENT_NAF)
+            band = weighted(r, CLIENT_BANDS) if r.random() < 0.8 else weighted(r, POPULATION_BANDS)
+            form = weighted(r, [("5710", 60), ("5499", 25), ("5599", 15)])
+            created = date(1955, 2018)
+        else:
+            naf = weighted(r, POPULATION_NAF)
+            band = weighted(r, POPULATION_BANDS)
+            form = weighted(r, FORMS_POP)
+            created = date(1960, 2025) if r.random() < 0.5 else date(2012, 2025)
+        state = "C" if r.random() < CEASED_SHARE else "A"
+        if form == "1000":
+            name, first = r.choice(NAME_B[:20]), r.choice(FIRST)
+        else:
+            name, first = f"{r.choice(NAME_A)} {r.choice(NAME_B)}", None
+            if r.random() < 0.5:
+                name += f" {r.randint(2, 99)}"
+        rows.append(sul_row(new_siren(), created, band, form, naf, name, state=state,
+                            nic=f"{r.randint(11, 99999):05d}", first=first))
+    # Shuffle so that the leads' companies are not all at the top of the file.
+    r.shuffle(rows)
+    out = os.path.join(here, "universe")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "StockUniteLegale_demo.csv"), "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=SUL_HEADER, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return len(rows)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sites_dir = os.path.join(here, "sites")
@@ -359,7 +500,9 @@ def main():
     with open(os.path.join(here, "demo.json"), "w", encoding="utf-8") as fh:
         json.dump(dict(seed=SEED, companies=meta), fh, indent=1, ensure_ascii=False)
     n_sirene, n_tickers = write_registry(here, sites)
-    print(f"{N} leads, {N - len(DEAD)} sites, {pages} pages, {n_sirene} SIRENE records, {n_tickers} SEC tickers")
+    n_universe = write_universe(here)
+    print(f"{N} leads, {N - len(DEAD)} sites, {pages} pages, {n_sirene} SIRENE records, {n_tickers} SEC tickers, "
+          f"{n_universe} universe rows")
 
 
 if __name__ == "__main__":

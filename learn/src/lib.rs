@@ -17,6 +17,9 @@
 //!   measures ([`leakage::single_column_auc`], [`leakage::outcome_words`]);
 //! - [`drift`]: the won centroid's movement across time windows, against chance
 //!   ([`drift::won_centroid_drift`]);
+//! - [`pu`]: companies like the clients — positive-unlabelled learning (Elkan–Noto) against a
+//!   company universe, won/lost when there are enough lost leads, and the streaming top-k,
+//!   exact percentile ranks and segment baseline that rank a universe ([`pu::ProspectModel`]);
 //! - [`neighbours`]: the won leads nearest to a lead by cosine ([`Neighbours`]);
 //! - [`float_text`]: serde for floats a saved model may hold that JSON cannot write (`+∞`);
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC-AUC, average precision, confusion matrix,
@@ -52,6 +55,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod models;
 pub mod neighbours;
+pub mod pu;
 pub mod scale;
 pub mod tfidf;
 pub mod time;

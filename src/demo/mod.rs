@@ -58,6 +58,14 @@ contact_email = "demo@example.org"
 allow_private_networks = true
 sirene_rps = 50.0
 sec_rps = 50.0
+
+[universe]
+# 20,000 French legal units in the real SIRENE StockUniteLegale format (datasets/demo/universe),
+# the demo's French companies among them.
+files = [__UNIVERSE__]
+
+[prospects]
+top = 1000
 "#;
 
 fn find_demo_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -93,6 +101,102 @@ fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo universe's file as a TOML string (absolute, so the config works from any folder).
+fn universe_file(demo: &Path) -> anyhow::Result<String> {
+    let f = demo.join("universe/StockUniteLegale_demo.csv");
+    let f = f
+        .canonicalize()
+        .with_context(|| format!("demo universe {}", f.display()))?;
+    Ok(toml::Value::String(f.display().to_string()).to_string())
+}
+
+/// The best prospects and the held-out clients' recall, from `prospects.json` and
+/// `prospects.parquet`.
+fn print_prospects(out: &Path) -> anyhow::Result<()> {
+    use crate::stages::prospects::{report::pct, Summary};
+    use arrow::array::{Array, AsArray};
+    let Ok(bytes) = std::fs::read(out.join("prospects.json")) else {
+        return Ok(());
+    };
+    let s: Summary = serde_json::from_slice(&bytes)?;
+    println!(
+        "\nprospects: {} active companies in the universe, {} scored against {} clients ({} held out)",
+        s.universe_active, s.scored, s.clients_matched, s.clients_holdout
+    );
+    if let Some(p) = s.class_prior {
+        println!(
+            "  positive-unlabelled (Elkan–Noto): c = {:.3}, estimated class prior {} (about {:.0} companies)",
+            s.labelling_constant.unwrap_or(f64::NAN),
+            pct(Some(p)),
+            s.estimated_client_like.unwrap_or(f64::NAN)
+        );
+    }
+    if let Some(v) = &s.validation {
+        for (name, r) in [("model   ", &v.model), ("baseline", &v.baseline)] {
+            let at = |a: f64| {
+                pct(r
+                    .recall_at
+                    .iter()
+                    .find(|x| (x.0 - a).abs() < 1e-9)
+                    .map(|x| x.1))
+            };
+            println!(
+                "  held-out clients, {name}: recall at top 1 % {}, 5 % {}, 10 % {}; median percentile {:.1}",
+                at(0.01),
+                at(0.05),
+                at(0.10),
+                r.median_percentile.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    let batches = crate::table::read_file(&out.join("prospects.parquet"))?;
+    println!("  best prospects:");
+    let mut shown = 0;
+    for b in &batches {
+        let text = |n: &str| -> anyhow::Result<arrow::array::ArrayRef> {
+            let c = b
+                .column_by_name(n)
+                .with_context(|| format!("prospects.{n}"))?;
+            Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?)
+        };
+        let (rank, name, id, naf, band, score, raw) = (
+            text("rank")?,
+            text("name")?,
+            text("registry_id")?,
+            text("industry_code")?,
+            text("headcount_band")?,
+            text("score")?,
+            text("raw_score")?,
+        );
+        for r in 0..b.num_rows() {
+            if shown == 10 {
+                break;
+            }
+            let v = |a: &arrow::array::ArrayRef| {
+                let a = a.as_string::<i32>();
+                if a.is_null(r) { "" } else { a.value(r) }.to_owned()
+            };
+            println!(
+                "  {:>4}  {:<36} {}  NAF {:<7} band {:<3} score {:.3} (g {:.3})",
+                v(&rank),
+                v(&name),
+                v(&id),
+                v(&naf),
+                v(&band),
+                v(&score).parse::<f64>().unwrap_or(f64::NAN),
+                v(&raw).parse::<f64>().unwrap_or(f64::NAN)
+            );
+            shown += 1;
+        }
+    }
+    println!(
+        "prospects {}\nreport    {}",
+        out.join("prospects.parquet").display(),
+        out.join("prospects.html").display()
+    );
+    Ok(())
+}
+
 pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Result<u8> {
     let demo = find_demo_dir(demo_dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -110,7 +214,8 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
         &config_path,
         &DEMO_CONFIG
             .replace("__REGISTRY__", server::REGISTRY_IP)
-            .replace("__PORT__", &web.port.to_string()),
+            .replace("__PORT__", &web.port.to_string())
+            .replace("__UNIVERSE__", &universe_file(&demo)?),
     )?;
     let config = Config::load(&config_path)?;
     let _lock = runner::RunLock::acquire(config.output_dir())?;
@@ -144,6 +249,9 @@ pub fn run(out: &Path, demo_dir: Option<&Path>, json_logs: bool) -> anyhow::Resu
             config.output_dir().join("report.html").display(),
             config.output_dir().join("scores.parquet").display()
         );
+    }
+    if let Err(e) = print_prospects(config.output_dir()) {
+        tracing::warn!("prospects: {e:#}");
     }
     println!("\nTables are Parquet: try  python3 -c \"import pyarrow.parquet as pq; print(pq.read_table('{}/leads').to_pandas())\"", out.display());
     let code = crate::run_results::verdict(&report).0;

@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod extract;
 pub mod features;
 pub mod ingest;
+pub mod prospects;
 pub mod registry;
 pub mod score;
 pub mod universe;
@@ -116,6 +117,7 @@ pub fn all() -> Vec<&'static dyn Stage> {
         &extract::ExtractStage,
         &registry::RegistryStage,
         &universe::UniverseStage,
+        &prospects::ProspectsStage,
         &embed::EmbedStage,
         &features::FeaturesStage,
         &evaluate::EvaluateStage,
@@ -157,6 +159,17 @@ pub struct StageContext<'a> {
 /// Test-only slow-down: `LEADCRAWL_TEST_UNIT_DELAY_MS` sleeps before each commit so that tests
 /// can kill the process mid-stage. Never set in production.
 const TEST_DELAY_ENV: &str = "LEADCRAWL_TEST_UNIT_DELAY_MS";
+
+/// Sleeps `LEADCRAWL_TEST_UNIT_DELAY_MS` when set (tests only): before a commit, so that a test
+/// can kill the process with the output written and not yet registered.
+pub fn test_delay() {
+    if let Some(ms) = std::env::var(TEST_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
 
 impl StageContext<'_> {
     pub fn output_dir(&self) -> &Path {
@@ -269,12 +282,7 @@ impl StageContext<'_> {
         units: &[UnitOutcome],
         counters: &BTreeMap<String, u64>,
     ) -> anyhow::Result<()> {
-        if let Some(ms) = std::env::var(TEST_DELAY_ENV)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            std::thread::sleep(Duration::from_millis(ms));
-        }
+        test_delay();
         let mut pending = Vec::new();
         for (def, batches) in tables {
             if batches.iter().map(RecordBatch::num_rows).sum::<usize>() == 0 {

@@ -221,8 +221,8 @@ fn stage_fingerprints_are_derived_from_their_sections() {
         checked += 1;
     }
     assert_eq!(
-        checked, 8,
-        "ingest, crawl, extract, registry, universe, embed, evaluate, score"
+        checked, 9,
+        "ingest, crawl, extract, registry, universe, prospects, embed, evaluate, score"
     );
 }
 

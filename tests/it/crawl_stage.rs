@@ -321,8 +321,8 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(run.run(&["run"]).status.code(), Some(0));
     let o = run.run(&["run"]);
     assert!(
-        text(&o).matches("up to date").count() == 9,
-        "ingest, crawl, extract, registry, universe, embed, features, evaluate, score: {}",
+        text(&o).matches("up to date").count() == 10,
+        "ingest, crawl, extract, registry, universe, prospects, embed, features, evaluate, score: {}",
         text(&o)
     );
     run.write(
@@ -333,7 +333,7 @@ fn a_changed_lead_list_reruns_ingest_then_crawl() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         text(&o).matches("inputs or config changed").count(),
-        8,
+        9,
         "every stage that reads the lead list re-runs (not the universe): {}",
         text(&o)
     );

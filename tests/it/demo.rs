@@ -177,6 +177,23 @@ fn demo_runs_offline_and_resumes() {
     );
     println!("report screenshot: {}", shot.display());
 
+    // Prospects (issue 16): the demo's universe scored against its clients; every figure of
+    // prospects.json / prospects.html recomputed from the Parquet, and the held-out clients'
+    // recall at the top 5 % clearly above the baseline's.
+    let py = std::process::Command::new(crate::common::python())
+        .arg(repo().join("tests/python/prospects_outputs.py"))
+        .arg(&out)
+        .arg("--acceptance")
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", text(&py));
+    println!("{}", text(&py));
+    assert!(text(&o).contains("best prospects:"), "{}", text(&o));
+    assert!(text(&o).contains("held-out clients, model"), "{}", text(&o));
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-prospects.png");
+    let console = chromium_screenshot(&out.join("prospects.html"), &shot);
+    assert!(console.is_empty(), "console messages: {console:?}");
+
     let o = bin()
         .args(["demo", "--out", out.to_str().unwrap()])
         .current_dir(repo())

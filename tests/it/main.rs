@@ -12,6 +12,7 @@ mod freshness;
 mod history;
 mod ingest;
 mod models;
+mod prospects;
 mod readback;
 mod registry;
 mod resume;

@@ -103,7 +103,7 @@ const HIST_BINS: usize = 20;
 /// Longest model name shown inside an SVG legend before it is cut with "…".
 const LEGEND_NAME_CHARS: usize = 34;
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;padding:24px;background:#f6f7f9;color:#1b1f24;
@@ -1156,7 +1156,7 @@ fn fmt_opt(x: Option<f64>) -> String {
 }
 
 /// HTML-escapes text for element content and double- or single-quoted attributes.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {

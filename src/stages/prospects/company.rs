@@ -1,0 +1,437 @@
+//! A universe company as the prospects stage uses it: read from the `universe` table's record
+//! batches (streamed part by part, a projection of the columns it needs), and turned into
+//! `learn`'s plain columns (the model's features).
+
+use std::path::Path;
+
+use anyhow::Context;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Date32Type, UInt32Type};
+use learn::{Block, Column, Dataset};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::state::PartRecord;
+use crate::table;
+
+/// The universe columns the stage reads.
+pub const COLUMNS: &[&str] = &[
+    "registry",
+    "registry_id",
+    "name",
+    "status",
+    "industry_code",
+    "nace_section",
+    "nace_division",
+    "headcount_band",
+    "headcount_min",
+    "headcount_max",
+    "created",
+    "legal_form",
+    "category",
+    "employer",
+    "postcode",
+    "city",
+    "region",
+    "country",
+    "address",
+    "head_office_siret",
+];
+
+/// One universe company.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Company {
+    pub registry: String,
+    pub registry_id: String,
+    pub name: Option<String>,
+    pub active: bool,
+    pub industry_code: Option<String>,
+    pub nace_section: Option<String>,
+    pub nace_division: Option<String>,
+    pub headcount_band: Option<String>,
+    pub headcount_min: Option<u32>,
+    pub headcount_max: Option<u32>,
+    /// Days since 1970-01-01.
+    pub created: Option<i32>,
+    pub legal_form: Option<String>,
+    pub category: Option<String>,
+    pub employer: Option<bool>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub address: Option<String>,
+    pub head_office_siret: Option<String>,
+}
+
+impl Company {
+    /// The company's identifier across registries: `(registry, id)`.
+    pub fn key(&self) -> (String, String) {
+        (self.registry.clone(), self.registry_id.clone())
+    }
+
+    /// Age in years at `reference` (days since 1970-01-01).
+    pub fn age_years(&self, reference: i32) -> Option<f64> {
+        self.created.map(|c| age(reference, c))
+    }
+}
+
+/// Streams one registered part of the universe, `f` called on each record batch of the
+/// stage's columns: never the whole part in memory.
+pub fn stream_part(
+    output_dir: &Path,
+    part: &PartRecord,
+    mut f: impl FnMut(&RecordBatch) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    table::check_size(output_dir, "universe", part)?;
+    let path = output_dir.join(&part.file);
+    let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{}", path.display()))?;
+    let schema = builder.parquet_schema();
+    let indices: Vec<usize> = (0..schema.num_columns())
+        .filter(|&i| COLUMNS.contains(&schema.column(i).name()))
+        .collect();
+    let mask = ProjectionMask::leaves(schema, indices);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(65_536)
+        .build()
+        .with_context(|| format!("{}", path.display()))?;
+    for batch in reader {
+        f(&batch.with_context(|| format!("{}", path.display()))?)?;
+    }
+    Ok(())
+}
+
+/// A batch's string column (dictionary or plain), as Utf8; all null when the column is absent.
+fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<arrow::array::ArrayRef> {
+    Ok(match b.column_by_name(name) {
+        Some(c) => cast(c, &DataType::Utf8).with_context(|| format!("universe.{name}"))?,
+        None => arrow::array::new_null_array(&DataType::Utf8, b.num_rows()),
+    })
+}
+
+/// A record batch of the universe with its columns cast once (dictionaries to text), from which
+/// companies and feature rows are built for the rows wanted only.
+pub struct BatchView {
+    registry: arrow::array::ArrayRef,
+    id: arrow::array::ArrayRef,
+    status: arrow::array::ArrayRef,
+    texts: Vec<arrow::array::ArrayRef>,
+    hmin: arrow::array::ArrayRef,
+    hmax: arrow::array::ArrayRef,
+    created: arrow::array::ArrayRef,
+    employer: arrow::array::ArrayRef,
+    rows: usize,
+}
+
+/// The text columns of [`BatchView::texts`], in order.
+const TEXTS: [&str; 13] = [
+    "name",
+    "industry_code",
+    "nace_section",
+    "nace_division",
+    "headcount_band",
+    "legal_form",
+    "category",
+    "postcode",
+    "city",
+    "region",
+    "country",
+    "address",
+    "head_office_siret",
+];
+
+impl BatchView {
+    pub fn new(b: &RecordBatch) -> anyhow::Result<BatchView> {
+        let typed = |name: &str, ty: &DataType| -> anyhow::Result<arrow::array::ArrayRef> {
+            Ok(match b.column_by_name(name) {
+                Some(c) => cast(c, ty).with_context(|| format!("universe.{name}"))?,
+                None => arrow::array::new_null_array(ty, b.num_rows()),
+            })
+        };
+        Ok(BatchView {
+            registry: strings(b, "registry")?,
+            id: strings(b, "registry_id")?,
+            status: strings(b, "status")?,
+            texts: TEXTS
+                .iter()
+                .map(|n| strings(b, n))
+                .collect::<anyhow::Result<_>>()?,
+            hmin: typed("headcount_min", &DataType::UInt32)?,
+            hmax: typed("headcount_max", &DataType::UInt32)?,
+            created: typed("created", &DataType::Date32)?,
+            employer: typed("employer", &DataType::Boolean)?,
+            rows: b.num_rows(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `r`'s `(registry, registry_id, active)`; `None` without an identifier.
+    pub fn key(&self, r: usize) -> Option<(&str, &str, bool)> {
+        let (reg, id, st) = (
+            self.registry.as_string::<i32>(),
+            self.id.as_string::<i32>(),
+            self.status.as_string::<i32>(),
+        );
+        if reg.is_null(r) || id.is_null(r) {
+            return None;
+        }
+        Some((
+            reg.value(r),
+            id.value(r),
+            st.is_null(r) || st.value(r) == "active",
+        ))
+    }
+
+    fn text(&self, i: usize, r: usize) -> Option<&str> {
+        let a = self.texts[i].as_string::<i32>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn hmin(&self, r: usize) -> Option<u32> {
+        let a = self.hmin.as_primitive::<UInt32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn hmax(&self, r: usize) -> Option<u32> {
+        let a = self.hmax.as_primitive::<UInt32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn created(&self, r: usize) -> Option<i32> {
+        let a = self.created.as_primitive::<Date32Type>();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    fn employer(&self, r: usize) -> Option<bool> {
+        let a = self.employer.as_boolean();
+        (!a.is_null(r)).then(|| a.value(r))
+    }
+
+    /// Row `r`'s NACE section, `(NACE division, headcount band)` and region.
+    #[allow(clippy::type_complexity)]
+    pub fn segments(&self, r: usize) -> (Option<&str>, (Option<&str>, Option<&str>), Option<&str>) {
+        (
+            self.text(2, r),
+            (self.text(3, r), self.text(4, r)),
+            self.text(9, r),
+        )
+    }
+
+    /// Row `r`'s headcount band for people ([`size_band`]).
+    pub fn size_band(&self, r: usize) -> &'static str {
+        band_of(self.hmin(r))
+    }
+
+    /// Row `r`'s creation day.
+    pub fn created_day(&self, r: usize) -> Option<i32> {
+        self.created(r)
+    }
+
+    /// Row `r` as a company (`None` without an identifier).
+    pub fn company(&self, r: usize) -> Option<Company> {
+        let (registry, id, active) = self.key(r)?;
+        let t = |i: usize| self.text(i, r).map(str::to_owned);
+        Some(Company {
+            registry: registry.to_owned(),
+            registry_id: id.to_owned(),
+            name: t(0),
+            active,
+            industry_code: t(1),
+            nace_section: t(2),
+            nace_division: t(3),
+            headcount_band: t(4),
+            legal_form: t(5),
+            category: t(6),
+            postcode: t(7),
+            city: t(8),
+            region: t(9),
+            country: t(10),
+            address: t(11),
+            head_office_siret: t(12),
+            headcount_min: self.hmin(r),
+            headcount_max: self.hmax(r),
+            created: self.created(r),
+            employer: self.employer(r),
+        })
+    }
+
+    /// The features of `rows`, as [`dataset`] gives them for the same companies, built from the
+    /// columns without making the companies.
+    pub fn dataset(&self, rows: &[usize], reference: i32, exclude: &[String]) -> Dataset {
+        let wanted = |name: &str| !exclude.iter().any(|e| e == name);
+        let mut numeric = Vec::new();
+        let mut num = |name: &str, f: &dyn Fn(usize) -> Option<f64>| {
+            if wanted(name) {
+                numeric.push(Column::new(name, rows.iter().map(|&r| f(r)).collect()));
+            }
+        };
+        num("headcount_min", &|r| {
+            self.hmin(r).map(|v| learn::signed_log1p(f64::from(v)))
+        });
+        num("headcount_max", &|r| {
+            self.hmax(r).map(|v| learn::signed_log1p(f64::from(v)))
+        });
+        num("age_years", &|r| self.created(r).map(|c| age(reference, c)));
+        num("employer", &|r| {
+            self.employer(r).map(|e| f64::from(u8::from(e)))
+        });
+        let mut categorical = Vec::new();
+        for (name, i) in [
+            ("nace_section", 2),
+            ("nace_division", 3),
+            ("headcount_band", 4),
+            ("legal_form", 5),
+            ("category", 6),
+            ("region", 9),
+            ("country", 10),
+        ] {
+            if wanted(name) {
+                categorical.push(Column::new(
+                    name,
+                    rows.iter()
+                        .map(|&r| self.text(i, r).map(str::to_owned))
+                        .collect(),
+                ));
+            }
+        }
+        features(rows.len(), numeric, categorical)
+    }
+}
+
+/// Years from `created` to `reference` (days since 1970-01-01), at least 0.
+fn age(reference: i32, created: i32) -> f64 {
+    (f64::from(reference - created) / 365.25).max(0.0)
+}
+
+fn features(n: usize, numeric: Vec<Column<f64>>, categorical: Vec<Column<String>>) -> Dataset {
+    Dataset {
+        labels: vec![false; n],
+        embedding: vec![None; n],
+        firmographics: Block {
+            numeric,
+            categorical,
+        },
+        web: Block::default(),
+        attributes: Block::default(),
+        text: vec![String::new(); n],
+    }
+}
+
+/// The model's features of `companies` (labels all `false`; the caller sets them), without the
+/// features named in `exclude`. Numbers: headcount bounds as `ln(1 + n)`, age in years at
+/// `reference`, employer as 0/1; the rest are categories.
+pub fn dataset<'a>(
+    companies: impl ExactSizeIterator<Item = &'a Company> + Clone,
+    reference: i32,
+    exclude: &[String],
+) -> Dataset {
+    let n = companies.len();
+    let wanted = |name: &str| !exclude.iter().any(|e| e == name);
+    let mut numeric = Vec::new();
+    let mut num = |name: &str, f: &dyn Fn(&Company) -> Option<f64>| {
+        if wanted(name) {
+            numeric.push(Column::new(name, companies.clone().map(f).collect()));
+        }
+    };
+    num("headcount_min", &|c| {
+        c.headcount_min.map(|v| learn::signed_log1p(f64::from(v)))
+    });
+    num("headcount_max", &|c| {
+        c.headcount_max.map(|v| learn::signed_log1p(f64::from(v)))
+    });
+    num("age_years", &|c| c.age_years(reference));
+    num("employer", &|c| c.employer.map(|e| f64::from(u8::from(e))));
+    let mut categorical = Vec::new();
+    let mut cat = |name: &str, f: &dyn Fn(&Company) -> Option<String>| {
+        if wanted(name) {
+            categorical.push(Column::new(name, companies.clone().map(f).collect()));
+        }
+    };
+    cat("nace_section", &|c| c.nace_section.clone());
+    cat("nace_division", &|c| c.nace_division.clone());
+    cat("headcount_band", &|c| c.headcount_band.clone());
+    cat("legal_form", &|c| c.legal_form.clone());
+    cat("category", &|c| c.category.clone());
+    cat("region", &|c| c.region.clone());
+    cat("country", &|c| c.country.clone());
+    features(n, numeric, categorical)
+}
+
+/// The headcount band a person reads (by the band's lower bound), for the client profile.
+pub fn size_band(c: &Company) -> &'static str {
+    band_of(c.headcount_min)
+}
+
+fn band_of(headcount_min: Option<u32>) -> &'static str {
+    match headcount_min {
+        None => "unknown",
+        Some(0) => "0",
+        Some(1..=9) => "1-9",
+        Some(10..=49) => "10-49",
+        Some(50..=249) => "50-249",
+        Some(250..=999) => "250-999",
+        Some(_) => "1000+",
+    }
+}
+
+/// The company's age band at `reference`, for the client profile.
+pub fn age_band(c: &Company, reference: i32) -> &'static str {
+    match c.age_years(reference) {
+        None => "unknown",
+        Some(a) if a < 3.0 => "0-2 years",
+        Some(a) if a < 6.0 => "3-5 years",
+        Some(a) if a < 11.0 => "6-10 years",
+        Some(a) if a < 21.0 => "11-20 years",
+        Some(_) => "21+ years",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_leave_out_the_excluded_and_read_numbers_on_the_model_scale() {
+        let c = Company {
+            registry: "sirene".into(),
+            registry_id: "123456782".into(),
+            nace_section: Some("J".into()),
+            region: Some("11".into()),
+            headcount_min: Some(10),
+            created: Some(0),
+            employer: Some(true),
+            active: true,
+            ..Company::default()
+        };
+        let d = dataset([c.clone()].iter(), 3653, &["region".into()]);
+        let names: Vec<&str> = d
+            .firmographics
+            .categorical
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert!(!names.contains(&"region") && names.contains(&"nace_section"));
+        let age = d
+            .firmographics
+            .numeric
+            .iter()
+            .find(|c| c.name == "age_years")
+            .unwrap();
+        assert!((age.values[0].unwrap() - 3653.0 / 365.25).abs() < 1e-12);
+        let hmin = &d.firmographics.numeric[0];
+        assert_eq!(hmin.values[0], Some(11f64.ln()));
+        assert_eq!(size_band(&c), "10-49");
+        assert_eq!(age_band(&c, 3653), "6-10 years");
+    }
+}
