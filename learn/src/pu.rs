@@ -228,11 +228,13 @@ impl<T> Ord for Entry<T> {
 }
 
 /// The `k` best of a stream by score (ties: the smaller key first), in O(k) memory. The result
-/// does not depend on the order the candidates come in.
+/// does not depend on the order the candidates come in. A key already kept is not kept twice
+/// (a company listed in two overlapping universe files).
 #[derive(Debug)]
 pub struct TopK<T> {
     k: usize,
     heap: BinaryHeap<Entry<T>>,
+    kept: std::collections::HashSet<String>,
 }
 
 impl<T> TopK<T> {
@@ -240,6 +242,7 @@ impl<T> TopK<T> {
         TopK {
             k,
             heap: BinaryHeap::with_capacity(k.min(1 << 20) + 1),
+            kept: std::collections::HashSet::with_capacity(k.min(1 << 20) + 1),
         }
     }
 
@@ -269,16 +272,19 @@ impl<T> TopK<T> {
 
     /// Offers a candidate; it is kept if it is among the `k` best so far.
     pub fn push(&mut self, score: f64, key: String, item: impl FnOnce() -> T) {
-        if !self.admits(score, &key) {
+        if !self.admits(score, &key) || self.kept.contains(&key) {
             return;
         }
+        self.kept.insert(key.clone());
         self.heap.push(Entry {
             score,
             key,
             item: item(),
         });
         if self.heap.len() > self.k {
-            self.heap.pop();
+            if let Some(worst) = self.heap.pop() {
+                self.kept.remove(&worst.key);
+            }
         }
     }
 
@@ -355,15 +361,11 @@ impl RankCounter {
     }
 
     /// The share of streamed scores ranked above a reference, ties counting half:
-    /// `(higher + equal / 2) / total` (0 when nothing was streamed; `None` for a score that is
+    /// `(higher + equal / 2) / total` (`None` when nothing was streamed, or for a score that is
     /// not a reference).
     pub fn top_share(&self, score: f64) -> Option<f64> {
         let (higher, equal) = self.rank_of(score)?;
-        Some(if self.total == 0 {
-            0.0
-        } else {
-            (higher as f64 + equal as f64 / 2.0) / self.total as f64
-        })
+        (self.total > 0).then(|| (higher as f64 + equal as f64 / 2.0) / self.total as f64)
     }
 }
 
@@ -376,32 +378,54 @@ fn clean(s: f64) -> f64 {
 }
 
 /// The baseline a model must beat: a company scores the number of training clients in its
-/// segment (NACE division × headcount band). Companies without a segment value score 0.
+/// segment (NACE division × headcount band), ties broken by the clients in its division alone.
+/// Companies without a division score 0.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SegmentBaseline {
     counts: HashMap<(String, String), u32>,
+    divisions: HashMap<String, u32>,
+    /// Training clients with a division.
+    clients: u32,
 }
 
 impl SegmentBaseline {
-    /// Counts the clients' segments (`(division, band)`; `None` where either is unknown).
-    pub fn fit<'a>(clients: impl IntoIterator<Item = Option<(&'a str, &'a str)>>) -> Self {
+    /// Counts the clients' segments: `(division, band)` pairs, and divisions alone (`None` for
+    /// an unknown division; a band may be unknown, as in Companies House files).
+    pub fn fit<'a>(clients: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Self {
         let mut counts = HashMap::new();
-        for (division, band) in clients.into_iter().flatten() {
-            *counts
-                .entry((division.to_owned(), band.to_owned()))
-                .or_insert(0) += 1;
+        let mut divisions = HashMap::new();
+        let mut clients_n = 0u32;
+        for (division, band) in clients {
+            let Some(division) = division else {
+                continue;
+            };
+            clients_n += 1;
+            *divisions.entry(division.to_owned()).or_insert(0) += 1;
+            if let Some(band) = band {
+                *counts
+                    .entry((division.to_owned(), band.to_owned()))
+                    .or_insert(0) += 1;
+            }
         }
-        SegmentBaseline { counts }
+        SegmentBaseline {
+            counts,
+            divisions,
+            clients: clients_n,
+        }
     }
 
+    /// Clients in the company's division × band, ties broken by clients in its division alone
+    /// (`pair + division / (clients + 1)`): without bands (or for a company without one) the
+    /// ranking is by division, not all ties.
     pub fn score(&self, division: Option<&str>, band: Option<&str>) -> f64 {
-        match (division, band) {
-            (Some(d), Some(b)) => self
-                .counts
-                .get(&(d.to_owned(), b.to_owned()))
-                .map_or(0.0, |&n| f64::from(n)),
-            _ => 0.0,
-        }
+        let Some(d) = division else {
+            return 0.0;
+        };
+        let pair = band
+            .and_then(|b| self.counts.get(&(d.to_owned(), b.to_owned())))
+            .map_or(0.0, |&n| f64::from(n));
+        let alone = self.divisions.get(d).map_or(0.0, |&n| f64::from(n));
+        pair + alone / f64::from(self.clients + 1)
     }
 }
 
@@ -554,7 +578,8 @@ mod tests {
             let mut order = items.clone();
             SplitMix64::new(seed).shuffle(&mut order);
             let mut top = TopK::new(7);
-            for (s, k) in order {
+            // Every candidate twice (overlapping files): still kept once.
+            for (s, k) in order.iter().chain(&order).cloned() {
                 if top.admits_score(s) {
                     top.push(s, k.clone(), || k.len());
                 }
@@ -591,9 +616,23 @@ mod tests {
 
     #[test]
     fn baseline_recall_and_median() {
-        let b = SegmentBaseline::fit([Some(("62", "11")), Some(("62", "11")), None]);
-        assert_eq!(b.score(Some("62"), Some("11")), 2.0);
-        assert_eq!(b.score(Some("62"), Some("12")), 0.0);
+        let b = SegmentBaseline::fit([
+            (Some("62"), Some("11")),
+            (Some("62"), Some("11")),
+            (Some("62"), None),
+            (Some("70"), None),
+            (None, Some("11")),
+        ]);
+        // 4 clients with a division: pair count + division count / 5.
+        assert_eq!(b.score(Some("62"), Some("11")), 2.0 + 3.0 / 5.0);
+        assert_eq!(b.score(Some("62"), Some("12")), 3.0 / 5.0);
+        assert_eq!(
+            b.score(Some("62"), None),
+            3.0 / 5.0,
+            "no band: the division ranks"
+        );
+        assert_eq!(b.score(Some("70"), None), 1.0 / 5.0);
+        assert_eq!(b.score(Some("01"), Some("11")), 0.0);
         assert_eq!(b.score(None, Some("11")), 0.0);
         assert_eq!(recall_at(&[0.01, 0.04, 0.2], 0.05), Some(2.0 / 3.0));
         assert_eq!(recall_at(&[], 0.05), None);

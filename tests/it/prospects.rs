@@ -28,6 +28,19 @@ fn leads_csv() -> String {
     csv
 }
 
+/// [`leads_csv`] with a second lead at the first won company.
+fn leads_with_a_twin() -> String {
+    let mut leads = leads_csv();
+    let twin = leads
+        .lines()
+        .find(|l| l.ends_with(",won"))
+        .unwrap()
+        .replacen('"', "\"Second contact at ", 1);
+    leads.push_str(&twin);
+    leads.push('\n');
+    leads
+}
+
 fn setup(extra: &str) -> Run {
     let run = Run::new();
     run.write("leads.csv", leads_csv());
@@ -85,14 +98,33 @@ fn check_in_python(out: &Path, acceptance: bool) -> String {
 #[test]
 fn prospects_rank_held_out_clients_above_the_baseline_and_resume_after_sigkill() {
     let run = setup("");
+    // A second contact at a won client: the same company, so still one client (else one copy
+    // could train while its twin is held out).
+    run.write("leads.csv", leads_with_a_twin());
     let o = run.run(&["run", "--stages", STAGES]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.out().join("prospects.json")).unwrap())
             .unwrap();
-    // 21 won and 22 lost French leads: fewer lost than prospects.min_lost (30), so PU.
+    // 21 won companies (22 won leads) and 22 lost French leads: fewer lost than
+    // prospects.min_lost (30), so PU.
     assert_eq!(summary["method"], "positive_unlabelled", "{summary}");
     assert_eq!(summary["clients_matched"], 21, "{summary}");
+    assert_eq!(summary["clients_unmatched"], 0, "{summary}");
+    let clients = leadcrawl::table::read_file(&run.out().join("prospect_clients.parquet")).unwrap();
+    let ids: Vec<String> = clients
+        .iter()
+        .flat_map(|b| {
+            let c =
+                arrow::array::AsArray::as_string::<i32>(b.column_by_name("registry_id").unwrap());
+            (0..b.num_rows())
+                .map(|r| c.value(r).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let companies: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 43, "21 won and 22 lost companies");
+    assert_eq!(companies.len(), ids.len(), "one row per company");
     assert_eq!(summary["clients_holdout"], 5, "{summary}");
     let prior = summary["class_prior"].as_f64().unwrap();
     assert!(prior > 0.0 && prior < 0.5, "{summary}");
@@ -101,6 +133,7 @@ fn prospects_rank_held_out_clients_above_the_baseline_and_resume_after_sigkill()
 
     // A second folder: the same run killed while the stage commits, then resumed.
     let killed = setup("");
+    killed.write("leads.csv", leads_with_a_twin());
     let o = killed.run(&["run", "--stages", "ingest,crawl,extract,registry,universe"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let mut child = killed

@@ -10,7 +10,8 @@ clients' percentiles can be recomputed exactly. Checks, with pyarrow and numpy o
   `raw_score` (ties by registry:registry_id), `percentile = 100 (scored - rank) / scored`,
   `score = min(1, raw_score / c)`;
 - the baseline score of every prospect and client (training clients in its NACE division ×
-  headcount band), recomputed from the universe;
+  headcount band, plus those in its division alone / (training clients + 1) to break ties),
+  recomputed from the universe;
 - each held-out client's percentile under the model and under the baseline, ties counting half;
 - recall at the top 1 / 5 / 10 % and the median percentile in `prospects.json`;
 - the client profile (NACE section, headcount, age, region: counts, shares, lift);
@@ -91,10 +92,16 @@ assert summary["clients_matched"] == len(won)
 assert summary["clients_train"] == len(train) and summary["clients_holdout"] == len(holdout)
 cells = Counter((c["nace_division"], c["headcount_band"]) for c in train
                 if c["nace_division"] is not None and c["headcount_band"] is not None)
+divisions = Counter(c["nace_division"] for c in train if c["nace_division"] is not None)
+with_division = sum(divisions.values())
 def baseline(u):
-    if u["nace_division"] is None or u["headcount_band"] is None:
+    # Clients in the division x band, ties broken by clients in the division alone.
+    if u["nace_division"] is None:
         return 0.0
-    return float(cells.get((u["nace_division"], u["headcount_band"]), 0))
+    pair = 0.0
+    if u["headcount_band"] is not None:
+        pair = float(cells.get((u["nace_division"], u["headcount_band"]), 0))
+    return pair + float(divisions.get(u["nace_division"], 0)) / float(with_division + 1)
 for p in prospects:
     assert p["baseline_score"] == baseline(by_key[key(p)]), p
 for cl in clients:

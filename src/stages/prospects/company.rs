@@ -189,7 +189,9 @@ impl BatchView {
         Some((
             reg.value(r),
             id.value(r),
-            st.is_null(r) || st.value(r) == "active",
+            // Only what the registry calls active: a null status (Companies House's "In
+            // Administration" and the like, kept when `universe.active_only` is off) is not.
+            !st.is_null(r) && st.value(r) == "active",
         ))
     }
 

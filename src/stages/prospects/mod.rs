@@ -186,12 +186,12 @@ impl Stage for ProspectsStage {
         let mut clients = clients_of(&leads, &found.matched);
         let won: Vec<usize> = (0..clients.len()).filter(|&i| clients[i].won).collect();
         let lost = clients.len() - won.len();
-        let unmatched = leads.iter().filter(|l| l.status == "won").count()
-            - won
-                .iter()
-                .map(|&i| clients[i].lead_id.as_str())
-                .collect::<HashSet<_>>()
-                .len();
+        // Won leads whose identifiers name no active universe company.
+        let unmatched = leads
+            .iter()
+            .filter(|l| l.status == "won")
+            .filter(|l| !l.keys.iter().any(|(k, _)| found.matched.contains_key(k)))
+            .count();
         // The hold-out, drawn before anything is fitted.
         let holdout_n = if won.len() >= 4 {
             ((won.len() as f64) * cfg.holdout_share).round() as usize
@@ -228,7 +228,7 @@ impl Stage for ProspectsStage {
         let baseline = SegmentBaseline::fit(
             training
                 .iter()
-                .map(|c| Some((c.nace_division.as_deref()?, c.headcount_band.as_deref()?))),
+                .map(|c| (c.nace_division.as_deref(), c.headcount_band.as_deref())),
         );
         let fitted = fit(cfg, method, &clients, &found.background, reference);
         let (model, train_set) = match fitted {
@@ -737,10 +737,13 @@ fn first_pass(
     Ok(Some(found))
 }
 
-/// The labelled leads matched to an active universe company (each lead once: its first
-/// identifier found), in lead order. Roles start as `train`.
+/// The labelled leads matched to an active universe company (each lead by its first identifier
+/// found), one client per company: two leads of one company (two contacts) are one client, won
+/// when either is, under the smaller lead id. Otherwise one copy could train while its twin is
+/// held out, and the validation would test the model on a company it has seen. In lead id
+/// order; roles start as `train`.
 fn clients_of(leads: &[LeadKeys], matched: &HashMap<(String, String), Company>) -> Vec<Client> {
-    let mut out = Vec::new();
+    let mut out: Vec<Client> = Vec::new();
     for l in leads {
         let won = match l.status.as_str() {
             "won" => true,
@@ -762,7 +765,19 @@ fn clients_of(leads: &[LeadKeys], matched: &HashMap<(String, String), Company>) 
         }
     }
     out.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
-    out
+    let mut by_company: HashMap<(String, String), usize> = HashMap::new();
+    let mut kept: Vec<Client> = Vec::with_capacity(out.len());
+    for c in out {
+        let key = (c.company.registry.clone(), c.company.registry_id.clone());
+        match by_company.get(&key) {
+            Some(&i) => kept[i].won |= c.won,
+            None => {
+                by_company.insert(key, kept.len());
+                kept.push(c);
+            }
+        }
+    }
+    kept
 }
 
 /// The training set: its companies, labels, and which rows are clients (`who`: client index).
