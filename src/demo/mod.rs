@@ -103,7 +103,7 @@ fn write_if_changed(path: &Path, content: &str) -> anyhow::Result<()> {
 
 /// The demo universe's file as a TOML string (absolute, so the config works from any folder).
 fn universe_file(demo: &Path) -> anyhow::Result<String> {
-    let f = demo.join("universe/StockUniteLegale_demo.csv");
+    let f = demo.join("universe/StockUniteLegale_demo.zip");
     let f = f
         .canonicalize()
         .with_context(|| format!("demo universe {}", f.display()))?;

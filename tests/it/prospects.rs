@@ -44,7 +44,7 @@ fn leads_with_a_twin() -> String {
 fn setup(extra: &str) -> Run {
     let run = Run::new();
     run.write("leads.csv", leads_csv());
-    let universe = repo().join("datasets/demo/universe/StockUniteLegale_demo.csv");
+    let universe = repo().join("datasets/demo/universe/StockUniteLegale_demo.zip");
     run.config(&format!(
         "[pipeline]\noutput_dir = \"out\"\n[ingest]\ninput = \"leads.csv\"\n\
          [registry]\nregistries = []\n\
