@@ -191,6 +191,49 @@ pub fn elkan_noto_prior(unlabelled_g: &[f64], c: f64) -> Option<f64> {
     Some(unlabelled_g.iter().map(|&g| w(g)).sum::<f64>() / unlabelled_g.len() as f64)
 }
 
+/// A floor shared by the top-k of several parts of one stream ranked in parallel: a part whose
+/// top is full with scores ≥ x proves that no score below x is among the stream's k best, so
+/// every part may skip such candidates before building them. Only ever raised.
+#[derive(Debug)]
+pub struct SharedFloor(std::sync::atomic::AtomicU64);
+
+impl Default for SharedFloor {
+    fn default() -> Self {
+        SharedFloor(std::sync::atomic::AtomicU64::new(Self::encode(
+            f64::NEG_INFINITY,
+        )))
+    }
+}
+
+impl SharedFloor {
+    /// An f64 as a u64 of the same order (total order; NaN above +∞ or below −∞ by sign).
+    fn encode(x: f64) -> u64 {
+        let b = x.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | 1 << 63
+        }
+    }
+
+    fn decode(u: u64) -> f64 {
+        f64::from_bits(if u >> 63 == 1 { u & !(1 << 63) } else { !u })
+    }
+
+    /// The floor so far (−∞ at first).
+    pub fn get(&self) -> f64 {
+        Self::decode(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Raises the floor to a part's [`TopK::floor`] when that is higher.
+    pub fn raise(&self, floor: Option<f64>) {
+        if let Some(x) = floor.filter(|x| !x.is_nan()) {
+            self.0
+                .fetch_max(Self::encode(x), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// One candidate of a [`TopK`]: a score, a key that breaks ties (ascending), and what the caller
 /// keeps with it.
 #[derive(Debug, Clone)]
@@ -241,8 +284,9 @@ impl<T> TopK<T> {
     pub fn new(k: usize) -> TopK<T> {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k.min(1 << 20) + 1),
-            kept: std::collections::HashSet::with_capacity(k.min(1 << 20) + 1),
+            // Grown as candidates come: a part of a stream ranked apart may keep few.
+            heap: BinaryHeap::with_capacity(k.min(1024) + 1),
+            kept: std::collections::HashSet::with_capacity(k.min(1024) + 1),
         }
     }
 
@@ -296,6 +340,25 @@ impl<T> TopK<T> {
         self.heap.is_empty()
     }
 
+    /// The worst score kept once `k` are kept: no candidate below it can enter (`None` while
+    /// the top is not full).
+    pub fn floor(&self) -> Option<f64> {
+        if self.k == 0 || self.heap.len() < self.k {
+            return None;
+        }
+        self.heap.peek().map(|worst| worst.score)
+    }
+
+    /// Offers every candidate `other` kept: what one stream would have kept from both streams
+    /// (the `k` best of a stream do not depend on its order), so parts of a stream can be
+    /// ranked apart and merged.
+    pub fn merge(&mut self, other: TopK<T>) {
+        for e in other.heap.into_vec() {
+            let item = e.item;
+            self.push(e.score, e.key, || item);
+        }
+    }
+
     /// The kept candidates best first, as `(score, key, item)`.
     pub fn into_sorted(self) -> Vec<(f64, String, T)> {
         let mut v = self.heap.into_vec();
@@ -342,6 +405,34 @@ impl RankCounter {
             self.equal[lt] += 1;
         }
         self.total += 1;
+    }
+
+    /// Adds the counts of `other`, a counter of the same references that observed another part
+    /// of the stream.
+    ///
+    /// Errors: [`LearnError::LengthMismatch`] when the references differ.
+    pub fn merge(&mut self, other: &RankCounter) -> Result<(), LearnError> {
+        let same = self.sorted.len() == other.sorted.len()
+            && self
+                .sorted
+                .iter()
+                .zip(&other.sorted)
+                .all(|(a, b)| a.total_cmp(b).is_eq());
+        if !same {
+            return Err(LearnError::LengthMismatch {
+                what: "rank counters' references",
+                expected: self.sorted.len(),
+                got: other.sorted.len(),
+            });
+        }
+        for (a, b) in self.below.iter_mut().zip(&other.below) {
+            *a += b;
+        }
+        for (a, b) in self.equal.iter_mut().zip(&other.equal) {
+            *a += b;
+        }
+        self.total += other.total;
+        Ok(())
     }
 
     /// Streamed scores so far.
@@ -590,7 +681,49 @@ mod tests {
                 .map(|(s, k, _)| (s, k))
                 .collect();
             assert_eq!(got, expected);
+            // Parts ranked apart and merged keep the same (a key in two parts once).
+            let mut parts: Vec<TopK<usize>> = (0..3).map(|_| TopK::new(7)).collect();
+            for (i, (s, k)) in order.iter().chain(&order[..100]).cloned().enumerate() {
+                parts[i % 3].push(s, k.clone(), || k.len());
+            }
+            let mut merged = TopK::new(7);
+            for p in parts {
+                merged.merge(p);
+            }
+            let got: Vec<(f64, String)> = merged
+                .into_sorted()
+                .into_iter()
+                .map(|(s, k, _)| (s, k))
+                .collect();
+            assert_eq!(got, expected);
         }
+        // A floor shared by parallel parts skips what cannot enter, with the same result.
+        let floor = SharedFloor::default();
+        assert_eq!(floor.get(), f64::NEG_INFINITY);
+        let mut parts: Vec<TopK<usize>> = (0..4).map(|_| TopK::new(7)).collect();
+        let mut skipped = 0;
+        for (i, (s, k)) in items.iter().cloned().enumerate() {
+            let part = &mut parts[i % 4];
+            if s < floor.get() {
+                skipped += 1;
+                continue;
+            }
+            part.push(s, k.clone(), || k.len());
+            floor.raise(part.floor());
+        }
+        assert!(skipped > 0);
+        let mut merged = TopK::new(7);
+        for p in parts {
+            merged.merge(p);
+        }
+        let got: Vec<(f64, String)> = merged
+            .into_sorted()
+            .into_iter()
+            .map(|(s, k, _)| (s, k))
+            .collect();
+        assert_eq!(got, expected);
+        floor.raise(Some(-3.5));
+        assert!(floor.get() > 0.0, "never lowered");
         let mut none: TopK<()> = TopK::new(0);
         none.push(1.0, "a".into(), || ());
         assert!(none.is_empty());
@@ -612,6 +745,21 @@ mod tests {
         assert_eq!(rc.rank_of(0.4), None);
         // 0.5: 2 above (0.9, 1.0), 3 equal → (2 + 1.5) / 9.
         assert!((rc.top_share(0.5).unwrap() - 3.5 / 9.0).abs() < 1e-12);
+        // The stream counted in two parts and merged: the same ranks.
+        let (mut a, mut b) = (RankCounter::new(&refs), RankCounter::new(&refs));
+        for (i, &s) in stream.iter().enumerate() {
+            if i % 2 == 0 {
+                a.observe(s)
+            } else {
+                b.observe(s)
+            }
+        }
+        a.merge(&b).unwrap();
+        for &r in &refs {
+            assert_eq!(a.rank_of(r), rc.rank_of(r), "reference {r}");
+        }
+        assert_eq!(a.total(), rc.total());
+        assert!(a.merge(&RankCounter::new(&[0.5])).is_err());
     }
 
     #[test]

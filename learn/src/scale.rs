@@ -96,9 +96,19 @@ impl Standardizer {
 }
 
 /// A one-hot encoding of one categorical column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OneHot {
     names: Vec<String>,
+    /// `names` by value, built at the first lookup (a model scores millions of rows: a hash
+    /// lookup, not a binary search of string comparisons).
+    #[serde(skip)]
+    positions: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+}
+
+impl PartialEq for OneHot {
+    fn eq(&self, other: &Self) -> bool {
+        self.names == other.names
+    }
 }
 
 impl OneHot {
@@ -107,13 +117,25 @@ impl OneHot {
         let mut names: Vec<String> = values.iter().flatten().map(|s| (*s).to_owned()).collect();
         names.sort_unstable();
         names.dedup();
-        OneHot { names }
+        OneHot {
+            names,
+            positions: std::sync::OnceLock::new(),
+        }
     }
 
     /// The position of `value`'s 1, or `None` for a missing or unseen value.
     pub fn index(&self, value: Option<&str>) -> Option<usize> {
         let value = value?;
-        self.names.binary_search_by(|n| n.as_str().cmp(value)).ok()
+        self.positions
+            .get_or_init(|| {
+                self.names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), i))
+                    .collect()
+            })
+            .get(value)
+            .copied()
     }
 
     /// The dense encoding: `len()` values, one 1.0 at [`OneHot::index`] or all zeros.

@@ -209,14 +209,24 @@ fn loads_real_rows_without_a_lead_list_and_rejects_with_reasons() {
     assert_eq!(get(danone, "employer"), Some("true"));
     assert_eq!(get(danone, "head_office_siret"), Some("55203253400703"));
     let st = status_json(&run);
-    assert_eq!(stage_status(&st, "universe")["counters"]["inactive"], 2);
+    // The ceased SIRENE row and the LLP, and the malformed file's two ceased rows: active only,
+    // a row marked ceased is counted without being read further, so it is no longer a reject.
+    let counters = &stage_status(&st, "universe")["counters"];
+    assert_eq!(counters["inactive"], 4);
+    assert_eq!(counters["rejects"], 5);
+    assert_eq!(counters["rows"], 10 + 4 + 7);
 }
 
 /// The sample's rows as a Parquet file of strings (as INSEE publishes it, columns in another
 /// order).
 fn sample_as_parquet(path: &Path) {
-    let bytes = fixture(SIRENE_SAMPLE);
-    let mut r = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+    csv_as_parquet(&fixture(SIRENE_SAMPLE), path, 1 << 20);
+}
+
+/// A CSV stock as a Parquet file of strings, its columns in reverse order, `group_rows` rows per
+/// row group.
+fn csv_as_parquet(bytes: &[u8], path: &Path, group_rows: usize) {
+    let mut r = csv::ReaderBuilder::new().from_reader(bytes);
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
     let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     let order: Vec<usize> = (0..header.len()).rev().collect();
@@ -237,7 +247,10 @@ fn sample_as_parquet(path: &Path) {
         .collect();
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
     let file = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_size(group_rows)
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
 }
@@ -369,10 +382,11 @@ fn sigkilled_load_resumes_to_the_uninterrupted_tables() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let want = sorted(&reference.out().join("universe"), true);
     let want_rejects = sorted(&reference.out().join("universe_rejects"), true);
-    let broken = (0..CHUNKS * CHUNK_ROWS).filter(|i| i % 37 == 5).count();
-    let ceased = (0..CHUNKS * CHUNK_ROWS)
-        .filter(|i| i % 3 == 0 && i % 37 != 5)
+    // A ceased row is counted unread (active only), so only the active broken rows are rejects.
+    let broken = (0..CHUNKS * CHUNK_ROWS)
+        .filter(|i| i % 37 == 5 && i % 3 != 0)
         .count();
+    let ceased = (0..CHUNKS * CHUNK_ROWS).filter(|i| i % 3 == 0).count();
     assert_eq!(want_rejects.len(), broken);
     assert_eq!(want.len(), CHUNKS * CHUNK_ROWS - broken - ceased);
 
@@ -423,6 +437,72 @@ fn sigkilled_load_resumes_to_the_uninterrupted_tables() {
         "each chunk counted once"
     );
     assert_eq!(parts(&run.out().join("universe")), CHUNKS);
+}
+
+/// The same stock as Parquet, one row group per chunk, read by a thread per core: a SIGKILLed
+/// load resumes to the tables the CSV gives, each row group counted once.
+#[test]
+fn sigkilled_parquet_load_resumes_to_the_csv_tables() {
+    let reference = setup_big();
+    let o = reference.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let want = sorted(&reference.out().join("universe"), true);
+    let want_rejects = rows(&reference.out().join("universe_rejects")).len();
+
+    let run = Run::new();
+    csv_as_parquet(
+        big_stock().as_bytes(),
+        &run.path().join("stock.parquet"),
+        CHUNK_ROWS,
+    );
+    run.config(&universe_config(
+        &["stock.parquet"],
+        // Two row groups would fit a chunk of 2 × CHUNK_ROWS - 1 rows only one at a time.
+        &format!("chunk_rows = {}\n", 2 * CHUNK_ROWS - 1),
+    ));
+    let mut child = run
+        .cmd(&["run", "--stages", "universe"])
+        .env("LEADCRAWL_TEST_UNIT_DELAY_MS", "30")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while parts(&run.out().join("universe")) < 5 {
+        assert!(t.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = stage_status(&status_json(&run), "universe")["units_done"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!((1..CHUNKS).contains(&done), "killed after {done} chunks");
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("resuming"), "{}", text(&o));
+    assert_eq!(sorted(&run.out().join("universe"), true), want);
+    assert_eq!(
+        rows(&run.out().join("universe_rejects")).len(),
+        want_rejects
+    );
+    let u = stage_status(&status_json(&run), "universe").clone();
+    assert_eq!(u["units_done"], CHUNKS as u64, "one chunk per row group");
+    assert_eq!(u["counters"]["rows"], (CHUNKS * CHUNK_ROWS) as u64);
+    let c = &u["counters"];
+    assert_eq!(
+        c["companies"].as_u64().unwrap()
+            + c["rejects"].as_u64().unwrap()
+            + c["inactive"].as_u64().unwrap(),
+        (CHUNKS * CHUNK_ROWS) as u64
+    );
+    // A row's line is its 1-based row number in the file.
+    let universe = rows(&run.out().join("universe"));
+    let first = universe
+        .iter()
+        .find(|r| get(r, "registry_id") == Some("100000001"))
+        .unwrap();
+    assert_eq!(get(first, "source_line"), Some("2"));
 }
 
 #[test]

@@ -136,6 +136,25 @@ impl BulkLayout {
         }
     }
 
+    /// Whether the row says its company has ceased (SIRENE `etatAdministratifUniteLegale` `C`
+    /// in a row of the header's width), read without parsing the rest: a load of active
+    /// companies only counts such rows. Companies House rows are always parsed (false).
+    pub fn is_ceased(&self, row: &[&str]) -> bool {
+        match self {
+            BulkLayout::Sirene(l) => row.len() == l.width && field(row, l.etat) == "C",
+            BulkLayout::CompaniesHouse(_) => false,
+        }
+    }
+
+    /// The column and value that mark a ceased company, for a columnar reader to leave such rows
+    /// out while decoding (what [`BulkLayout::is_ceased`] tests row by row).
+    pub fn ceased_marker(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            BulkLayout::Sirene(_) => Some(("etatAdministratifUniteLegale", "C")),
+            BulkLayout::CompaniesHouse(_) => None,
+        }
+    }
+
     /// One row, its fields in header order.
     pub fn parse(&self, row: &[&str]) -> Result<BulkRecord, BulkError> {
         match self {

@@ -105,21 +105,60 @@ pub fn stream_part(
     Ok(())
 }
 
-/// A batch's string column (dictionary or plain), as Utf8; all null when the column is absent.
-fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<arrow::array::ArrayRef> {
-    Ok(match b.column_by_name(name) {
-        Some(c) => cast(c, &DataType::Utf8).with_context(|| format!("universe.{name}"))?,
-        None => arrow::array::new_null_array(&DataType::Utf8, b.num_rows()),
+/// A batch's string column read where it is: a dictionary's values looked up by key (no text
+/// copied per row), plain text as it is; all null when the column is absent.
+pub enum Text {
+    Plain(arrow::array::StringArray),
+    Dict {
+        keys: arrow::array::Int32Array,
+        values: arrow::array::StringArray,
+    },
+    Null,
+}
+
+impl Text {
+    fn get(&self, r: usize) -> Option<&str> {
+        match self {
+            Text::Plain(a) => (!a.is_null(r)).then(|| a.value(r)),
+            Text::Dict { keys, values } => {
+                if keys.is_null(r) {
+                    return None;
+                }
+                let k = usize::try_from(keys.value(r)).ok()?;
+                (k < values.len() && !values.is_null(k)).then(|| values.value(k))
+            }
+            Text::Null => None,
+        }
+    }
+}
+
+fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Text> {
+    use arrow::datatypes::Int32Type;
+    let Some(c) = b.column_by_name(name) else {
+        return Ok(Text::Null);
+    };
+    let text = |a: &dyn Array| -> anyhow::Result<arrow::array::StringArray> {
+        Ok(cast(a, &DataType::Utf8)
+            .with_context(|| format!("universe.{name}"))?
+            .as_string::<i32>()
+            .clone())
+    };
+    Ok(match c.as_dictionary_opt::<Int32Type>() {
+        Some(d) => Text::Dict {
+            keys: d.keys().clone(),
+            values: text(d.values().as_ref())?,
+        },
+        None => Text::Plain(text(c.as_ref())?),
     })
 }
 
 /// A record batch of the universe with its columns cast once (dictionaries to text), from which
 /// companies and feature rows are built for the rows wanted only.
 pub struct BatchView {
-    registry: arrow::array::ArrayRef,
-    id: arrow::array::ArrayRef,
-    status: arrow::array::ArrayRef,
-    texts: Vec<arrow::array::ArrayRef>,
+    registry: Text,
+    id: Text,
+    status: Text,
+    texts: Vec<Text>,
     hmin: arrow::array::ArrayRef,
     hmax: arrow::array::ArrayRef,
     created: arrow::array::ArrayRef,
@@ -178,26 +217,88 @@ impl BatchView {
 
     /// Row `r`'s `(registry, registry_id, active)`; `None` without an identifier.
     pub fn key(&self, r: usize) -> Option<(&str, &str, bool)> {
-        let (reg, id, st) = (
-            self.registry.as_string::<i32>(),
-            self.id.as_string::<i32>(),
-            self.status.as_string::<i32>(),
-        );
-        if reg.is_null(r) || id.is_null(r) {
-            return None;
-        }
         Some((
-            reg.value(r),
-            id.value(r),
+            self.registry.get(r)?,
+            self.id.get(r)?,
             // Only what the registry calls active: a null status (Companies House's "In
             // Administration" and the like, kept when `universe.active_only` is off) is not.
-            !st.is_null(r) && st.value(r) == "active",
+            self.status.get(r) == Some("active"),
         ))
     }
 
     fn text(&self, i: usize, r: usize) -> Option<&str> {
-        let a = self.texts[i].as_string::<i32>();
-        (!a.is_null(r)).then(|| a.value(r))
+        self.texts[i].get(r)
+    }
+
+    /// How many of `rows` hold each value of profile column `column` (`nace_section`,
+    /// `region`; `headcount` is [`BatchView::size_band`]), missing values as `unknown`: counted
+    /// by dictionary key, the text looked up once per value.
+    pub fn value_counts<'a>(&'a self, column: &str, rows: &[usize]) -> Vec<(&'a str, u64)> {
+        let mut out: Vec<(&'a str, u64)> = Vec::new();
+        let mut add = |v: &'a str, n: u64| match out.iter_mut().find(|(x, _)| *x == v) {
+            Some((_, m)) => *m += n,
+            None => out.push((v, n)),
+        };
+        let i = match column {
+            "nace_section" => 2,
+            "region" => 9,
+            _ => {
+                let mut by_band = [0u64; 7];
+                const BANDS: [Option<u32>; 7] = [
+                    None,
+                    Some(0),
+                    Some(1),
+                    Some(10),
+                    Some(50),
+                    Some(250),
+                    Some(1000),
+                ];
+                for &r in rows {
+                    let b = match self.hmin(r) {
+                        None => 0,
+                        Some(0) => 1,
+                        Some(1..=9) => 2,
+                        Some(10..=49) => 3,
+                        Some(50..=249) => 4,
+                        Some(250..=999) => 5,
+                        Some(_) => 6,
+                    };
+                    by_band[b] += 1;
+                }
+                for (b, n) in BANDS.iter().zip(by_band) {
+                    if n > 0 {
+                        add(band_of(*b), n);
+                    }
+                }
+                return out;
+            }
+        };
+        match &self.texts[i] {
+            Text::Dict { keys, values } => {
+                // One slot per dictionary value, the last for a missing one.
+                let mut by_key = vec![0u64; values.len() + 1];
+                for &r in rows {
+                    let k = if keys.is_null(r) {
+                        values.len()
+                    } else {
+                        usize::try_from(keys.value(r)).map_or(values.len(), |k| k.min(values.len()))
+                    };
+                    by_key[k] += 1;
+                }
+                for (k, &n) in by_key.iter().enumerate() {
+                    if n > 0 {
+                        let v = (k < values.len() && !values.is_null(k)).then(|| values.value(k));
+                        add(v.unwrap_or("unknown"), n);
+                    }
+                }
+            }
+            _ => {
+                for &r in rows {
+                    add(self.text(i, r).unwrap_or("unknown"), 1);
+                }
+            }
+        }
+        out
     }
 
     fn hmin(&self, r: usize) -> Option<u32> {

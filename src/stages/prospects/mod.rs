@@ -30,8 +30,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
-use learn::pu::{self, Method, ProspectModel, RankCounter, SegmentBaseline, TopK};
+use learn::pu::{self, Method, ProspectModel, RankCounter, SegmentBaseline, SharedFloor, TopK};
 use learn::{Design, Inputs, Neighbours, Params};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{FileDef, Read, Stage, StageContext, StageOutcome};
@@ -298,45 +299,64 @@ impl Stage for ProspectsStage {
         );
         // The second pass: score the universe.
         let started = std::time::Instant::now();
-        let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
         let excluded = by_registry(&found.in_lead_list);
         let parts = ctx.parts_of(&UNIVERSE)?;
-        ctx.progress.set_total(parts.len() as u64 * 2);
-        ctx.progress.inc(parts.len() as u64, "scoring the universe");
-        for part in &parts {
-            if ctx.should_stop() {
-                return Ok(StageOutcome::Interrupted);
-            }
-            company::stream_part(ctx.output_dir(), part, |b| {
-                let view = company::BatchView::new(b)?;
-                let rows: Vec<usize> = (0..view.len())
-                    .filter(|&r| {
-                        view.key(r).is_some_and(|(reg, id, active)| {
-                            active && !excluded.get(reg).is_some_and(|ids| ids.contains(id))
-                        })
-                    })
-                    .collect();
-                if rows.is_empty() {
-                    return Ok(());
+        // Parts are scored in parallel, each ranked into its own counters and top-k, merged in
+        // part order (neither depends on the order).
+        let floor = SharedFloor::default();
+        let scored_parts: Vec<anyhow::Result<Option<Ranked>>> = parts
+            .par_iter()
+            .map(|part| {
+                if ctx.should_stop() {
+                    return Ok(None);
                 }
-                let d = view.dataset(&rows, reference, &cfg.exclude_features);
-                let all: Vec<usize> = (0..rows.len()).collect();
-                let scores = model.raw_scores(&d, &all)?;
-                for (&r, s) in rows.iter().zip(scores) {
-                    let (_, (division, band), _) = view.segments(r);
-                    let b = baseline.score(division, band);
-                    model_ranks.observe(s);
-                    baseline_ranks.observe(b);
-                    if top.admits_score(s) {
-                        if let Some(c) = view.company(r) {
-                            let key = format!("{}:{}", c.registry, c.registry_id);
-                            top.push(s, key, || (c, b));
+                let mut ranked = Ranked {
+                    model: model_ranks.clone(),
+                    baseline: baseline_ranks.clone(),
+                    top: TopK::new(cfg.top),
+                };
+                company::stream_part(ctx.output_dir(), part, |b| {
+                    let view = company::BatchView::new(b)?;
+                    let rows: Vec<usize> = (0..view.len())
+                        .filter(|&r| {
+                            view.key(r).is_some_and(|(reg, id, active)| {
+                                active && !excluded.get(reg).is_some_and(|ids| ids.contains(id))
+                            })
+                        })
+                        .collect();
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    let d = view.dataset(&rows, reference, &cfg.exclude_features);
+                    let all: Vec<usize> = (0..rows.len()).collect();
+                    let scores = model.raw_scores(&d, &all)?;
+                    for (&r, s) in rows.iter().zip(scores) {
+                        let (_, (division, band), _) = view.segments(r);
+                        let b = baseline.score(division, band);
+                        ranked.model.observe(s);
+                        ranked.baseline.observe(b);
+                        if s >= floor.get() && ranked.top.admits_score(s) {
+                            if let Some(c) = view.company(r) {
+                                let key = format!("{}:{}", c.registry, c.registry_id);
+                                ranked.top.push(s, key, || (c, b));
+                                floor.raise(ranked.top.floor());
+                            }
                         }
                     }
-                }
-                Ok(())
-            })?;
-            ctx.progress.inc(1, "scoring the universe");
+                    Ok(())
+                })?;
+                ctx.progress.inc(1, "scoring the universe");
+                Ok(Some(ranked))
+            })
+            .collect();
+        let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
+        for ranked in scored_parts {
+            let Some(ranked) = ranked? else {
+                return Ok(StageOutcome::Interrupted);
+            };
+            model_ranks.merge(&ranked.model)?;
+            baseline_ranks.merge(&ranked.baseline)?;
+            top.merge(ranked.top);
         }
         let scored = model_ranks.total();
         tracing::info!(
@@ -611,6 +631,96 @@ fn by_registry(keys: &HashSet<(String, String)>) -> HashMap<&str, HashSet<&str>>
     out
 }
 
+/// One part of the universe scored (merged into the stage's counters and top-k).
+struct Ranked {
+    model: RankCounter,
+    baseline: RankCounter,
+    top: TopK<(Company, f64)>,
+}
+
+/// What the first pass finds in one part of the universe (merged into [`Found`]).
+struct Tally {
+    rows: u64,
+    active: u64,
+    reference: Option<i32>,
+    matched: HashMap<(String, String), Company>,
+    sample: TopK<Company>,
+    /// By dimension, then value: counted without allocating for a value already seen.
+    counts: HashMap<&'static str, HashMap<String, u64>>,
+    created_days: BTreeMap<i32, u64>,
+    no_creation: u64,
+}
+
+impl Tally {
+    fn new(background: usize) -> Tally {
+        Tally {
+            rows: 0,
+            active: 0,
+            reference: None,
+            matched: HashMap::new(),
+            sample: TopK::new(background),
+            counts: HashMap::new(),
+            created_days: BTreeMap::new(),
+            no_creation: 0,
+        }
+    }
+
+    fn read(
+        &mut self,
+        b: &arrow::array::RecordBatch,
+        seed: u64,
+        lead_ids: &HashMap<&str, HashSet<&str>>,
+        floor: &SharedFloor,
+    ) -> anyhow::Result<()> {
+        self.rows += b.num_rows() as u64;
+        let view = company::BatchView::new(b)?;
+        let active: Vec<usize> = (0..view.len())
+            .filter(|&r| matches!(view.key(r), Some((_, _, true))))
+            .collect();
+        for by in ["nace_section", "headcount", "region"] {
+            let counts = self.counts.entry(by).or_default();
+            for (v, n) in view.value_counts(by, &active) {
+                match counts.get_mut(v) {
+                    Some(m) => *m += n,
+                    None => {
+                        counts.insert(v.to_owned(), n);
+                    }
+                }
+            }
+        }
+        for &r in &active {
+            let Some((registry, id, _)) = view.key(r) else {
+                continue;
+            };
+            self.active += 1;
+            match view.created_day(r) {
+                Some(d) => {
+                    *self.created_days.entry(d).or_default() += 1;
+                    self.reference = Some(self.reference.map_or(d, |x| x.max(d)));
+                }
+                None => self.no_creation += 1,
+            }
+            if lead_ids.get(registry).is_some_and(|ids| ids.contains(id)) {
+                if let Some(c) = view.company(r) {
+                    self.matched.insert(c.key(), c);
+                }
+            } else {
+                let h = sample_hash(seed, registry, id);
+                // 53 bits: exact in an f64, ties broken by the identifier.
+                let score = (h >> 11) as f64;
+                if score >= floor.get() && self.sample.admits_score(score) {
+                    if let Some(c) = view.company(r) {
+                        let k = format!("{}:{}", c.registry, c.registry_id);
+                        self.sample.push(score, k, || c);
+                        floor.raise(self.sample.floor());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A seeded 64-bit hash of an identifier: the background sample keeps the largest.
 fn sample_hash(seed: u64, registry: &str, id: &str) -> u64 {
     use sha2::{Digest, Sha256};
@@ -643,65 +753,48 @@ fn first_pass(
         universe_profile: BTreeMap::new(),
         created_days: BTreeMap::new(),
     };
-    let mut sample: TopK<Company> = TopK::new(cfg.background);
     let lead_ids = by_registry(&found.in_lead_list);
-    // By dimension, then value: counted without allocating for a value already seen.
-    let mut universe_counts: HashMap<&'static str, HashMap<String, u64>> = HashMap::new();
-    let mut no_creation = 0u64;
     let parts = ctx.parts_of(&UNIVERSE)?;
     ctx.progress.set_total(parts.len() as u64 * 2);
-    for part in &parts {
-        if ctx.should_stop() {
-            return Ok(None);
-        }
-        company::stream_part(ctx.output_dir(), part, |b| {
-            found.rows += b.num_rows() as u64;
-            let view = company::BatchView::new(b)?;
-            for r in 0..view.len() {
-                let Some((registry, id, true)) = view.key(r) else {
-                    continue;
-                };
-                found.active += 1;
-                let (section, _, region) = view.segments(r);
-                for (by, v) in [
-                    ("nace_section", section.unwrap_or("unknown")),
-                    ("headcount", view.size_band(r)),
-                    ("region", region.unwrap_or("unknown")),
-                ] {
-                    let counts = universe_counts.entry(by).or_default();
-                    match counts.get_mut(v) {
-                        Some(n) => *n += 1,
-                        None => {
-                            counts.insert(v.to_owned(), 1);
-                        }
-                    }
-                }
-                match view.created_day(r) {
-                    Some(d) => {
-                        *found.created_days.entry(d).or_default() += 1;
-                        found.reference = Some(found.reference.map_or(d, |x| x.max(d)));
-                    }
-                    None => no_creation += 1,
-                }
-                if lead_ids.get(registry).is_some_and(|ids| ids.contains(id)) {
-                    if let Some(c) = view.company(r) {
-                        found.matched.insert(c.key(), c);
-                    }
-                } else {
-                    let h = sample_hash(cfg.seed, registry, id);
-                    // 53 bits: exact in an f64, ties broken by the identifier.
-                    let score = (h >> 11) as f64;
-                    if sample.admits_score(score) {
-                        if let Some(c) = view.company(r) {
-                            let k = format!("{}:{}", c.registry, c.registry_id);
-                            sample.push(score, k, || c);
-                        }
-                    }
-                }
+    // Parts are read in parallel, each into its own tally, merged in part order: sums, a
+    // maximum, a union and a top-k, none of which depends on the order.
+    let floor = SharedFloor::default();
+    let tallies: Vec<anyhow::Result<Option<Tally>>> = parts
+        .par_iter()
+        .map(|part| {
+            if ctx.should_stop() {
+                return Ok(None);
             }
-            Ok(())
-        })?;
-        ctx.progress.inc(1, "reading the universe");
+            let mut t = Tally::new(cfg.background);
+            company::stream_part(ctx.output_dir(), part, |b| {
+                t.read(b, cfg.seed, &lead_ids, &floor)
+            })?;
+            ctx.progress.inc(1, "reading the universe");
+            Ok(Some(t))
+        })
+        .collect();
+    let mut sample: TopK<Company> = TopK::new(cfg.background);
+    let mut universe_counts: HashMap<&'static str, HashMap<String, u64>> = HashMap::new();
+    let mut no_creation = 0u64;
+    for t in tallies {
+        let Some(t) = t? else {
+            return Ok(None);
+        };
+        found.rows += t.rows;
+        found.active += t.active;
+        found.reference = found.reference.max(t.reference);
+        found.matched.extend(t.matched);
+        for (d, n) in t.created_days {
+            *found.created_days.entry(d).or_default() += n;
+        }
+        for (by, counts) in t.counts {
+            let into = universe_counts.entry(by).or_default();
+            for (v, n) in counts {
+                *into.entry(v).or_default() += n;
+            }
+        }
+        no_creation += t.no_creation;
+        sample.merge(t.sample);
     }
     for (by, counts) in universe_counts {
         for (v, n) in counts {

@@ -78,7 +78,7 @@ impl HeadOffices {
         files: &[std::path::PathBuf],
         format: UniverseFormat,
         open_only: bool,
-        stop: &dyn Fn() -> bool,
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<Option<HeadOffices>> {
         let mut sink = Sink {
             offices: HeadOffices::default(),
@@ -101,7 +101,7 @@ struct Sink<'a> {
     offices: HeadOffices,
     layout: Option<HeadOfficeLayout>,
     open_only: bool,
-    stop: &'a dyn Fn() -> bool,
+    stop: &'a (dyn Fn() -> bool + Sync),
     source: String,
 }
 

@@ -36,6 +36,9 @@ use rows::{RejectRows, UniverseRows};
 /// Bumped when the parsers' mapping changes what a row becomes: the files are loaded again.
 const RULES_VERSION: u32 = 1;
 
+/// Threads that read and parse a Parquet file at most (one per core up to this).
+const MAX_READERS: usize = 4;
+
 /// Bytes of a file hashed into the fingerprint (with its size and modification time).
 const HASHED_HEAD: u64 = 1 << 20;
 
@@ -126,22 +129,43 @@ impl Stage for UniverseStage {
         };
         let mut chunks_before = 0usize;
         for (index, path) in section.files.iter().enumerate() {
-            // One thread reads and parses, another encodes and commits the chunk before: the
-            // two halves of the work take about as long, and there are two cores.
+            // Readers parse chunks (one per core for Parquet, whose chunks can be read apart;
+            // one for a CSV stream), a writer encodes and commits them: the two halves of the
+            // work take about as long.
+            let readers = match read::format_of(path, section.format)? {
+                crate::config::UniverseFormat::Parquet => std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(MAX_READERS),
+                _ => 1,
+            };
             let (loaded, registry) = std::thread::scope(|scope| {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(readers);
                 let writer = scope.spawn(move || -> anyhow::Result<()> {
                     for chunk in rx {
                         chunk.commit(ctx)?;
                     }
                     Ok(())
                 });
-                let mut loader = Loader::new(ctx, section, index, path, &finished, tx);
-                loader.head_offices = head_offices.as_ref();
-                let read = read::read_file(path, section.format, &mut loader);
-                let registry = loader.registry();
+                let mut loaders: Vec<Loader> = (0..readers)
+                    .map(|_| {
+                        let mut l = Loader::new(ctx, section, index, path, &finished, tx.clone());
+                        l.head_offices = head_offices.as_ref();
+                        l
+                    })
+                    .collect();
+                drop(tx);
+                let read = if readers > 1 {
+                    let mut sinks: Vec<&mut (dyn ChunkSink + Send)> = loaders
+                        .iter_mut()
+                        .map(|l| l as &mut (dyn ChunkSink + Send))
+                        .collect();
+                    read::read_parquet_striped(path, &mut sinks)
+                } else {
+                    read::read_file(path, section.format, &mut loaders[0])
+                };
+                let registry = loaders[0].registry();
                 // Closes the channel: the writer commits what it holds and ends.
-                drop(loader);
+                drop(loaders);
                 let written = writer
                     .join()
                     .map_err(|_| anyhow::anyhow!("the universe writer thread panicked"))?;
@@ -268,6 +292,11 @@ impl ChunkSink for Loader<'_> {
         let Some(layout) = &self.layout else {
             return;
         };
+        // Most of the SIRENE stock has ceased: such rows are counted, not parsed.
+        if self.active_only && layout.is_ceased(fields) {
+            self.inactive += 1;
+            return;
+        }
         match layout.parse(fields) {
             Ok(r) if self.active_only && r.firm.status != Some(Status::Active) => {
                 self.inactive += 1
@@ -326,5 +355,17 @@ impl ChunkSink for Loader<'_> {
 
     fn should_stop(&self) -> bool {
         self.ctx.should_stop()
+    }
+
+    fn skip_rows_where(&self) -> Option<(&'static str, &'static str)> {
+        if self.active_only {
+            self.layout.as_ref().and_then(BulkLayout::ceased_marker)
+        } else {
+            None
+        }
+    }
+
+    fn skipped(&mut self, n: u64) {
+        self.inactive += n;
     }
 }

@@ -8,10 +8,14 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context;
-use arrow::array::{Array, StringArray};
-use arrow::datatypes::DataType;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Int64Type};
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter,
+};
+use parquet::arrow::{ProjectionMask, RowNumber};
 
 use crate::config::UniverseFormat;
 use crate::exit::UsageError;
@@ -33,6 +37,13 @@ pub trait ChunkSink {
     fn commit(&mut self, k: usize, rows: usize) -> anyhow::Result<()>;
     /// A stop was asked for: the reader returns between chunks.
     fn should_stop(&self) -> bool;
+    /// Rows a columnar reader may leave out unread: `(column, value)`, rows whose `column` is
+    /// exactly `value` (set once the header is known). None: every row is handed on.
+    fn skip_rows_where(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// `n` rows of the chunk being read were left out by [`ChunkSink::skip_rows_where`].
+    fn skipped(&mut self, _n: u64) {}
 }
 
 /// How a read ended.
@@ -71,7 +82,7 @@ pub fn format_of(path: &Path, configured: UniverseFormat) -> anyhow::Result<Univ
 pub fn read_file(
     path: &Path,
     format: UniverseFormat,
-    sink: &mut dyn ChunkSink,
+    sink: &mut (dyn ChunkSink + Send),
 ) -> anyhow::Result<Loaded> {
     match format_of(path, format)? {
         UniverseFormat::Parquet => read_parquet(path, sink),
@@ -205,12 +216,29 @@ fn newlines(record: &csv::ByteRecord) -> u64 {
     record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
-/// A Parquet file: the columns `wanted` names that it has, as text (dates as `YYYY-MM-DD`), one
-/// chunk of rows at a time.
-fn read_parquet(path: &Path, sink: &mut dyn ChunkSink) -> anyhow::Result<Loaded> {
+/// A Parquet file read by one thread: [`read_parquet_striped`] with one stripe.
+fn read_parquet(path: &Path, sink: &mut (dyn ChunkSink + Send)) -> anyhow::Result<Loaded> {
+    read_parquet_striped(path, std::slice::from_mut(&mut &mut *sink))
+}
+
+/// A Parquet file read by `sinks.len()` threads, each its own stripe of the chunks still to do
+/// (sink `t` reads chunks `t`, `t + T`, … of them) with its own reader: only the columns the
+/// parser uses, as text (dates as `YYYY-MM-DD`). Rows the sinks do not want
+/// ([`ChunkSink::skip_rows_where`]: the ceased units of a load of active ones) are filtered
+/// while decoding. A row's number comes from the reader (the file's row index), so chunks are
+/// cut by position whatever the filter leaves.
+pub fn read_parquet_striped(
+    path: &Path,
+    sinks: &mut [&mut (dyn ChunkSink + Send)],
+) -> anyhow::Result<Loaded> {
     let open = || -> anyhow::Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+        let row_number =
+            Arc::new(Field::new(ROW_NUMBER, DataType::Int64, false).with_extension_type(RowNumber));
+        let options = ArrowReaderOptions::new()
+            .with_virtual_columns(vec![row_number])
+            .context("the Parquet reader's row numbers")?;
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(|e| {
             UsageError(format!(
                 "{}: not a readable Parquet file ({e})",
                 path.display()
@@ -220,12 +248,11 @@ fn read_parquet(path: &Path, sink: &mut dyn ChunkSink) -> anyhow::Result<Loaded>
     };
     let builder = open()?;
     let all: Vec<String> = builder
-        .schema()
-        .fields()
+        .parquet_schema()
+        .columns()
         .iter()
-        .map(|f| f.name().clone())
+        .map(|c| c.name().to_string())
         .collect();
-    let total = builder.metadata().file_metadata().num_rows().max(0) as usize;
     let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
     let wanted = enrich::registry::bulk::columns_for(&all_refs);
     let projected: Vec<&str> = all_refs
@@ -233,52 +260,193 @@ fn read_parquet(path: &Path, sink: &mut dyn ChunkSink) -> anyhow::Result<Loaded>
         .copied()
         .filter(|c| wanted.contains(c))
         .collect();
-    sink.header(&projected)?;
-    let per = sink.chunk_rows();
-    let chunks = total.div_ceil(per).max(1);
-    for k in 0..chunks {
-        if sink.should_stop() {
-            return Ok(Loaded::Interrupted);
+    let Some((lead, _)) = sinks.split_first_mut() else {
+        return Ok(Loaded::Done { chunks: 0 });
+    };
+    // Chunks are whole row groups (consecutive ones up to `chunk_rows` rows; a larger group is
+    // a chunk alone), so that readers never decode a row group they then skip part of.
+    let per = lead.chunk_rows();
+    let mut plan: Vec<Chunk> = Vec::new();
+    let mut start = 0usize;
+    for (g, rg) in builder.metadata().row_groups().iter().enumerate() {
+        let rows = rg.num_rows().max(0) as usize;
+        match plan.last_mut() {
+            Some(c) if c.rows + rows <= per && c.rows > 0 => {
+                c.rows += rows;
+                c.groups.push(g);
+            }
+            _ => plan.push(Chunk {
+                k: plan.len(),
+                start,
+                rows,
+                groups: vec![g],
+            }),
         }
-        if !sink.wants(k) {
-            continue;
+        start += rows;
+    }
+    if plan.is_empty() {
+        // No row group: one empty chunk, committed like an empty CSV's.
+        plan.push(Chunk {
+            k: 0,
+            start: 0,
+            rows: 0,
+            groups: Vec::new(),
+        });
+    }
+    let chunks = plan.len();
+    let todo: Vec<Chunk> = plan.into_iter().filter(|c| lead.wants(c.k)).collect();
+    for sink in sinks.iter_mut() {
+        sink.header(&projected)?;
+    }
+    let stripes = sinks.len();
+    let outcomes: Vec<anyhow::Result<Loaded>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sinks
+            .iter_mut()
+            .enumerate()
+            .map(|(t, sink)| {
+                let mine: Vec<Chunk> = todo.iter().skip(t).step_by(stripes).cloned().collect();
+                let (projected, open) = (&projected, &open);
+                scope.spawn(move || -> anyhow::Result<Loaded> {
+                    if mine.is_empty() {
+                        return Ok(Loaded::Done { chunks });
+                    }
+                    let stripe = Stripe { path, mine };
+                    stripe.read(open()?, projected, &mut **sink)?;
+                    Ok(if sink.should_stop() {
+                        Loaded::Interrupted
+                    } else {
+                        Loaded::Done { chunks }
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a universe reader thread panicked")))
+            })
+            .collect()
+    });
+    let mut loaded = Loaded::Done { chunks };
+    for o in outcomes {
+        if o? == Loaded::Interrupted {
+            loaded = Loaded::Interrupted;
         }
-        let builder = open()?;
+    }
+    Ok(loaded)
+}
+
+/// A chunk of a Parquet file: consecutive row groups.
+#[derive(Debug, Clone)]
+struct Chunk {
+    k: usize,
+    /// The file row index of its first row.
+    start: usize,
+    rows: usize,
+    groups: Vec<usize>,
+}
+
+/// One reader thread's share of a Parquet file: the chunks `mine`, in order.
+struct Stripe<'a> {
+    path: &'a Path,
+    mine: Vec<Chunk>,
+}
+
+impl Stripe<'_> {
+    /// Reads the chunks; returns early (Ok) when the sink asks to stop between chunks.
+    fn read(
+        &self,
+        builder: ParquetRecordBatchReaderBuilder<File>,
+        projected: &[&str],
+        sink: &mut dyn ChunkSink,
+    ) -> anyhow::Result<()> {
+        let path = self.path;
+        let groups: Vec<usize> = self.mine.iter().flat_map(|c| c.groups.clone()).collect();
         let mask = ProjectionMask::columns(builder.parquet_schema(), projected.iter().copied());
-        let reader = builder
+        let mut builder = builder
             .with_projection(mask)
             .with_batch_size(PARQUET_BATCH_ROWS)
-            .with_offset(k * per)
-            .with_limit(per)
+            .with_row_groups(groups);
+        if let Some((column, value)) = sink
+            .skip_rows_where()
+            .filter(|(c, _)| projected.contains(c))
+        {
+            let mask = ProjectionMask::columns(builder.parquet_schema(), [column]);
+            let keep = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+                let text = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+                let text = text.as_string::<i32>();
+                // A null or any other value is kept: the parser decides (or rejects) it.
+                Ok((0..text.len())
+                    .map(|i| Some(text.is_null(i) || text.value(i) != value))
+                    .collect::<BooleanArray>())
+            });
+            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(keep)]));
+        }
+        let first = self.mine.first().map_or(0, |c| c.start);
+        let reader = builder
             .build()
-            .with_context(|| format!("{}: reading rows from {}", path.display(), k * per))?;
-        let mut n = 0usize;
+            .with_context(|| format!("{}: reading rows from {first}", path.display()))?;
+        // The position in `mine` of the chunk being read, and its rows handed on so far.
+        let mut i = 0usize;
+        let mut seen = 0usize;
+        // Ends the chunk being read (its rows not handed on were filtered); false: stop.
+        let end_chunk = |sink: &mut dyn ChunkSink, i: &mut usize, seen: &mut usize| {
+            let c = &self.mine[*i];
+            sink.skipped((c.rows - *seen) as u64);
+            sink.commit(c.k, c.rows)?;
+            *i += 1;
+            *seen = 0;
+            anyhow::Ok(!sink.should_stop())
+        };
         for batch in reader {
-            let batch = batch
-                .with_context(|| format!("{}: reading rows from {}", path.display(), k * per))?;
+            let batch = batch.with_context(|| {
+                format!(
+                    "{}: reading rows from {}",
+                    path.display(),
+                    self.mine.get(i).map_or(0, |c| c.start)
+                )
+            })?;
+            let numbers = batch
+                .column(batch.num_columns() - 1)
+                .as_primitive::<Int64Type>()
+                .clone();
             // In projected order (the file's column order), as the header was given.
-            let columns: Vec<StringArray> = batch
-                .columns()
+            let columns: Vec<StringArray> = batch.columns()[..batch.num_columns() - 1]
                 .iter()
                 .map(|c| as_text(c.as_ref()))
                 .collect::<anyhow::Result<_>>()
                 .with_context(|| format!("{}: a column is not text", path.display()))?;
             let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
-            for i in 0..batch.num_rows() {
+            for r in 0..batch.num_rows() {
+                let row = numbers.value(r).max(0) as usize;
+                while i < self.mine.len() && row >= self.mine[i].start + self.mine[i].rows {
+                    if !end_chunk(sink, &mut i, &mut seen)? {
+                        return Ok(());
+                    }
+                }
+                seen += 1;
                 fields.clear();
                 fields.extend(
                     columns
                         .iter()
-                        .map(|c| if c.is_null(i) { "" } else { c.value(i) }),
+                        .map(|c| if c.is_null(r) { "" } else { c.value(r) }),
                 );
-                n += 1;
-                sink.row((k * per + n) as u64, &fields);
+                sink.row(row as u64 + 1, &fields);
             }
         }
-        sink.commit(k, n)?;
+        // The last chunks, those whose rows were all filtered included.
+        while i < self.mine.len() {
+            if !end_chunk(sink, &mut i, &mut seen)? {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
-    Ok(Loaded::Done { chunks })
 }
+
+/// The name of the reader's row-number column (not a SIRENE column name).
+const ROW_NUMBER: &str = "__leadcrawl_row_number";
 
 /// A column as text: strings as they are, dates as `YYYY-MM-DD`, numbers written out.
 fn as_text(col: &dyn Array) -> anyhow::Result<StringArray> {

@@ -102,6 +102,19 @@ fn sirene_malformed_rows_are_rejected_with_every_reason() {
     assert!(reasons[2].contains("nomenclatureActivitePrincipaleUniteLegale \"NAF\""));
     assert!(reasons[3].contains("trancheEffectifsUniteLegale \"8\""));
     assert!(reasons[3].contains("categorieEntreprise \"pdf\""));
+    // Rows 2 and 4 say ceased (`C`): a load of active companies counts them unread.
+    let (header, raw) = read_csv("sirene-stock/StockUniteLegale_malformed.csv");
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    let layout = BulkLayout::from_header(&h).expect("known header");
+    let ceased: Vec<bool> = raw
+        .iter()
+        .map(|r| layout.is_ceased(&r.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(ceased, [false, true, false, true]);
+    // A row of another width is never taken as ceased unread (its fields cannot be trusted).
+    let mut short: Vec<&str> = raw[1].iter().map(String::as_str).collect();
+    short.pop();
+    assert!(!layout.is_ceased(&short));
 }
 
 /// The malformed file's rows with their broken values repaired: the person's name fields, the
