@@ -304,59 +304,63 @@ impl Stage for ProspectsStage {
         // Parts are scored in parallel, each ranked into its own counters and top-k, merged in
         // part order (neither depends on the order).
         let floor = SharedFloor::default();
-        let scored_parts: Vec<anyhow::Result<Option<Ranked>>> = parts
-            .par_iter()
-            .map(|part| {
-                if ctx.should_stop() {
-                    return Ok(None);
-                }
-                let mut ranked = Ranked {
-                    model: model_ranks.clone(),
-                    baseline: baseline_ranks.clone(),
-                    top: TopK::new(cfg.top),
-                };
-                company::stream_part(ctx.output_dir(), part, |b| {
-                    let view = company::BatchView::new(b)?;
-                    let rows: Vec<usize> = (0..view.len())
-                        .filter(|&r| {
-                            view.key(r).is_some_and(|(reg, id, active)| {
-                                active && !excluded.get(reg).is_some_and(|ids| ids.contains(id))
-                            })
-                        })
-                        .collect();
-                    if rows.is_empty() {
-                        return Ok(());
+        let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
+        // Each part counts from zero against the same references.
+        let (no_model_ranks, no_baseline_ranks) = (model_ranks.clone(), baseline_ranks.clone());
+        for group in parts.chunks(rayon::current_num_threads().max(1)) {
+            let scored_parts: Vec<anyhow::Result<Option<Ranked>>> = group
+                .par_iter()
+                .map(|part| {
+                    if ctx.should_stop() {
+                        return Ok(None);
                     }
-                    let d = view.dataset(&rows, reference, &cfg.exclude_features);
-                    let all: Vec<usize> = (0..rows.len()).collect();
-                    let scores = model.raw_scores(&d, &all)?;
-                    for (&r, s) in rows.iter().zip(scores) {
-                        let (_, (division, band), _) = view.segments(r);
-                        let b = baseline.score(division, band);
-                        ranked.model.observe(s);
-                        ranked.baseline.observe(b);
-                        if s >= floor.get() && ranked.top.admits_score(s) {
-                            if let Some(c) = view.company(r) {
-                                let key = format!("{}:{}", c.registry, c.registry_id);
-                                ranked.top.push(s, key, || (c, b));
-                                floor.raise(ranked.top.floor());
+                    let mut ranked = Ranked {
+                        model: no_model_ranks.clone(),
+                        baseline: no_baseline_ranks.clone(),
+                        top: TopK::new(cfg.top),
+                    };
+                    company::stream_part(ctx.output_dir(), part, |b| {
+                        let view = company::BatchView::new(b)?;
+                        let rows: Vec<usize> = (0..view.len())
+                            .filter(|&r| {
+                                view.key(r).is_some_and(|(reg, id, active)| {
+                                    active && !excluded.get(reg).is_some_and(|ids| ids.contains(id))
+                                })
+                            })
+                            .collect();
+                        if rows.is_empty() {
+                            return Ok(());
+                        }
+                        let d = view.dataset(&rows, reference, &cfg.exclude_features);
+                        let all: Vec<usize> = (0..rows.len()).collect();
+                        let scores = model.raw_scores(&d, &all)?;
+                        for (&r, s) in rows.iter().zip(scores) {
+                            let (_, (division, band), _) = view.segments(r);
+                            let b = baseline.score(division, band);
+                            ranked.model.observe(s);
+                            ranked.baseline.observe(b);
+                            if s >= floor.get() && ranked.top.admits_score(s) {
+                                if let Some(c) = view.company(r) {
+                                    let key = format!("{}:{}", c.registry, c.registry_id);
+                                    ranked.top.push(s, key, || (c, b));
+                                    floor.raise(ranked.top.floor());
+                                }
                             }
                         }
-                    }
-                    Ok(())
-                })?;
-                ctx.progress.inc(1, "scoring the universe");
-                Ok(Some(ranked))
-            })
-            .collect();
-        let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
-        for ranked in scored_parts {
-            let Some(ranked) = ranked? else {
-                return Ok(StageOutcome::Interrupted);
-            };
-            model_ranks.merge(&ranked.model)?;
-            baseline_ranks.merge(&ranked.baseline)?;
-            top.merge(ranked.top);
+                        Ok(())
+                    })?;
+                    ctx.progress.inc(1, "scoring the universe");
+                    Ok(Some(ranked))
+                })
+                .collect();
+            for ranked in scored_parts {
+                let Some(ranked) = ranked? else {
+                    return Ok(StageOutcome::Interrupted);
+                };
+                model_ranks.merge(&ranked.model)?;
+                baseline_ranks.merge(&ranked.baseline)?;
+                top.merge(ranked.top);
+            }
         }
         let scored = model_ranks.total();
         tracing::info!(
@@ -759,42 +763,45 @@ fn first_pass(
     // Parts are read in parallel, each into its own tally, merged in part order: sums, a
     // maximum, a union and a top-k, none of which depends on the order.
     let floor = SharedFloor::default();
-    let tallies: Vec<anyhow::Result<Option<Tally>>> = parts
-        .par_iter()
-        .map(|part| {
-            if ctx.should_stop() {
-                return Ok(None);
-            }
-            let mut t = Tally::new(cfg.background);
-            company::stream_part(ctx.output_dir(), part, |b| {
-                t.read(b, cfg.seed, &lead_ids, &floor)
-            })?;
-            ctx.progress.inc(1, "reading the universe");
-            Ok(Some(t))
-        })
-        .collect();
     let mut sample: TopK<Company> = TopK::new(cfg.background);
     let mut universe_counts: HashMap<&'static str, HashMap<String, u64>> = HashMap::new();
     let mut no_creation = 0u64;
-    for t in tallies {
-        let Some(t) = t? else {
-            return Ok(None);
-        };
-        found.rows += t.rows;
-        found.active += t.active;
-        found.reference = found.reference.max(t.reference);
-        found.matched.extend(t.matched);
-        for (d, n) in t.created_days {
-            *found.created_days.entry(d).or_default() += n;
-        }
-        for (by, counts) in t.counts {
-            let into = universe_counts.entry(by).or_default();
-            for (v, n) in counts {
-                *into.entry(v).or_default() += n;
+    // A core's worth of parts at a time: what is held is a few parts' tallies, not all.
+    for group in parts.chunks(rayon::current_num_threads().max(1)) {
+        let tallies: Vec<anyhow::Result<Option<Tally>>> = group
+            .par_iter()
+            .map(|part| {
+                if ctx.should_stop() {
+                    return Ok(None);
+                }
+                let mut t = Tally::new(cfg.background);
+                company::stream_part(ctx.output_dir(), part, |b| {
+                    t.read(b, cfg.seed, &lead_ids, &floor)
+                })?;
+                ctx.progress.inc(1, "reading the universe");
+                Ok(Some(t))
+            })
+            .collect();
+        for t in tallies {
+            let Some(t) = t? else {
+                return Ok(None);
+            };
+            found.rows += t.rows;
+            found.active += t.active;
+            found.reference = found.reference.max(t.reference);
+            found.matched.extend(t.matched);
+            for (d, n) in t.created_days {
+                *found.created_days.entry(d).or_default() += n;
             }
+            for (by, counts) in t.counts {
+                let into = universe_counts.entry(by).or_default();
+                for (v, n) in counts {
+                    *into.entry(v).or_default() += n;
+                }
+            }
+            no_creation += t.no_creation;
+            sample.merge(t.sample);
         }
-        no_creation += t.no_creation;
-        sample.merge(t.sample);
     }
     for (by, counts) in universe_counts {
         for (v, n) in counts {
