@@ -35,6 +35,12 @@ pub struct TableDef {
     /// Rows per Parquet row group: small for tables of large values (HTML), so that the
     /// encoder never holds more than one row group.
     pub row_group_rows: usize,
+    /// Columns written without dictionary encoding: text that is (nearly) unique per row, where
+    /// building a dictionary only costs time before the writer falls back to plain.
+    pub plain: &'static [&'static str],
+    /// zstd level of its parts (3 for most; 1 where a table of millions of rows is written on the
+    /// critical path and level 1 measured as small).
+    pub zstd_level: i32,
     pub doc: &'static str,
     pub columns: &'static [Column],
 }
@@ -147,6 +153,8 @@ pub const LEADS: TableDef = TableDef {
     stage: "ingest",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per accepted input row: the lead list, cleaned. Duplicates and invalid rows are in `rejects`.",
     columns: &[
         col("lead_id", utf8, false, "Stable id: 16 hex digits of SHA-256 over the mapped `id` column if any, else over the normalised name, domain, country and identifiers. The same input row gets the same id in every run."),
@@ -178,6 +186,8 @@ pub const REJECTS: TableDef = TableDef {
     stage: "ingest",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per input row that was not accepted, with the reason. Nothing from the input is lost: a row is either in `leads` or here.",
     columns: &[
         col("source_line", u64t, false, "Line of the row in the input file (first line of a record with quoted newlines)."),
@@ -193,6 +203,8 @@ pub const PAGES: TableDef = TableDef {
     stage: "crawl",
     layout: Layout::Parts,
     row_group_rows: 256,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per attempted URL per lead (robots.txt and sitemaps included), with the raw HTML so that extraction can be re-run without re-crawling. A site (host) is the unit of work: its rows are committed together or not at all.",
     columns: &[
         col("lead_id", utf8, false, "The lead whose website this is (leads sharing a site each get the rows)."),
@@ -223,6 +235,8 @@ pub const PAGE_TEXT: TableDef = TableDef {
     stage: "extract",
     layout: Layout::Parts,
     row_group_rows: 1024,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per crawled HTML page (status 2xx or 304) per lead: the page's main text with boilerplate removed by single-page rules and by site-level template removal, with its metadata. A lead is the unit of work: its rows are committed together.",
     columns: &[
         col("lead_id", utf8, false, "The lead whose website this page belongs to."),
@@ -246,6 +260,8 @@ pub const WEB_FEATURES: TableDef = TableDef {
     stage: "extract",
     layout: Layout::Parts,
     row_group_rows: 4096,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per lead: what the lead's website says about the company, gathered over all its crawled pages. Leads without a website or without a readable page have a row with `pages` = 0. Signals (e-mails, phones, ids, social links) are read from all visible text and links, footers included.",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
@@ -313,6 +329,8 @@ pub const CHUNKS: TableDef = TableDef {
     stage: "embed",
     layout: Layout::Parts,
     row_group_rows: 1024,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per embedded chunk: pieces of each page's text (and of the lead's own description and notes) that fit the model, each prefixed by its page title, with its vector. A lead is the unit of work. File metadata: `leadcrawl.model_id` (the graph that ran: fp32 and int8 have different ids), `leadcrawl.dimension`, `leadcrawl.precision` (`int8` or `fp32`, `embed.precision`).",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
@@ -332,6 +350,8 @@ pub const LEAD_EMBEDDINGS: TableDef = TableDef {
     stage: "embed",
     layout: Layout::Parts,
     row_group_rows: 4096,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per lead: the weighted mean of its chunk vectors (weights by source, `embed.weights`), L2-normalised. Leads without any text have a null vector and `chunk_count` 0. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, `leadcrawl.precision` (`int8` or `fp32`).",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
@@ -348,6 +368,8 @@ pub const REGISTRY: TableDef = TableDef {
     stage: "registry",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per lead: the public registry record matched to it (France's SIRENE via the API Recherche d'entreprises, SEC EDGAR, GLEIF, UK Companies House), how it was matched, and its firmographics in one taxonomy across registries. Unmatched and ambiguous leads keep their top candidates. A lead is the unit of work.",
     columns: &[
         col("lead_id", utf8, false, "The lead."),
@@ -401,6 +423,8 @@ pub const UNIVERSE: TableDef = TableDef {
     stage: "universe",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &["registry_id", "name", "head_office_siret", "address", "source_line"],
+    zstd_level: 1,
     doc: "One row per company of the bulk registry files named in `universe.files` (SIRENE `StockUniteLegale`, Companies House `BasicCompanyData`), active ones only by default (`universe.active_only`): the population prospects are scored in. Firmographics use the same codes as the `registry` table for the same company (the same parsers' helpers). A chunk of `universe.chunk_rows` file rows is the unit of work; its rows and rejects are one part of each table. File metadata: `leadcrawl.universe_file`, `leadcrawl.universe_registry`, `leadcrawl.universe_chunk` besides the run's provenance.",
     columns: &[
         col("registry", dict_utf8, false, "`sirene` or `companies_house`."),
@@ -440,6 +464,8 @@ pub const UNIVERSE_REJECTS: TableDef = TableDef {
     stage: "universe",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &["raw"],
+    zstd_level: 3,
     doc: "One row per bulk file row that could not be read, with every problem found in it. With `universe`, every data row of the files is accounted for: kept, rejected here, or counted as inactive (the stage's `inactive` counter).",
     columns: &[
         col("source_file", utf8, false, "The bulk file, as configured (absolute path)."),
@@ -455,6 +481,8 @@ pub const FEATURES: TableDef = TableDef {
     stage: "features",
     layout: Layout::File,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per lead, for training: the label, the lead's own columns worth keeping, registry firmographics, web features, the pooled embedding, explicit missing-value indicators and provenance. Numbers are numbers, categories dictionary strings, lists lists. After the columns below come the lead list's own columns (`leads.attributes`), one `attr_<header>` column each (header in lower case, other characters than letters and digits as `_`), typed `Float64` (numbers; `12%` = 0.12), `Boolean` (yes/no, true/false, 1/0, oui/non), `Date32` or `Utf8` (categories); placeholders (`Select`, `N/A`, `-`, `unknown`…) are null. File metadata: `leadcrawl.model_id`, `leadcrawl.dimension`, `leadcrawl.attributes` (a JSON list: column, source header, type, forced, present, unreadable, levels), and the run's provenance (`leadcrawl.config_hash`, …).",
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
@@ -548,6 +576,8 @@ pub const PROSPECTS: TableDef = TableDef {
     stage: "prospects",
     layout: Layout::File,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "The universe companies that look most like the clients, best first: the `prospects.top` best-scored of every active universe company not already in the lead list (by identifier). File metadata: `leadcrawl.prospects_method` (`positive_unlabelled` or `won_lost`), `leadcrawl.prospects_model`, `leadcrawl.scored` (universe companies scored: the denominator of `percentile`), `leadcrawl.labelling_constant` (Elkan–Noto's c) and the run's provenance; `prospects.json` has the validation and the client profile.",
     columns: &[
         col("rank", u32t, false, "1 = the most client-like of the scored universe: by `raw_score`, ties by ascending `registry:registry_id`."),
@@ -584,6 +614,8 @@ pub const PROSPECT_CLIENTS: TableDef = TableDef {
     stage: "prospects",
     layout: Layout::File,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per universe company matched by a labelled lead (two leads of one company are one row, won when either is, under the smaller `lead_id`): what the prospects model was trained and validated on. Recall at the top 1 / 5 / 10 % and the median percentile of `prospects.json` are those of the `holdout` rows' `percentile` and `baseline_percentile`. File metadata as `prospects`.",
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
@@ -631,6 +663,8 @@ pub const SCORES: TableDef = TableDef {
     stage: "score",
     layout: Layout::File,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "One row per open (unlabelled) lead: its probability of being won under the best cross-validated model (`evaluation.json`'s `best`) refitted on every labelled lead, its rank, its tier and why. The probability is the model's, Platt-scaled on its out-of-fold scores (calibrated). File metadata: `leadcrawl.score_model`, `leadcrawl.tiers` (`share` or `probability`), `leadcrawl.route_share`, `leadcrawl.nurture_share`, `leadcrawl.route_at`, `leadcrawl.nurture_at` (empty unless set), `leadcrawl.trained_on` (labelled leads) and the run's provenance.",
     columns: &[
         col("lead_id", utf8, false, "The lead (`leads.lead_id`)."),
@@ -656,6 +690,8 @@ pub const SCORE_HISTORY: TableDef = TableDef {
     stage: "score",
     layout: Layout::Parts,
     row_group_rows: 65_536,
+    plain: &[],
+    zstd_level: 3,
     doc: "Every scoring kept: one part per scoring (`score_history/part-<key>.parquet`), one row per lead it scored. A new scoring adds a part; the `score` stage running again on the same inputs with the same model (a resumed or forced run, the same run id) gives the same probabilities and replaces its own part instead of adding one, so no scoring is counted twice. The key is the SHA-256 of the model version and the scored leads' ids and probabilities. Parts are registered in the state store under `score_history`, apart from the stage's other outputs, so a change of inputs or config never takes the history back. Read by `score` to report how earlier scores did once the leads they scored closed (`monitoring.json`). File metadata: `leadcrawl.scoring_key`, `leadcrawl.model_version` and `leadcrawl.feature_profiles` (a JSON list of `[column, profile]`: the scored leads' distribution of each feature, decile edges and shares for numbers, shares per value for categories), against which the next scoring measures each feature's drift.",
     columns: &[
         col("run_id", utf8, false, "The run that scored (as in the files' `leadcrawl.run_id`); the latest such run when the same scoring was repeated."),

@@ -11,6 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::schema::{Layout, TableDef};
 use crate::state::PendingPart;
@@ -132,11 +133,16 @@ pub fn write_pending(
             .iter()
             .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
     );
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(def.zstd_level).unwrap_or_default(),
+        ))
         .set_max_row_group_size(def.row_group_rows)
-        .set_key_value_metadata(Some(meta))
-        .build();
+        .set_key_value_metadata(Some(meta));
+    for column in def.plain {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    let props = props.build();
     let file = Summing {
         inner: File::create(&tmp_path).map_err(io(&tmp_path))?,
         crc: crc32fast::Hasher::new(),

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{push_dense, push_sparse, LearnError, OneHot, SparseRow, Standardizer, Tfidf};
+use crate::{push_sparse, LearnError, OneHot, SparseRow, Standardizer, Tfidf};
 
 /// Signed `ln(1 + |x|)`: heavy-tailed amounts (revenue, word counts) on a scale a linear
 /// model can weigh, keeping the sign of losses.
@@ -361,6 +361,15 @@ impl Design {
     /// Errors: [`LearnError::OutOfRange`] for a row beyond the dataset;
     /// [`LearnError::LengthMismatch`] when `d` has other columns than the training dataset.
     pub fn row(&self, d: &Dataset, r: usize) -> Result<SparseRow, LearnError> {
+        let mut row = SparseRow::new();
+        self.row_into(d, r, &mut row)?;
+        Ok(row)
+    }
+
+    /// [`Design::row`] written into `row` (cleared first): scoring millions of rows reuses one
+    /// buffer instead of allocating a row each.
+    pub fn row_into(&self, d: &Dataset, r: usize, row: &mut SparseRow) -> Result<(), LearnError> {
+        row.clear();
         if r >= d.len() {
             return Err(LearnError::OutOfRange {
                 what: "row",
@@ -369,56 +378,66 @@ impl Design {
             });
         }
         let blocks = self.inputs.blocks(d);
-        let mut row = SparseRow::new();
         let mut offset = 0u32;
         if self.inputs.embedding {
             let dim = self.embedding_dim;
             if let Some(v) = &d.embedding[r] {
-                let vals: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-                push_dense(&mut row, offset, &vals);
+                for (i, &x) in v.iter().enumerate() {
+                    if x != 0.0 {
+                        row.push((offset + i as u32, f64::from(x)));
+                    }
+                }
             }
             // A lead without text has no vector: its indicator carries that.
-            push_dense(
-                &mut row,
-                offset + dim as u32,
-                &[if d.embedding[r].is_none() { 1.0 } else { 0.0 }],
-            );
+            if d.embedding[r].is_none() {
+                row.push((offset + dim as u32, 1.0));
+            }
             offset += dim as u32 + 1;
         }
         if !self.numeric.is_empty() {
-            let vals: Vec<Option<f64>> = blocks
-                .iter()
-                .flat_map(|b| &b.numeric)
-                .map(|c| c.values.get(r).copied().flatten())
-                .collect();
-            if vals.len() != self.numeric.len() {
+            let n = self.numeric.len();
+            let got = blocks.iter().map(|b| b.numeric.len()).sum::<usize>();
+            if got != n || self.scaler.len() != n {
                 return Err(LearnError::LengthMismatch {
                     what: "numeric columns vs the design's",
-                    expected: self.numeric.len(),
-                    got: vals.len(),
+                    expected: n,
+                    got,
                 });
             }
-            let scaled = self.scaler.transform(&vals)?;
-            // Missing-value indicators next to the (mean-imputed) values.
-            let missing: Vec<f64> = vals
-                .iter()
-                .map(|v| if v.is_none() { 1.0 } else { 0.0 })
-                .collect();
-            push_dense(&mut row, offset, &scaled);
-            offset += scaled.len() as u32;
-            push_dense(&mut row, offset, &missing);
-            offset += missing.len() as u32;
+            let (means, scales) = (self.scaler.means(), self.scaler.scales());
+            let values = || {
+                blocks
+                    .iter()
+                    .flat_map(|b| &b.numeric)
+                    .map(|c| c.values.get(r).copied().flatten())
+            };
+            // Standardised (a missing value at the mean, 0), then the missing-value indicators.
+            for (j, v) in values().enumerate() {
+                let x = v
+                    .filter(|x| x.is_finite())
+                    .map_or(0.0, |x| (x - means[j]) / scales[j]);
+                if x != 0.0 {
+                    row.push((offset + j as u32, x));
+                }
+            }
+            offset += n as u32;
+            for (j, v) in values().enumerate() {
+                if v.is_none() {
+                    row.push((offset + j as u32, 1.0));
+                }
+            }
+            offset += n as u32;
         }
-        let categorical: Vec<&Column<String>> =
-            blocks.iter().flat_map(|b| &b.categorical).collect();
-        if categorical.len() != self.onehots.len() {
+        let categorical = blocks.iter().map(|b| b.categorical.len()).sum::<usize>();
+        if categorical != self.onehots.len() {
             return Err(LearnError::LengthMismatch {
                 what: "categorical columns vs the design's",
                 expected: self.onehots.len(),
-                got: categorical.len(),
+                got: categorical,
             });
         }
-        for (c, (_, oh)) in categorical.iter().zip(&self.onehots) {
+        let columns = blocks.iter().flat_map(|b| &b.categorical);
+        for (c, (_, oh)) in columns.zip(&self.onehots) {
             let value = c.values.get(r).and_then(Option::as_deref);
             if let Some(i) = oh.index(value) {
                 row.push((offset + i as u32, 1.0));
@@ -427,12 +446,12 @@ impl Design {
         }
         if let Some(t) = &self.tfidf {
             let v = t.transform(&d.text[r]);
-            push_sparse(&mut row, offset, &v);
+            push_sparse(row, offset, &v);
             offset += t.vocabulary_len() as u32;
         }
         debug_assert_eq!(offset as usize, self.dim);
         row.retain(|(_, v)| *v != 0.0);
-        Ok(row)
+        Ok(())
     }
 
     /// What feature `j` of a row is, for people: the embedding's dimensions are one group

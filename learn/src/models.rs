@@ -342,7 +342,15 @@ impl Trained {
     /// The probabilities of `rows` of `d` alone, without drivers (cheaper: no contributions).
     pub fn probabilities(&self, d: &Dataset, rows: &[usize]) -> Result<Vec<f64>, LearnError> {
         match self {
-            Trained::Logistic { fitted, .. } => rows.iter().map(|&r| fitted.score(d, r)).collect(),
+            Trained::Logistic { fitted, .. } => {
+                let mut row = Vec::new();
+                rows.iter()
+                    .map(|&r| {
+                        fitted.design.row_into(d, r, &mut row)?;
+                        Ok(fitted.model.predict_proba(&row))
+                    })
+                    .collect()
+            }
             Trained::Trees(t) => t.scores(d, rows),
             Trained::Centroid { .. } => rows
                 .iter()

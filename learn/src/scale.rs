@@ -102,7 +102,33 @@ pub struct OneHot {
     /// `names` by value, built at the first lookup (a model scores millions of rows: a hash
     /// lookup, not a binary search of string comparisons).
     #[serde(skip)]
-    positions: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+    positions: std::sync::OnceLock<Positions>,
+}
+
+/// Category names to positions, hashed with FxHash (the levels are few and short; SipHash's
+/// flood resistance buys nothing here and costs most of a lookup).
+type Positions = std::collections::HashMap<String, usize, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// rustc's FxHash: a multiply and rotate per 8 bytes.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl PartialEq for OneHot {

@@ -450,9 +450,63 @@ const ROW_NUMBER: &str = "__leadcrawl_row_number";
 
 /// A column as text: strings as they are, dates as `YYYY-MM-DD`, numbers written out.
 fn as_text(col: &dyn Array) -> anyhow::Result<StringArray> {
+    if let Some(days) = col.as_primitive_opt::<arrow::datatypes::Date32Type>() {
+        return Ok(date32_text(days));
+    }
     let cast = arrow::compute::cast(&arrow::array::make_array(col.to_data()), &DataType::Utf8)?;
     cast.as_any()
         .downcast_ref::<StringArray>()
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("cast to text gave {:?}", cast.data_type()))
+}
+
+/// Dates as `YYYY-MM-DD` (what the cast writes for years 0–9999), without the formatter: the
+/// stock has two date columns and millions of rows. Other years go through the cast.
+fn date32_text(days: &arrow::array::Date32Array) -> StringArray {
+    use chrono::Datelike;
+    let mut out = arrow::array::StringBuilder::with_capacity(days.len(), days.len() * 10);
+    let mut buf = *b"0000-00-00";
+    for i in 0..days.len() {
+        let date = (!days.is_null(i))
+            .then(|| chrono::NaiveDate::from_num_days_from_ce_opt(days.value(i) + 719_163))
+            .flatten();
+        match date {
+            Some(d) if (0..=9999).contains(&d.year()) => {
+                let (y, m, dd) = (d.year() as u32, d.month(), d.day());
+                for (k, v) in [
+                    (0, y / 1000),
+                    (1, y / 100 % 10),
+                    (2, y / 10 % 10),
+                    (3, y % 10),
+                ] {
+                    buf[k] = b'0' + v as u8;
+                }
+                buf[5] = b'0' + (m / 10) as u8;
+                buf[6] = b'0' + (m % 10) as u8;
+                buf[8] = b'0' + (dd / 10) as u8;
+                buf[9] = b'0' + (dd % 10) as u8;
+                out.append_value(std::str::from_utf8(&buf).unwrap_or_default());
+            }
+            Some(d) => out.append_value(d.to_string()),
+            None if days.is_null(i) => out.append_null(),
+            None => out.append_value(days.value(i).to_string()),
+        }
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_the_cast_writes_them() {
+        let mut days: Vec<Option<i32>> = (-800_000..3_000_000).step_by(997).map(Some).collect();
+        days.extend([None, Some(0), Some(-1), Some(11_016), Some(19_782)]);
+        let a = arrow::array::Date32Array::from(days);
+        let ours = date32_text(&a);
+        let cast = arrow::compute::cast(&a, &DataType::Utf8).unwrap();
+        assert_eq!(&ours, cast.as_string::<i32>());
+        assert_eq!(ours.value(ours.len() - 1), "2024-02-29");
+    }
 }
