@@ -231,6 +231,15 @@ pub(crate) fn named_by_class(rule: &str) -> bool {
         || BOILER_PARTS.contains(&rule)
 }
 
+/// Whether chrome judged by `rule` is the site's own frame (its `<nav>`, `<header>`,
+/// `<footer>`, `<aside>`, `<menu>` or an ARIA landmark role), as opposed to a container named by
+/// its class (`comment`, `print`, `caption` …) or a caption tag, whose name can be wrong about
+/// what it holds.
+pub(crate) fn site_frame(rule: &str) -> bool {
+    matches!(rule, "<nav>" | "<header>" | "<footer>" | "<aside>" | "<menu>")
+        || BOILER_ROLES.contains(&rule)
+}
+
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them
 /// (`post-header` yes, `cookie-content` no: cookie/consent/comment always win).
 const CONTENT_TOKENS: &[&str] = &[

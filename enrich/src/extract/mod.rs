@@ -192,6 +192,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk, &mut main);
     }
+    select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
     let mut page = ExtractedPage {
         title: walk.title,

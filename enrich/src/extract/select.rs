@@ -907,6 +907,62 @@ fn restore_lead(walk: &Walk, before: &[bool], main: &mut [bool]) {
     }
 }
 
+/// Main text under which a page's selection is doubted by [`rescue_short_text`].
+const RESCUE_MAX_MAIN: u64 = 1000;
+/// Text the chrome that [`rescue_short_text`] takes in must hold, at least, and how many times
+/// the main text.
+const RESCUE_MIN_PROSE: u64 = 1000;
+const RESCUE_MIN_RATIO: u64 = 3;
+/// A line of prose, for [`rescue_short_text`]: this long, and this little of it linked.
+const RESCUE_LINE: u32 = 80;
+const RESCUE_LINE_LINKS: f32 = 0.2;
+
+/// When the main text came out tiny (under [`RESCUE_MAX_MAIN`] characters: a title, a login
+/// prompt, a score line) while the page's prose sits in elements named chrome by their class
+/// or caption tag (a forum thread in `comment` boxes, a live ticker in a `comment` list, a tip
+/// in a `print` box, a picture gallery told in `<figcaption>`s), that prose is the page's text:
+/// the chrome rule (class token or tag) whose blocks hold the most prose in long, unlinked
+/// lines, at least [`RESCUE_MIN_PROSE`] and [`RESCUE_MIN_RATIO`] times the main text, joins
+/// the main text. The site's frame (`<nav>`, `<header>`, `<footer>`, `<aside>`, landmark
+/// roles) never does: a home page's short text stays short.
+pub(crate) fn rescue_short_text(blocks: &[Block], main: &mut [bool]) {
+    let kept: u64 = blocks
+        .iter()
+        .zip(main.iter())
+        .filter(|(_, m)| **m)
+        .map(|(b, _)| u64::from(b.chars))
+        .sum();
+    if kept >= RESCUE_MAX_MAIN {
+        return;
+    }
+    let mut prose: Vec<(&'static str, u64)> = Vec::new();
+    for (b, _) in blocks.iter().zip(main.iter()).filter(|(_, m)| !**m) {
+        let rule = b.chrome_rule;
+        if rule.is_empty()
+            || super::boiler::site_frame(rule)
+            || b.chars < RESCUE_LINE
+            || b.link_density() >= RESCUE_LINE_LINKS
+        {
+            continue;
+        }
+        match prose.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, p)) => *p += u64::from(b.chars),
+            None => prose.push((rule, u64::from(b.chars))),
+        }
+    }
+    let Some(&(rule, most)) = prose.iter().max_by_key(|(_, p)| *p) else {
+        return;
+    };
+    if most < RESCUE_MIN_PROSE || most < RESCUE_MIN_RATIO * kept {
+        return;
+    }
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if b.chrome_rule == rule && b.link_density() <= MAX_LINK_DENSITY {
+            *m = true;
+        }
+    }
+}
+
 /// Shortest paragraph that counts as running prose for [`drop_trailing_lines`].
 const TAIL_PROSE_PARAGRAPH: u32 = 80;
 /// Share of a page's kept text its running prose must be for [`drop_trailing_lines`].
