@@ -236,8 +236,10 @@ pub(crate) fn named_by_class(rule: &str) -> bool {
 /// its class (`comment`, `print`, `caption` …) or a caption tag, whose name can be wrong about
 /// what it holds.
 pub(crate) fn site_frame(rule: &str) -> bool {
-    matches!(rule, "<nav>" | "<header>" | "<footer>" | "<aside>" | "<menu>")
-        || BOILER_ROLES.contains(&rule)
+    matches!(
+        rule,
+        "<nav>" | "<header>" | "<footer>" | "<aside>" | "<menu>"
+    ) || BOILER_ROLES.contains(&rule)
 }
 
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them

@@ -41,6 +41,9 @@ pub struct ExtractedPage {
     pub blocks: Vec<Block>,
     /// `main[i]` says whether `blocks[i]` is main content.
     pub main: Vec<bool>,
+    /// The main content was chosen as an article's one body (declared, or read like one),
+    /// not as a page's sections.
+    pub article: bool,
     pub links: Vec<Link>,
     pub script_srcs: Vec<String>,
     /// Bodies of `<script type="application/ld+json">`.
@@ -200,6 +203,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         html_lang: walk.html_lang,
         blocks: walk.blocks,
         main,
+        article,
         links: walk.links,
         script_srcs: walk.script_srcs,
         jsonld: walk.jsonld,
@@ -675,6 +679,37 @@ mod tests {
         assert!(text.contains("more about Monopol"), "{text}");
         assert!(!text.contains("Weitere Informationen"), "{text}");
         assert!(!text.contains("Zobacz"), "{text}");
+    }
+
+    #[test]
+    fn a_thread_in_comment_boxes_is_the_text_of_a_page_that_has_no_other() {
+        // A forum thread: the title and a login prompt outside, every post in a `comment`
+        // box. The posts are the page's text.
+        let post = |topic: &str| format!("<div class=comment><p>{}</p></div>", prose(topic, 6));
+        let html = format!(
+            "<html><head><title>App Store over mobile data?</title></head><body>\
+             <nav><a href=/>Forum</a> <a href=/new>New posts</a></nav>\
+             <h2>App Store over mobile data?</h2>{}{}{}\
+             <p>Log in to reply.</p></body></html>",
+            post("the update"),
+            post("the settings"),
+            post("the carrier")
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about the settings"), "{text}");
+        assert!(!text.contains("New posts"), "{text}");
+        // Comments under an article that has its own text stay out.
+        let html = format!(
+            "<html><head><title>Pumps</title></head><body><h1>Pumps</h1><p>{}</p><p>{}</p>\
+             {}{}</body></html>",
+            prose("pumps", 6),
+            prose("valves", 6),
+            post("the update"),
+            post("the settings")
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("more about the settings"), "{text}");
     }
 
     #[test]
