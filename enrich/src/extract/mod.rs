@@ -194,6 +194,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     } else {
         select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk, &mut main);
+        select::drop_calls_to_action(&walk.blocks, &mut main);
     }
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
@@ -710,6 +711,33 @@ mod tests {
         let text = extract(&html).main_text();
         assert!(text.contains("more about valves"), "{text}");
         assert!(!text.contains("more about the settings"), "{text}");
+    }
+
+    #[test]
+    fn calls_to_action_leave_an_article_but_not_a_company_page() {
+        let html = format!(
+            "<html><head><title>Hydrants in winter</title>\
+             <meta property=og:type content=article></head><body><article>\
+             <h1>Hydrants in winter</h1><p>{}</p>\
+             <p>Unterstützen Sie unabhängigen Journalismus!</p><p>{}</p>\
+             <p>If you enjoyed reading this post, would you consider supporting our work?</p>\
+             </article></body></html>",
+            prose("frost", 6),
+            prose("valves", 6)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("Unterstützen"), "{text}");
+        assert!(!text.contains("enjoyed"), "{text}");
+        let page = extract(
+            "<html><body><main><h1>Pumps</h1><p>We build pumps.</p>\
+             <p>Subscribe to our newsletter for maintenance tips.</p></main></body></html>",
+        );
+        assert!(
+            page.main_text().contains("Subscribe"),
+            "{}",
+            page.main_text()
+        );
     }
 
     #[test]

@@ -1074,6 +1074,95 @@ fn is_teaser_excerpt(text: &str) -> bool {
     })
 }
 
+/// Longest line [`drop_calls_to_action`] drops.
+const CALL_TO_ACTION_MAX_CHARS: u32 = 250;
+
+/// Calls to action as articles word them, lower-cased: subscribe, read on behind the paywall,
+/// support the publication, follow it elsewhere, write in or say whether the piece pleased.
+const CALLS_TO_ACTION: &[&str] = &[
+    // Subscribe.
+    "subscribe to our",
+    "subscribe now",
+    "sign up for our",
+    "sign up here",
+    "sign up to our",
+    "never miss",
+    "newsletter abonnieren",
+    "abonnieren sie",
+    "jetzt abonnieren",
+    "nichts neues verpassen",
+    "keinen beitrag verpassen",
+    "keinen weiteren beitrag verpassen",
+    "abonnez-vous",
+    "inscrivez-vous",
+    "suscríbete",
+    "suscribete",
+    "iscriviti",
+    "zapisz się",
+    "zapraszamy",
+    // Read on behind a paywall.
+    "to continue reading",
+    "weiterlesen mit",
+    "pour lire la suite",
+    "accéder en illimité",
+    "cancela cuando quieras",
+    // Support.
+    "support our",
+    "support independent",
+    "consider supporting",
+    "unterstützen sie",
+    "unterstütze uns",
+    "unterstütze unser",
+    "soutenez",
+    "apoya nuestro",
+    // Follow.
+    "follow us on",
+    "folgen sie uns",
+    "folge uns",
+    "suivez-nous",
+    "síguenos",
+    "seguici",
+    "únete",
+    "canal de youtube",
+    "canal de telegram",
+    // Write in, say whether it pleased.
+    "letter to the editor",
+    "what you think about this",
+    "let us know in the comments",
+    "let us know what you think",
+    "sagen sie uns ihre meinung",
+    "if you enjoyed",
+    "enjoyed reading",
+    "gefällt dir unser",
+    "gefällt ihnen unser",
+    "hat ihnen der artikel gefallen",
+    "ihnen hat der artikel gefallen",
+    "do you want to be informed",
+];
+
+/// A short line that asks the reader to subscribe, pay, support, follow or write in (see
+/// [`CALLS_TO_ACTION`]).
+fn is_call_to_action(block: &Block) -> bool {
+    if block.chars > CALL_TO_ACTION_MAX_CHARS {
+        return false;
+    }
+    let lower = block.text.to_lowercase();
+    CALLS_TO_ACTION.iter().any(|c| lower.contains(c))
+}
+
+/// On an article, the publisher's calls to action set into the body ("Unterstützen Sie
+/// unabhängigen Journalismus!", "If you enjoyed reading this post, would you consider
+/// supporting our work?", "Submit a letter to the editor", "Pour lire la suite…") are not the
+/// story's text. Company pages keep theirs: there a newsletter or a follow-us line is often the
+/// page's own content.
+pub(crate) fn drop_calls_to_action(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m && is_call_to_action(b) {
+            *m = false;
+        }
+    }
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
