@@ -198,6 +198,9 @@ pub fn extract(html: &str) -> ExtractedPage {
     }
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
+    if article {
+        select::drop_article_tail(&walk.blocks, &mut main);
+    }
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,
@@ -738,6 +741,27 @@ mod tests {
             "{}",
             page.main_text()
         );
+    }
+
+    #[test]
+    fn an_article_loses_a_tail_of_short_lines_but_not_a_list() {
+        let article = |tail: &str| {
+            format!(
+                "<html><head><title>Hydrants in winter</title>\
+                 <meta property=og:type content=article></head><body><article>\
+                 <h1>Hydrants in winter</h1><p>{}</p><p>{}</p>{tail}</article></body></html>",
+                prose("frost", 6),
+                prose("valves", 6)
+            )
+        };
+        let text = extract(&article("<h3>Temas</h3><div>03.04.2020</div>")).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("Temas"), "{text}");
+        assert!(!text.contains("03.04.2020"), "{text}");
+        // A tail holding a list is left whole.
+        let text = extract(&article("<h3>You need</h3><ul><li>A wrench</li></ul>")).main_text();
+        assert!(text.contains("You need"), "{text}");
+        assert!(text.contains("A wrench"), "{text}");
     }
 
     #[test]

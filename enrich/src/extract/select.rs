@@ -996,6 +996,36 @@ pub(crate) fn drop_trailing_lines(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// On an article that is mostly running prose ([`TAIL_PROSE_SHARE`]) and ends in a tail made
+/// only of short headings and plain lines after its last prose paragraph ("Temas", "Kontakt:",
+/// "Die Karte zum Abspeichern:", a date stamp, a picture agency), the tail goes: it is what the
+/// page sets after the story. A tail that holds a list, a table or a longer line is left
+/// whole (a recipe's steps, a fact box).
+pub(crate) fn drop_article_tail(blocks: &[Block], main: &mut [bool]) {
+    let (mut all, mut prose) = (0u64, 0u64);
+    let mut last = None;
+    for (i, b) in blocks.iter().enumerate().filter(|(i, _)| main[*i]) {
+        all += u64::from(b.chars);
+        if b.kind == BlockKind::Paragraph && b.chars >= TAIL_PROSE_PARAGRAPH {
+            prose += u64::from(b.chars);
+            last = Some(i);
+        }
+    }
+    let Some(last) = last else { return };
+    if (prose as f64) < TAIL_PROSE_SHARE * all as f64 {
+        return;
+    }
+    let short = |b: &Block| {
+        b.chars < TAIL_MAX_CHARS && matches!(b.kind, BlockKind::Heading(_) | BlockKind::Other)
+    };
+    let tail = || (last + 1..blocks.len()).filter(|&i| main[i]);
+    if tail().all(|i| short(&blocks[i])) {
+        for i in tail().collect::<Vec<_>>() {
+            main[i] = false;
+        }
+    }
+}
+
 /// Where a company page's content sits in `<main>` (or `<article>`), blocks outside it before
 /// its `<h1>` (alert bars, promo strips, account links) and after it (sign-up and contact bands)
 /// are chrome that no rule named.
