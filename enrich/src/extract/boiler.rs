@@ -248,6 +248,21 @@ const CONTENT_TOKENS: &[&str] = &[
     "content", "article", "main", "body", "post", "entry", "story", "text", "page",
 ];
 
+/// Components whose own `header` is their title, not the site's header.
+const COMPONENT_TOKENS: &[&str] = &[
+    "card",
+    "table",
+    "accordion",
+    "panel",
+    "faq",
+    "collapse",
+    "question",
+    "tab",
+    "toggle",
+    "section",
+    "module",
+];
+
 const STRONG_BOILER_PARTS: &[&str] = &[
     "footer",
     "cookie",
@@ -404,6 +419,7 @@ pub(crate) fn judge(
     }
     let mut boiler = None;
     let mut content = false;
+    let mut component = false;
     for token in names.split(|c: char| !c.is_ascii_alphanumeric()) {
         if token.is_empty() {
             continue;
@@ -412,7 +428,15 @@ pub(crate) fn judge(
             boiler = Some(*t);
         } else if CONTENT_TOKENS.contains(&token) {
             content = true;
+        } else if COMPONENT_TOKENS.contains(&token) {
+            component = true;
         }
+    }
+    // A card's, table's or accordion's header is its title (`card-header`, `table-header`,
+    // `accordion-header`), not the site's.
+    if component && boiler == Some("header") {
+        boiler = None;
+        content = true;
     }
     if boiler.is_none() && !content {
         boiler = BOILER_PARTS.iter().find(|p| names.contains(*p)).copied();
@@ -511,6 +535,19 @@ mod tests {
             ..Attrs::default()
         };
         assert_eq!(judge("div", &role, false, false).0, Verdict::Boiler);
+        // A card's or a table's header is its title; the site's header stays chrome.
+        assert_eq!(
+            judge("div", &attrs("card-header", ""), false, false).0,
+            Verdict::Normal
+        );
+        assert_eq!(
+            judge("div", &attrs("ingredients table-header", ""), false, false).0,
+            Verdict::Normal
+        );
+        assert_eq!(
+            judge("div", &attrs("header-top-bar", ""), false, false).0,
+            Verdict::SoftBoiler
+        );
     }
 
     #[test]
