@@ -200,6 +200,8 @@ pub fn extract(html: &str) -> ExtractedPage {
     select::drop_teaser_labels(&walk.blocks, &mut main);
     if article {
         select::drop_article_tail(&walk.blocks, &mut main);
+    } else {
+        select::keep_code_in_prose(&walk.blocks, &mut main);
     }
     let mut page = ExtractedPage {
         title: walk.title,
@@ -762,6 +764,27 @@ mod tests {
         let text = extract(&article("<h3>You need</h3><ul><li>A wrench</li></ul>")).main_text();
         assert!(text.contains("You need"), "{text}");
         assert!(text.contains("A wrench"), "{text}");
+    }
+
+    #[test]
+    fn code_introduced_by_prose_is_kept_on_a_page_kept_whole() {
+        let page = extract(&format!(
+            "<html><body><div id=readme><h1>yapapi</h1><p>{}</p>\
+             <pre>poetry add yapapi</pre><p>{}</p></div></body></html>",
+            prose("the installation", 2),
+            prose("the requestor", 2)
+        ));
+        assert!(
+            page.main_text().contains("poetry add yapapi"),
+            "{}",
+            page.main_text()
+        );
+        // Code in a hero section, next to a heading only, is still a mock-up.
+        let page = extract(
+            "<html><body><main><h1>Ship APIs faster</h1><pre>curl api.example.com</pre>\
+             <p>We build pumps.</p></main></body></html>",
+        );
+        assert!(!page.main_text().contains("curl"), "{}", page.main_text());
     }
 
     #[test]

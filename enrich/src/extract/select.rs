@@ -1026,6 +1026,34 @@ pub(crate) fn drop_article_tail(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// Blocks before a code block [`keep_code_in_prose`] looks at for a prose paragraph.
+const CODE_PROSE_WINDOW: usize = 2;
+
+/// On a page kept whole, code is dropped as a product mock-up (see [`main_blocks`]), except a
+/// code block set right after a prose paragraph of the main text (within
+/// [`CODE_PROSE_WINDOW`] blocks): documentation, a README, a programmer's blog post, where the
+/// text introduces the command or the listing.
+pub(crate) fn keep_code_in_prose(blocks: &[Block], main: &mut [bool]) {
+    let before = main.to_vec();
+    for (i, b) in blocks.iter().enumerate() {
+        if b.kind != BlockKind::Preformatted
+            || before[i]
+            || b.boiler
+            || b.link_density() >= MAX_LINK_DENSITY
+        {
+            continue;
+        }
+        let introduced = (i.saturating_sub(CODE_PROSE_WINDOW)..i).any(|j| {
+            before[j]
+                && blocks[j].kind == BlockKind::Paragraph
+                && blocks[j].chars >= TAIL_PROSE_PARAGRAPH
+        });
+        if introduced {
+            main[i] = true;
+        }
+    }
+}
+
 /// Where a company page's content sits in `<main>` (or `<article>`), blocks outside it before
 /// its `<h1>` (alert bars, promo strips, account links) and after it (sign-up and contact bands)
 /// are chrome that no rule named.
