@@ -788,6 +788,23 @@ mod tests {
     }
 
     #[test]
+    fn consent_placeholders_of_embedded_posts_go() {
+        let html = format!(
+            "<html><body><div><h1>Waffensysteme</h1><p>{}</p><div>Externer Inhalt</div>\
+             <p>Wir respektieren deine Privatsphäre und stellen deshalb ohne dein \
+             Einverständnis keine Verbindung zu Twitter her.</p><div>Twitter freischalten</div>\
+             <p>{}</p></div></body></html>",
+            prose("drones", 3),
+            prose("export rules", 3)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about export rules"), "{text}");
+        assert!(!text.contains("Externer Inhalt"), "{text}");
+        assert!(!text.contains("Privatsphäre"), "{text}");
+        assert!(!text.contains("freischalten"), "{text}");
+    }
+
+    #[test]
     fn language_falls_back_to_html_lang() {
         assert_eq!(
             page_language("Kontakt", Some("de-DE")).as_deref(),

@@ -1221,6 +1221,47 @@ pub(crate) fn drop_calls_to_action(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// What a consent manager writes in place of an embedded post or video until the reader
+/// allows it, lower-cased ("Externer Inhalt", "Wir respektieren deine Privatsphäre und
+/// stellen deshalb ohne dein Einverständnis keine Verbindung zu Twitter her", "Switch zum
+/// Einwilligen bzw. Ablehnen des Dienstes Youtube", "Click to load").
+const EMBED_PLACEHOLDERS: &[&str] = &[
+    "externer inhalt",
+    "externe inhalte",
+    "externen inhalt",
+    "inhalte von twitter",
+    "laden der inhalte",
+    "automatische laden",
+    "inhalt laden",
+    "inhalte laden",
+    "datenschutzerklärung von",
+    "respektieren deine privatsphäre",
+    "respektieren ihre privatsphäre",
+    "switch zum einwilligen",
+    "click to load",
+    "load external content",
+    "show external content",
+    "third-party content",
+    "third party content",
+    "contenido externo",
+    "contenu externe",
+    "contenuto esterno",
+];
+
+/// Longest consent placeholder [`is_embed_placeholder`] recognises, in bytes.
+const EMBED_PLACEHOLDER_MAX_BYTES: usize = 400;
+
+/// A consent manager's placeholder for embedded content (see [`EMBED_PLACEHOLDERS`]), or its
+/// button ("Twitter freischalten"): chrome, like a cookie notice.
+fn is_embed_placeholder(text: &str) -> bool {
+    if text.len() > EMBED_PLACEHOLDER_MAX_BYTES {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    (text.chars().count() <= 40 && lower.contains("freischalten"))
+        || EMBED_PLACEHOLDERS.iter().any(|p| lower.contains(p))
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
@@ -1240,7 +1281,7 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
             *m = false;
         }
-        if *m && is_teaser_excerpt(&b.text) {
+        if *m && (is_teaser_excerpt(&b.text) || is_embed_placeholder(&b.text)) {
             *m = false;
         }
     }
