@@ -1262,6 +1262,35 @@ fn is_embed_placeholder(text: &str) -> bool {
         || EMBED_PLACEHOLDERS.iter().any(|p| lower.contains(p))
 }
 
+/// Labels of a table of contents, lower-cased.
+const CONTENTS_LABELS: &[&str] = &[
+    "inhalt",
+    "inhalte",
+    "inhaltsverzeichnis",
+    "auf dieser seite",
+    "table of contents",
+    "contents",
+    "in this article",
+    "on this page",
+    "sommaire",
+    "table des matières",
+    "índice",
+    "indice",
+    "contenido",
+    "spis treści",
+];
+
+/// The label over a table of contents ("Inhalt", "Inhaltsverzeichnis", "Table of contents"):
+/// the entries are links, dropped as such; the label is left dangling.
+fn is_contents_label(text: &str) -> bool {
+    if text.chars().count() > 30 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    let label = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
+    CONTENTS_LABELS.contains(&label)
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
@@ -1281,7 +1310,11 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
             *m = false;
         }
-        if *m && (is_teaser_excerpt(&b.text) || is_embed_placeholder(&b.text)) {
+        if *m
+            && (is_teaser_excerpt(&b.text)
+                || is_embed_placeholder(&b.text)
+                || is_contents_label(&b.text))
+        {
             *m = false;
         }
     }
@@ -1771,6 +1804,18 @@ mod tests {
             .filter(|(_, m)| **m)
             .map(|(b, _)| b.text.clone())
             .collect()
+    }
+
+    #[test]
+    fn contents_labels_and_embed_placeholders_are_recognised() {
+        assert!(is_contents_label("Inhaltsverzeichnis"));
+        assert!(is_contents_label("Table of Contents:"));
+        assert!(!is_contents_label("Inhalt der Verordnung"));
+        assert!(is_embed_placeholder("Externer Inhalt"));
+        assert!(is_embed_placeholder("Twitter freischalten"));
+        assert!(!is_embed_placeholder(
+            "Die Zustimmungspflicht des Bundesrates ist die Regel."
+        ));
     }
 
     #[test]
