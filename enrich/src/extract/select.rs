@@ -1291,6 +1291,59 @@ fn is_contents_label(text: &str) -> bool {
     CONTENTS_LABELS.contains(&label)
 }
 
+/// Labels of the page's controls rather than its text, lower-cased: permalinks, picture and
+/// print buttons, "read more", an empty comment count, sort orders, "back to top".
+const INTERFACE_LABELS: &[&str] = &[
+    "permalink",
+    "permalien",
+    "bild anzeigen",
+    "bilder anzeigen",
+    "show image",
+    "view image",
+    "weiterlesen",
+    "read more",
+    "mehr lesen",
+    "lire la suite",
+    "leer más",
+    "continua a leggere",
+    "keine kommentare",
+    "no comments",
+    "0 kommentare",
+    "0 comments",
+    "kommentar schreiben",
+    "write a comment",
+    "leave a comment",
+    "kommentieren",
+    "sorted by",
+    "sortiert nach",
+    "drucken",
+    "print",
+    "zum weiterlesen",
+    "further reading",
+    "pdf",
+    "download",
+    "herunterladen",
+    "zurück",
+    "back",
+    "nach oben",
+    "back to top",
+    "top",
+];
+
+/// A line (up to 40 characters) that labels one of the page's controls (see
+/// [`INTERFACE_LABELS`]), or offers the page as a PDF download ("Dieses Skript als PDF
+/// herunterladen").
+fn is_interface_label(text: &str) -> bool {
+    if text.chars().count() > 40 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    let label = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    INTERFACE_LABELS.contains(&label)
+        || (label.contains("pdf")
+            && (label.contains("herunterladen") || label.contains("download")))
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
@@ -1313,7 +1366,8 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         if *m
             && (is_teaser_excerpt(&b.text)
                 || is_embed_placeholder(&b.text)
-                || is_contents_label(&b.text))
+                || is_contents_label(&b.text)
+                || (b.kind != BlockKind::ListItem && is_interface_label(&b.text)))
         {
             *m = false;
         }
@@ -1811,6 +1865,10 @@ mod tests {
         assert!(is_contents_label("Inhaltsverzeichnis"));
         assert!(is_contents_label("Table of Contents:"));
         assert!(!is_contents_label("Inhalt der Verordnung"));
+        assert!(is_interface_label("Sorted by:"));
+        assert!(is_interface_label("» Nach oben"));
+        assert!(is_interface_label("Dieses Skript als PDF herunterladen"));
+        assert!(!is_interface_label("Print media in decline"));
         assert!(is_embed_placeholder("Externer Inhalt"));
         assert!(is_embed_placeholder("Twitter freischalten"));
         assert!(!is_embed_placeholder(
