@@ -1344,6 +1344,35 @@ fn is_interface_label(text: &str) -> bool {
             && (label.contains("herunterladen") || label.contains("download")))
 }
 
+/// What a page says to a reader who is not logged in, lower-cased ("Sie sind aktuell nicht
+/// eingeloggt", "You must be logged in to post a comment", "connectez-vous ici").
+const LOGIN_PROMPTS: &[&str] = &[
+    "eingeloggt",
+    "einloggen",
+    "melden sie sich an, um",
+    "angemeldet sein",
+    "logged in to",
+    "must be logged in",
+    "log in to comment",
+    "log in to reply",
+    "log in to post",
+    "connecté pour",
+    "connectez-vous",
+    "inicia sesión para",
+    "iniciar sesión para",
+    "zaloguj się",
+];
+
+/// A login prompt (see [`LOGIN_PROMPTS`]), up to 120 characters: chrome of the comment or
+/// account box, wherever it is set.
+fn is_login_prompt(text: &str) -> bool {
+    if text.chars().count() > 120 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    LOGIN_PROMPTS.iter().any(|p| lower.contains(p))
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
@@ -1367,6 +1396,7 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
             && (is_teaser_excerpt(&b.text)
                 || is_embed_placeholder(&b.text)
                 || is_contents_label(&b.text)
+                || is_login_prompt(&b.text)
                 || (b.kind != BlockKind::ListItem && is_interface_label(&b.text)))
         {
             *m = false;
@@ -1869,6 +1899,10 @@ mod tests {
         assert!(is_interface_label("» Nach oben"));
         assert!(is_interface_label("Dieses Skript als PDF herunterladen"));
         assert!(!is_interface_label("Print media in decline"));
+        assert!(is_login_prompt("Sie sind aktuell nicht eingeloggt."));
+        assert!(!is_login_prompt(
+            "Sign in to your Uber for Business account"
+        ));
         assert!(is_embed_placeholder("Externer Inhalt"));
         assert!(is_embed_placeholder("Twitter freischalten"));
         assert!(!is_embed_placeholder(
