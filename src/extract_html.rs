@@ -26,6 +26,9 @@ struct Extracted {
     page_type: &'static str,
     word_count: usize,
     charset: &'static str,
+    /// With `--explain`: whether the main text was chosen as an article's body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    article: Option<bool>,
     /// With `--explain`: every block with the verdicts behind the main text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     blocks: Vec<ExplainedBlock>,
@@ -137,6 +140,7 @@ pub fn run(input: &Path, output: &Path, explain: bool) -> anyhow::Result<u8> {
                 description: page.description,
                 html_lang: page.html_lang,
                 charset,
+                article: explain.then_some(page.article),
                 blocks,
             },
         );

@@ -231,10 +231,36 @@ pub(crate) fn named_by_class(rule: &str) -> bool {
         || BOILER_PARTS.contains(&rule)
 }
 
+/// Whether chrome judged by `rule` is the site's own frame (its `<nav>`, `<header>`,
+/// `<footer>`, `<aside>`, `<menu>` or an ARIA landmark role), as opposed to a container named by
+/// its class (`comment`, `print`, `caption` …) or a caption tag, whose name can be wrong about
+/// what it holds.
+pub(crate) fn site_frame(rule: &str) -> bool {
+    matches!(
+        rule,
+        "<nav>" | "<header>" | "<footer>" | "<aside>" | "<menu>"
+    ) || BOILER_ROLES.contains(&rule)
+}
+
 /// Tokens that say "this is the content" and overrule a weak chrome token next to them
 /// (`post-header` yes, `cookie-content` no: cookie/consent/comment always win).
 const CONTENT_TOKENS: &[&str] = &[
     "content", "article", "main", "body", "post", "entry", "story", "text", "page",
+];
+
+/// Components whose own `header` is their title, not the site's header.
+const COMPONENT_TOKENS: &[&str] = &[
+    "card",
+    "table",
+    "accordion",
+    "panel",
+    "faq",
+    "collapse",
+    "question",
+    "tab",
+    "toggle",
+    "section",
+    "module",
 ];
 
 const STRONG_BOILER_PARTS: &[&str] = &[
@@ -393,6 +419,7 @@ pub(crate) fn judge(
     }
     let mut boiler = None;
     let mut content = false;
+    let mut component = false;
     for token in names.split(|c: char| !c.is_ascii_alphanumeric()) {
         if token.is_empty() {
             continue;
@@ -401,7 +428,15 @@ pub(crate) fn judge(
             boiler = Some(*t);
         } else if CONTENT_TOKENS.contains(&token) {
             content = true;
+        } else if COMPONENT_TOKENS.contains(&token) {
+            component = true;
         }
+    }
+    // A card's, table's or accordion's header is its title (`card-header`, `table-header`,
+    // `accordion-header`), not the site's.
+    if component && boiler == Some("header") {
+        boiler = None;
+        content = true;
     }
     if boiler.is_none() && !content {
         boiler = BOILER_PARTS.iter().find(|p| names.contains(*p)).copied();
@@ -500,6 +535,19 @@ mod tests {
             ..Attrs::default()
         };
         assert_eq!(judge("div", &role, false, false).0, Verdict::Boiler);
+        // A card's or a table's header is its title; the site's header stays chrome.
+        assert_eq!(
+            judge("div", &attrs("card-header", ""), false, false).0,
+            Verdict::Normal
+        );
+        assert_eq!(
+            judge("div", &attrs("ingredients table-header", ""), false, false).0,
+            Verdict::Normal
+        );
+        assert_eq!(
+            judge("div", &attrs("header-top-bar", ""), false, false).0,
+            Verdict::SoftBoiler
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/5";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/6";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +41,9 @@ pub struct ExtractedPage {
     pub blocks: Vec<Block>,
     /// `main[i]` says whether `blocks[i]` is main content.
     pub main: Vec<bool>,
+    /// The main content was chosen as an article's one body (declared, or read like one),
+    /// not as a page's sections.
+    pub article: bool,
     pub links: Vec<Link>,
     pub script_srcs: Vec<String>,
     /// Bodies of `<script type="application/ld+json">`.
@@ -191,14 +194,22 @@ pub fn extract(html: &str) -> ExtractedPage {
     } else {
         select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk, &mut main);
+        select::drop_calls_to_action(&walk.blocks, &mut main);
     }
+    select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
+    if article {
+        select::drop_article_tail(&walk.blocks, &mut main);
+    } else {
+        select::keep_code_in_prose(&walk.blocks, &mut main);
+    }
     let mut page = ExtractedPage {
         title: walk.title,
         canonical: walk.canonical,
         html_lang: walk.html_lang,
         blocks: walk.blocks,
         main,
+        article,
         links: walk.links,
         script_srcs: walk.script_srcs,
         jsonld: walk.jsonld,
@@ -674,6 +685,123 @@ mod tests {
         assert!(text.contains("more about Monopol"), "{text}");
         assert!(!text.contains("Weitere Informationen"), "{text}");
         assert!(!text.contains("Zobacz"), "{text}");
+    }
+
+    #[test]
+    fn a_thread_in_comment_boxes_is_the_text_of_a_page_that_has_no_other() {
+        // A forum thread: the title and a login prompt outside, every post in a `comment`
+        // box. The posts are the page's text.
+        let post = |topic: &str| format!("<div class=comment><p>{}</p></div>", prose(topic, 6));
+        let html = format!(
+            "<html><head><title>App Store over mobile data?</title></head><body>\
+             <nav><a href=/>Forum</a> <a href=/new>New posts</a></nav>\
+             <h2>App Store over mobile data?</h2>{}{}{}\
+             <p>Log in to reply.</p></body></html>",
+            post("the update"),
+            post("the settings"),
+            post("the carrier")
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about the settings"), "{text}");
+        assert!(!text.contains("New posts"), "{text}");
+        // Comments under an article that has its own text stay out.
+        let html = format!(
+            "<html><head><title>Pumps</title></head><body><h1>Pumps</h1><p>{}</p><p>{}</p>\
+             {}{}</body></html>",
+            prose("pumps", 6),
+            prose("valves", 6),
+            post("the update"),
+            post("the settings")
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("more about the settings"), "{text}");
+    }
+
+    #[test]
+    fn calls_to_action_leave_an_article_but_not_a_company_page() {
+        let html = format!(
+            "<html><head><title>Hydrants in winter</title>\
+             <meta property=og:type content=article></head><body><article>\
+             <h1>Hydrants in winter</h1><p>{}</p>\
+             <p>Unterstützen Sie unabhängigen Journalismus!</p><p>{}</p>\
+             <p>If you enjoyed reading this post, would you consider supporting our work?</p>\
+             </article></body></html>",
+            prose("frost", 6),
+            prose("valves", 6)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("Unterstützen"), "{text}");
+        assert!(!text.contains("enjoyed"), "{text}");
+        let page = extract(
+            "<html><body><main><h1>Pumps</h1><p>We build pumps.</p>\
+             <p>Subscribe to our newsletter for maintenance tips.</p></main></body></html>",
+        );
+        assert!(
+            page.main_text().contains("Subscribe"),
+            "{}",
+            page.main_text()
+        );
+    }
+
+    #[test]
+    fn an_article_loses_a_tail_of_short_lines_but_not_a_list() {
+        let article = |tail: &str| {
+            format!(
+                "<html><head><title>Hydrants in winter</title>\
+                 <meta property=og:type content=article></head><body><article>\
+                 <h1>Hydrants in winter</h1><p>{}</p><p>{}</p>{tail}</article></body></html>",
+                prose("frost", 6),
+                prose("valves", 6)
+            )
+        };
+        let text = extract(&article("<h3>Temas</h3><div>03.04.2020</div>")).main_text();
+        assert!(text.contains("more about valves"), "{text}");
+        assert!(!text.contains("Temas"), "{text}");
+        assert!(!text.contains("03.04.2020"), "{text}");
+        // A tail holding a list is left whole.
+        let text = extract(&article("<h3>You need</h3><ul><li>A wrench</li></ul>")).main_text();
+        assert!(text.contains("You need"), "{text}");
+        assert!(text.contains("A wrench"), "{text}");
+    }
+
+    #[test]
+    fn code_introduced_by_prose_is_kept_on_a_page_kept_whole() {
+        let page = extract(&format!(
+            "<html><body><div id=readme><h1>yapapi</h1><p>{}</p>\
+             <pre>poetry add yapapi</pre><p>{}</p></div></body></html>",
+            prose("the installation", 2),
+            prose("the requestor", 2)
+        ));
+        assert!(
+            page.main_text().contains("poetry add yapapi"),
+            "{}",
+            page.main_text()
+        );
+        // Code in a hero section, next to a heading only, is still a mock-up.
+        let page = extract(
+            "<html><body><main><h1>Ship APIs faster</h1><pre>curl api.example.com</pre>\
+             <p>We build pumps.</p></main></body></html>",
+        );
+        assert!(!page.main_text().contains("curl"), "{}", page.main_text());
+    }
+
+    #[test]
+    fn consent_placeholders_of_embedded_posts_go() {
+        let html = format!(
+            "<html><body><div><h1>Waffensysteme</h1><p>{}</p><div>Externer Inhalt</div>\
+             <p>Wir respektieren deine Privatsphäre und stellen deshalb ohne dein \
+             Einverständnis keine Verbindung zu Twitter her.</p><div>Twitter freischalten</div>\
+             <p>{}</p></div></body></html>",
+            prose("drones", 3),
+            prose("export rules", 3)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about export rules"), "{text}");
+        assert!(!text.contains("Externer Inhalt"), "{text}");
+        assert!(!text.contains("Privatsphäre"), "{text}");
+        assert!(!text.contains("freischalten"), "{text}");
     }
 
     #[test]

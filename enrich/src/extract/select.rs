@@ -907,6 +907,62 @@ fn restore_lead(walk: &Walk, before: &[bool], main: &mut [bool]) {
     }
 }
 
+/// Main text under which a page's selection is doubted by [`rescue_short_text`].
+const RESCUE_MAX_MAIN: u64 = 1000;
+/// Text the chrome that [`rescue_short_text`] takes in must hold, at least, and how many times
+/// the main text.
+const RESCUE_MIN_PROSE: u64 = 1000;
+const RESCUE_MIN_RATIO: u64 = 3;
+/// A line of prose, for [`rescue_short_text`]: this long, and this little of it linked.
+const RESCUE_LINE: u32 = 80;
+const RESCUE_LINE_LINKS: f32 = 0.2;
+
+/// When the main text came out tiny (under [`RESCUE_MAX_MAIN`] characters: a title, a login
+/// prompt, a score line) while the page's prose sits in elements named chrome by their class
+/// or caption tag (a forum thread in `comment` boxes, a live ticker in a `comment` list, a tip
+/// in a `print` box, a picture gallery told in `<figcaption>`s), that prose is the page's text:
+/// the chrome rule (class token or tag) whose blocks hold the most prose in long, unlinked
+/// lines, at least [`RESCUE_MIN_PROSE`] and [`RESCUE_MIN_RATIO`] times the main text, joins
+/// the main text. The site's frame (`<nav>`, `<header>`, `<footer>`, `<aside>`, landmark
+/// roles) never does: a home page's short text stays short.
+pub(crate) fn rescue_short_text(blocks: &[Block], main: &mut [bool]) {
+    let kept: u64 = blocks
+        .iter()
+        .zip(main.iter())
+        .filter(|(_, m)| **m)
+        .map(|(b, _)| u64::from(b.chars))
+        .sum();
+    if kept >= RESCUE_MAX_MAIN {
+        return;
+    }
+    let mut prose: Vec<(&'static str, u64)> = Vec::new();
+    for (b, _) in blocks.iter().zip(main.iter()).filter(|(_, m)| !**m) {
+        let rule = b.chrome_rule;
+        if rule.is_empty()
+            || super::boiler::site_frame(rule)
+            || b.chars < RESCUE_LINE
+            || b.link_density() >= RESCUE_LINE_LINKS
+        {
+            continue;
+        }
+        match prose.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, p)) => *p += u64::from(b.chars),
+            None => prose.push((rule, u64::from(b.chars))),
+        }
+    }
+    let Some(&(rule, most)) = prose.iter().max_by_key(|(_, p)| *p) else {
+        return;
+    };
+    if most < RESCUE_MIN_PROSE || most < RESCUE_MIN_RATIO * kept {
+        return;
+    }
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if b.chrome_rule == rule && b.link_density() <= MAX_LINK_DENSITY {
+            *m = true;
+        }
+    }
+}
+
 /// Shortest paragraph that counts as running prose for [`drop_trailing_lines`].
 const TAIL_PROSE_PARAGRAPH: u32 = 80;
 /// Share of a page's kept text its running prose must be for [`drop_trailing_lines`].
@@ -936,6 +992,64 @@ pub(crate) fn drop_trailing_lines(blocks: &[Block], main: &mut [bool]) {
     for (b, m) in blocks.iter().zip(main.iter_mut()).skip(last + 1) {
         if b.chars < TAIL_MAX_CHARS && matches!(b.kind, BlockKind::Heading(_) | BlockKind::Other) {
             *m = false;
+        }
+    }
+}
+
+/// On an article that is mostly running prose ([`TAIL_PROSE_SHARE`]) and ends in a tail made
+/// only of short headings and plain lines after its last prose paragraph ("Temas", "Kontakt:",
+/// "Die Karte zum Abspeichern:", a date stamp, a picture agency), the tail goes: it is what the
+/// page sets after the story. A tail that holds a list, a table or a longer line is left
+/// whole (a recipe's steps, a fact box).
+pub(crate) fn drop_article_tail(blocks: &[Block], main: &mut [bool]) {
+    let (mut all, mut prose) = (0u64, 0u64);
+    let mut last = None;
+    for (i, b) in blocks.iter().enumerate().filter(|(i, _)| main[*i]) {
+        all += u64::from(b.chars);
+        if b.kind == BlockKind::Paragraph && b.chars >= TAIL_PROSE_PARAGRAPH {
+            prose += u64::from(b.chars);
+            last = Some(i);
+        }
+    }
+    let Some(last) = last else { return };
+    if (prose as f64) < TAIL_PROSE_SHARE * all as f64 {
+        return;
+    }
+    let short = |b: &Block| {
+        b.chars < TAIL_MAX_CHARS && matches!(b.kind, BlockKind::Heading(_) | BlockKind::Other)
+    };
+    let tail = || (last + 1..blocks.len()).filter(|&i| main[i]);
+    if tail().all(|i| short(&blocks[i])) {
+        for i in tail().collect::<Vec<_>>() {
+            main[i] = false;
+        }
+    }
+}
+
+/// Blocks before a code block [`keep_code_in_prose`] looks at for a prose paragraph.
+const CODE_PROSE_WINDOW: usize = 2;
+
+/// On a page kept whole, code is dropped as a product mock-up (see [`main_blocks`]), except a
+/// code block set right after a prose paragraph of the main text (within
+/// [`CODE_PROSE_WINDOW`] blocks): documentation, a README, a programmer's blog post, where the
+/// text introduces the command or the listing.
+pub(crate) fn keep_code_in_prose(blocks: &[Block], main: &mut [bool]) {
+    let before = main.to_vec();
+    for (i, b) in blocks.iter().enumerate() {
+        if b.kind != BlockKind::Preformatted
+            || before[i]
+            || b.boiler
+            || b.link_density() >= MAX_LINK_DENSITY
+        {
+            continue;
+        }
+        let introduced = (i.saturating_sub(CODE_PROSE_WINDOW)..i).any(|j| {
+            before[j]
+                && blocks[j].kind == BlockKind::Paragraph
+                && blocks[j].chars >= TAIL_PROSE_PARAGRAPH
+        });
+        if introduced {
+            main[i] = true;
         }
     }
 }
@@ -1018,6 +1132,247 @@ fn is_teaser_excerpt(text: &str) -> bool {
     })
 }
 
+/// Longest line [`drop_calls_to_action`] drops.
+const CALL_TO_ACTION_MAX_CHARS: u32 = 250;
+
+/// Calls to action as articles word them, lower-cased: subscribe, read on behind the paywall,
+/// support the publication, follow it elsewhere, write in or say whether the piece pleased.
+const CALLS_TO_ACTION: &[&str] = &[
+    // Subscribe.
+    "subscribe to our",
+    "subscribe now",
+    "sign up for our",
+    "sign up here",
+    "sign up to our",
+    "never miss",
+    "newsletter abonnieren",
+    "abonnieren sie",
+    "jetzt abonnieren",
+    "nichts neues verpassen",
+    "keinen beitrag verpassen",
+    "keinen weiteren beitrag verpassen",
+    "abonnez-vous",
+    "inscrivez-vous",
+    "suscríbete",
+    "suscribete",
+    "iscriviti",
+    "zapisz się",
+    "zapraszamy",
+    // Read on behind a paywall.
+    "to continue reading",
+    "weiterlesen mit",
+    "pour lire la suite",
+    "accéder en illimité",
+    "cancela cuando quieras",
+    // Support.
+    "support our",
+    "support independent",
+    "consider supporting",
+    "unterstützen sie",
+    "unterstütze uns",
+    "unterstütze unser",
+    "soutenez",
+    "apoya nuestro",
+    // Follow.
+    "follow us on",
+    "folgen sie uns",
+    "folge uns",
+    "suivez-nous",
+    "síguenos",
+    "seguici",
+    "únete",
+    "canal de youtube",
+    "canal de telegram",
+    // Write in, say whether it pleased.
+    "letter to the editor",
+    "what you think about this",
+    "let us know in the comments",
+    "let us know what you think",
+    "sagen sie uns ihre meinung",
+    "if you enjoyed",
+    "enjoyed reading",
+    "gefällt dir unser",
+    "gefällt ihnen unser",
+    "hat ihnen der artikel gefallen",
+    "ihnen hat der artikel gefallen",
+    "do you want to be informed",
+];
+
+/// A short line that asks the reader to subscribe, pay, support, follow or write in (see
+/// [`CALLS_TO_ACTION`]).
+fn is_call_to_action(block: &Block) -> bool {
+    if block.chars > CALL_TO_ACTION_MAX_CHARS {
+        return false;
+    }
+    let lower = block.text.to_lowercase();
+    CALLS_TO_ACTION.iter().any(|c| lower.contains(c))
+}
+
+/// On an article, the publisher's calls to action set into the body ("Unterstützen Sie
+/// unabhängigen Journalismus!", "If you enjoyed reading this post, would you consider
+/// supporting our work?", "Submit a letter to the editor", "Pour lire la suite…") are not the
+/// story's text. Company pages keep theirs: there a newsletter or a follow-us line is often the
+/// page's own content.
+pub(crate) fn drop_calls_to_action(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m && is_call_to_action(b) {
+            *m = false;
+        }
+    }
+}
+
+/// What a consent manager writes in place of an embedded post or video until the reader
+/// allows it, lower-cased ("Externer Inhalt", "Wir respektieren deine Privatsphäre und
+/// stellen deshalb ohne dein Einverständnis keine Verbindung zu Twitter her", "Switch zum
+/// Einwilligen bzw. Ablehnen des Dienstes Youtube", "Click to load").
+const EMBED_PLACEHOLDERS: &[&str] = &[
+    "externer inhalt",
+    "externe inhalte",
+    "externen inhalt",
+    "inhalte von twitter",
+    "laden der inhalte",
+    "automatische laden",
+    "inhalt laden",
+    "inhalte laden",
+    "datenschutzerklärung von",
+    "respektieren deine privatsphäre",
+    "respektieren ihre privatsphäre",
+    "switch zum einwilligen",
+    "click to load",
+    "load external content",
+    "show external content",
+    "third-party content",
+    "third party content",
+    "contenido externo",
+    "contenu externe",
+    "contenuto esterno",
+];
+
+/// Longest consent placeholder [`is_embed_placeholder`] recognises, in bytes.
+const EMBED_PLACEHOLDER_MAX_BYTES: usize = 400;
+
+/// A consent manager's placeholder for embedded content (see [`EMBED_PLACEHOLDERS`]), or its
+/// button ("Twitter freischalten"): chrome, like a cookie notice.
+fn is_embed_placeholder(text: &str) -> bool {
+    if text.len() > EMBED_PLACEHOLDER_MAX_BYTES {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    (text.chars().count() <= 40 && lower.contains("freischalten"))
+        || EMBED_PLACEHOLDERS.iter().any(|p| lower.contains(p))
+}
+
+/// Labels of a table of contents, lower-cased.
+const CONTENTS_LABELS: &[&str] = &[
+    "inhalt",
+    "inhalte",
+    "inhaltsverzeichnis",
+    "auf dieser seite",
+    "table of contents",
+    "contents",
+    "in this article",
+    "on this page",
+    "sommaire",
+    "table des matières",
+    "índice",
+    "indice",
+    "contenido",
+    "spis treści",
+];
+
+/// The label over a table of contents ("Inhalt", "Inhaltsverzeichnis", "Table of contents"):
+/// the entries are links, dropped as such; the label is left dangling.
+fn is_contents_label(text: &str) -> bool {
+    if text.chars().count() > 30 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    let label = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
+    CONTENTS_LABELS.contains(&label)
+}
+
+/// Labels of the page's controls rather than its text, lower-cased: permalinks, picture and
+/// print buttons, "read more", an empty comment count, sort orders, "back to top".
+const INTERFACE_LABELS: &[&str] = &[
+    "permalink",
+    "permalien",
+    "bild anzeigen",
+    "bilder anzeigen",
+    "show image",
+    "view image",
+    "weiterlesen",
+    "read more",
+    "mehr lesen",
+    "lire la suite",
+    "leer más",
+    "continua a leggere",
+    "keine kommentare",
+    "no comments",
+    "0 kommentare",
+    "0 comments",
+    "kommentar schreiben",
+    "write a comment",
+    "leave a comment",
+    "kommentieren",
+    "sorted by",
+    "sortiert nach",
+    "drucken",
+    "print",
+    "zum weiterlesen",
+    "further reading",
+    "pdf",
+    "download",
+    "herunterladen",
+    "zurück",
+    "back",
+    "nach oben",
+    "back to top",
+    "top",
+];
+
+/// A line (up to 40 characters) that labels one of the page's controls (see
+/// [`INTERFACE_LABELS`]), or offers the page as a PDF download ("Dieses Skript als PDF
+/// herunterladen").
+fn is_interface_label(text: &str) -> bool {
+    if text.chars().count() > 40 {
+        return false;
+    }
+    let lower = text.trim().to_lowercase();
+    let label = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    INTERFACE_LABELS.contains(&label)
+        || (label.contains("pdf")
+            && (label.contains("herunterladen") || label.contains("download")))
+}
+
+/// What a page says to a reader who is not logged in, lower-cased ("Sie sind aktuell nicht
+/// eingeloggt", "You must be logged in to post a comment", "connectez-vous ici").
+const LOGIN_PROMPTS: &[&str] = &[
+    "eingeloggt",
+    "einloggen",
+    "melden sie sich an, um",
+    "angemeldet sein",
+    "logged in to",
+    "must be logged in",
+    "log in to comment",
+    "log in to reply",
+    "log in to post",
+    "connecté pour",
+    "connectez-vous",
+    "inicia sesión para",
+    "iniciar sesión para",
+    "zaloguj się",
+];
+
+/// A login prompt (see [`LOGIN_PROMPTS`]), up to 120 characters: chrome of the comment or
+/// account box, wherever it is set.
+fn is_login_prompt(text: &str) -> bool {
+    if text.chars().count() > 120 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    LOGIN_PROMPTS.iter().any(|p| lower.contains(p))
+}
+
 /// Longest text of a teaser, comments or reader-prompt label.
 const LABEL_MAX_CHARS: u32 = 60;
 
@@ -1037,7 +1392,13 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
         if *m && b.chars <= LABEL_MAX_CHARS && (label || is_reader_prompt(&b.text)) {
             *m = false;
         }
-        if *m && is_teaser_excerpt(&b.text) {
+        if *m
+            && (is_teaser_excerpt(&b.text)
+                || is_embed_placeholder(&b.text)
+                || is_contents_label(&b.text)
+                || is_login_prompt(&b.text)
+                || (b.kind != BlockKind::ListItem && is_interface_label(&b.text)))
+        {
             *m = false;
         }
     }
@@ -1296,6 +1657,15 @@ const OTHER_LABELS: &[&str] = &[
     "schlagwörter",
     "stichworte",
     "themen",
+    "temas",
+    "etiquetas",
+    "sujets",
+    "mots-clés",
+    "argomenti",
+    "tematy",
+    "tagi",
+    "topics",
+    "keywords",
     "about the author",
     "über den autor",
     "über die autorin",
@@ -1527,6 +1897,26 @@ mod tests {
             .filter(|(_, m)| **m)
             .map(|(b, _)| b.text.clone())
             .collect()
+    }
+
+    #[test]
+    fn contents_labels_and_embed_placeholders_are_recognised() {
+        assert!(is_contents_label("Inhaltsverzeichnis"));
+        assert!(is_contents_label("Table of Contents:"));
+        assert!(!is_contents_label("Inhalt der Verordnung"));
+        assert!(is_interface_label("Sorted by:"));
+        assert!(is_interface_label("» Nach oben"));
+        assert!(is_interface_label("Dieses Skript als PDF herunterladen"));
+        assert!(!is_interface_label("Print media in decline"));
+        assert!(is_login_prompt("Sie sind aktuell nicht eingeloggt."));
+        assert!(!is_login_prompt(
+            "Sign in to your Uber for Business account"
+        ));
+        assert!(is_embed_placeholder("Externer Inhalt"));
+        assert!(is_embed_placeholder("Twitter freischalten"));
+        assert!(!is_embed_placeholder(
+            "Die Zustimmungspflicht des Bundesrates ist die Regel."
+        ));
     }
 
     #[test]
