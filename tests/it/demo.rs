@@ -190,6 +190,21 @@ fn demo_runs_offline_and_resumes() {
     println!("{}", text(&py));
     assert!(text(&o).contains("best prospects:"), "{}", text(&o));
     assert!(text(&o).contains("held-out clients, model"), "{}", text(&o));
+    // The client profile is in the evaluation report too, with a link to the prospects page.
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("prospects.json")).unwrap())
+            .unwrap();
+    assert!(
+        report.contains("Your clients against the registry universe")
+            && report.contains("href=\"prospects.html\"")
+            && report.contains(summary["run_id"].as_str().unwrap()),
+        "report.html lacks the client profile"
+    );
+    assert!(report.contains(&format!(
+        "{} clients matched to {} active companies",
+        summary["clients_matched"], summary["universe_active"]
+    )));
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-prospects.png");
     let console = chromium_screenshot(&out.join("prospects.html"), &shot);
     assert!(console.is_empty(), "console messages: {console:?}");

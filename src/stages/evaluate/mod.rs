@@ -252,6 +252,7 @@ impl Stage for EvaluateStage {
             nested,
             slices,
             time_split,
+            prospects: crate::stages::prospects::registered_summary(ctx),
         };
         let pending = vec![
             table::write_pending_bytes(

@@ -45,6 +45,8 @@ pub struct ReportData {
     pub slices: Vec<super::evaluation::Slice>,
     /// Every model trained on the older leads and tested on the newest (a date column mapped).
     pub time_split: Option<super::evaluation::TimeSplit>,
+    /// The prospects stage's summary (`prospects.json`), when it has run: its client profile.
+    pub prospects: Option<crate::stages::prospects::Summary>,
 }
 
 /// A model evaluated on shuffled labels.
@@ -175,6 +177,7 @@ pub fn render(data: &ReportData) -> String {
     distributions_section(&mut h, data);
     control_section(&mut h, data);
     coverage_section(&mut h, data);
+    prospects_section(&mut h, data);
     notes_section(&mut h, data);
 
     let _ = writeln!(
@@ -736,6 +739,49 @@ fn coverage_section(h: &mut String, data: &ReportData) {
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The prospects stage's client profile (issue 16): what the clients look like against the
+/// registry universe, before anyone trusts the prospects list; the rest is on `prospects.html`.
+fn prospects_section(h: &mut String, data: &ReportData) {
+    let Some(p) = &data.prospects else {
+        return;
+    };
+    h.push_str("<section id=\"prospects\">\n<h2>Your clients against the registry universe</h2>\n");
+    let held = p.validation.as_ref().map_or(String::new(), |v| {
+        let at5 = v
+            .model
+            .recall_at
+            .iter()
+            .find(|(a, _)| (a - 0.05).abs() < 1e-9)
+            .map(|x| x.1);
+        format!(
+            " {} held-out clients: {} of them in the top 5 % of the universe (baseline {}).",
+            v.holdout,
+            crate::stages::prospects::report::pct(at5),
+            crate::stages::prospects::report::pct(
+                v.baseline
+                    .recall_at
+                    .iter()
+                    .find(|(a, _)| (a - 0.05).abs() < 1e-9)
+                    .map(|x| x.1)
+            ),
+        )
+    });
+    let _ = writeln!(
+        h,
+        "<p>{} clients matched to {} active companies of the universe, {} scored as prospects.{} \
+         The prospects, their drivers and the validation are on \
+         <a href=\"prospects.html\">prospects.html</a> (from the prospects stage's run \
+         <span class=\"mono\">{}</span>).</p>",
+        p.clients_matched,
+        p.universe_active,
+        p.scored,
+        esc(&held),
+        esc(&p.run_id),
+    );
+    crate::stages::prospects::report::profile_tables(h, p);
+    h.push_str("</section>\n");
 }
 
 fn notes_section(h: &mut String, data: &ReportData) {
@@ -1524,6 +1570,7 @@ mod tests {
                 note: None,
                 won_centroid: None,
             }),
+            prospects: None,
         }
     }
 
@@ -1552,6 +1599,7 @@ mod tests {
             nested: None,
             slices: Vec::new(),
             time_split: None,
+            prospects: None,
         }
     }
 

@@ -50,6 +50,28 @@ pub const PROSPECTS_JSON: FileDef = FileDef {
     stage: "prospects",
 };
 
+/// The last `prospects.json` the stage committed (checked against its recorded size and
+/// checksum), for pages that show it beside their own (the evaluation report); `None` when the
+/// stage has not run or its file is unreadable (logged).
+pub fn registered_summary(ctx: &StageContext<'_>) -> Option<Summary> {
+    let part = ctx
+        .store
+        .parts(PROSPECTS_JSON.stage)
+        .ok()?
+        .into_iter()
+        .find(|p| p.table == PROSPECTS_JSON.name)?;
+    let read = table::part_bytes(ctx.output_dir(), PROSPECTS_JSON.stage, &part)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice::<Summary>(&b)?));
+    match read {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("{}: not shown in the report: {e:#}", PROSPECTS_JSON.name);
+            None
+        }
+    }
+}
+
 /// Version of `prospects.json`'s layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
