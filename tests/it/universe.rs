@@ -505,6 +505,50 @@ fn sigkilled_parquet_load_resumes_to_the_csv_tables() {
     assert_eq!(get(first, "source_line"), Some("2"));
 }
 
+/// A Parquet file written as one row group larger than a chunk: cut into chunks of
+/// `chunk_rows` rows (no part holds more), the same tables as the CSV.
+#[test]
+fn a_row_group_larger_than_a_chunk_is_cut() {
+    let reference = setup_big();
+    let o = reference.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let want = sorted(&reference.out().join("universe"), true);
+
+    let run = Run::new();
+    let total = CHUNKS * CHUNK_ROWS;
+    csv_as_parquet(
+        big_stock().as_bytes(),
+        &run.path().join("stock.parquet"),
+        total,
+    );
+    let per = 100;
+    run.config(&universe_config(
+        &["stock.parquet"],
+        &format!("chunk_rows = {per}\n"),
+    ));
+    let o = run.run(&["run", "--stages", "universe"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sorted(&run.out().join("universe"), true), want);
+    let u = stage_status(&status_json(&run), "universe").clone();
+    assert_eq!(u["units_done"], total.div_ceil(per) as u64);
+    assert_eq!(u["counters"]["rows"], total as u64);
+    // No part holds more companies than a chunk has rows.
+    for entry in std::fs::read_dir(run.out().join("universe")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = std::fs::File::open(&path).unwrap();
+        let meta = parquet::file::reader::FileReader::metadata(
+            &parquet::file::reader::SerializedFileReader::new(file).unwrap(),
+        )
+        .file_metadata()
+        .num_rows();
+        assert!(
+            meta > 0 && meta <= per as i64,
+            "{}: {meta} rows",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn legal_units_take_their_head_offices_place() {
     let run = Run::new();

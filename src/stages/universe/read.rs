@@ -13,7 +13,8 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Int64Type};
 use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter,
+    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter, RowSelection,
+    RowSelector,
 };
 use parquet::arrow::{ProjectionMask, RowNumber};
 
@@ -263,23 +264,40 @@ pub fn read_parquet_striped(
     let Some((lead, _)) = sinks.split_first_mut() else {
         return Ok(Loaded::Done { chunks: 0 });
     };
-    // Chunks are whole row groups (consecutive ones up to `chunk_rows` rows; a larger group is
-    // a chunk alone), so that readers never decode a row group they then skip part of.
+    // Chunks are whole row groups (consecutive ones up to `chunk_rows` rows); a row group larger
+    // than that is cut into chunks of `chunk_rows` rows, all read by one reader, so that a chunk
+    // never holds more rows than configured whatever the writer's row groups, and no reader
+    // decodes a row group it then skips part of.
     let per = lead.chunk_rows();
     let mut plan: Vec<Chunk> = Vec::new();
+    // Each row group's first row and row count.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut start = 0usize;
     for (g, rg) in builder.metadata().row_groups().iter().enumerate() {
         let rows = rg.num_rows().max(0) as usize;
+        groups.push((start, rows));
         match plan.last_mut() {
-            Some(c) if c.rows + rows <= per && c.rows > 0 => {
+            Some(c) if !c.cut && c.rows > 0 && c.rows + rows <= per => {
                 c.rows += rows;
                 c.groups.push(g);
+            }
+            _ if rows > per => {
+                for at in (0..rows).step_by(per) {
+                    plan.push(Chunk {
+                        k: plan.len(),
+                        start: start + at,
+                        rows: per.min(rows - at),
+                        groups: vec![g],
+                        cut: true,
+                    });
+                }
             }
             _ => plan.push(Chunk {
                 k: plan.len(),
                 start,
                 rows,
                 groups: vec![g],
+                cut: false,
             }),
         }
         start += rows;
@@ -291,6 +309,7 @@ pub fn read_parquet_striped(
             start: 0,
             rows: 0,
             groups: Vec::new(),
+            cut: false,
         });
     }
     let chunks = plan.len();
@@ -299,18 +318,33 @@ pub fn read_parquet_striped(
         sink.header(&projected)?;
     }
     let stripes = sinks.len();
+    // Round robin over the chunks, except that the slices of one cut row group go to the same
+    // reader, which then decodes that row group once, in order.
+    let mut stripe_of = Vec::with_capacity(todo.len());
+    let mut block = 0usize;
+    for (i, c) in todo.iter().enumerate() {
+        if i > 0 && !(c.cut && todo[i - 1].cut && todo[i - 1].groups == c.groups) {
+            block += 1;
+        }
+        stripe_of.push(block % stripes);
+    }
     let outcomes: Vec<anyhow::Result<Loaded>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sinks
             .iter_mut()
             .enumerate()
             .map(|(t, sink)| {
-                let mine: Vec<Chunk> = todo.iter().skip(t).step_by(stripes).cloned().collect();
-                let (projected, open) = (&projected, &open);
+                let mine: Vec<Chunk> = todo
+                    .iter()
+                    .zip(&stripe_of)
+                    .filter(|(_, &s)| s == t)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                let (projected, open, groups) = (&projected, &open, &groups);
                 scope.spawn(move || -> anyhow::Result<Loaded> {
                     if mine.is_empty() {
                         return Ok(Loaded::Done { chunks });
                     }
-                    let stripe = Stripe { path, mine };
+                    let stripe = Stripe { path, mine, groups };
                     stripe.read(open()?, projected, &mut **sink)?;
                     Ok(if sink.should_stop() {
                         Loaded::Interrupted
@@ -337,7 +371,7 @@ pub fn read_parquet_striped(
     Ok(loaded)
 }
 
-/// A chunk of a Parquet file: consecutive row groups.
+/// A chunk of a Parquet file: consecutive row groups, or a slice of one large row group.
 #[derive(Debug, Clone)]
 struct Chunk {
     k: usize,
@@ -345,12 +379,16 @@ struct Chunk {
     start: usize,
     rows: usize,
     groups: Vec<usize>,
+    /// A slice of a row group larger than a chunk.
+    cut: bool,
 }
 
 /// One reader thread's share of a Parquet file: the chunks `mine`, in order.
 struct Stripe<'a> {
     path: &'a Path,
     mine: Vec<Chunk>,
+    /// Every row group's first row and row count.
+    groups: &'a [(usize, usize)],
 }
 
 impl Stripe<'_> {
@@ -362,12 +400,34 @@ impl Stripe<'_> {
         sink: &mut dyn ChunkSink,
     ) -> anyhow::Result<()> {
         let path = self.path;
-        let groups: Vec<usize> = self.mine.iter().flat_map(|c| c.groups.clone()).collect();
+        let mut groups: Vec<usize> = self.mine.iter().flat_map(|c| c.groups.clone()).collect();
+        groups.dedup();
+        // Over the rows of those groups: this stripe's chunks selected, the rest (the other
+        // stripes' slices of a cut row group) skipped.
+        let mut selectors = Vec::new();
+        for &g in &groups {
+            let (gs, gr) = self.groups[g];
+            let mut at = gs;
+            for c in self.mine.iter().filter(|c| c.groups.contains(&g)) {
+                let (from, to) = (c.start.max(gs), (c.start + c.rows).min(gs + gr));
+                if from > at {
+                    selectors.push(RowSelector::skip(from - at));
+                }
+                if to > from {
+                    selectors.push(RowSelector::select(to - from));
+                    at = to;
+                }
+            }
+            if gs + gr > at {
+                selectors.push(RowSelector::skip(gs + gr - at));
+            }
+        }
         let mask = ProjectionMask::columns(builder.parquet_schema(), projected.iter().copied());
         let mut builder = builder
             .with_projection(mask)
             .with_batch_size(PARQUET_BATCH_ROWS)
-            .with_row_groups(groups);
+            .with_row_groups(groups)
+            .with_row_selection(RowSelection::from(selectors));
         if let Some((column, value)) = sink
             .skip_rows_where()
             .filter(|(c, _)| projected.contains(c))
