@@ -148,7 +148,10 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
     eprintln!("crawl: {:?} with 3 workers, one killed", t.elapsed());
     assert_eq!(code, Some(0), "{}\n{logs}", text(&out));
     for (id, w) in [("w2", &mut w2), ("w3", &mut w3)] {
-        assert_eq!(wait_exit(w, Duration::from_secs(30)), Some(0), "{id}");
+        let code = wait_exit(w, Duration::from_secs(30));
+        // On a failure, the worker's own log says why (it failed once in CI, exit 1, unlogged).
+        let log = std::fs::read_to_string(run.path().join(format!("{id}.log"))).unwrap_or_default();
+        assert_eq!(code, Some(0), "{id}:\n{log}");
     }
     // The killed worker's sites were claimed again.
     assert!(
