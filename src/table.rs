@@ -138,6 +138,10 @@ pub fn write_pending(
             ZstdLevel::try_new(def.zstd_level).unwrap_or_default(),
         ))
         .set_max_row_group_size(def.row_group_rows)
+        // Pages cut by size (1 MiB) alone, not every 20,000 rows as well: a column of small
+        // values is then one page per row group, and a reader pays its per-page costs (parquet's
+        // zstd codec builds a decompression context per page) a few times instead of dozens.
+        .set_data_page_row_count_limit(def.row_group_rows)
         .set_key_value_metadata(Some(meta));
     for column in def.plain {
         props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);

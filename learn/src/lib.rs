@@ -64,7 +64,7 @@ pub mod trees;
 pub use centroid::Centroid;
 pub use cv::{cross_validate, out_of_fold, per_fold_metrics, CrossValidation, Folds, ModelOutcome};
 pub use design::{
-    signed_log1p, Block, BlockNames, Column, Dataset, DatasetColumns, Design, Inputs,
+    signed_log1p, Block, BlockNames, Column, Dataset, DatasetColumns, Design, Inputs, LinearScorer,
 };
 pub use folds::{shuffled, stratified_kfold, train_test, DEFAULT_K};
 pub use gbm::{Attribution, Contributions, EarlyStopping, Gbm, GbmParams};

@@ -261,6 +261,12 @@ impl Logistic {
         sparse_dot(row, &self.weights) + self.intercept
     }
 
+    /// `sigmoid(decision)`: the probability of a linear score already summed
+    /// ([`crate::LinearScorer`] sums it term by term).
+    pub fn probability_at(decision: f64) -> f64 {
+        sigmoid(decision)
+    }
+
     /// Probability of "won": `sigmoid(w·x + b)` (indices `>= dim` are ignored; a NaN value gives
     /// NaN, which [`crate::evaluate`] rejects).
     pub fn predict_proba(&self, row: &[(u32, f64)]) -> f64 {

@@ -339,6 +339,15 @@ impl Trained {
         }
     }
 
+    /// A logistic regression on numbers and categories as a [`crate::LinearScorer`] (which
+    /// scores from column values, without rows); `None` for other models.
+    pub fn linear(&self) -> Option<crate::LinearScorer<'_>> {
+        match self {
+            Trained::Logistic { fitted, .. } => fitted.design.linear(&fitted.model),
+            _ => None,
+        }
+    }
+
     /// The probabilities of `rows` of `d` alone, without drivers (cheaper: no contributions).
     pub fn probabilities(&self, d: &Dataset, rows: &[usize]) -> Result<Vec<f64>, LearnError> {
         match self {

@@ -8,20 +8,34 @@ pub struct Neighbours<'a> {
 }
 
 fn norm(v: &[f32]) -> f64 {
-    v.iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt()
+    dot(v, v).sqrt()
+}
+
+/// `a · b` in f64, over the shorter length: eight running sums (a fixed order, so the same
+/// result on every run) that the compiler turns into vector instructions. A score stage
+/// compares every open lead with every won lead: at 20,000 of each, 150 billion products.
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += f64::from(x[i]) * f64::from(y[i]);
+        }
+    }
+    let mut tail = 0.0;
+    for (&x, &y) in ra.iter().zip(rb) {
+        tail += f64::from(x) * f64::from(y);
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// Cosine of two vectors whose norms are known (0 when either is zero).
 fn cosine_with(a: &[f32], na: f64, b: &[f32], nb: f64) -> f64 {
     if na > 0.0 && nb > 0.0 {
-        a.iter()
-            .zip(b)
-            .map(|(&x, &y)| f64::from(x) * f64::from(y))
-            .sum::<f64>()
-            / (na * nb)
+        dot(a, b) / (na * nb)
     } else {
         0.0
     }
@@ -58,6 +72,25 @@ impl<'a> Neighbours<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blocked_dot_product_is_the_plain_sum() {
+        for n in [0usize, 1, 7, 8, 9, 384, 385] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32 - 3.0) / 7.0).collect();
+            let plain: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| f64::from(x) * f64::from(y))
+                .sum();
+            assert!(
+                (dot(&a, &b) - plain).abs() <= 1e-12 * (1.0 + plain.abs()),
+                "n = {n}"
+            );
+        }
+        // Different lengths: the shorter one's.
+        assert_eq!(dot(&[1.0, 2.0, 3.0], &[1.0, 1.0]), 3.0);
+    }
 
     #[test]
     fn nearest_first_ties_by_row_zero_vectors_score_zero() {

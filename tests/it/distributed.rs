@@ -116,16 +116,19 @@ fn three_workers_one_killed_crawl_every_site_once_and_stay_polite() {
             .spawn()
             .unwrap()
     };
+    // w1 first, the others once it holds leases: started together, w2 and w3 could lease every
+    // site before a slow-starting w1 (a loaded machine) leased any, and there would be nothing
+    // to kill it in the middle of.
     let mut w1 = worker("w1");
-    let mut w2 = worker("w2");
-    let mut w3 = worker("w3");
-    // Kill w1 while it holds leases on sites it has started crawling.
     wait_for("w1 to hold leases", Duration::from_secs(60), || {
         count(
             &mut db,
             "SELECT COUNT(*) FROM frontier WHERE lease_owner = 'w1' AND NOT done",
         ) > 0
     });
+    let mut w2 = worker("w2");
+    let mut w3 = worker("w3");
+    // Kill w1 while it holds leases on sites it has started crawling.
     std::thread::sleep(Duration::from_millis(500));
     let held_when_killed = count(
         &mut db,

@@ -82,6 +82,17 @@ for i, p in enumerate(prospects):
             assert f"{q['registry']}:{q['registry_id']}" < f"{p['registry']}:{p['registry_id']}"
     assert 0 <= p["score"] <= 1
     assert len(p["drivers"]) <= 5 and len(p["similar_clients"]) <= 3
+# Each prospect and client carries its universe row's own fields (the stage scans the universe
+# without names and addresses, then reads the rows it keeps again, whole).
+shared = [c for c in ("name", "address", "postcode", "city", "industry_code", "head_office_siret",
+                      "nace_division", "headcount_band", "legal_form", "region")
+          if prospects and c in prospects[0]]
+assert "name" in shared, shared
+for row in prospects + clients:
+    u = by_key[key(row)]
+    for c in shared:
+        if c in row:
+            assert row[c] == u[c], (c, row[c], u[c])
 print(f"prospects ok: {len(prospects)} of {scored} scored")
 
 # ---- the baseline: training clients per NACE division × headcount band.

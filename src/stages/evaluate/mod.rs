@@ -104,12 +104,25 @@ impl Stage for EvaluateStage {
         // stage says so (in the files and the log) instead of failing the pipeline.
         let cv = match Folds::new(&d.labels, k, cfg.seed) {
             Ok(folds) => {
+                let mut last = std::time::Instant::now();
                 let cv = learn::cross_validate(
                     d,
                     &folds,
                     params(cfg),
-                    |step| ctx.progress.inc(1, step),
+                    |step| {
+                        // What each model costs, for whoever tunes a large run (`-v`).
+                        tracing::debug!(
+                            seconds = last.elapsed().as_secs_f64(),
+                            "evaluate: {step} cross-validated"
+                        );
+                        last = std::time::Instant::now();
+                        ctx.progress.inc(1, step)
+                    },
                     &|| ctx.should_stop(),
+                );
+                tracing::debug!(
+                    seconds = last.elapsed().as_secs_f64(),
+                    "evaluate: nested model choice"
                 );
                 match cv {
                     Err(e) if e.is_cancelled() => return Ok(StageOutcome::Interrupted),

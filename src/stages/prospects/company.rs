@@ -9,7 +9,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, UInt32Type};
 use learn::{Block, Column, Dataset};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+};
 use parquet::arrow::ProjectionMask;
 
 use crate::state::PartRecord;
@@ -77,32 +79,109 @@ impl Company {
     }
 }
 
-/// Streams one registered part of the universe, `f` called on each record batch of the
-/// stage's columns: never the whole part in memory.
-pub fn stream_part(
+/// The columns a pass over the whole universe reads: identifiers, status and the model's and
+/// the profile's features; not the names, addresses and codes only a prospect's row shows
+/// (most of the table's bytes), which [`fetch_rows`] reads for the few companies kept.
+pub const SCAN_COLUMNS: &[&str] = &[
+    "registry",
+    "registry_id",
+    "status",
+    "nace_section",
+    "nace_division",
+    "headcount_band",
+    "headcount_min",
+    "headcount_max",
+    "created",
+    "legal_form",
+    "category",
+    "employer",
+    "region",
+    "country",
+];
+
+/// A part's reader over `columns` (of the stage's), the page index loaded when `with_index`.
+fn part_reader(
     output_dir: &Path,
     part: &PartRecord,
-    mut f: impl FnMut(&RecordBatch) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    columns: &[&str],
+    with_index: bool,
+) -> anyhow::Result<(
+    ParquetRecordBatchReaderBuilder<std::fs::File>,
+    std::path::PathBuf,
+)> {
     table::check_size(output_dir, "universe", part)?;
     let path = output_dir.join(&part.file);
     let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let options = ArrowReaderOptions::new().with_page_index(with_index);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .with_context(|| format!("{}", path.display()))?;
     let schema = builder.parquet_schema();
     let indices: Vec<usize> = (0..schema.num_columns())
-        .filter(|&i| COLUMNS.contains(&schema.column(i).name()))
+        .filter(|&i| columns.contains(&schema.column(i).name()))
         .collect();
     let mask = ProjectionMask::leaves(schema, indices);
+    Ok((builder.with_projection(mask), path))
+}
+
+/// Streams one registered part of the universe, `f` called on each record batch of
+/// [`SCAN_COLUMNS`] with the part's row number of its first row: never the whole part in
+/// memory.
+pub fn stream_part(
+    output_dir: &Path,
+    part: &PartRecord,
+    mut f: impl FnMut(&RecordBatch, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (builder, path) = part_reader(output_dir, part, SCAN_COLUMNS, false)?;
     let reader = builder
-        .with_projection(mask)
         .with_batch_size(65_536)
         .build()
         .with_context(|| format!("{}", path.display()))?;
+    let mut first = 0;
     for batch in reader {
-        f(&batch.with_context(|| format!("{}", path.display()))?)?;
+        let batch = batch.with_context(|| format!("{}", path.display()))?;
+        f(&batch, first)?;
+        first += batch.num_rows();
     }
     Ok(())
+}
+
+/// Rows `rows` (the part's row numbers, ascending, no repeats) of one part as whole companies,
+/// every column of [`COLUMNS`] read for those rows alone (pages skipped by the page index).
+/// `None` for a row without an identifier.
+pub fn fetch_rows(
+    output_dir: &Path,
+    part: &PartRecord,
+    rows: &[usize],
+) -> anyhow::Result<Vec<Option<Company>>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (builder, path) = part_reader(output_dir, part, COLUMNS, true)?;
+    let total = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    anyhow::ensure!(
+        rows.windows(2).all(|w| w[0] < w[1]) && rows.last().is_some_and(|&r| r < total),
+        "{}: rows to fetch out of order or beyond its {total} rows",
+        path.display()
+    );
+    let selection = RowSelection::from_consecutive_ranges(rows.iter().map(|&r| r..r + 1), total);
+    let reader = builder
+        .with_row_selection(selection)
+        .with_batch_size(rows.len().min(65_536))
+        .build()
+        .with_context(|| format!("{}", path.display()))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for batch in reader {
+        let view = BatchView::new(&batch.with_context(|| format!("{}", path.display()))?)?;
+        out.extend((0..view.len()).map(|r| view.company(r)));
+    }
+    anyhow::ensure!(
+        out.len() == rows.len(),
+        "{}: {} rows asked, {} read",
+        path.display(),
+        rows.len(),
+        out.len()
+    );
+    Ok(out)
 }
 
 /// A batch's string column read where it is: a dictionary's values looked up by key (no text
@@ -158,6 +237,8 @@ pub struct BatchView {
     registry: Text,
     id: Text,
     status: Text,
+    /// For a dictionary status: whether each of its values is `active` (compared once).
+    active_keys: Option<Vec<bool>>,
     texts: Vec<Text>,
     hmin: arrow::array::ArrayRef,
     hmax: arrow::array::ArrayRef,
@@ -191,10 +272,20 @@ impl BatchView {
                 None => arrow::array::new_null_array(ty, b.num_rows()),
             })
         };
+        let status = strings(b, "status")?;
+        let active_keys = match &status {
+            Text::Dict { values, .. } => Some(
+                (0..values.len())
+                    .map(|k| !values.is_null(k) && values.value(k) == "active")
+                    .collect(),
+            ),
+            _ => None,
+        };
         Ok(BatchView {
             registry: strings(b, "registry")?,
             id: strings(b, "registry_id")?,
-            status: strings(b, "status")?,
+            status,
+            active_keys,
             texts: TEXTS
                 .iter()
                 .map(|n| strings(b, n))
@@ -217,13 +308,22 @@ impl BatchView {
 
     /// Row `r`'s `(registry, registry_id, active)`; `None` without an identifier.
     pub fn key(&self, r: usize) -> Option<(&str, &str, bool)> {
-        Some((
-            self.registry.get(r)?,
-            self.id.get(r)?,
-            // Only what the registry calls active: a null status (Companies House's "In
-            // Administration" and the like, kept when `universe.active_only` is off) is not.
-            self.status.get(r) == Some("active"),
-        ))
+        Some((self.registry.get(r)?, self.id.get(r)?, self.is_active(r)))
+    }
+
+    /// Only what the registry calls active: a null status (Companies House's "In
+    /// Administration" and the like, kept when `universe.active_only` is off) is not.
+    fn is_active(&self, r: usize) -> bool {
+        match (&self.status, &self.active_keys) {
+            (Text::Dict { keys, .. }, Some(active)) => {
+                !keys.is_null(r)
+                    && usize::try_from(keys.value(r))
+                        .ok()
+                        .and_then(|k| active.get(k).copied())
+                        .unwrap_or(false)
+            }
+            _ => self.status.get(r) == Some("active"),
+        }
     }
 
     fn text(&self, i: usize, r: usize) -> Option<&str> {
@@ -412,6 +512,165 @@ impl BatchView {
     }
 }
 
+/// A numeric feature of [`BatchView::dataset`], read per row by [`BatchView::linear_scores`].
+#[derive(Clone, Copy)]
+enum Numeric {
+    HeadcountMin,
+    HeadcountMax,
+    Age,
+    Employer,
+}
+
+/// A categorical feature's weights for one batch: by dictionary key (looked up once per
+/// dictionary value), or by value per row for plain text.
+enum Weights<'a> {
+    Keys(&'a arrow::array::Int32Array, Vec<Option<f64>>),
+    Rows(usize),
+    Missing(Option<f64>),
+}
+
+/// The [`BatchView::texts`] column of categorical feature `name`.
+fn category_column(name: &str) -> Option<usize> {
+    Some(match name {
+        "nace_section" => 2,
+        "nace_division" => 3,
+        "headcount_band" => 4,
+        "legal_form" => 5,
+        "category" => 6,
+        "region" => 9,
+        "country" => 10,
+        _ => return None,
+    })
+}
+
+impl BatchView {
+    fn numeric(&self, f: Numeric, r: usize, reference: i32) -> Option<f64> {
+        match f {
+            Numeric::HeadcountMin => self.hmin(r).map(|v| learn::signed_log1p(f64::from(v))),
+            Numeric::HeadcountMax => self.hmax(r).map(|v| learn::signed_log1p(f64::from(v))),
+            Numeric::Age => self.created(r).map(|c| age(reference, c)),
+            Numeric::Employer => self.employer(r).map(|e| f64::from(u8::from(e))),
+        }
+    }
+
+    /// The baseline's score of each of `rows` (`baseline.score` of its NACE division and
+    /// headcount band), computed once per pair of dictionary values.
+    pub fn baseline_scores(
+        &self,
+        baseline: &learn::pu::SegmentBaseline,
+        rows: &[usize],
+    ) -> Vec<f64> {
+        let (
+            Text::Dict {
+                keys: dk,
+                values: dv,
+            },
+            Text::Dict {
+                keys: bk,
+                values: bv,
+            },
+        ) = (&self.texts[3], &self.texts[4])
+        else {
+            return rows
+                .iter()
+                .map(|&r| baseline.score(self.text(3, r), self.text(4, r)))
+                .collect();
+        };
+        // One slot per pair of keys, the last of each for a missing value; filled when first met.
+        let (nd, nb) = (dv.len() + 1, bv.len() + 1);
+        let mut table: Vec<Option<f64>> = vec![None; nd * nb];
+        let key = |keys: &arrow::array::Int32Array, n: usize, r: usize| {
+            if keys.is_null(r) {
+                n - 1
+            } else {
+                usize::try_from(keys.value(r)).map_or(n - 1, |k| k.min(n - 1))
+            }
+        };
+        rows.iter()
+            .map(|&r| {
+                let slot = key(dk, nd, r) * nb + key(bk, nb, r);
+                *table[slot].get_or_insert_with(|| baseline.score(self.text(3, r), self.text(4, r)))
+            })
+            .collect()
+    }
+
+    /// The probabilities `lin` gives `rows`: what the model gives [`BatchView::dataset`]'s rows,
+    /// bit for bit, with each category's weight looked up once per dictionary value instead of
+    /// a feature row built per company.
+    ///
+    /// Errors: a model feature this view does not have.
+    pub fn linear_scores(
+        &self,
+        lin: &learn::LinearScorer<'_>,
+        rows: &[usize],
+        reference: i32,
+    ) -> anyhow::Result<Vec<f64>> {
+        let numeric: Vec<Numeric> = lin
+            .numeric_names()
+            .iter()
+            .map(|n| {
+                Ok(match n.as_str() {
+                    "headcount_min" => Numeric::HeadcountMin,
+                    "headcount_max" => Numeric::HeadcountMax,
+                    "age_years" => Numeric::Age,
+                    "employer" => Numeric::Employer,
+                    other => anyhow::bail!("the model reads {other:?}, not a universe number"),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let weights: Vec<Weights<'_>> = lin
+            .categorical_names()
+            .enumerate()
+            .map(|(c, name)| {
+                let i = category_column(name)
+                    .with_context(|| format!("the model reads {name:?}, not a universe column"))?;
+                Ok(match &self.texts[i] {
+                    Text::Dict { keys, values } => Weights::Keys(
+                        keys,
+                        (0..values.len())
+                            .map(|k| {
+                                lin.category_weight(
+                                    c,
+                                    (!values.is_null(k)).then(|| values.value(k)),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    Text::Plain(_) => Weights::Rows(i),
+                    Text::Null => Weights::Missing(lin.category_weight(c, None)),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut num = vec![None; numeric.len()];
+        let mut cat = vec![None; weights.len()];
+        let mut terms = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for &r in rows {
+            for (v, &f) in num.iter_mut().zip(&numeric) {
+                *v = self.numeric(f, r, reference);
+            }
+            for (c, (v, w)) in cat.iter_mut().zip(&weights).enumerate() {
+                *v = match w {
+                    Weights::Keys(keys, by_key) => {
+                        if keys.is_null(r) {
+                            lin.category_weight(c, None)
+                        } else {
+                            usize::try_from(keys.value(r))
+                                .ok()
+                                .and_then(|k| by_key.get(k).copied())
+                                .unwrap_or_else(|| lin.category_weight(c, None))
+                        }
+                    }
+                    Weights::Rows(i) => lin.category_weight(c, self.text(*i, r)),
+                    Weights::Missing(w) => *w,
+                };
+            }
+            out.push(lin.probability(&num, &cat, &mut terms)?);
+        }
+        Ok(out)
+    }
+}
+
 /// Years from `created` to `reference` (days since 1970-01-01), at least 0.
 fn age(reference: i32, created: i32) -> f64 {
     (f64::from(reference - created) / 365.25).max(0.0)
@@ -503,6 +762,170 @@ pub fn age_band(c: &Company, reference: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch of the universe's columns for `companies`: some text columns as dictionaries,
+    /// some plain, one absent (`category`, all missing).
+    fn batch(companies: &[Company]) -> RecordBatch {
+        use arrow::array::{
+            ArrayRef, BooleanArray, Date32Array, DictionaryArray, StringArray, UInt32Array,
+        };
+        use arrow::datatypes::Int32Type;
+        use std::sync::Arc;
+        let text = |f: &dyn Fn(&Company) -> Option<String>| -> Vec<Option<String>> {
+            companies.iter().map(f).collect()
+        };
+        let dict = |v: Vec<Option<String>>| -> ArrayRef {
+            Arc::new(
+                v.iter()
+                    .map(|x| x.as_deref())
+                    .collect::<DictionaryArray<Int32Type>>(),
+            )
+        };
+        let plain = |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        RecordBatch::try_from_iter([
+            ("registry", dict(text(&|c| Some(c.registry.clone())))),
+            ("registry_id", plain(text(&|c| Some(c.registry_id.clone())))),
+            (
+                "status",
+                dict(text(&|c| c.active.then(|| "active".to_owned()))),
+            ),
+            ("nace_section", dict(text(&|c| c.nace_section.clone()))),
+            ("nace_division", dict(text(&|c| c.nace_division.clone()))),
+            ("headcount_band", dict(text(&|c| c.headcount_band.clone()))),
+            ("legal_form", plain(text(&|c| c.legal_form.clone()))),
+            ("region", dict(text(&|c| c.region.clone()))),
+            ("country", dict(text(&|c| c.country.clone()))),
+            (
+                "headcount_min",
+                Arc::new(
+                    companies
+                        .iter()
+                        .map(|c| c.headcount_min)
+                        .collect::<UInt32Array>(),
+                ),
+            ),
+            (
+                "headcount_max",
+                Arc::new(
+                    companies
+                        .iter()
+                        .map(|c| c.headcount_max)
+                        .collect::<UInt32Array>(),
+                ),
+            ),
+            (
+                "created",
+                Arc::new(companies.iter().map(|c| c.created).collect::<Date32Array>()),
+            ),
+            (
+                "employer",
+                Arc::new(
+                    companies
+                        .iter()
+                        .map(|c| c.employer)
+                        .collect::<BooleanArray>(),
+                ),
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn linear_scores_are_the_models_probabilities_bit_for_bit() {
+        let mut state = 11u64;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let some = |x: u64, v: String| (x != 0).then_some(v);
+        let companies: Vec<Company> = (0..400)
+            .map(|i| Company {
+                registry: "sirene".into(),
+                registry_id: format!("{i:09}"),
+                active: true,
+                nace_section: some(next(9), ["C", "F", "G", "J", "M"][next(5) as usize].into()),
+                nace_division: some(next(9), format!("{}", 10 + next(12))),
+                headcount_band: some(next(5), format!("{:02}", next(6))),
+                legal_form: some(next(7), ["5710", "5499", "1000"][next(3) as usize].into()),
+                // A region the training rows never had, in the scored rows only.
+                region: some(
+                    next(6),
+                    if i >= 300 && i % 7 == 0 {
+                        "99".into()
+                    } else {
+                        format!("{}", 11 + next(4))
+                    },
+                ),
+                country: Some("FR".into()),
+                headcount_min: (next(4) != 0).then(|| next(300) as u32),
+                headcount_max: (next(4) != 0).then(|| next(900) as u32),
+                created: (next(8) != 0).then(|| 5000 + next(15000) as i32),
+                employer: match next(3) {
+                    0 => None,
+                    1 => Some(false),
+                    _ => Some(true),
+                },
+                ..Company::default()
+            })
+            .collect();
+        let reference = 20_500;
+        let mut d = dataset(companies.iter(), reference, &[]);
+        d.labels = companies
+            .iter()
+            .map(|c| {
+                c.nace_section.as_deref() == Some("J") || c.headcount_min.is_some_and(|h| h > 200)
+            })
+            .collect();
+        let train: Vec<usize> = (0..300).collect();
+        let params = learn::Params {
+            c: 1.0,
+            tol: 1e-6,
+            min_df: 1,
+            seed: 1,
+        };
+        let spec = learn::model("logistic_firmographics").unwrap();
+        let trained = learn::Trained::fit(spec, &d, &train, &[], params).unwrap();
+        let lin = trained
+            .linear()
+            .expect("a logistic regression on firmographics is linear");
+        let view = BatchView::new(&batch(&companies)).unwrap();
+        let rows: Vec<usize> = (0..companies.len()).collect();
+        let fast = view.linear_scores(&lin, &rows, reference).unwrap();
+        let slow = trained
+            .probabilities(&view.dataset(&rows, reference, &[]), &rows)
+            .unwrap();
+        let from_companies = trained.probabilities(&d, &rows).unwrap();
+        for r in rows {
+            assert_eq!(fast[r].to_bits(), slow[r].to_bits(), "row {r}");
+            assert_eq!(fast[r].to_bits(), from_companies[r].to_bits(), "row {r}");
+        }
+        // The baseline by dictionary pairs is the baseline by values.
+        let baseline = learn::pu::SegmentBaseline::fit(
+            companies[..50]
+                .iter()
+                .map(|c| (c.nace_division.as_deref(), c.headcount_band.as_deref())),
+        );
+        let all: Vec<usize> = (0..companies.len()).collect();
+        for (r, b) in all.iter().zip(view.baseline_scores(&baseline, &all)) {
+            let c = &companies[*r];
+            assert_eq!(
+                b,
+                baseline.score(c.nace_division.as_deref(), c.headcount_band.as_deref())
+            );
+        }
+        // Trees have no linear form.
+        let trees = learn::Trained::fit(
+            learn::model("gradient_boosted_trees").unwrap(),
+            &d,
+            &train,
+            &[],
+            params,
+        )
+        .unwrap();
+        assert!(trees.linear().is_none());
+    }
 
     #[test]
     fn features_leave_out_the_excluded_and_read_numbers_on_the_model_scale() {

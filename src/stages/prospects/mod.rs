@@ -196,7 +196,8 @@ impl Stage for ProspectsStage {
         remove_stale_temporaries(ctx.output_dir());
         let leads = lead_keys(ctx)?;
         let started = std::time::Instant::now();
-        let Some(found) = first_pass(ctx, cfg, &leads)? else {
+        let parts = ctx.parts_of(&UNIVERSE)?;
+        let Some(found) = first_pass(ctx, cfg, &leads, &parts)? else {
             return Ok(StageOutcome::Interrupted);
         };
         tracing::info!(
@@ -265,6 +266,7 @@ impl Stage for ProspectsStage {
                 );
                 tracing::warn!("{msg}");
                 notes.push(msg);
+                make_whole(ctx, &parts, &found.located, &mut clients, &mut [])?;
                 return commit(
                     ctx,
                     empty_summary(ctx, cfg, &found, &clients, unmatched, notes),
@@ -322,17 +324,21 @@ impl Stage for ProspectsStage {
         // The second pass: score the universe.
         let started = std::time::Instant::now();
         let excluded = by_registry(&found.in_lead_list);
-        let parts = ctx.parts_of(&UNIVERSE)?;
         // Parts are scored in parallel, each ranked into its own counters and top-k, merged in
         // part order (neither depends on the order).
         let floor = SharedFloor::default();
-        let mut top: TopK<(Company, f64)> = TopK::new(cfg.top);
+        // A logistic regression scores from the columns' values (bit for bit what its rows
+        // give), trees from feature rows.
+        let linear = model.trained.linear();
+        let mut top: TopK<Kept> = TopK::new(cfg.top);
         // Each part counts from zero against the same references.
         let (no_model_ranks, no_baseline_ranks) = (model_ranks.clone(), baseline_ranks.clone());
-        for group in parts.chunks(rayon::current_num_threads().max(1)) {
+        let width = rayon::current_num_threads().max(1);
+        for (g, group) in parts.chunks(width).enumerate() {
             let scored_parts: Vec<anyhow::Result<Option<Ranked>>> = group
                 .par_iter()
-                .map(|part| {
+                .enumerate()
+                .map(|(j, part)| {
                     if ctx.should_stop() {
                         return Ok(None);
                     }
@@ -341,7 +347,7 @@ impl Stage for ProspectsStage {
                         baseline: no_baseline_ranks.clone(),
                         top: TopK::new(cfg.top),
                     };
-                    company::stream_part(ctx.output_dir(), part, |b| {
+                    company::stream_part(ctx.output_dir(), part, |b, first| {
                         let view = company::BatchView::new(b)?;
                         let rows: Vec<usize> = (0..view.len())
                             .filter(|&r| {
@@ -353,18 +359,23 @@ impl Stage for ProspectsStage {
                         if rows.is_empty() {
                             return Ok(());
                         }
-                        let d = view.dataset(&rows, reference, &cfg.exclude_features);
-                        let all: Vec<usize> = (0..rows.len()).collect();
-                        let scores = model.raw_scores(&d, &all)?;
-                        for (&r, s) in rows.iter().zip(scores) {
-                            let (_, (division, band), _) = view.segments(r);
-                            let b = baseline.score(division, band);
+                        let scores = match &linear {
+                            Some(lin) => view.linear_scores(lin, &rows, reference)?,
+                            None => {
+                                let d = view.dataset(&rows, reference, &cfg.exclude_features);
+                                let all: Vec<usize> = (0..rows.len()).collect();
+                                model.raw_scores(&d, &all)?
+                            }
+                        };
+                        let baselines = view.baseline_scores(&baseline, &rows);
+                        for ((&r, s), b) in rows.iter().zip(scores).zip(baselines) {
                             ranked.model.observe(s);
                             ranked.baseline.observe(b);
                             if s >= floor.get() && ranked.top.admits_score(s) {
                                 if let Some(c) = view.company(r) {
                                     let key = format!("{}:{}", c.registry, c.registry_id);
-                                    ranked.top.push(s, key, || (c, b));
+                                    let at = (g * width + j, first + r);
+                                    ranked.top.push(s, key, || (c, b, at));
                                     floor.raise(ranked.top.floor());
                                 }
                             }
@@ -382,6 +393,7 @@ impl Stage for ProspectsStage {
                 model_ranks.merge(&ranked.model)?;
                 baseline_ranks.merge(&ranked.baseline)?;
                 top.merge(ranked.top);
+                floor.raise(top.floor());
             }
         }
         let scored = model_ranks.total();
@@ -443,9 +455,11 @@ impl Stage for ProspectsStage {
             );
         }
         // The best prospects, explained.
-        let best = top.into_sorted();
+        let mut best = top.into_sorted();
+        let clients_train = training.len();
+        make_whole(ctx, &parts, &found.located, &mut clients, &mut best)?;
         let best_data = company::dataset(
-            best.iter().map(|(_, _, (c, _))| c),
+            best.iter().map(|(_, _, (c, _, _))| c),
             reference,
             &cfg.exclude_features,
         );
@@ -454,7 +468,7 @@ impl Stage for ProspectsStage {
             Neighbours::new(vectors.iter().enumerate().map(|(i, v)| (i, v.as_slice())))
         });
         let mut prospects = Vec::with_capacity(best.len());
-        for (r, (raw, _, (c, b))) in best.iter().enumerate() {
+        for (r, (raw, _, (c, b, _))) in best.iter().enumerate() {
             let p = model.explain(&best_data, r, cfg.drivers)?;
             let similar = match (&neighbours, &nn) {
                 (Some((design, _, who)), Some(nn)) => {
@@ -495,7 +509,7 @@ impl Stage for ProspectsStage {
             scored,
             clients_matched: won.len(),
             lost_matched: lost,
-            clients_train: training.len(),
+            clients_train,
             clients_holdout: holdout.len(),
             clients_unmatched: unmatched,
             background: if method == Method::PositiveUnlabelled {
@@ -635,8 +649,11 @@ struct Found {
     active: u64,
     /// Latest creation date of the active universe.
     reference: Option<i32>,
-    /// The active universe companies of the leads' identifiers.
+    /// The active universe companies of the leads' identifiers, as scanned (no names or
+    /// addresses: [`make_whole`] reads them).
     matched: HashMap<(String, String), Company>,
+    /// Where each of `matched` is: `(part, row)`.
+    located: HashMap<(String, String), (usize, usize)>,
     /// Every identifier of the lead list (its companies are not prospects).
     in_lead_list: HashSet<(String, String)>,
     background: Vec<Company>,
@@ -646,9 +663,12 @@ struct Found {
     created_days: BTreeMap<i32, u64>,
 }
 
-/// Identifiers by registry, to look a `(&str, &str)` up without allocating.
-fn by_registry(keys: &HashSet<(String, String)>) -> HashMap<&str, HashSet<&str>> {
-    let mut out: HashMap<&str, HashSet<&str>> = HashMap::new();
+type IdsByRegistry<'a> = rustc_hash::FxHashMap<&'a str, rustc_hash::FxHashSet<&'a str>>;
+
+/// Identifiers by registry, to look a `(&str, &str)` up without allocating (FxHash: looked up
+/// for every universe company).
+fn by_registry(keys: &HashSet<(String, String)>) -> IdsByRegistry<'_> {
+    let mut out = IdsByRegistry::default();
     for (registry, id) in keys {
         out.entry(registry.as_str())
             .or_default()
@@ -657,11 +677,15 @@ fn by_registry(keys: &HashSet<(String, String)>) -> HashMap<&str, HashSet<&str>>
     out
 }
 
+/// A prospect kept while scanning: the company as scanned, its baseline score and where it is
+/// (`(part, row)`, to read it whole at the end).
+type Kept = (Company, f64, (usize, usize));
+
 /// One part of the universe scored (merged into the stage's counters and top-k).
 struct Ranked {
     model: RankCounter,
     baseline: RankCounter,
-    top: TopK<(Company, f64)>,
+    top: TopK<Kept>,
 }
 
 /// What the first pass finds in one part of the universe (merged into [`Found`]).
@@ -669,11 +693,15 @@ struct Tally {
     rows: u64,
     active: u64,
     reference: Option<i32>,
+    /// Scanned without their names and addresses: read whole once the pass is done.
     matched: HashMap<(String, String), Company>,
+    /// Where each matched company is: `(key, (part, row))`.
+    located: Vec<((String, String), (usize, usize))>,
     sample: TopK<Company>,
     /// By dimension, then value: counted without allocating for a value already seen.
     counts: HashMap<&'static str, HashMap<String, u64>>,
-    created_days: BTreeMap<i32, u64>,
+    /// Counted in a hash map (a company each), sorted when merged.
+    created_days: rustc_hash::FxHashMap<i32, u64>,
     no_creation: u64,
 }
 
@@ -684,9 +712,10 @@ impl Tally {
             active: 0,
             reference: None,
             matched: HashMap::new(),
+            located: Vec::new(),
             sample: TopK::new(background),
             counts: HashMap::new(),
-            created_days: BTreeMap::new(),
+            created_days: rustc_hash::FxHashMap::default(),
             no_creation: 0,
         }
     }
@@ -694,8 +723,9 @@ impl Tally {
     fn read(
         &mut self,
         b: &arrow::array::RecordBatch,
+        (part, first): (usize, usize),
         seed: u64,
-        lead_ids: &HashMap<&str, HashSet<&str>>,
+        lead_ids: &IdsByRegistry<'_>,
         floor: &SharedFloor,
     ) -> anyhow::Result<()> {
         self.rows += b.num_rows() as u64;
@@ -728,6 +758,7 @@ impl Tally {
             }
             if lead_ids.get(registry).is_some_and(|ids| ids.contains(id)) {
                 if let Some(c) = view.company(r) {
+                    self.located.push((c.key(), (part, first + r)));
                     self.matched.insert(c.key(), c);
                 }
             } else {
@@ -747,16 +778,14 @@ impl Tally {
     }
 }
 
-/// A seeded 64-bit hash of an identifier: the background sample keeps the largest.
+/// A seeded 64-bit hash of an identifier (xxHash64): the background sample keeps the largest.
 fn sample_hash(seed: u64, registry: &str, id: &str) -> u64 {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::new()
-        .chain_update(seed.to_le_bytes())
-        .chain_update(registry.as_bytes())
-        .chain_update([0])
-        .chain_update(id.as_bytes())
-        .finalize();
-    u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]))
+    use std::hash::Hasher;
+    let mut h = twox_hash::XxHash64::with_seed(seed);
+    h.write(registry.as_bytes());
+    h.write(&[0]);
+    h.write(id.as_bytes());
+    h.finish()
 }
 
 /// The first pass; `None` when asked to stop.
@@ -764,6 +793,7 @@ fn first_pass(
     ctx: &StageContext<'_>,
     cfg: &ProspectsSection,
     leads: &[LeadKeys],
+    parts: &[crate::state::PartRecord],
 ) -> anyhow::Result<Option<Found>> {
     let in_lead_list: HashSet<(String, String)> = leads
         .iter()
@@ -774,13 +804,13 @@ fn first_pass(
         active: 0,
         reference: None,
         matched: HashMap::new(),
+        located: HashMap::new(),
         in_lead_list,
         background: Vec::new(),
         universe_profile: BTreeMap::new(),
         created_days: BTreeMap::new(),
     };
     let lead_ids = by_registry(&found.in_lead_list);
-    let parts = ctx.parts_of(&UNIVERSE)?;
     ctx.progress.set_total(parts.len() as u64 * 2);
     // Parts are read in parallel, each into its own tally, merged in part order: sums, a
     // maximum, a union and a top-k, none of which depends on the order.
@@ -789,16 +819,19 @@ fn first_pass(
     let mut universe_counts: HashMap<&'static str, HashMap<String, u64>> = HashMap::new();
     let mut no_creation = 0u64;
     // A core's worth of parts at a time: what is held is a few parts' tallies, not all.
-    for group in parts.chunks(rayon::current_num_threads().max(1)) {
+    let mut located = Vec::new();
+    let width = rayon::current_num_threads().max(1);
+    for (g, group) in parts.chunks(width).enumerate() {
         let tallies: Vec<anyhow::Result<Option<Tally>>> = group
             .par_iter()
-            .map(|part| {
+            .enumerate()
+            .map(|(j, part)| {
                 if ctx.should_stop() {
                     return Ok(None);
                 }
                 let mut t = Tally::new(cfg.background);
-                company::stream_part(ctx.output_dir(), part, |b| {
-                    t.read(b, cfg.seed, &lead_ids, &floor)
+                company::stream_part(ctx.output_dir(), part, |b, first| {
+                    t.read(b, (g * width + j, first), cfg.seed, &lead_ids, &floor)
                 })?;
                 ctx.progress.inc(1, "reading the universe");
                 Ok(Some(t))
@@ -812,6 +845,7 @@ fn first_pass(
             found.active += t.active;
             found.reference = found.reference.max(t.reference);
             found.matched.extend(t.matched);
+            located.extend(t.located);
             for (d, n) in t.created_days {
                 *found.created_days.entry(d).or_default() += n;
             }
@@ -823,6 +857,9 @@ fn first_pass(
             }
             no_creation += t.no_creation;
             sample.merge(t.sample);
+            // The merged sample's floor: what later parts must beat (a part's own floor is
+            // lower, and would let each part build thousands of companies that cannot stay).
+            floor.raise(sample.floor());
         }
     }
     for (by, counts) in universe_counts {
@@ -851,12 +888,65 @@ fn first_pass(
                 .or_default() += n;
         }
     }
+    found.located = located.into_iter().collect();
     found.background = sample
         .into_sorted()
         .into_iter()
         .map(|(_, _, c)| c)
         .collect();
     Ok(Some(found))
+}
+
+/// The clients and the best prospects as the scans read them (without names and addresses)
+/// made whole: their rows read again with every column, the parts in parallel.
+fn make_whole(
+    ctx: &StageContext<'_>,
+    parts: &[crate::state::PartRecord],
+    located: &HashMap<(String, String), (usize, usize)>,
+    clients: &mut [Client],
+    best: &mut [(f64, String, Kept)],
+) -> anyhow::Result<()> {
+    let mut at: Vec<(usize, usize)> = clients
+        .iter()
+        .filter_map(|c| located.get(&c.company.key()).copied())
+        .chain(best.iter().map(|(_, _, k)| k.2))
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let by_part: Vec<&[(usize, usize)]> = at.chunk_by(|a, b| a.0 == b.0).collect();
+    let read: Vec<anyhow::Result<Vec<((usize, usize), Option<Company>)>>> = by_part
+        .par_iter()
+        .map(|here| {
+            let rows: Vec<usize> = here.iter().map(|x| x.1).collect();
+            let whole = company::fetch_rows(ctx.output_dir(), &parts[here[0].0], &rows)?;
+            Ok(here.iter().copied().zip(whole).collect())
+        })
+        .collect();
+    let mut wholes: HashMap<(usize, usize), Company> = HashMap::with_capacity(at.len());
+    for r in read {
+        wholes.extend(r?.into_iter().filter_map(|(a, c)| Some((a, c?))));
+    }
+    let whole = |scanned: &Company, at: (usize, usize)| -> anyhow::Result<Company> {
+        match wholes.get(&at) {
+            Some(c) if c.key() == scanned.key() => Ok(c.clone()),
+            _ => anyhow::bail!(
+                "universe {} row {}: no longer {}:{} (the table changed during the stage; run it again)",
+                parts[at.0].file,
+                at.1,
+                scanned.registry,
+                scanned.registry_id
+            ),
+        }
+    };
+    for c in clients.iter_mut() {
+        if let Some(&a) = located.get(&c.company.key()) {
+            c.company = whole(&c.company, a)?;
+        }
+    }
+    for (_, _, (c, _, a)) in best.iter_mut() {
+        *c = whole(c, *a)?;
+    }
+    Ok(())
 }
 
 /// The labelled leads matched to an active universe company (each lead by its first identifier

@@ -15,6 +15,7 @@ mod rows;
 
 use anyhow::Context;
 use learn::{Neighbours, Trained};
+use rayon::prelude::*;
 
 use super::evaluate::{self, evaluation::Evaluation, inputs};
 use super::{Read, Stage, StageContext, StageOutcome};
@@ -184,31 +185,48 @@ impl Stage for ScoreStage {
                 _ => None,
             };
             ctx.progress.set_total(open.len() as u64);
-            for &r in &open {
+            // Leads are independent: scored in parallel, a few thousand at a time (so that a
+            // stop waits for one chunk), kept in lead order.
+            for chunk in open.chunks(2048) {
                 if ctx.should_stop() {
                     return Ok(StageOutcome::Interrupted);
                 }
-                let p = model.predict(&aligned, r, sc.drivers)?;
-                anyhow::ensure!(
-                    p.probability.is_finite(),
-                    "score: non-finite probability for lead {}",
-                    leads.lead_ids[r]
-                );
-                if let Some((f, fd)) = &shadow {
-                    shadow_probabilities.push((r, f.probabilities(fd, &[r])?[0]));
+                let done: Vec<anyhow::Result<(Scored, Option<(usize, f64)>)>> = chunk
+                    .par_iter()
+                    .map(|&r| {
+                        let p = model.predict(&aligned, r, sc.drivers)?;
+                        anyhow::ensure!(
+                            p.probability.is_finite(),
+                            "score: non-finite probability for lead {}",
+                            leads.lead_ids[r]
+                        );
+                        let shadow = match &shadow {
+                            Some((f, fd)) => Some((r, f.probabilities(fd, &[r])?[0])),
+                            None => None,
+                        };
+                        let similar = d.embedding[r]
+                            .as_deref()
+                            .map(|v| won.nearest(v, sc.similar))
+                            .unwrap_or_default();
+                        Ok((
+                            Scored {
+                                row: r,
+                                probability: p.probability,
+                                tier: "",
+                                similar,
+                                drivers: p.drivers,
+                            },
+                            shadow,
+                        ))
+                    })
+                    .collect();
+                for one in done {
+                    let (s, shadow) = one?;
+                    shadow_probabilities.extend(shadow);
+                    scored.push(s);
                 }
-                let similar = d.embedding[r]
-                    .as_deref()
-                    .map(|v| won.nearest(v, sc.similar))
-                    .unwrap_or_default();
-                scored.push(Scored {
-                    row: r,
-                    probability: p.probability,
-                    tier: "",
-                    similar,
-                    drivers: p.drivers,
-                });
-                ctx.progress.inc(1, &leads.lead_ids[r]);
+                ctx.progress
+                    .inc(chunk.len() as u64, "scoring the open leads");
             }
         } else {
             tracing::warn!("score: no model; no lead scored");
