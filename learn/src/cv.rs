@@ -17,6 +17,7 @@ use crate::folds::{shuffled, stratified_kfold, train_test};
 use crate::metrics::{evaluate, Metrics};
 use crate::models::{fold_scores, ModelSpec, Params, MODELS};
 use crate::{roc_auc, LearnError};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 fn check_folds(n: usize, folds: &[usize], k: usize) -> Result<(), LearnError> {
@@ -64,6 +65,51 @@ where
             continue;
         }
         let fold_scores = fit_score(&train, &test)?;
+        if fold_scores.len() != test.len() {
+            return Err(LearnError::LengthMismatch {
+                what: "fold scores vs test rows",
+                expected: test.len(),
+                got: fold_scores.len(),
+            });
+        }
+        for (&row, score) in test.iter().zip(fold_scores) {
+            scores[row] = score;
+        }
+    }
+    Ok(scores)
+}
+
+/// A fold's test rows and their scores.
+type FoldScores = (Vec<usize>, Vec<f64>);
+
+/// [`out_of_fold`] with the folds fitted in parallel (rayon): the same scores, as each fold's
+/// fit depends on its rows alone. The first error in fold order is returned.
+///
+/// Errors: those of [`out_of_fold`].
+pub fn out_of_fold_parallel<F>(
+    n: usize,
+    folds: &[usize],
+    k: usize,
+    fit_score: F,
+) -> Result<Vec<f64>, LearnError>
+where
+    F: Fn(&[usize], &[usize]) -> Result<Vec<f64>, LearnError> + Sync,
+{
+    check_folds(n, folds, k)?;
+    let per_fold: Vec<Result<FoldScores, LearnError>> = (0..k)
+        .into_par_iter()
+        .map(|f| {
+            let (train, test) = train_test(folds, f);
+            if test.is_empty() {
+                return Ok((test, Vec::new()));
+            }
+            let s = fit_score(&train, &test)?;
+            Ok((test, s))
+        })
+        .collect();
+    let mut scores = vec![f64::NAN; n];
+    for fold in per_fold {
+        let (test, fold_scores) = fold?;
         if fold_scores.len() != test.len() {
             return Err(LearnError::LengthMismatch {
                 what: "fold scores vs test rows",
@@ -224,7 +270,7 @@ pub fn cross_validate(
     folds: &Folds,
     params: Params,
     mut on_step: impl FnMut(&str),
-    cancelled: &dyn Fn() -> bool,
+    cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<CrossValidation, LearnError> {
     d.check()?;
     let mut cv = CrossValidation {
@@ -262,21 +308,29 @@ pub fn cross_validate(
             }
             fold_scores(spec, d, labels, train, test, params)
         };
-        let scores = out_of_fold(d.len(), &folds.folds, k, |train, test| {
-            fold(&d.labels, train, test)
-        })
-        .and_then(|s| {
-            let metrics = evaluate(&s, &d.labels, t)?;
-            let per_fold = per_fold_metrics(&s, &d.labels, &folds.folds, k, t)?;
-            Ok((s, metrics, per_fold))
-        })
-        .map_err(in_model(false))?;
+        // The model's folds and its control's, all in parallel (each fit reads its rows alone).
+        let (scores, control) = rayon::join(
+            || {
+                out_of_fold_parallel(d.len(), &folds.folds, k, |train, test| {
+                    fold(&d.labels, train, test)
+                })
+                .and_then(|s| {
+                    let metrics = evaluate(&s, &d.labels, t)?;
+                    let per_fold = per_fold_metrics(&s, &d.labels, &folds.folds, k, t)?;
+                    Ok((s, metrics, per_fold))
+                })
+                .map_err(in_model(false))
+            },
+            || {
+                out_of_fold_parallel(d.len(), &folds.control_folds, k, |train, test| {
+                    fold(&folds.control_labels, train, test)
+                })
+                .and_then(|s| evaluate(&s, &folds.control_labels, t))
+                .map_err(in_model(true))
+            },
+        );
+        let (scores, control) = (scores?, control?);
         on_step(spec.name);
-        let control = out_of_fold(d.len(), &folds.control_folds, k, |train, test| {
-            fold(&folds.control_labels, train, test)
-        })
-        .and_then(|s| evaluate(&s, &folds.control_labels, t))
-        .map_err(in_model(true))?;
         on_step(&format!("{} control", spec.name));
         let (scores, metrics, per_fold) = scores;
         let on_log_odds = !matches!(spec.kind, crate::models::Kind::Centroid);
@@ -312,7 +366,7 @@ fn nested_choice(
     folds: &Folds,
     models: &[ModelOutcome],
     params: Params,
-    cancelled: &dyn Fn() -> bool,
+    cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<NestedChoice, LearnError> {
     let mut per_fold = Vec::new();
     let mut pooled = vec![f64::NAN; d.len()];
@@ -323,13 +377,17 @@ fn nested_choice(
         }
         let y: Vec<bool> = train.iter().map(|&r| d.labels[r]).collect();
         let inner = stratified_kfold(&y, INNER_K, folds.seed.wrapping_add(f as u64))?;
-        let mut best: Option<(usize, f64)> = None;
-        for (i, m) in models.iter().enumerate() {
-            let mut scores = vec![0.0; train.len()];
-            for g in 0..INNER_K {
+        // Every model's inner folds, in parallel (each fit reads its rows alone).
+        let tasks: Vec<(usize, usize)> = (0..models.len())
+            .flat_map(|i| (0..INNER_K).map(move |g| (i, g)))
+            .collect();
+        let fitted: Vec<Result<(usize, FoldScores), LearnError>> = tasks
+            .par_iter()
+            .map(|&(i, g)| {
                 if cancelled() {
                     return Err(LearnError::Cancelled);
                 }
+                let m = &models[i];
                 let (itr, ite) = train_test(&inner, g);
                 let itr: Vec<usize> = itr.iter().map(|&j| train[j]).collect();
                 let rows: Vec<usize> = ite.iter().map(|&j| train[j]).collect();
@@ -340,11 +398,19 @@ fn nested_choice(
                         source: Box::new(e),
                     }
                 })?;
-                for (&j, v) in ite.iter().zip(s) {
-                    scores[j] = v;
-                }
+                Ok((i, (ite, s)))
+            })
+            .collect();
+        let mut scores = vec![vec![0.0; train.len()]; models.len()];
+        for one in fitted {
+            let (i, (ite, s)) = one?;
+            for (&j, v) in ite.iter().zip(s) {
+                scores[i][j] = v;
             }
-            let auc = roc_auc(&scores, &y)?.unwrap_or(0.5);
+        }
+        let mut best: Option<(usize, f64)> = None;
+        for (i, scores) in scores.iter().enumerate() {
+            let auc = roc_auc(scores, &y)?.unwrap_or(0.5);
             // Ties keep the simpler (earlier) model, as [`CrossValidation::best`] does.
             if best.is_none_or(|(_, b)| auc > b) {
                 best = Some((i, auc));
@@ -665,12 +731,10 @@ mod tests {
     fn a_cancellation_stops_before_the_next_fold_fit() {
         let d = web_signal();
         let folds = Folds::new(&d.labels, 5, 42).unwrap();
-        // Cancelled after the third fit: the first model's folds stop there.
-        let fits = std::cell::Cell::new(0);
-        let cancelled = || {
-            fits.set(fits.get() + 1);
-            fits.get() > 3
-        };
+        // Cancelled from the fourth check on: the first model's folds (and its control's, fitted
+        // beside them) stop there, and no later model starts.
+        let fits = std::sync::atomic::AtomicUsize::new(0);
+        let cancelled = || fits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 > 3;
         let mut steps = 0;
         let err = cross_validate(
             &d,
@@ -687,6 +751,8 @@ mod tests {
         .unwrap_err();
         assert!(err.is_cancelled(), "{err:?}");
         assert_eq!(steps, 0, "no model finished");
-        assert_eq!(fits.get(), 4);
+        // One check per fold of the first model and of its control, at most.
+        let checks = fits.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((4..=2 * folds.k).contains(&checks), "{checks} checks");
     }
 }

@@ -647,7 +647,7 @@ mod tests {
         let mut labels = vec![];
         for i in 0..n {
             let u = next();
-            a.push((u > 0.1).then(|| 10.0 * u));
+            a.push((u > 0.1).then_some(10.0 * u));
             b.push(match i % 17 {
                 0 => Some(f64::NAN),
                 1 => None,

@@ -6,6 +6,7 @@
 //! leads dated from it on: the figure a sales team gets when it scores next quarter's leads
 //! with a model trained on the past. Leads without a date take no part.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::design::Dataset;
@@ -114,7 +115,7 @@ pub fn time_split(
     test_share: f64,
     specs: &[&'static ModelSpec],
     params: Params,
-    cancelled: &dyn Fn() -> bool,
+    cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<TimeSplit, LearnError> {
     if dates.len() != d.len() {
         return Err(LearnError::LengthMismatch {
@@ -161,18 +162,24 @@ pub fn time_split(
         return Ok(out);
     }
     let labels: Vec<bool> = cut.test.iter().map(|&r| d.labels[r]).collect();
-    for spec in specs {
-        if cancelled() {
-            return Err(LearnError::Cancelled);
-        }
-        let scores =
+    // The models in parallel (each fit reads the training side alone), kept in `specs` order.
+    let fitted: Vec<Result<Vec<f64>, LearnError>> = specs
+        .par_iter()
+        .map(|spec| {
+            if cancelled() {
+                return Err(LearnError::Cancelled);
+            }
             fold_scores(spec, d, &d.labels, &cut.train, &cut.test, params).map_err(|e| {
                 LearnError::Model {
                     model: spec.name,
                     control: false,
                     source: Box::new(e),
                 }
-            })?;
+            })
+        })
+        .collect();
+    for (spec, scores) in specs.iter().zip(fitted) {
+        let scores = scores?;
         out.models.push(TimeModel {
             model: spec.name.to_owned(),
             roc_auc: roc_auc(&scores, &labels)?,

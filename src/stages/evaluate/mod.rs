@@ -543,7 +543,7 @@ fn time_split(
     leads: &inputs::Leads,
     cv: &CrossValidation,
     cfg: &EvaluateSection,
-    cancelled: &dyn Fn() -> bool,
+    cancelled: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<Option<evaluation::TimeSplit>> {
     use arrow::array::{Array, AsArray};
     let f = &leads.features;

@@ -914,7 +914,8 @@ fn make_whole(
     at.sort_unstable();
     at.dedup();
     let by_part: Vec<&[(usize, usize)]> = at.chunk_by(|a, b| a.0 == b.0).collect();
-    let read: Vec<anyhow::Result<Vec<((usize, usize), Option<Company>)>>> = by_part
+    type Fetched = anyhow::Result<Vec<((usize, usize), Option<Company>)>>;
+    let read: Vec<Fetched> = by_part
         .par_iter()
         .map(|here| {
             let rows: Vec<usize> = here.iter().map(|x| x.1).collect();

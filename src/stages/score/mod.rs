@@ -191,7 +191,9 @@ impl Stage for ScoreStage {
                 if ctx.should_stop() {
                     return Ok(StageOutcome::Interrupted);
                 }
-                let done: Vec<anyhow::Result<(Scored, Option<(usize, f64)>)>> = chunk
+                // A lead scored, with the shadow model's probability when one runs.
+                type Done = anyhow::Result<(Scored, Option<(usize, f64)>)>;
+                let done: Vec<Done> = chunk
                     .par_iter()
                     .map(|&r| {
                         let p = model.predict(&aligned, r, sc.drivers)?;
