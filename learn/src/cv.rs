@@ -64,19 +64,24 @@ where
         if test.is_empty() {
             continue;
         }
-        let fold_scores = fit_score(&train, &test)?;
-        if fold_scores.len() != test.len() {
-            return Err(LearnError::LengthMismatch {
-                what: "fold scores vs test rows",
-                expected: test.len(),
-                got: fold_scores.len(),
-            });
-        }
-        for (&row, score) in test.iter().zip(fold_scores) {
-            scores[row] = score;
-        }
+        place(&mut scores, &test, fit_score(&train, &test)?)?;
     }
     Ok(scores)
+}
+
+/// A fold's scores put at its test rows.
+fn place(scores: &mut [f64], test: &[usize], fold_scores: Vec<f64>) -> Result<(), LearnError> {
+    if fold_scores.len() != test.len() {
+        return Err(LearnError::LengthMismatch {
+            what: "fold scores vs test rows",
+            expected: test.len(),
+            got: fold_scores.len(),
+        });
+    }
+    for (&row, score) in test.iter().zip(fold_scores) {
+        scores[row] = score;
+    }
+    Ok(())
 }
 
 /// A fold's test rows and their scores.
@@ -110,16 +115,7 @@ where
     let mut scores = vec![f64::NAN; n];
     for fold in per_fold {
         let (test, fold_scores) = fold?;
-        if fold_scores.len() != test.len() {
-            return Err(LearnError::LengthMismatch {
-                what: "fold scores vs test rows",
-                expected: test.len(),
-                got: fold_scores.len(),
-            });
-        }
-        for (&row, score) in test.iter().zip(fold_scores) {
-            scores[row] = score;
-        }
+        place(&mut scores, &test, fold_scores)?;
     }
     Ok(scores)
 }

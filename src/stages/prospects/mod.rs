@@ -14,8 +14,11 @@
 //! seeded hash of their identifier: uniform, and the same whatever the order of the parts) and
 //! counts the client profile's universe side; the second scores every active company not in the
 //! lead list, keeping the best `top` in a heap and counting, for each held-out client, exactly
-//! how many scored companies rank above it and alike (for the model and for the baseline). Memory
-//! is the background sample, the heap and the leads: not the universe.
+//! how many scored companies rank above it and alike (for the model and for the baseline). Both
+//! passes read the identifiers, status and features only ([`company::SCAN_COLUMNS`]); the few
+//! rows shown whole, the clients and the best `top`, are read again with every column at the end
+//! ([`company::fetch_rows`]). Memory is the background sample, the heap and the leads: not the
+//! universe.
 //!
 //! Everything is seeded and order-independent, and the outputs are committed in one state-store
 //! transaction with the stage's one unit, so a killed run leaves nothing registered and the next
