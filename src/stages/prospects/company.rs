@@ -490,16 +490,16 @@ impl BatchView {
             self.employer(r).map(|e| f64::from(u8::from(e)))
         });
         let mut categorical = Vec::new();
-        for (name, i) in [
-            ("nace_section", 2),
-            ("nace_division", 3),
-            ("headcount_band", 4),
-            ("legal_form", 5),
-            ("category", 6),
-            ("region", 9),
-            ("country", 10),
+        for name in [
+            "nace_section",
+            "nace_division",
+            "headcount_band",
+            "legal_form",
+            "category",
+            "region",
+            "country",
         ] {
-            if wanted(name) {
+            if let Some(i) = category_column(name).filter(|_| wanted(name)) {
                 categorical.push(Column::new(
                     name,
                     rows.iter()
