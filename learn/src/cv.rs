@@ -197,8 +197,8 @@ pub struct ModelOutcome {
     pub per_fold: Vec<Metrics>,
     /// Metrics of the same cross-validation on shuffled labels.
     pub control: Metrics,
-    /// The out-of-fold scores as probabilities: Platt-scaled fold by fold on the other folds'
-    /// out-of-fold scores ([`crate::calibration::cross_fitted`]).
+    /// The out-of-fold scores as probabilities: calibrated fold by fold (Platt or isotonic) on
+    /// the other folds' out-of-fold scores ([`crate::calibration::cross_fitted`]).
     pub probabilities: Vec<f64>,
     /// How those probabilities hold (Brier, log-loss, ECE, reliability bins).
     pub calibration: Calibration,
@@ -330,10 +330,12 @@ pub fn cross_validate(
         on_step(&format!("{} control", spec.name));
         let (scores, metrics, per_fold) = scores;
         let on_log_odds = !matches!(spec.kind, crate::models::Kind::Centroid);
-        let probabilities =
+        let (probabilities, methods) =
             calibration::cross_fitted(&scores, &d.labels, &folds.folds, k, on_log_odds)
                 .map_err(in_model(false))?;
-        let quality = calibration::quality(&probabilities, &d.labels).map_err(in_model(false))?;
+        let mut quality =
+            calibration::quality(&probabilities, &d.labels).map_err(in_model(false))?;
+        quality.method = calibration::methods_summary(&methods);
         let roc_auc_interval = calibration::bootstrap_auc(&scores, &d.labels, 200, folds.seed)
             .map_err(in_model(false))?;
         cv.models.push(ModelOutcome {

@@ -164,7 +164,8 @@ pub struct ModelResult {
     pub per_fold: Vec<Metrics>,
     /// Out-of-fold score per lead (`lead_id` → score).
     pub scores: BTreeMap<String, f64>,
-    /// Out-of-fold probability per lead: the score Platt-scaled on the other folds'.
+    /// Out-of-fold probability per lead: the score calibrated (Platt or isotonic, see
+    /// `calibration.method`) on the other folds'.
     #[serde(default)]
     pub probabilities: BTreeMap<String, f64>,
     /// Brier score, log-loss, ECE and reliability bins of those probabilities.

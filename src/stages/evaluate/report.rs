@@ -439,8 +439,9 @@ fn choice_section(h: &mut String, data: &ReportData, best: Option<usize>) {
     let _ = writeln!(
         h,
         "<p>Reliability: the share of won leads among leads given a probability, against that \
-         probability (out-of-fold, Platt-scaled on the other folds); the dashed diagonal is \
-         perfect calibration.</p>\n<div class=\"charts\"><figure><figcaption>Reliability</figcaption>\n{}</figure></div>",
+         probability (out-of-fold, calibrated on the other folds: Platt's sigmoid, or isotonic \
+         steps where they predict better on 500 leads or more); the dashed diagonal is perfect \
+         calibration.</p>\n<div class=\"charts\"><figure><figcaption>Reliability</figcaption>\n{}</figure></div>",
         line_chart(
             "Reliability: observed won share against predicted probability",
             "predicted probability",

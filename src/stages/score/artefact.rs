@@ -2,7 +2,7 @@
 //! `models/<version>.json` so that a later run can score with it again (`score.model`).
 //!
 //! The file holds everything scoring needs — the fitted transforms and weights
-//! ([`learn::Trained`]), the Platt scaling, the shape of the dataset it was fitted on (column
+//! ([`learn::Trained`]), the calibration (Platt or isotonic), the shape of the dataset it was fitted on (column
 //! names by block; a design reads columns by position) — and what a person auditing it wants:
 //! the training set's size and hash, the cross-validated figures of `evaluation.json`. The
 //! version is the SHA-256 of the file's content (without the version itself), so the same fit
@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use learn::calibration::Platt;
+use learn::calibration::{Calibrator, Isotonic, Platt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -73,8 +73,13 @@ pub struct ModelArtefact {
     pub attribute_encodings: Option<Vec<crate::stages::evaluate::inputs::AttributeEncoding>>,
     pub training: TrainingSet,
     pub cv: Option<CvFigures>,
-    /// Score → probability (none for the centroid, whose model maps its own).
+    /// Score → probability when Platt's sigmoid calibrates it (none for the centroid, whose
+    /// model maps its own, and when `isotonic` does).
     pub platt: Option<Platt>,
+    /// Score → probability when isotonic steps calibrate it (absent from artefacts saved
+    /// before isotonic calibration existed: those are Platt's or none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isotonic: Option<Isotonic>,
     pub trained: learn::Trained,
 }
 
@@ -103,9 +108,7 @@ impl ModelArtefact {
     /// The probabilities (calibrated) of `rows` of `d` (aligned), without drivers.
     pub fn probabilities(&self, d: &learn::Dataset, rows: &[usize]) -> anyhow::Result<Vec<f64>> {
         let mut p = self.trained.probabilities(d, rows)?;
-        if let Some(platt) = &self.platt {
-            p.iter_mut().for_each(|x| *x = platt.apply(*x));
-        }
+        p.iter_mut().for_each(|x| *x = self.calibrate(*x));
         Ok(p)
     }
 
@@ -118,10 +121,27 @@ impl ModelArtefact {
         drivers: usize,
     ) -> anyhow::Result<learn::Prediction> {
         let mut p = self.trained.predict(d, r, drivers)?;
-        if let Some(platt) = &self.platt {
-            p.probability = platt.apply(p.probability);
-        }
+        p.probability = self.calibrate(p.probability);
         Ok(p)
+    }
+
+    /// The model's probability through the artefact's calibration (unchanged without one).
+    fn calibrate(&self, p: f64) -> f64 {
+        match (&self.isotonic, &self.platt) {
+            (Some(i), _) => i.apply(p),
+            (None, Some(platt)) => platt.apply(p),
+            (None, None) => p,
+        }
+    }
+
+    /// Sets the calibration from a fitted [`Calibrator`] (`None`: the model's own probabilities).
+    pub fn with_calibrator(mut self, c: Option<Calibrator>) -> ModelArtefact {
+        (self.platt, self.isotonic) = match c {
+            Some(Calibrator::Platt(p)) => (Some(p), None),
+            Some(Calibrator::Isotonic(i)) => (None, Some(i)),
+            None => (None, None),
+        };
+        self
     }
 }
 

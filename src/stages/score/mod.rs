@@ -497,9 +497,10 @@ fn fit(
     let params = evaluate::params(&ctx.config.evaluate);
     let model = Trained::fit(spec, d, train, &oof, params)
         .with_context(|| format!("refitting {} on {} labelled leads", spec.name, train.len()))?;
-    // Probabilities a sales team can read as such: Platt scaling fitted on the model's
-    // out-of-fold scores (the centroid's model has its own already).
-    let platt = match spec.kind {
+    // Probabilities a sales team can read as such: Platt's sigmoid or isotonic steps, chosen
+    // and fitted on the model's out-of-fold scores as evaluate chose them fold by fold (the
+    // centroid's model has its own map already).
+    let calibrator = match spec.kind {
         learn::Kind::Centroid => None,
         _ => {
             let (s, y): (Vec<f64>, Vec<bool>) = train
@@ -507,9 +508,9 @@ fn fit(
                 .filter_map(|&r| oof[r].map(|s| (s, d.labels[r])))
                 .unzip();
             Some(
-                learn::calibration::Platt::fit(&s, &y, true).with_context(|| {
-                    format!("calibrating {} on its out-of-fold scores", spec.name)
-                })?,
+                learn::calibration::Calibrator::fit(&s, &y, true, params.seed).with_context(
+                    || format!("calibrating {} on its out-of-fold scores", spec.name),
+                )?,
             )
         }
     };
@@ -551,9 +552,11 @@ fn fit(
             roc_auc_interval: result.roc_auc_interval,
             calibration: result.calibration.clone(),
         }),
-        platt,
+        platt: None,
+        isotonic: None,
         trained: model,
     }
+    .with_calibrator(calibrator)
     .seal()?;
     let body = artefact::save(ctx.output_dir(), ctx.store, &ctx.prov, &a)?;
     tracing::info!(
