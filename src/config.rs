@@ -502,6 +502,9 @@ pub const PROSPECT_FEATURES: &[&str] = &[
     "country",
 ];
 
+/// `prospects.method` values.
+pub const PROSPECT_METHODS: &[&str] = &["auto", "positive_unlabelled", "won_lost"];
+
 /// The models the prospects stage can train (of `learn::MODELS`: firmographics only).
 pub const PROSPECT_MODELS: &[&str] = &["logistic_firmographics", "gradient_boosted_trees"];
 
@@ -518,7 +521,10 @@ pub struct ProspectsSection {
     pub holdout_share: f64,
     /// Unlabelled universe companies sampled as the background of positive-unlabelled learning.
     pub background: usize,
-    /// At least this many lost leads matched to the universe: train won against lost instead.
+    /// `auto` (default), `positive_unlabelled` or `won_lost`: how the model is trained.
+    pub method: String,
+    /// `auto` with at least this many lost leads matched to the universe: won against lost is
+    /// a candidate too, kept when it ranks the training clients better (inner validation).
     pub min_lost: usize,
     /// Seeds the hold-out, the background sample and the model.
     pub seed: u64,
@@ -538,6 +544,7 @@ impl Default for ProspectsSection {
             exclude_features: Vec::new(),
             holdout_share: 0.25,
             background: 20_000,
+            method: "auto".into(),
             min_lost: 30,
             seed: 42,
             c: 1.0,
@@ -1305,6 +1312,16 @@ impl Section for ProspectsSection {
                     "unknown model {:?}; expected one of {}",
                     self.model,
                     PROSPECT_MODELS.join(", ")
+                ),
+            );
+        }
+        if !PROSPECT_METHODS.contains(&self.method.as_str()) {
+            issues.add(
+                "prospects.method",
+                format!(
+                    "unknown method {:?}; expected one of {}",
+                    self.method,
+                    PROSPECT_METHODS.join(", ")
                 ),
             );
         }

@@ -179,15 +179,46 @@ fn prospects_rank_held_out_clients_above_the_baseline_and_resume_after_sigkill()
     assert_eq!(a.1, b.1, "prospect_clients.parquet");
     assert_eq!(a.2, b.2, "prospects.json");
 
-    // Enough lost leads for the config: won against lost, no class prior.
+    // Enough lost leads for the config: "auto" tries both methods on the training clients and
+    // keeps the one that ranks them better against the background.
     let o = killed.run(&["run", "--stages", STAGES, "--set", "prospects.min_lost=10"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(killed.out().join("prospects.json")).unwrap(),
     )
     .unwrap();
+    let choice = &summary["method_choice"];
+    let (pu, wl) = (
+        choice["positive_unlabelled"].as_f64().unwrap(),
+        choice["won_lost"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..=1.0).contains(&pu) && (0.0..=1.0).contains(&wl),
+        "{choice}"
+    );
+    let expected = if wl > pu {
+        "won_lost"
+    } else {
+        "positive_unlabelled"
+    };
+    assert_eq!(summary["method"], expected, "{summary}");
+    assert_eq!(choice["chosen"], expected, "{summary}");
+    check_in_python(&killed.out(), false);
+    // Won against lost when asked for: no class prior.
+    let o = killed.run(&[
+        "run",
+        "--stages",
+        STAGES,
+        "--set",
+        "prospects.method=won_lost",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(killed.out().join("prospects.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(summary["method"], "won_lost", "{summary}");
-    assert!(summary["class_prior"].is_null());
+    assert!(summary["class_prior"].is_null() && summary["method_choice"].is_null());
     check_in_python(&killed.out(), false);
 
     // The best 25 as a lead list: ingest reads it back, identifiers and names intact.

@@ -6,8 +6,11 @@
 //! SIREN or company number, else the `registry` stage's match. A seeded share of them
 //! (`prospects.holdout_share`) is held out before anything is fitted. The model
 //! ([`learn::pu::ProspectModel`]) is trained on the others: positive-unlabelled (Elkan–Noto,
-//! clients against a uniform seeded sample of the rest of the universe) unless at least
-//! `prospects.min_lost` lost leads are matched, then won against lost.
+//! clients against a uniform seeded sample of the rest of the universe), or won against lost.
+//! With `prospects.method = "auto"` and at least `prospects.min_lost` lost leads matched, the
+//! two are compared in an inner validation on the training clients ([`choose_method`]): lost
+//! leads are in the seller's market like the clients, so won against lost may not tell a
+//! client-like company from the rest of the universe, and is kept only when it ranks better.
 //!
 //! The universe is read twice, streamed batch by batch (never whole): the first pass finds the
 //! leads' companies, draws the background sample (the `background` companies with the largest
@@ -121,6 +124,9 @@ pub struct Summary {
     pub config_hash: String,
     /// `positive_unlabelled`, `won_lost`, or null when nothing could be trained.
     pub method: Option<Method>,
+    /// How `prospects.method = "auto"` chose between the two, when both were candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_choice: Option<MethodChoice>,
     pub model: String,
     /// Elkan–Noto's labelling constant c.
     pub labelling_constant: Option<f64>,
@@ -234,10 +240,19 @@ impl Stage for ProspectsStage {
         for &i in learn::shuffled(&won, cfg.seed).iter().take(holdout_n) {
             clients[i].role = "holdout";
         }
-        let method = if lost >= cfg.min_lost {
-            Method::WonLost
-        } else {
-            Method::PositiveUnlabelled
+        let (method, method_choice) = match cfg.method.as_str() {
+            "won_lost" => (Method::WonLost, None),
+            "auto" if lost >= cfg.min_lost => {
+                let choice = choose_method(cfg, &clients, &found.background, found.reference)?;
+                tracing::info!(
+                    positive_unlabelled = choice.positive_unlabelled,
+                    won_lost = choice.won_lost,
+                    chosen = ?choice.chosen,
+                    "method chosen on the training clients (inner validation, ROC-AUC against the background)"
+                );
+                (choice.chosen, Some(choice))
+            }
+            _ => (Method::PositiveUnlabelled, None),
         };
         for c in clients.iter_mut().filter(|c| !c.won) {
             c.role = if method == Method::WonLost {
@@ -500,6 +515,7 @@ impl Stage for ProspectsStage {
             run_id: ctx.prov.run_id.clone(),
             config_hash: ctx.prov.config_hash.clone(),
             method: Some(method),
+            method_choice,
             model: cfg.model.clone(),
             labelling_constant: (method == Method::PositiveUnlabelled).then_some(model.c),
             class_prior: prior,
@@ -1034,6 +1050,16 @@ fn fit(
     }
     let mut data = company::dataset(rows.iter().copied(), reference, &cfg.exclude_features);
     data.labels = labels;
+    let (spec, params) = spec_and_params(cfg)?;
+    let train: Vec<usize> = (0..data.len()).collect();
+    let model = match method {
+        Method::PositiveUnlabelled => ProspectModel::fit_pu(spec, &data, &train, params)?,
+        Method::WonLost => ProspectModel::fit_won_lost(spec, &data, &train, params)?,
+    };
+    Ok((model, TrainSet { data, clients: who }))
+}
+
+fn spec_and_params(cfg: &ProspectsSection) -> anyhow::Result<(&'static learn::ModelSpec, Params)> {
     let spec = learn::model(&cfg.model)
         .with_context(|| format!("prospects.model {:?} is not a model", cfg.model))?;
     let params = Params {
@@ -1043,12 +1069,119 @@ fn fit(
         min_df: 1,
         seed: cfg.seed,
     };
-    let train: Vec<usize> = (0..data.len()).collect();
-    let model = match method {
-        Method::PositiveUnlabelled => ProspectModel::fit_pu(spec, &data, &train, params)?,
-        Method::WonLost => ProspectModel::fit_won_lost(spec, &data, &train, params)?,
+    Ok((spec, params))
+}
+
+/// The inner validation of `prospects.method = "auto"` ([`choose_method`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodChoice {
+    /// Folds of the training clients and of the background sample.
+    pub folds: usize,
+    /// ROC-AUC of the folds' clients against their background companies, pooled over the folds,
+    /// for each method (`None` when a fold could not be fitted).
+    pub positive_unlabelled: Option<f64>,
+    pub won_lost: Option<f64>,
+    pub chosen: Method,
+}
+
+/// Chooses between positive-unlabelled and won/lost learning on the training clients only (the
+/// held-out ones stay unseen): the clients and the background sample are each split into 3
+/// seeded folds; for each fold, positive-unlabelled is fitted on the other folds' clients
+/// against the other folds' background, won/lost on the other folds' clients against every
+/// lost lead, and both score the fold's clients and background companies. What a prospect list
+/// needs is clients ranked above the rest of the universe: the ROC-AUC of clients against
+/// background, pooled over the folds, decides. Won/lost is kept only when strictly better (and
+/// only when it could be fitted on every fold).
+fn choose_method(
+    cfg: &ProspectsSection,
+    clients: &[Client],
+    background: &[Company],
+    reference: Option<i32>,
+) -> anyhow::Result<MethodChoice> {
+    const FOLDS: usize = 3;
+    let train: Vec<&Company> = clients
+        .iter()
+        .filter(|c| c.won && c.role == "train")
+        .map(|c| &c.company)
+        .collect();
+    let lost: Vec<&Company> = clients
+        .iter()
+        .filter(|c| !c.won)
+        .map(|c| &c.company)
+        .collect();
+    let mut choice = MethodChoice {
+        folds: FOLDS,
+        positive_unlabelled: None,
+        won_lost: None,
+        chosen: Method::PositiveUnlabelled,
     };
-    Ok((model, TrainSet { data, clients: who }))
+    if train.len() < 2 * FOLDS || background.len() < 2 * FOLDS || lost.is_empty() {
+        return Ok(choice);
+    }
+    // Rows: training clients, then lost leads, then the background; labels: client or not.
+    let rows: Vec<&Company> = train
+        .iter()
+        .chain(&lost)
+        .copied()
+        .chain(background.iter())
+        .collect();
+    let (n_train, n_lost) = (train.len(), lost.len());
+    let mut data = company::dataset(
+        rows.iter().copied(),
+        reference.unwrap_or(0),
+        &cfg.exclude_features,
+    );
+    data.labels = (0..rows.len()).map(|r| r < n_train).collect();
+    let (spec, params) = spec_and_params(cfg)?;
+    // Seeded folds: clients and background each dealt round-robin after a seeded shuffle.
+    let mut fold = vec![usize::MAX; rows.len()];
+    let clients_idx: Vec<usize> = (0..n_train).collect();
+    let background_idx: Vec<usize> = (n_train + n_lost..rows.len()).collect();
+    for idx in [clients_idx, background_idx] {
+        for (j, r) in learn::shuffled(&idx, cfg.seed).into_iter().enumerate() {
+            fold[r] = j % FOLDS;
+        }
+    }
+    let lost_rows: Vec<usize> = (n_train..n_train + n_lost).collect();
+    let mut scores: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut labels = Vec::new();
+    let mut failed = [false; 2];
+    for f in 0..FOLDS {
+        let test: Vec<usize> = (0..rows.len()).filter(|&r| fold[r] == f).collect();
+        let other = |r: &usize| fold[*r] != f && fold[*r] != usize::MAX;
+        let clients_other: Vec<usize> = (0..n_train).filter(other).collect();
+        let pu_train: Vec<usize> = (0..rows.len()).filter(other).collect();
+        let wl_train: Vec<usize> = clients_other.iter().chain(&lost_rows).copied().collect();
+        let fitted = [
+            ProspectModel::fit_pu(spec, &data, &pu_train, params),
+            ProspectModel::fit_won_lost(spec, &data, &wl_train, params),
+        ];
+        for (i, m) in fitted.into_iter().enumerate() {
+            match m.and_then(|m| m.raw_scores(&data, &test)) {
+                Ok(s) => scores[i].extend(s),
+                Err(e) => {
+                    tracing::debug!("method choice, fold {f}: {e}");
+                    failed[i] = true;
+                }
+            }
+        }
+        labels.extend(test.iter().map(|&r| data.labels[r]));
+    }
+    let auc = |i: usize| -> anyhow::Result<Option<f64>> {
+        Ok(if failed[i] {
+            None
+        } else {
+            learn::roc_auc(&scores[i], &labels)?
+        })
+    };
+    choice.positive_unlabelled = auc(0)?;
+    choice.won_lost = auc(1)?;
+    if let (Some(wl), pu) = (choice.won_lost, choice.positive_unlabelled) {
+        if pu.is_none_or(|pu| wl > pu) {
+            choice.chosen = Method::WonLost;
+        }
+    }
+    Ok(choice)
 }
 
 /// A row's standardised, one-hot firmographics as a dense vector.
@@ -1150,6 +1283,7 @@ fn empty_summary(
         run_id: ctx.prov.run_id.clone(),
         config_hash: ctx.prov.config_hash.clone(),
         method: None,
+        method_choice: None,
         model: cfg.model.clone(),
         labelling_constant: None,
         class_prior: None,

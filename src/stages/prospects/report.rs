@@ -46,13 +46,23 @@ pub fn render(s: &Summary, prospects: &[Prospect]) -> String {
         h,
         "<title>leadcrawl prospects</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>"
     );
-    let method = match s.method {
+    let mut method = match s.method {
         Some(Method::PositiveUnlabelled) => {
             "positive-unlabelled learning (Elkan–Noto): the clients against a uniform sample of the rest of the universe"
         }
-        Some(Method::WonLost) => "won against lost leads (enough lost leads are matched to the universe)",
+        Some(Method::WonLost) => "won against lost leads",
         None => "none (nothing could be trained: see the notes)",
-    };
+    }
+    .to_owned();
+    if let Some(c) = &s.method_choice {
+        let auc = |a: Option<f64>| a.map_or("not fitted".to_owned(), |a| format!("{a:.3}"));
+        method.push_str(&format!(
+            "; chosen on the training clients ({}-fold inner validation, ROC-AUC of clients against the background): positive-unlabelled {}, won/lost {}",
+            c.folds,
+            auc(c.positive_unlabelled),
+            auc(c.won_lost)
+        ));
+    }
     let _ = writeln!(
         h,
         "<header>\n<h1>Prospects: companies like your clients</h1>\n<dl class=\"meta\">\
@@ -66,7 +76,7 @@ pub fn render(s: &Summary, prospects: &[Prospect]) -> String {
          <div><dt>features</dt><dd>{}{}</dd></div>\
          </dl>\n</header>",
         esc(&s.run_id),
-        esc(method),
+        esc(&method),
         esc(&s.model),
         s.universe_companies,
         s.universe_active,
