@@ -25,8 +25,9 @@
 //!
 //! With enough lost leads a seller does know negatives: [`ProspectModel::fit_won_lost`] then
 //! trains won against lost, the `evaluate` stage's question, and scores the universe with it
-//! (no labelling constant; the caller chooses when there are enough, see the stage's
-//! `prospects.min_lost`).
+//! (no labelling constant). Lost leads are in the seller's market like the clients, so such a
+//! model may rank the universe worse than positive-unlabelled learning: the stage compares the
+//! two on its training clients (`prospects.method`, `prospects.min_lost`).
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
