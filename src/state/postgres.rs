@@ -113,6 +113,22 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 ";
 
+/// The tables and indexes [`SCHEMA`] creates, and the `(table, column)` pairs it adds.
+fn schema_objects() -> (Vec<&'static str>, Vec<(&'static str, &'static str)>) {
+    let (mut relations, mut columns) = (Vec::new(), Vec::new());
+    for line in SCHEMA.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["CREATE", "TABLE" | "INDEX", "IF", "NOT", "EXISTS", name, ..] => relations.push(*name),
+            ["ALTER", "TABLE", table, "ADD", "COLUMN", "IF", "NOT", "EXISTS", column, ..] => {
+                columns.push((*table, *column))
+            }
+            _ => {}
+        }
+    }
+    (relations, columns)
+}
+
 type Job = Box<dyn FnOnce(&mut Option<Client>) + Send>;
 
 /// The shared store.
@@ -208,7 +224,26 @@ impl PgStore {
             let mut tx = c.transaction()?;
             // Two processes creating the tables at once would collide in the catalogue.
             tx.execute("SELECT pg_advisory_xact_lock(724300117)", &[])?;
-            tx.batch_execute(SCHEMA)?;
+            // DDL only when something is missing: even an `ADD COLUMN IF NOT EXISTS` that finds
+            // its column takes an exclusive lock on the table, and a worker joining a running
+            // crawl would deadlock with the workers writing to it.
+            let (relations, columns) = schema_objects();
+            let (tables, cols): (Vec<&str>, Vec<&str>) = columns.into_iter().unzip();
+            let missing: i64 = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM unnest($1::text[]) AS r(name)
+                              WHERE to_regclass(r.name) IS NULL)
+                          + (SELECT count(*) FROM unnest($2::text[], $3::text[]) AS p(t, c)
+                              WHERE NOT EXISTS (
+                                SELECT 1 FROM information_schema.columns
+                                 WHERE table_schema = current_schema()
+                                   AND table_name = p.t AND column_name = p.c))",
+                    &[&relations, &tables, &cols],
+                )?
+                .get(0);
+            if missing > 0 {
+                tx.batch_execute(SCHEMA)?;
+            }
             let found: Option<String> = tx
                 .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
                 .map(|r| r.get(0));
@@ -966,5 +1001,35 @@ impl Leases for PgStore {
                 done: r.get::<_, i64>(3) as u64,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_objects_lists_every_table_index_and_added_column() {
+        let (relations, columns) = super::schema_objects();
+        assert_eq!(
+            relations,
+            [
+                "meta",
+                "stages",
+                "units",
+                "parts",
+                "http_cache",
+                "frontier",
+                "frontier_todo",
+                "refreshes",
+                "pacing",
+                "workers"
+            ]
+        );
+        assert_eq!(columns.len(), 5);
+        assert!(columns.contains(&("units", "batch")));
+        // Every DDL statement of SCHEMA is probed, so none is skipped while missing.
+        assert_eq!(
+            super::SCHEMA.matches("CREATE ").count() + super::SCHEMA.matches("ALTER ").count(),
+            relations.len() + columns.len()
+        );
     }
 }

@@ -368,6 +368,37 @@ fn state_store_behaviour_postgres() {
 }
 
 #[test]
+fn postgres_open_does_not_wait_for_the_running_workers_transactions() {
+    // A worker joining a running crawl: other workers have written to the frontier, parts and
+    // units in transactions still open. Opening the store must take no lock on those tables: an
+    // `ALTER TABLE … ADD COLUMN IF NOT EXISTS` does even when the column is there, and that
+    // deadlocked a joining worker with a running one (seen in the distributed test).
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg_database();
+    drop(PgStore::open(&url, dir.path(), Some("w1")).unwrap());
+    let mut busy = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = busy.transaction().unwrap();
+    for (table, column) in [("frontier", "pos"), ("parts", "batch"), ("units", "batch")] {
+        tx.execute(
+            &format!("UPDATE {table} SET {column} = {column} WHERE false"),
+            &[],
+        )
+        .unwrap();
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (u, root) = (url.clone(), dir.path().to_path_buf());
+    std::thread::spawn(move || {
+        let r = PgStore::open(&u, &root, Some("w2")).map(|_| ());
+        let _ = done_tx.send(r.map_err(|e| e.to_string()));
+    });
+    let opened = done_rx.recv_timeout(Duration::from_secs(30));
+    tx.rollback().unwrap();
+    opened
+        .expect("opening the store waited for another connection's open transaction")
+        .unwrap();
+}
+
+#[test]
 fn postgres_connection_errors_name_the_server_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     // A port nothing listens on.
