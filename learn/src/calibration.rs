@@ -77,7 +77,8 @@ impl Isotonic {
     pub const FLOOR: f64 = 1e-3;
 
     pub fn fit(scores: &[f64], labels: &[bool], on_log_odds: bool) -> Result<Isotonic, LearnError> {
-        check_pairs(scores, labels)?;
+        // Interpolation between steps needs finite scores.
+        crate::metrics::check_scores(scores, labels, false)?;
         let x = |s: f64| if on_log_odds { logit(s) } else { s };
         let mut pairs: Vec<(f64, f64)> = scores
             .iter()
@@ -141,23 +142,6 @@ impl Isotonic {
         let (_, hi0, p0) = steps[i - 1];
         p0 + (p - p0) * (x - hi0) / (lo - hi0)
     }
-}
-
-fn check_pairs(scores: &[f64], labels: &[bool]) -> Result<(), LearnError> {
-    if scores.len() != labels.len() {
-        return Err(LearnError::LengthMismatch {
-            what: "scores vs labels",
-            expected: labels.len(),
-            got: scores.len(),
-        });
-    }
-    if scores.is_empty() {
-        return Err(LearnError::Empty { what: "scores" });
-    }
-    if let Some(row) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(LearnError::NonFinite { what: "score", row });
-    }
-    Ok(())
 }
 
 /// A fitted score → probability map: Platt's sigmoid or isotonic steps.

@@ -61,7 +61,13 @@ struct Ranked {
     positives: u64,
 }
 
-fn rank(scores: &[f64], labels: &[bool]) -> Result<Ranked, LearnError> {
+/// Scores against labels: as many of each, at least one, and no NaN score (nor an infinite
+/// one unless `infinite_ok`).
+pub(crate) fn check_scores(
+    scores: &[f64],
+    labels: &[bool],
+    infinite_ok: bool,
+) -> Result<(), LearnError> {
     if scores.len() != labels.len() {
         return Err(LearnError::LengthMismatch {
             what: "scores vs labels",
@@ -72,9 +78,15 @@ fn rank(scores: &[f64], labels: &[bool]) -> Result<Ranked, LearnError> {
     if scores.is_empty() {
         return Err(LearnError::Empty { what: "scores" });
     }
-    if let Some(row) = scores.iter().position(|s| s.is_nan()) {
+    let bad = |s: &f64| s.is_nan() || (!infinite_ok && s.is_infinite());
+    if let Some(row) = scores.iter().position(bad) {
         return Err(LearnError::NonFinite { what: "score", row });
     }
+    Ok(())
+}
+
+fn rank(scores: &[f64], labels: &[bool]) -> Result<Ranked, LearnError> {
+    check_scores(scores, labels, true)?;
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let mut groups: Vec<(u64, u64)> = Vec::new();

@@ -2,8 +2,9 @@
 //! `models/<version>.json` so that a later run can score with it again (`score.model`).
 //!
 //! The file holds everything scoring needs — the fitted transforms and weights
-//! ([`learn::Trained`]), the calibration (Platt or isotonic), the shape of the dataset it was fitted on (column
-//! names by block; a design reads columns by position) — and what a person auditing it wants:
+//! ([`learn::Trained`]), the calibration (Platt or isotonic), the shape of the dataset it was
+//! fitted on (column names by block; a design reads columns by position) — and what a person
+//! auditing it wants:
 //! the training set's size and hash, the cross-validated figures of `evaluation.json`. The
 //! version is the SHA-256 of the file's content (without the version itself), so the same fit
 //! gives the same version on any machine and a damaged file is told from a good one. The score
