@@ -174,6 +174,7 @@ const BOILER_TOKENS: &[&str] = &[
 
 /// Substrings (in the lower-cased class/id) that mark chrome even inside longer names.
 const BOILER_PARTS: &[&str] = &[
+    "teaser",
     "cookie",
     "consent",
     "gdpr",

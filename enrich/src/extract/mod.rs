@@ -605,6 +605,40 @@ mod tests {
     }
 
     #[test]
+    fn teaser_named_link_boxes_leave_an_article_but_not_its_lead() {
+        // In an article, an element named `teaser` that holds links points elsewhere ("Das
+        // könnte Sie interessieren" cards); a `teaser` without links is the article's lead
+        // (German CMSs name the standfirst so) and stays.
+        let html = format!(
+            "<html><head><title>Neujahrsempfang im Schloss</title>\
+             <meta property=og:type content=article></head><body><article>\
+             <h1>Neujahrsempfang im Schloss</h1>\
+             <div class=teaser><p>Der Bundespräsident lädt jedes Jahr zum Empfang.</p></div>\
+             <div class=text><p>{}</p><p>{}</p><p>{}</p></div>\
+             <div class=teaser-box><p><a href=/zoo>Erhöhung für Zoo-Eintritt</a> {}</p></div>\
+             </article></body></html>",
+            prose("Bellevue", 6),
+            prose("Jugendverbände", 6),
+            prose("Europa", 6),
+            prose("the zoo", 1)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("lädt jedes Jahr zum Empfang"), "{text}");
+        assert!(text.contains("more about Europa"), "{text}");
+        assert!(!text.contains("Zoo-Eintritt"), "{text}");
+        // On a company page a `teaser` card is content.
+        let html = format!(
+            "<html><head><title>Services</title></head><body><main><h1>Services</h1>\
+             <div class=teaser><h3>Risk review</h3><p><a href=/risk>{}</a></p></div>\
+             <div class=teaser><h3>Readiness drills</h3><p>{}</p></div></main></body></html>",
+            prose("risk", 3),
+            prose("drills", 3)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("Readiness drills"), "{text}");
+    }
+
+    #[test]
     fn teaser_box_inside_an_article_does_not_end_it() {
         // A "Related stories" box between two paragraphs of the body: the body goes on after
         // it in the same container, so the article does not end there.

@@ -89,6 +89,11 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
                 return false;
             }
             let hard = walk.chrome[c].hard;
+            // `teaser` names cards that point to other pages, and also (German CMSs) an
+            // article's own lead: chrome only on an article and only when it holds links.
+            if walk.chrome[c].rule == "teaser" && !(article && links[c] > 0.0) {
+                return false;
+            }
             let reads_like_content = !article
                 && headings[c] > 0
                 && prose[c] >= SOFT_CHROME_MIN_PROSE
