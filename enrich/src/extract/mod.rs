@@ -605,6 +605,25 @@ mod tests {
     }
 
     #[test]
+    fn text_typed_with_combining_marks_comes_out_composed() {
+        // "geprüft" typed as `u` + U+0308: the text, the title and the description come out in
+        // NFC, as a reader's search for "geprüft" expects.
+        let html = format!(
+            "<html><head><title>Gepru\u{308}ft</title>\
+             <meta name=description content=\"Gepru\u{308}fte Sitze\"></head><body><main>\
+             <p>Besonders bei Babyschalen sollte gepru\u{308}ft werden, ob der Gurt reicht.</p>\
+             <p>{}</p></main></body></html>",
+            prose("Kindersitze", 6)
+        );
+        let page = extract(&html);
+        let text = page.main_text();
+        assert!(text.contains("sollte geprüft werden"), "{text:?}");
+        assert!(!text.contains('\u{308}'), "{text:?}");
+        assert_eq!(page.title.as_deref(), Some("Geprüft"));
+        assert_eq!(page.description.as_deref(), Some("Geprüfte Sitze"));
+    }
+
+    #[test]
     fn teaser_named_link_boxes_leave_an_article_but_not_its_lead() {
         // In an article, an element named `teaser` that holds links points elsewhere ("Das
         // könnte Sie interessieren" cards); a `teaser` without links is the article's lead
