@@ -198,6 +198,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     }
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
+    select::drop_server_errors(&walk.blocks, &mut main);
     if article {
         select::drop_article_tail(&walk.blocks, &mut main);
     } else {
@@ -602,6 +603,28 @@ mod tests {
         assert!(text.contains("more about Restwert"), "{text}");
         assert!(!text.contains("Redaktion geprüft"), "{text}");
         assert!(!text.contains("Auto leasen oder kaufen"), "{text}");
+    }
+
+    #[test]
+    fn server_error_messages_are_not_text() {
+        let html = format!(
+            "<html><head><title>Málaga</title></head><body><div id=content>\
+             <p><b>Strict Standards</b>: Redefining already defined constructor for class wpdb in \
+             <b>/www/htdocs/w0094d70/wp-includes/wp-db.php</b> on line <b>306</b></p>\
+             <p>Deprecated: Assigning the return value of new by reference is deprecated in \
+             /www/htdocs/wp-settings.php on line 472</p>\
+             <h1>Málaga</h1><p>{}</p><p>{}</p>\
+             <p>Warning: this beach is crowded in August, on line with the rest of the coast.</p>\
+             </div></body></html>",
+            prose("Málaga", 6),
+            prose("the beach", 6)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about the beach"), "{text}");
+        assert!(!text.contains("wpdb"), "{text}");
+        assert!(!text.contains("by reference"), "{text}");
+        // A sentence that only starts like one stays: no line number.
+        assert!(text.contains("this beach is crowded"), "{text}");
     }
 
     #[test]

@@ -1825,6 +1825,25 @@ fn is_marquee(text: &str) -> bool {
     })
 }
 
+/// A PHP error message printed into the page ("Warning: mysql_connect(): … in
+/// /www/htdocs/… on line 12", "Deprecated: …", "Strict Standards: …"): the server's, never the
+/// author's.
+static SERVER_ERROR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^(?:PHP )?(?:Warning|Notice|Deprecated|Fatal error|Parse error|Strict Standards|Catchable fatal error): .{0,600}? on line \d+",
+    )
+    .expect("valid server-error pattern")
+});
+
+/// Drops main blocks that are a server's error messages (see [`SERVER_ERROR`]).
+pub(crate) fn drop_server_errors(blocks: &[Block], main: &mut [bool]) {
+    for (b, m) in blocks.iter().zip(main.iter_mut()) {
+        if *m && b.text.len() <= 2000 && SERVER_ERROR.is_match(&b.text) {
+            *m = false;
+        }
+    }
+}
+
 /// A copyright or "all rights reserved" line: site chrome wherever it sits.
 pub(crate) fn is_legal_line(text: &str) -> bool {
     if text.len() > 300 {
