@@ -120,6 +120,9 @@ pub struct Walk {
     pub metas: Vec<(String, String)>,
     pub canonical: Option<String>,
     pub jsonld: Vec<String>,
+    /// schema.org types named by microdata `itemtype` attributes (`BlogPosting`, `Article` …),
+    /// each once, in document order.
+    pub microdata_types: Vec<String>,
     pub script_srcs: Vec<String>,
     pub links: Vec<Link>,
 }
@@ -280,6 +283,22 @@ fn nfc(text: String) -> String {
 }
 
 impl Walk {
+    /// Records the schema.org types of one `itemtype` attribute (space-separated URLs).
+    fn note_microdata(&mut self, itemtype: &str) {
+        for url in itemtype.split_ascii_whitespace() {
+            let Some((_, name)) = url.split_once("schema.org/") else {
+                continue;
+            };
+            let name = name.trim_end_matches('/');
+            if !name.is_empty()
+                && name.len() <= 40
+                && !self.microdata_types.iter().any(|t| t == name)
+            {
+                self.microdata_types.push(name.to_owned());
+            }
+        }
+    }
+
     /// Whether a hard chrome element encloses `block`.
     pub(crate) fn chrome_hard(&self, block: &Block) -> bool {
         block.hard_chrome
@@ -382,6 +401,9 @@ pub fn walk(html: &Html) -> Walk {
                                 continue;
                             }
                             _ => {}
+                        }
+                        if let Some(t) = element.attr("itemtype") {
+                            b.walk.note_microdata(t);
                         }
                         let attrs = Attrs::of(element);
                         let (verdict, reason) =

@@ -606,6 +606,30 @@ mod tests {
     }
 
     #[test]
+    fn microdata_blog_posting_is_an_article() {
+        // Older blogs say what they are in microdata, not JSON-LD: the post is read as an
+        // article (its body chosen by the article rules, not kept whole).
+        let page = |itemtype: &str| {
+            format!(
+                "<html><head><title>Hummeln im Garten</title></head><body>\
+                 <div class=wrap {itemtype}><h1>Hummeln im Garten</h1><div class=entry>\
+                 <p>{}</p><p>{}</p><p>{}</p></div>\
+                 </div></body></html>",
+                prose("Hummeln", 6),
+                prose("Nester", 6),
+                prose("Blüten", 6)
+            )
+        };
+        let plain = extract(&page(""));
+        assert!(!plain.article);
+        let post = extract(&page(
+            "itemscope itemtype=\"http://schema.org/BlogPosting\"",
+        ));
+        assert!(post.article);
+        assert!(post.main_text().contains("more about Blüten"));
+    }
+
+    #[test]
     fn server_error_messages_are_not_text() {
         let html = format!(
             "<html><head><title>Málaga</title></head><body><div id=content>\

@@ -274,8 +274,8 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
     None
 }
 
-/// Whether the page says it is an article (news, blog post): a JSON-LD `Article` /
-/// `NewsArticle` / `BlogPosting`, or OpenGraph `og:type=article` unless the JSON-LD calls the
+/// Whether the page says it is an article (news, blog post): a JSON-LD or microdata
+/// (`itemtype`) `Article` / `NewsArticle` / `BlogPosting`, or OpenGraph `og:type=article` unless the JSON-LD calls the
 /// page a plain `WebPage` and no meta tag dates it (WordPress SEO plugins mark every page so).
 pub(crate) fn is_article(walk: &Walk) -> bool {
     let ld_article = walk.jsonld.iter().any(|ld| {
@@ -288,7 +288,13 @@ pub(crate) fn is_article(walk: &Walk) -> bool {
         .iter()
         .any(|t| ld.contains(t))
     });
-    if ld_article {
+    let microdata_article = walk.microdata_types.iter().any(|t| {
+        matches!(
+            t.as_str(),
+            "Article" | "NewsArticle" | "BlogPosting" | "ReportageNewsArticle"
+        )
+    });
+    if ld_article || microdata_article {
         return true;
     }
     let og_article = walk
