@@ -199,6 +199,7 @@ pub fn extract(html: &str) -> ExtractedPage {
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
     select::drop_server_errors(&walk.blocks, &mut main);
+    select::keep_linked_cells(&walk.blocks, &mut main);
     if article {
         select::drop_article_tail(&walk.blocks, &mut main);
     } else {
@@ -627,6 +628,28 @@ mod tests {
         ));
         assert!(post.article);
         assert!(post.main_text().contains("more about Blüten"));
+    }
+
+    #[test]
+    fn linked_cells_of_a_table_stay_with_their_row() {
+        // An ingredient linked to its page, between two cells of the table: the row is read
+        // whole. A link list elsewhere still goes.
+        let html = format!(
+            "<html><head><title>Mandarinen-Schmand-Torte</title>\
+             <meta property=og:type content=article></head><body><main>\
+             <h1>Mandarinen-Schmand-Torte</h1><p>{}</p><table>\
+             <tr><td>3 Becher</td><td>Schmand, je ca. 200 g</td></tr>\
+             <tr><td>2 Dose/n</td><td><a href=/mandarinen>Mandarine(n), je ca. 300 g</a></td></tr>\
+             <tr><td>1 Pck.</td><td>Tortenguss, klar</td></tr></table><p>{}</p>\
+             <ul><li><a href=/a>Backen</a></li><li><a href=/b>Kochen</a></li></ul>\
+             </main></body></html>",
+            prose("the cake", 4),
+            prose("the oven", 4)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("Mandarine(n), je ca. 300 g"), "{text}");
+        assert!(text.contains("Tortenguss"), "{text}");
+        assert!(!text.contains("Backen"), "{text}");
     }
 
     #[test]

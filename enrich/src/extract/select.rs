@@ -1850,6 +1850,24 @@ pub(crate) fn drop_server_errors(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
+/// Keeps a table cell that is a link (a product or an ingredient linked to its page) when the
+/// cells on both sides of it are main text: a table's rows are read whole.
+pub(crate) fn keep_linked_cells(blocks: &[Block], main: &mut [bool]) {
+    for i in 1..blocks.len().saturating_sub(1) {
+        let cell = |j: usize| blocks[j].kind == BlockKind::Cell;
+        if !main[i]
+            && cell(i)
+            && !blocks[i].boiler
+            && main[i - 1]
+            && cell(i - 1)
+            && main[i + 1]
+            && cell(i + 1)
+        {
+            main[i] = true;
+        }
+    }
+}
+
 /// A copyright or "all rights reserved" line: site chrome wherever it sits.
 pub(crate) fn is_legal_line(text: &str) -> bool {
     if text.len() > 300 {
