@@ -1372,10 +1372,24 @@ const LOGIN_PROMPTS: &[&str] = &[
     "inicia sesión para",
     "iniciar sesión para",
     "zaloguj się",
+    // A form's instructions (WordPress's comment form says both in every language).
+    "pflichtfeld",
+    "required fields",
+    "champs obligatoires",
+    "campos obligatorios",
+    "campi obbligatori",
+    "wymagane pola",
+    "will not be published",
+    "wird nicht veröffentlicht",
+    "ne sera pas publiée",
+    "no será publicada",
+    "non sarà pubblicato",
+    "nie zostanie opublikowany",
+    "captcha",
 ];
 
-/// A login prompt (see [`LOGIN_PROMPTS`]), up to 120 characters: chrome of the comment or
-/// account box, wherever it is set.
+/// A login prompt or a form's instructions (see [`LOGIN_PROMPTS`]), up to 120 characters:
+/// chrome of the comment or account box, wherever it is set.
 fn is_login_prompt(text: &str) -> bool {
     if text.chars().count() > 120 {
         return false;
@@ -1957,6 +1971,15 @@ mod tests {
         assert!(is_interface_label("Dieses Skript als PDF herunterladen"));
         assert!(!is_interface_label("Print media in decline"));
         assert!(is_login_prompt("Sie sind aktuell nicht eingeloggt."));
+        assert!(is_login_prompt(
+            "Die mit einem * markierten Felder sind Pflichtfelder."
+        ));
+        assert!(is_login_prompt(
+            "Your email address will not be published. Required fields are marked *"
+        ));
+        assert!(!is_login_prompt(
+            "Wir haben alle Felder des Hofes neu vermessen und die Pflichten verteilt."
+        ));
         assert!(!is_login_prompt(
             "Sign in to your Uber for Business account"
         ));
