@@ -1518,18 +1518,22 @@ const LEAD_MIN_PARAGRAPH: u32 = 40;
 const LEAD_MIN_OTHER: u32 = 80;
 /// Link density of a lead at most.
 const LEAD_MAX_LINKS: f32 = 0.2;
+/// Longest line [`extend_to_lead`] steps over (a date, a contents label, a linked byline).
+const LEAD_STEP_MAX: u32 = 80;
 
 /// An article's lead (standfirst, intro paragraph) often sits outside the element that holds
 /// the rest of the body (in the article's header, or beside a picture): the prose paragraphs
 /// right before the chosen body, up to the page's title, are body too. Going back from the
-/// body's first block, chrome is stepped over; the first block that is neither chrome nor a
-/// prose paragraph (a heading, a list, a date line, a link) ends the lead.
+/// body's first block, chrome and short date, contents or link lines are stepped over; the
+/// first other block that is not a prose paragraph (a heading, a list, a byline) ends the
+/// lead.
 pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
     let Some(first) = main.iter().position(|m| *m) else {
         return;
     };
     let title = title_block(walk);
     let mut added = 0;
+    let mut stepped = false;
     for i in (0..first).rev() {
         let b = &walk.blocks[i];
         if Some(i) == title {
@@ -1537,6 +1541,19 @@ pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
         }
         if b.boiler {
             continue;
+        }
+        // A date, a contents label or a linked byline between the lead and the body is
+        // stepped over (it is not body text); a lead found past one must not be the page's
+        // description repeated (a standfirst set apart, which the page's metadata carries).
+        if !matches!(b.kind, BlockKind::Heading(_))
+            && b.chars <= LEAD_STEP_MAX
+            && (is_dated(&b.text) || is_contents_label(&b.text) || b.link_density() > 0.5)
+        {
+            stepped = true;
+            continue;
+        }
+        if (stepped && repeats_description(walk, &b.text)) || is_byline(&b.text) {
+            break;
         }
         let min = match b.kind {
             BlockKind::Paragraph => LEAD_MIN_PARAGRAPH,
@@ -1557,6 +1574,31 @@ pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
             break;
         }
     }
+}
+
+/// A byline ("By Stefan Becket, Kathryn Watson", "Von Matthias Lauerer", "Par …").
+fn is_byline(text: &str) -> bool {
+    const BY: &[&str] = &[
+        "by ", "von ", "par ", "por ", "di ", "door ", "przez ", "texte: ", "text: ",
+    ];
+    text.chars().count() <= 120 && {
+        let lower = text.trim_start().to_lowercase();
+        BY.iter().any(|b| lower.starts_with(b))
+    }
+}
+
+/// Whether `text` repeats the page's meta or OpenGraph description (its first 60 characters of
+/// words are in the other).
+fn repeats_description(walk: &Walk, text: &str) -> bool {
+    let text = norm_words(text);
+    walk.metas.iter().any(|(k, v)| {
+        if k != "description" && k != "og:description" && k != "twitter:description" {
+            return false;
+        }
+        let desc = norm_words(v);
+        let head = |s: &str| s.chars().take(60).collect::<String>();
+        desc.len() >= 40 && (text.contains(&head(&desc)) || desc.contains(&head(&text)))
+    })
 }
 
 /// Where an article ends: the first heading, after the body has begun, that announces
@@ -1983,6 +2025,9 @@ mod tests {
         assert!(!is_login_prompt(
             "Sign in to your Uber for Business account"
         ));
+        assert!(is_byline("By Stefan Becket, Kathryn Watson, Grace Segers"));
+        assert!(is_byline("Von Matthias Lauerer"));
+        assert!(!is_byline("Byzantine mosaics were made of glass tesserae."));
         assert!(is_embed_placeholder("Externer Inhalt"));
         assert!(is_embed_placeholder("Twitter freischalten"));
         assert!(!is_embed_placeholder(
