@@ -195,6 +195,7 @@ pub fn extract(html: &str) -> ExtractedPage {
         select::extend_to_lead(&walk, &mut main);
         select::cut_article_end(&walk, &mut main);
         select::drop_calls_to_action(&walk.blocks, &mut main);
+        select::drop_credit_lines(&walk.blocks, &mut main);
     }
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
@@ -683,6 +684,24 @@ mod tests {
         ))
         .main_text();
         assert!(text.starts_with("Sentence 0"), "{text}");
+    }
+
+    #[test]
+    fn credit_lines_leave_an_article() {
+        let html = format!(
+            "<html><head><title>Masters in Augusta</title>\
+             <meta property=og:type content=article></head><body><article>\
+             <h1>Masters in Augusta</h1><div class=body><p>{}</p>\
+             <p>Augusta National/Getty Images</p><p>{}</p><div>Foto: dpa</div><p>{}</p>\
+             </div></article></body></html>",
+            prose("the green", 5),
+            prose("the course", 5),
+            prose("the cut", 5)
+        );
+        let text = extract(&html).main_text();
+        assert!(text.contains("more about the cut"), "{text}");
+        assert!(!text.contains("Getty"), "{text}");
+        assert!(!text.contains("dpa"), "{text}");
     }
 
     #[test]

@@ -1429,8 +1429,9 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
     }
 }
 
-/// Drops picture credits and captions written into the text of a page kept whole (on
-/// articles the body's figures are chrome already).
+/// Drops picture credits and captions written into the text as lines of their own ("Foto:
+/// dpa", "Augusta National/Getty Images", "…, photo: Archives"), on articles and on pages kept
+/// whole (figures marked up as such are chrome already).
 pub(crate) fn drop_credit_lines(blocks: &[Block], main: &mut [bool]) {
     for (b, m) in blocks.iter().zip(main.iter_mut()) {
         if *m && is_credit_line(&b.text) {
