@@ -1534,7 +1534,6 @@ pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
     };
     let title = title_block(walk);
     let mut added = 0;
-    let mut stepped = false;
     for i in (0..first).rev() {
         let b = &walk.blocks[i];
         if Some(i) == title {
@@ -1544,16 +1543,14 @@ pub(crate) fn extend_to_lead(walk: &Walk, main: &mut [bool]) {
             continue;
         }
         // A date, a contents label or a linked byline between the lead and the body is
-        // stepped over (it is not body text); a lead found past one must not be the page's
-        // description repeated (a standfirst set apart, which the page's metadata carries).
+        // stepped over (it is not body text); a byline is not a lead.
         if !matches!(b.kind, BlockKind::Heading(_))
             && b.chars <= LEAD_STEP_MAX
             && (is_dated(&b.text) || is_contents_label(&b.text) || b.link_density() > 0.5)
         {
-            stepped = true;
             continue;
         }
-        if (stepped && repeats_description(walk, &b.text)) || is_byline(&b.text) {
+        if is_byline(&b.text) {
             break;
         }
         let min = match b.kind {
@@ -1586,20 +1583,6 @@ fn is_byline(text: &str) -> bool {
         let lower = text.trim_start().to_lowercase();
         BY.iter().any(|b| lower.starts_with(b))
     }
-}
-
-/// Whether `text` repeats the page's meta or OpenGraph description (its first 60 characters of
-/// words are in the other).
-fn repeats_description(walk: &Walk, text: &str) -> bool {
-    let text = norm_words(text);
-    walk.metas.iter().any(|(k, v)| {
-        if k != "description" && k != "og:description" && k != "twitter:description" {
-            return false;
-        }
-        let desc = norm_words(v);
-        let head = |s: &str| s.chars().take(60).collect::<String>();
-        desc.len() >= 40 && (text.contains(&head(&desc)) || desc.contains(&head(&text)))
-    })
 }
 
 /// Where an article ends: the first heading, after the body has begun, that announces
