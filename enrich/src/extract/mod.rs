@@ -20,7 +20,7 @@ pub use decode::decode_html;
 pub use dom::{Block, BlockKind, Link};
 
 /// Version of the extraction rules, stored with every extracted row: bump it when output changes.
-pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/6";
+pub const EXTRACTOR_VERSION: &str = "leadcrawl-extract/7";
 
 /// What [`extract`] finds on one page.
 #[derive(Debug, Clone, Default)]
