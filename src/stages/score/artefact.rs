@@ -4,12 +4,11 @@
 //! The file holds everything scoring needs — the fitted transforms and weights
 //! ([`learn::Trained`]), the calibration (Platt or isotonic), the shape of the dataset it was
 //! fitted on (column names by block; a design reads columns by position) — and what a person
-//! auditing it wants:
-//! the training set's size and hash, the cross-validated figures of `evaluation.json`. The
-//! version is the SHA-256 of the file's content (without the version itself), so the same fit
-//! gives the same version on any machine and a damaged file is told from a good one. The score
-//! stage always scores with the model read back from the file it wrote: a pinned version
-//! scores exactly as the run that saved it did.
+//! auditing it wants: the training set's size and hash, the cross-validated figures of
+//! `evaluation.json`. The version is the SHA-256 of the file's content (without the version
+//! itself), so the same fit gives the same version on any machine and a damaged file is told
+//! from a good one. The score stage always scores with the model read back from the file it
+//! wrote: a pinned version scores exactly as the run that saved it did.
 
 use std::path::{Path, PathBuf};
 
