@@ -423,6 +423,10 @@ fn history_realised_performance_pinned_models_and_drift_over_three_generations()
     );
     let page = std::fs::read_to_string(out.join("monitoring.html")).unwrap();
     assert!(page.contains("Realised performance") && page.contains(&v1));
+    // The two pages of one output folder link each other.
+    assert!(
+        page.contains("<a href=\"report.html\">") && report.contains("<a href=\"monitoring.html\"")
+    );
 
     // The output folder copied elsewhere (the original gone): the pinned generation-1 model
     // loads and scores the leads it scored then, still open, exactly as it did then; twice

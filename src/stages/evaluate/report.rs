@@ -236,7 +236,8 @@ fn header(h: &mut String, data: &ReportData, best: Option<usize>) {
         "<nav><a href=\"#metrics\">Metrics</a><a href=\"#confusion\">Confusion</a>\
          <a href=\"#curves\">ROC &amp; gains</a><a href=\"#distributions\">Score distributions</a>\
          <a href=\"#control\">Control</a><a href=\"#coverage\">Coverage</a>\
-         <a href=\"#notes\">Notes</a></nav>\n</header>\n",
+         <a href=\"#notes\">Notes</a>\
+         <a href=\"monitoring.html\" title=\"written by the score stage\">Monitoring</a></nav>\n</header>\n",
     );
     if data.best.is_some() && best.is_none() {
         let _ = writeln!(
@@ -1296,7 +1297,8 @@ pub fn render_monitoring(m: &crate::stages::score::monitoring::Monitoring) -> St
     let _ = writeln!(
         h,
         "<header>\n<h1>leadcrawl monitoring</h1>\n<dl class=\"meta\"><dt>run</dt><dd>{}</dd>\
-         <dt>model</dt><dd>{} <code>{}</code>{}</dd></dl>\n</header>",
+         <dt>model</dt><dd>{} <code>{}</code>{}</dd></dl>\n\
+         <nav><a href=\"report.html\">Evaluation report</a></nav>\n</header>",
         esc(&m.run_id),
         esc(m.model.as_deref().unwrap_or(DASH)),
         esc(m.model_version.as_deref().unwrap_or(DASH)),
@@ -1704,6 +1706,10 @@ mod tests {
         assert_eq!(count(&h, "class=\"best\""), 2, "metrics and choice tables");
         assert!(h.contains("★ chosen"));
         assert!(h.contains("top 35 %"));
+        assert!(
+            h.contains("<a href=\"monitoring.html\""),
+            "links the monitoring page"
+        );
     }
 
     #[test]
