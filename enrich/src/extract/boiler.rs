@@ -218,6 +218,13 @@ const STAYS_CHROME_IN_MAIN: &[&str] = &[
     "graphic",
 ];
 
+/// Whether chrome judged by `rule` is chrome only on an article and only when it holds links:
+/// `teaser` names cards that point to other pages, but also (German CMSs) an article's own lead
+/// and feature cards on company pages.
+pub(crate) fn link_box_on_articles(rule: &str) -> bool {
+    rule == "teaser"
+}
+
 /// Whether chrome judged by `rule` (a class token of [`BOILER_TOKENS`] / [`BOILER_PARTS`]) stays
 /// chrome inside `<main>` on company pages.
 pub(crate) fn stays_chrome_in_main(rule: &str) -> bool {
@@ -321,6 +328,8 @@ pub(crate) struct Attrs<'a> {
     pub role: &'a str,
     pub style: &'a str,
     pub itemprop: &'a str,
+    /// Microdata `itemtype` (schema.org type URLs).
+    pub itemtype: &'a str,
     /// `aria-expanded` or `aria-controls` present: a disclosure (accordion, FAQ) toggle.
     pub disclosure: bool,
     /// `aria-hidden="true"`.
@@ -338,6 +347,7 @@ impl<'a> Attrs<'a> {
                 "style" => attrs.style = value,
                 "aria-expanded" | "aria-controls" => attrs.disclosure = true,
                 "itemprop" => attrs.itemprop = value,
+                "itemtype" => attrs.itemtype = value,
                 "aria-hidden" => attrs.aria_hidden = value.trim().eq_ignore_ascii_case("true"),
                 _ => {}
             }

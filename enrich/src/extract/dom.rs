@@ -402,10 +402,10 @@ pub fn walk(html: &Html) -> Walk {
                             }
                             _ => {}
                         }
-                        if let Some(t) = element.attr("itemtype") {
-                            b.walk.note_microdata(t);
-                        }
                         let attrs = Attrs::of(element);
+                        if !attrs.itemtype.is_empty() {
+                            b.walk.note_microdata(attrs.itemtype);
+                        }
                         let (verdict, reason) =
                             boiler::judge(tag, &attrs, b.content_depth > 0, b.section_depth > 0);
                         if verdict == Verdict::Junk {

@@ -199,7 +199,6 @@ pub fn extract(html: &str) -> ExtractedPage {
     }
     select::rescue_short_text(&walk.blocks, &mut main);
     select::drop_teaser_labels(&walk.blocks, &mut main);
-    select::drop_server_errors(&walk.blocks, &mut main);
     select::keep_linked_cells(&walk.blocks, &mut main);
     if article {
         select::drop_article_tail(&walk.blocks, &mut main);

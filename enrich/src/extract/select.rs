@@ -89,9 +89,9 @@ pub(crate) fn settle_chrome(walk: &mut Walk, article: bool) {
                 return false;
             }
             let hard = walk.chrome[c].hard;
-            // `teaser` names cards that point to other pages, and also (German CMSs) an
-            // article's own lead: chrome only on an article and only when it holds links.
-            if walk.chrome[c].rule == "teaser" && !(article && links[c] > 0.0) {
+            if super::boiler::link_box_on_articles(walk.chrome[c].rule)
+                && !(article && links[c] > 0.0)
+            {
                 return false;
             }
             let reads_like_content = !article
@@ -275,8 +275,9 @@ fn json_string_field(json: &str, field: &str) -> Option<String> {
 }
 
 /// Whether the page says it is an article (news, blog post): a JSON-LD or microdata
-/// (`itemtype`) `Article` / `NewsArticle` / `BlogPosting`, or OpenGraph `og:type=article` unless the JSON-LD calls the
-/// page a plain `WebPage` and no meta tag dates it (WordPress SEO plugins mark every page so).
+/// (`itemtype`) `Article` / `NewsArticle` / `BlogPosting`, or OpenGraph `og:type=article`
+/// unless the JSON-LD calls the page a plain `WebPage` and no meta tag dates it (WordPress SEO
+/// plugins mark every page so).
 pub(crate) fn is_article(walk: &Walk) -> bool {
     let ld_article = walk.jsonld.iter().any(|ld| {
         [
@@ -1404,8 +1405,8 @@ const LABEL_MAX_CHARS: u32 = 60;
 /// Drops teaser excerpts (text cut off with an ellipsis and a "read more" link) and the short
 /// labels that announce recirculation or comments, marked up as headings or not (`<div class=title>Das könnte Sie auch interessieren</div>`, `<p>Comments</p>`, an
 /// `<h4>Lesen Sie auch</h4>` inside an article), and the prompts asking the reader to share
-/// or rate the page: what they announce is left to the other rules, the label is not text of
-/// the page's own.
+/// or rate the page, and a server's error messages: what they announce is left to the other
+/// rules, the label is not text of the page's own.
 pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
     for (b, m) in blocks.iter().zip(main.iter_mut()) {
         let label = if matches!(b.kind, BlockKind::Heading(_)) {
@@ -1422,6 +1423,7 @@ pub(crate) fn drop_teaser_labels(blocks: &[Block], main: &mut [bool]) {
                 || is_embed_placeholder(&b.text)
                 || is_contents_label(&b.text)
                 || is_login_prompt(&b.text)
+                || is_server_error(&b.text)
                 || (b.kind != BlockKind::ListItem && is_interface_label(&b.text)))
         {
             *m = false;
@@ -1881,20 +1883,16 @@ static SERVER_ERROR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
     .expect("valid server-error pattern")
 });
 
-/// Drops main blocks that are a server's error messages (see [`SERVER_ERROR`]).
-pub(crate) fn drop_server_errors(blocks: &[Block], main: &mut [bool]) {
-    for (b, m) in blocks.iter().zip(main.iter_mut()) {
-        if *m && b.text.len() <= 2000 && SERVER_ERROR.is_match(&b.text) {
-            *m = false;
-        }
-    }
+/// A server's error message (see [`SERVER_ERROR`]).
+fn is_server_error(text: &str) -> bool {
+    text.len() <= 2000 && SERVER_ERROR.is_match(text)
 }
 
 /// Keeps a table cell that is a link (a product or an ingredient linked to its page) when the
 /// cells on both sides of it are main text: a table's rows are read whole.
 pub(crate) fn keep_linked_cells(blocks: &[Block], main: &mut [bool]) {
+    let cell = |j: usize| blocks[j].kind == BlockKind::Cell;
     for i in 1..blocks.len().saturating_sub(1) {
-        let cell = |j: usize| blocks[j].kind == BlockKind::Cell;
         if !main[i]
             && cell(i)
             && !blocks[i].boiler
